@@ -1,0 +1,14 @@
+/**
+ * libp2p protocol ids that make MegaNet a network of its own, separate from IPFS.
+ */
+export const PROTOCOLS = {
+  /** Kademlia DHT served by anchors (same wire format as libp2p kad, another network). */
+  dht: '/meganet/kad/1.0.0',
+  /** Direct messages between peers (length-prefixed frames, each acknowledged). */
+  message: '/meganet/msg/1.0.0',
+  /** Block storage on anchors. */
+  store: '/meganet/store/1.0.0'
+} as const
+
+export type ProtocolName = keyof typeof PROTOCOLS
+export type ProtocolId = (typeof PROTOCOLS)[ProtocolName]
