@@ -1,0 +1,92 @@
+import { PROTOCOLS } from '@meganet/contracts'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { autoNAT } from '@libp2p/autonat'
+import { circuitRelayServer } from '@libp2p/circuit-relay-v2'
+import { identify, identifyPush } from '@libp2p/identify'
+import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
+import { ping } from '@libp2p/ping'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
+import { createLibp2p } from 'libp2p'
+import type { AnchorConfig } from '../config/anchor-config.js'
+import type { RelayGuard } from '../relay/relay-guard.js'
+import type { CircuitRelayServerComponents } from '@libp2p/circuit-relay-v2'
+import type { PrivateKey } from '@libp2p/interface'
+import type { Registry } from 'prom-client'
+
+/** setTimeout (and so AbortSignal.timeout) cannot wait longer than this. */
+const MAX_TIMER_MS = 2 ** 31 - 1
+const MAX_DATA_LIMIT = 2n ** 63n - 1n
+
+/** Lets several connections from one NAT or one devnet host arrive at once. */
+const INBOUND_CONNECTIONS_PER_SECOND_PER_HOST = 50
+
+function listenAddresses (config: AnchorConfig): string[] {
+  const family = config.listen.host.includes(':') ? 'ip6' : 'ip4'
+  return [
+    `/${family}/${config.listen.host}/tcp/${config.listen.tcpPort}`,
+    `/${family}/${config.listen.host}/tcp/${config.listen.wsPort}/ws`
+  ]
+}
+
+/** The relay's per-circuit limit; js-libp2p applies data and duration together or not at all. */
+function circuitLimits (config: AnchorConfig): { applyDefaultLimit: boolean, defaultDataLimit: bigint, defaultDurationLimit: number } {
+  const { circuitDataLimit, circuitDurationLimit } = config.relay
+  return {
+    applyDefaultLimit: circuitDataLimit != null || circuitDurationLimit != null,
+    defaultDataLimit: circuitDataLimit == null ? MAX_DATA_LIMIT : BigInt(circuitDataLimit),
+    defaultDurationLimit: circuitDurationLimit ?? MAX_TIMER_MS
+  }
+}
+
+export interface AnchorLibp2pInit {
+  readonly config: AnchorConfig
+  readonly privateKey: PrivateKey
+  readonly registry: Registry
+  readonly guard: RelayGuard
+}
+
+export async function createAnchorLibp2p ({ config, privateKey, registry, guard }: AnchorLibp2pInit) {
+  const relayEnabled = config.roles.includes('relay')
+  const relay = circuitRelayServer({
+    reservations: { maxReservations: config.relay.maxReservations, reservationTtl: config.relay.reservationTtl, ...circuitLimits(config) }
+  })
+  return await createLibp2p({
+    privateKey,
+    start: false,
+    addresses: { listen: listenAddresses(config), announce: config.announce },
+    transports: [tcp(), webSockets()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    connectionGater: guard.gater,
+    connectionManager: {
+      maxConnections: config.connections.max,
+      inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SECOND_PER_HOST
+    },
+    metrics: prometheusMetrics({ registry, preserveExistingMetrics: true }),
+    services: {
+      identify: identify(),
+      identifyPush: identifyPush(),
+      ping: ping(),
+      autoNAT: autoNAT(),
+      dht: kadDHT({
+        protocol: PROTOCOLS.dht,
+        clientMode: false,
+        peerInfoMapper: config.dht.allowPrivateAddresses ? passthroughMapper : removePrivateAddressesMapper
+      }),
+      ...(relayEnabled
+        ? {
+            relay: (components: CircuitRelayServerComponents) => relay(new Proxy(components, {
+              get: (target, property, receiver) => property === 'registrar'
+                ? guard.accountingRegistrar(target.registrar)
+                : Reflect.get(target, property, receiver) as unknown
+            }))
+          }
+        : {})
+    }
+  })
+}
+
+export type AnchorLibp2p = Awaited<ReturnType<typeof createAnchorLibp2p>>

@@ -1,0 +1,31 @@
+/** Every anchor default, in one place. Tests import these instead of repeating numbers. */
+
+export const DEFAULT_TCP_PORT = 4001
+export const DEFAULT_WS_PORT = 4002
+export const DEFAULT_HTTP_PORT = 9464
+export const DEFAULT_LISTEN_HOST = '0.0.0.0'
+export const DEFAULT_HTTP_HOST = '0.0.0.0'
+export const DEFAULT_DATA_DIR = './meganet-data'
+export const IDENTITY_FILE_NAME = 'identity.key'
+
+/** Room for thousands of reserved peers per anchor (js-libp2p defaults to 15, go-libp2p to 128). */
+export const DEFAULT_MAX_RESERVATIONS = 10_000
+/** go-libp2p's relay default. */
+export const DEFAULT_RESERVATION_TTL_MS = 60 * 60 * 1000
+/** go-libp2p's relay default: several peers behind one NAT, not a botnet behind one address. */
+export const DEFAULT_MAX_RESERVATIONS_PER_IP = 8
+/** go-libp2p's relay default (`MaxCircuits`). */
+export const DEFAULT_MAX_CIRCUITS_PER_PEER = 16
+/**
+ * Relayed connections are meant to carry a hole-punch handshake and modest traffic; the stock
+ * 128 KiB silently broke transfers, so the default is generous and `unlimited` lifts it.
+ */
+export const DEFAULT_CIRCUIT_DATA_LIMIT_BYTES = 128 * 1024 * 1024
+export const DEFAULT_CIRCUIT_DURATION_LIMIT_MS = 30 * 60 * 1000
+
+export const DEFAULT_MAX_CONNECTIONS = 20_000
+export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000
+export const DEFAULT_LOG_LEVEL = 'info'
+
+/** How long a signed bootstrap list stays valid. */
+export const BOOTSTRAP_LIST_TTL_MS = 24 * 60 * 60 * 1000

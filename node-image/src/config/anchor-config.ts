@@ -1,0 +1,171 @@
+import { readFileSync } from 'node:fs'
+import { multiaddr } from '@multiformats/multiaddr'
+import { parse as parseYaml } from 'yaml'
+import { z } from 'zod'
+import { ANCHOR_DEFAULTS, ANCHOR_OPTIONS, envName, flagName } from './anchor-options.js'
+import { ConfigError } from './errors.js'
+import { normalizeFileValue, parseOptionText } from './option-values.js'
+import type { ConfigProblem } from './errors.js'
+import type { ParsedValue } from './option-values.js'
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
+/** Roles this build can serve; `storage` joins when the storage service lands. */
+const SERVABLE_ROLES = ['bootstrap', 'relay'] as const
+
+const port = z.number().int().min(0).max(65535)
+const count = z.number().int().min(0)
+const positiveCount = z.number().int().min(1)
+const durationMs = z.number().int().min(1)
+const limit = z.number().int().min(1).nullable()
+
+function isMultiaddr (text: string): boolean {
+  try {
+    multiaddr(text)
+    return true
+  } catch {
+    return false
+  }
+}
+
+const multiaddrText = z.string().refine(isMultiaddr, { message: 'not a valid multiaddr' })
+const anchorAddress = multiaddrText.refine(text => text.includes('/p2p/'), {
+  message: 'must end in /p2p/<peerId> so the anchor is pinned by key'
+})
+
+export const anchorConfigSchema = z.strictObject({
+  dataDir: z.string().min(1),
+  identityFile: z.string().min(1).optional(),
+  roles: z.array(z.enum(SERVABLE_ROLES, {
+    message: `each role must be one of ${SERVABLE_ROLES.join(', ')} (storage is not available in this build)`
+  })).min(1, { message: 'at least one role' }),
+  listen: z.strictObject({ host: z.string().min(1), tcpPort: port, wsPort: port }),
+  announce: z.array(multiaddrText),
+  bootstrap: z.array(anchorAddress),
+  http: z.strictObject({ host: z.string().min(1), port }),
+  relay: z.strictObject({
+    maxReservations: positiveCount,
+    reservationTtl: durationMs,
+    maxReservationsPerIp: count,
+    maxCircuitsPerPeer: count,
+    circuitDataLimit: limit,
+    circuitDurationLimit: limit
+  }),
+  connections: z.strictObject({ max: positiveCount }),
+  dht: z.strictObject({ allowPrivateAddresses: z.boolean() }),
+  log: z.strictObject({ level: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }) }),
+  shutdownGrace: durationMs
+})
+
+/** A validated anchor configuration. Durations are milliseconds, sizes bytes, `null` means no limit. */
+export type AnchorConfig = z.infer<typeof anchorConfigSchema>
+
+export interface ConfigSources {
+  /** Flag values by option path, as text (commander gives text). */
+  readonly flags?: Readonly<Record<string, string | undefined>>
+  readonly env?: Readonly<Record<string, string | undefined>>
+  /** Path of a YAML or JSON config file. */
+  readonly file?: string
+}
+
+type Tree = Record<string, unknown>
+
+function setPath (tree: Tree, path: string, value: unknown): void {
+  const keys = path.split('.')
+  let node = tree
+  for (const key of keys.slice(0, -1)) {
+    const next = node[key]
+    if (next == null || typeof next !== 'object' || Array.isArray(next)) node[key] = {}
+    node = node[key] as Tree
+  }
+  node[keys[keys.length - 1] ?? path] = value
+}
+
+function getPath (tree: unknown, path: string): unknown {
+  let node: unknown = tree
+  for (const key of path.split('.')) {
+    if (node == null || typeof node !== 'object') return undefined
+    node = (node as Tree)[key]
+  }
+  return node
+}
+
+function readConfigFile (file: string): Tree {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new ConfigError([{ field: 'config', source: `file ${file}`, message: `cannot read: ${(err as Error).message}` }], { cause: err })
+  }
+  let parsed: unknown
+  try {
+    parsed = parseYaml(text)
+  } catch (err) {
+    throw new ConfigError([{ field: 'config', source: `file ${file}`, message: `not valid YAML or JSON: ${(err as Error).message}` }], { cause: err })
+  }
+  if (parsed == null) return {}
+  if (typeof parsed !== 'object' || Array.isArray(parsed)) {
+    throw new ConfigError([{ field: 'config', source: `file ${file}`, message: 'must hold a mapping of options' }])
+  }
+  return parsed as Tree
+}
+
+/**
+ * Builds the anchor configuration from defaults, then a config file, then `MEGANET_*`
+ * environment variables, then flags (each overriding the one before), and validates it.
+ * Throws a {@link ConfigError} naming every wrong field and where its value came from.
+ */
+export function loadAnchorConfig (sources: ConfigSources = {}): AnchorConfig {
+  const merged = structuredClone(ANCHOR_DEFAULTS) as unknown as Tree
+  const origin = new Map<string, string>()
+  const problems: ConfigProblem[] = []
+  const fileTree = sources.file != null ? readConfigFile(sources.file) : undefined
+
+  for (const option of ANCHOR_OPTIONS) {
+    const candidates: Array<{ source: string, read: () => ReturnType<typeof parseOptionText> }> = []
+    const fileValue = getPath(fileTree, option.path)
+    if (fileValue !== undefined) candidates.push({ source: `file ${sources.file}`, read: () => normalizeFileValue(option.kind, fileValue) })
+    const envText = sources.env?.[envName(option.path)]
+    if (envText !== undefined && envText !== '') candidates.push({ source: `env ${envName(option.path)}`, read: () => parseOptionText(option.kind, envText) })
+    const flagText = sources.flags?.[option.path]
+    if (flagText !== undefined) candidates.push({ source: `flag --${flagName(option.path)}`, read: () => parseOptionText(option.kind, flagText) })
+
+    for (const candidate of candidates) {
+      const result = candidate.read()
+      if (!result.ok) {
+        problems.push({ field: option.path, source: candidate.source, message: result.message })
+        continue
+      }
+      setPath(merged, option.path, result.value satisfies ParsedValue)
+      origin.set(option.path, candidate.source)
+    }
+  }
+
+  // Keys in the file that no option knows: the schema reports them, the file copy keeps them visible.
+  if (fileTree != null) {
+    for (const [key, value] of Object.entries(fileTree)) {
+      if (!(key in merged)) merged[key] = value
+      else if (value != null && typeof value === 'object' && !Array.isArray(value)) {
+        for (const [inner, innerValue] of Object.entries(value)) {
+          const target = merged[key]
+          if (target != null && typeof target === 'object' && !(inner in target)) (target as Tree)[inner] = innerValue
+        }
+      }
+    }
+  }
+
+  const result = anchorConfigSchema.safeParse(merged)
+  if (!result.success) {
+    problems.push(...result.error.issues.map(issue => {
+      const keys = issue.code === 'unrecognized_keys' ? issue.keys : []
+      const base = issue.path.filter(p => typeof p !== 'number').map(String).join('.')
+      const field = keys.length > 0 ? keys.map(k => (base === '' ? k : `${base}.${k}`)).join(', ') : base || 'config'
+      const message = keys.length > 0 ? 'unknown option' : issue.message
+      const source = origin.get(base) ?? (keys.length > 0 ? `file ${sources.file}` : 'default')
+      return { field, source, message }
+    }))
+  }
+  if (problems.length > 0 || !result.success) throw new ConfigError(problems)
+  return result.data
+}
+
+export const describeOption = (path: string): string => `--${flagName(path)} / ${envName(path)}`

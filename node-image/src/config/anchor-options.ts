@@ -1,0 +1,76 @@
+import {
+  DEFAULT_CIRCUIT_DATA_LIMIT_BYTES, DEFAULT_CIRCUIT_DURATION_LIMIT_MS, DEFAULT_DATA_DIR, DEFAULT_HTTP_HOST,
+  DEFAULT_HTTP_PORT, DEFAULT_LISTEN_HOST, DEFAULT_LOG_LEVEL, DEFAULT_MAX_CIRCUITS_PER_PEER, DEFAULT_MAX_CONNECTIONS,
+  DEFAULT_MAX_RESERVATIONS, DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_RESERVATION_TTL_MS, DEFAULT_SHUTDOWN_GRACE_MS,
+  DEFAULT_TCP_PORT, DEFAULT_WS_PORT
+} from '../anchor/constants.js'
+
+/** How a text value (flag, env var) is read. File values of the matching JSON type are taken as they are. */
+export const OPTION_KINDS = ['string', 'port', 'count', 'size-limit', 'duration', 'duration-limit', 'boolean', 'list'] as const
+export type OptionKind = (typeof OPTION_KINDS)[number]
+
+export interface OptionSpec {
+  /** Dotted path in the config object and config file, e.g. `relay.maxReservations`. */
+  readonly path: string
+  readonly kind: OptionKind
+  readonly description: string
+  /** The default as a user would write it, for `--help`. */
+  readonly defaultText: string
+}
+
+/**
+ * Every anchor option. Flags and environment variables are derived from `path`:
+ * `relay.maxReservations` → `--relay-max-reservations` and `MEGANET_RELAY_MAX_RESERVATIONS`.
+ */
+export const ANCHOR_OPTIONS: readonly OptionSpec[] = [
+  { path: 'dataDir', kind: 'string', defaultText: DEFAULT_DATA_DIR, description: 'folder for the identity key and state' },
+  { path: 'identityFile', kind: 'string', defaultText: '<dataDir>/identity.key', description: 'Ed25519 private key (libp2p protobuf bytes) to load instead of the one in dataDir, e.g. a mounted Secret' },
+  { path: 'roles', kind: 'list', defaultText: 'bootstrap,relay', description: 'comma-separated roles: bootstrap, relay' },
+  { path: 'listen.host', kind: 'string', defaultText: DEFAULT_LISTEN_HOST, description: 'address the libp2p listeners bind' },
+  { path: 'listen.tcpPort', kind: 'port', defaultText: String(DEFAULT_TCP_PORT), description: 'libp2p TCP port (0 picks a free one)' },
+  { path: 'listen.wsPort', kind: 'port', defaultText: String(DEFAULT_WS_PORT), description: 'libp2p WebSocket port (0 picks a free one)' },
+  { path: 'announce', kind: 'list', defaultText: '(listen addresses)', description: 'comma-separated multiaddrs to advertise instead of the listen addresses (public IP, load balancer)' },
+  { path: 'bootstrap', kind: 'list', defaultText: '(none)', description: 'comma-separated multiaddrs of other anchors, each ending in /p2p/<peerId>' },
+  { path: 'http.host', kind: 'string', defaultText: DEFAULT_HTTP_HOST, description: 'address the HTTP server (health, metrics, status, bootstrap list) binds' },
+  { path: 'http.port', kind: 'port', defaultText: String(DEFAULT_HTTP_PORT), description: 'HTTP port (0 picks a free one)' },
+  { path: 'relay.maxReservations', kind: 'count', defaultText: String(DEFAULT_MAX_RESERVATIONS), description: 'relay reservations held at once' },
+  { path: 'relay.reservationTtl', kind: 'duration', defaultText: '1h', description: 'how long a reservation lasts before the peer must renew it' },
+  { path: 'relay.maxReservationsPerIp', kind: 'count', defaultText: String(DEFAULT_MAX_RESERVATIONS_PER_IP), description: 'reservations from one IP address (0 = no cap)' },
+  { path: 'relay.maxCircuitsPerPeer', kind: 'count', defaultText: String(DEFAULT_MAX_CIRCUITS_PER_PEER), description: 'open relayed connections a peer may be source or destination of (0 = no cap)' },
+  { path: 'relay.circuitDataLimit', kind: 'size-limit', defaultText: '128MiB', description: 'bytes one relayed connection may carry (both directions) before it is closed; "unlimited" lifts it' },
+  { path: 'relay.circuitDurationLimit', kind: 'duration-limit', defaultText: '30m', description: 'how long one relayed connection may stay open; "unlimited" lifts it' },
+  { path: 'connections.max', kind: 'count', defaultText: String(DEFAULT_MAX_CONNECTIONS), description: 'open connections before the connection manager prunes' },
+  { path: 'dht.allowPrivateAddresses', kind: 'boolean', defaultText: 'false', description: 'keep private and loopback addresses in DHT records (devnets and LANs only)' },
+  { path: 'log.level', kind: 'string', defaultText: DEFAULT_LOG_LEVEL, description: 'trace, debug, info, warn, error or fatal' },
+  { path: 'shutdownGrace', kind: 'duration', defaultText: '10s', description: 'how long SIGTERM waits for connections to close before exiting' }
+]
+
+/** Defaults as a config-file-shaped object. */
+export const ANCHOR_DEFAULTS = {
+  dataDir: DEFAULT_DATA_DIR,
+  roles: ['bootstrap', 'relay'],
+  listen: { host: DEFAULT_LISTEN_HOST, tcpPort: DEFAULT_TCP_PORT, wsPort: DEFAULT_WS_PORT },
+  announce: [],
+  bootstrap: [],
+  http: { host: DEFAULT_HTTP_HOST, port: DEFAULT_HTTP_PORT },
+  relay: {
+    maxReservations: DEFAULT_MAX_RESERVATIONS,
+    reservationTtl: DEFAULT_RESERVATION_TTL_MS,
+    maxReservationsPerIp: DEFAULT_MAX_RESERVATIONS_PER_IP,
+    maxCircuitsPerPeer: DEFAULT_MAX_CIRCUITS_PER_PEER,
+    circuitDataLimit: DEFAULT_CIRCUIT_DATA_LIMIT_BYTES,
+    circuitDurationLimit: DEFAULT_CIRCUIT_DURATION_LIMIT_MS
+  },
+  connections: { max: DEFAULT_MAX_CONNECTIONS },
+  dht: { allowPrivateAddresses: false },
+  log: { level: DEFAULT_LOG_LEVEL },
+  shutdownGrace: DEFAULT_SHUTDOWN_GRACE_MS
+} as const
+
+export function flagName (path: string): string {
+  return path.replace(/\./g, '-').replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)
+}
+
+export function envName (path: string): string {
+  return `MEGANET_${path.replace(/\./g, '_').replace(/[A-Z]/g, c => `_${c}`).toUpperCase()}`
+}

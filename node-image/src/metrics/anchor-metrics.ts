@@ -1,0 +1,60 @@
+import { Counter, Gauge, Registry } from 'prom-client'
+
+/** Live numbers the metrics read at scrape time, so nothing is counted twice. */
+export interface AnchorGaugeSource {
+  peersByTransport: () => Record<string, number>
+  reservations: () => number
+  openCircuits: () => number
+  routingTableSize: () => number
+}
+
+export const RESERVATION_REFUSALS = ['capacity', 'per_ip', 'draining', 'gater'] as const
+export type ReservationRefusal = (typeof RESERVATION_REFUSALS)[number]
+
+export const CIRCUIT_REFUSALS = ['per_peer', 'draining'] as const
+export type CircuitRefusal = (typeof CIRCUIT_REFUSALS)[number]
+
+export const CIRCUIT_LIMITS = ['data', 'duration'] as const
+export type CircuitLimit = (typeof CIRCUIT_LIMITS)[number]
+
+/** `meganet_*` metrics of one anchor, on its own registry (shared with libp2p's metrics). */
+export class AnchorMetrics {
+  readonly registry: Registry
+  readonly reservationsAccepted: Counter
+  readonly reservationsRefused: Counter<'reason'>
+  readonly circuitsOpened: Counter
+  readonly circuitsRefused: Counter<'reason'>
+  readonly circuitsClosedByLimit: Counter<'limit'>
+  readonly relayedBytes: Counter
+
+  constructor (registry: Registry, version: string) {
+    this.registry = registry
+    const registers = [registry]
+    new Gauge({ name: 'meganet_build_info', help: 'Build information; the value is always 1', labelNames: ['version', 'node_version'], registers })
+      .set({ version, node_version: process.version }, 1)
+    this.reservationsAccepted = new Counter({ name: 'meganet_relay_reservations_accepted_total', help: 'Relay reservations made or renewed', registers })
+    this.reservationsRefused = new Counter({ name: 'meganet_relay_reservations_refused_total', help: 'Relay reservations refused, by reason', labelNames: ['reason'], registers })
+    this.circuitsOpened = new Counter({ name: 'meganet_relay_circuits_opened_total', help: 'Relayed connections admitted', registers })
+    this.circuitsRefused = new Counter({ name: 'meganet_relay_circuits_refused_total', help: 'Relayed connections refused, by reason', labelNames: ['reason'], registers })
+    this.circuitsClosedByLimit = new Counter({ name: 'meganet_relay_circuits_closed_by_limit_total', help: 'Relayed connections cut at their data or duration limit', labelNames: ['limit'], registers })
+    this.relayedBytes = new Counter({ name: 'meganet_relay_relayed_bytes_total', help: 'Bytes carried through relayed connections, both directions', registers })
+    for (const reason of RESERVATION_REFUSALS) this.reservationsRefused.inc({ reason }, 0)
+    for (const reason of CIRCUIT_REFUSALS) this.circuitsRefused.inc({ reason }, 0)
+    for (const limit of CIRCUIT_LIMITS) this.circuitsClosedByLimit.inc({ limit }, 0)
+  }
+
+  /** Registers the gauges that read live state; called once the libp2p node exists. */
+  bindGauges (source: AnchorGaugeSource): void {
+    const registers = [this.registry]
+    new Gauge({
+      name: 'meganet_peers', help: 'Open connections, by transport', labelNames: ['transport'], registers,
+      collect () {
+        this.reset()
+        for (const [transport, count] of Object.entries(source.peersByTransport())) this.set({ transport }, count)
+      }
+    })
+    new Gauge({ name: 'meganet_relay_reservations', help: 'Relay reservations held now', registers, collect () { this.set(source.reservations()) } })
+    new Gauge({ name: 'meganet_relay_circuits', help: 'Relayed connections open now', registers, collect () { this.set(source.openCircuits()) } })
+    new Gauge({ name: 'meganet_dht_routing_table_peers', help: 'Peers in the DHT routing table', registers, collect () { this.set(source.routingTableSize()) } })
+  }
+}
