@@ -1,0 +1,176 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import { pino } from 'pino'
+import { verifyBootstrapList } from '../bootstrap/signed-list.js'
+import { AnchorMesh } from '../net/anchor-mesh.js'
+import { MESSAGE_PROTOCOL, MESSAGE_TIMEOUT_MS, readMessage, writeMessage } from './messaging.js'
+import { createPeerLibp2p } from './peer-libp2p.js'
+import type { ReceivedMessage } from './messaging.js'
+import type { PeerLibp2p } from './peer-libp2p.js'
+import type { Logger } from '../logging/logger.js'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+export class PeerError extends Error {
+  override readonly name = 'PeerError'
+}
+
+export interface PeerOptions {
+  /** Anchor multiaddrs, each ending in /p2p/<peerId>. */
+  readonly anchors?: readonly string[]
+  /** URL of an anchor's signed bootstrap list (`http://anchor:9464/bootstrap`). */
+  readonly bootstrapUrl?: string
+  /** PeerIds allowed to sign the bootstrap list; defaults to the PeerIds in `anchors`. */
+  readonly trustedAnchors?: readonly string[]
+  readonly privateKey?: PrivateKey
+  /** Relay reservations to hold (on different anchors). Default 1. */
+  readonly relays?: number
+  readonly listenTcp?: boolean
+  /** Keep loopback and private addresses (devnets, LANs). */
+  readonly allowPrivateAddresses?: boolean
+  /** How long `start()` waits for a relay reservation. Default 20 s. */
+  readonly reservationTimeoutMs?: number
+  readonly log?: Logger
+}
+
+export interface PingResult {
+  readonly rttMs: number
+  readonly path: 'relayed' | 'direct'
+}
+
+const DEFAULT_RESERVATION_TIMEOUT_MS = 20_000
+
+function peerIdOf (address: string): string | undefined {
+  return multiaddr(address).getComponents().findLast(c => c.name === 'p2p')?.value
+}
+
+/** Resolves the anchors to join: given ones, plus a verified signed bootstrap list. */
+async function resolveAnchors (options: PeerOptions): Promise<string[]> {
+  const anchors = [...(options.anchors ?? [])]
+  if (options.bootstrapUrl != null) {
+    const trusted = options.trustedAnchors ?? anchors.map(peerIdOf).filter((id): id is string => id != null)
+    if (trusted.length === 0) throw new PeerError('a bootstrap list URL needs trusted anchor PeerIds to verify it against')
+    const response = await fetch(options.bootstrapUrl, { signal: AbortSignal.timeout(10_000) })
+    if (!response.ok) throw new PeerError(`bootstrap list ${options.bootstrapUrl} answered HTTP ${response.status}`)
+    const list = await verifyBootstrapList(await response.json(), trusted)
+    for (const entry of list.anchors) anchors.push(...entry.multiaddrs)
+  }
+  if (anchors.length === 0) throw new PeerError('no anchors to join: give anchor multiaddrs or a bootstrap list URL')
+  return [...new Set(anchors)]
+}
+
+/**
+ * A MegaNet peer as apps embed it: joins through anchors, holds a relay reservation (renewed
+ * when an anchor restarts), is reachable at its circuit address, and finds other peers by
+ * PeerId alone through the anchors' DHT.
+ */
+export class MeganetPeer {
+  readonly node: PeerLibp2p
+  private readonly mesh: AnchorMesh
+  private readonly options: PeerOptions
+  private readonly handlers = new Set<(message: ReceivedMessage) => void>()
+
+  private constructor (node: PeerLibp2p, mesh: AnchorMesh, options: PeerOptions) {
+    this.node = node
+    this.mesh = mesh
+    this.options = options
+  }
+
+  static async create (options: PeerOptions): Promise<MeganetPeer> {
+    const anchors = await resolveAnchors(options)
+    const log = options.log ?? pino({ level: 'silent' })
+    const node = await createPeerLibp2p({
+      privateKey: options.privateKey ?? await generateKeyPair('Ed25519'),
+      relays: options.relays ?? 1,
+      listenTcp: options.listenTcp ?? false,
+      allowPrivateAddresses: options.allowPrivateAddresses ?? false
+    })
+    return new MeganetPeer(node, new AnchorMesh(node, anchors, log), options)
+  }
+
+  get peerId (): string {
+    return this.node.peerId.toString()
+  }
+
+  /** Starts, connects to the anchors and waits until a relay reservation makes it reachable. */
+  async start (): Promise<void> {
+    await this.node.handle(MESSAGE_PROTOCOL, async (stream, connection) => {
+      const message = await readMessage(stream, connection)
+      for (const handler of this.handlers) handler(message)
+    }, { runOnLimitedConnection: true })
+    await this.node.start()
+    this.mesh.start()
+    await this.waitForRelayAddress(this.options.reservationTimeoutMs ?? DEFAULT_RESERVATION_TIMEOUT_MS)
+  }
+
+  async stop (): Promise<void> {
+    this.mesh.stop()
+    await this.node.stop()
+  }
+
+  /** Addresses other peers can reach this one at (through its relays). */
+  circuitAddresses (): string[] {
+    return this.node.getMultiaddrs().map(a => a.toString()).filter(a => a.includes('/p2p-circuit'))
+  }
+
+  /** Resolves once this peer has a circuit address, e.g. after re-reserving on a restarted anchor. */
+  async waitForRelayAddress (timeoutMs: number): Promise<string[]> {
+    const deadline = Date.now() + timeoutMs
+    while (Date.now() < deadline) {
+      const addresses = this.circuitAddresses()
+      if (addresses.length > 0) return addresses
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+    throw new PeerError(`no relay reservation within ${timeoutMs} ms: are the anchors up and running the relay role?`)
+  }
+
+  onMessage (handler: (message: ReceivedMessage) => void): () => void {
+    this.handlers.add(handler)
+    return () => this.handlers.delete(handler)
+  }
+
+  /** Finds a peer's addresses by PeerId through the anchors' DHT. */
+  async find (peerId: string, timeoutMs = MESSAGE_TIMEOUT_MS): Promise<Multiaddr[]> {
+    const id = this.parsePeerId(peerId)
+    try {
+      const info = await this.node.peerRouting.findPeer(id, { signal: AbortSignal.timeout(timeoutMs) })
+      return info.multiaddrs
+    } catch (err) {
+      throw new PeerError(`peer ${peerId} not found: ${(err as Error).message}`, { cause: err })
+    }
+  }
+
+  /** Sends one message to a peer known only by its PeerId; resolves once the peer acknowledged it. */
+  async send (peerId: string, data: Uint8Array): Promise<void> {
+    const signal = AbortSignal.timeout(MESSAGE_TIMEOUT_MS)
+    const id = await this.reach(peerId)
+    const stream = await this.node.dialProtocol(id, MESSAGE_PROTOCOL, { signal, runOnLimitedConnection: true })
+    await writeMessage(stream, data, signal)
+  }
+
+  /** Round-trip time to a peer, and whether the path is relayed or direct. */
+  async ping (peerId: string): Promise<PingResult> {
+    const id = await this.reach(peerId)
+    const rttMs = await this.node.services.ping.ping(id, { signal: AbortSignal.timeout(MESSAGE_TIMEOUT_MS), runOnLimitedConnection: true })
+    const direct = this.node.getConnections(id).some(c => c.limits == null && !c.remoteAddr.toString().includes('/p2p-circuit'))
+    return { rttMs, path: direct ? 'direct' : 'relayed' }
+  }
+
+  private parsePeerId (text: string): PeerId {
+    try {
+      return peerIdFromString(text)
+    } catch (err) {
+      throw new PeerError(`${JSON.stringify(text)} is not a PeerId`, { cause: err })
+    }
+  }
+
+  /** Makes sure the peer store has addresses for `peerId`, looking it up in the DHT when needed. */
+  private async reach (peerId: string): Promise<PeerId> {
+    const id = this.parsePeerId(peerId)
+    if (this.node.getConnections(id).length > 0) return id
+    const addresses = await this.find(peerId)
+    await this.node.peerStore.merge(id, { multiaddrs: addresses })
+    return id
+  }
+}

@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { MeganetPeer } from '../../node-image/src/peer/index.js'
+import { AnchorProcess, eventually } from '../helpers/anchor-process.js'
+import type { ReceivedMessage } from '../../node-image/src/peer/index.js'
+
+describe('peers behind NAT reach each other by PeerId through anchors', () => {
+  const anchors: AnchorProcess[] = []
+  const peers: MeganetPeer[] = []
+
+  beforeAll(async () => {
+    anchors.push(await AnchorProcess.start())
+    anchors.push(await AnchorProcess.start({ bootstrap: [anchors[0]!.tcpAddress] }))
+    anchors.push(await AnchorProcess.start({ bootstrap: [anchors[0]!.tcpAddress, anchors[1]!.tcpAddress] }))
+    for (const anchor of anchors) {
+      await eventually(async () => (await fetch(anchor.url('/readyz'))).ok ? true : undefined, 20_000, 'anchor ready')
+    }
+  })
+
+  afterAll(async () => {
+    await Promise.all(peers.map(async p => await p.stop()))
+    await Promise.all(anchors.map(async a => await a.cleanup()))
+  })
+
+  it('delivers a message from a peer on one anchor to a peer on another, knowing only its PeerId', async () => {
+    // Each peer knows a different anchor and listens only on relay addresses.
+    const receiver = await MeganetPeer.create({ anchors: [anchors[2]!.tcpAddress], allowPrivateAddresses: true })
+    const sender = await MeganetPeer.create({ anchors: [anchors[0]!.tcpAddress], allowPrivateAddresses: true })
+    peers.push(receiver, sender)
+    await receiver.start()
+    await sender.start()
+    expect(receiver.node.getMultiaddrs().every(a => a.toString().includes('/p2p-circuit'))).toBe(true)
+    expect(receiver.circuitAddresses()[0]).toContain(`/p2p/${anchors[2]!.peerId}/p2p-circuit`)
+
+    const received: ReceivedMessage[] = []
+    receiver.onMessage(m => received.push(m))
+    await eventually(async () => { await sender.send(receiver.peerId, new TextEncoder().encode('hello over the relay')); return true }, 30_000, 'message sent')
+
+    expect(received).toHaveLength(1)
+    expect(new TextDecoder().decode(received[0]!.data)).toBe('hello over the relay')
+    expect(received[0]!.from).toBe(sender.peerId)
+    expect(received[0]!.relayed).toBe(true)
+
+    const ping = await sender.ping(receiver.peerId)
+    expect(ping.path).toBe('relayed')
+    expect(ping.rttMs).toBeGreaterThanOrEqual(0)
+
+    const relayed = await anchors[2]!.metric('meganet_relay_relayed_bytes_total')
+    expect(relayed).toBeGreaterThan(0)
+  })
+})
