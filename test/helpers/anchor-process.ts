@@ -1,110 +1,55 @@
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import type { ChildProcess } from 'node:child_process'
+import { AnchorChild } from '../../node-image/src/devnet/anchor-child.js'
+import type { AnchorChildOptions } from '../../node-image/src/devnet/anchor-child.js'
 
-export const CLI = fileURLToPath(new URL('../../node-image/dist/cli/main.js', import.meta.url))
+export interface AnchorProcessOptions extends Partial<AnchorChildOptions> {}
 
-export interface AnchorProcessOptions {
-  readonly dataDir?: string
-  readonly bootstrap?: readonly string[]
-  /** Extra `--flag value` pairs. */
-  readonly flags?: Readonly<Record<string, string>>
-  readonly env?: Readonly<Record<string, string>>
-}
-
-interface ServingLine { msg: string, peerId: string, multiaddrs: string[], httpPort: number }
-
-/** A real anchor in its own process, on loopback, with free ports. */
+/** A real anchor process for tests: a temporary data dir unless given, and metric helpers. */
 export class AnchorProcess {
+  readonly anchor: AnchorChild
   readonly dataDir: string
-  readonly peerId: string
-  readonly multiaddrs: string[]
-  readonly httpPort: number
-  readonly child: ChildProcess
-  readonly logs: string[]
   private readonly ownsDataDir: boolean
 
-  private constructor (init: { dataDir: string, ownsDataDir: boolean, line: ServingLine, child: ChildProcess, logs: string[] }) {
-    this.dataDir = init.dataDir
-    this.ownsDataDir = init.ownsDataDir
-    this.peerId = init.line.peerId
-    this.multiaddrs = init.line.multiaddrs
-    this.httpPort = init.line.httpPort
-    this.child = init.child
-    this.logs = init.logs
+  private constructor (anchor: AnchorChild, dataDir: string, ownsDataDir: boolean) {
+    this.anchor = anchor
+    this.dataDir = dataDir
+    this.ownsDataDir = ownsDataDir
   }
 
   static async start (options: AnchorProcessOptions = {}): Promise<AnchorProcess> {
-    const ownsDataDir = options.dataDir == null
     const dataDir = options.dataDir ?? await mkdtemp(join(tmpdir(), 'meganet-anchor-'))
-    const args = [CLI, 'anchor', '--data-dir', dataDir, '--listen-host', '127.0.0.1', '--listen-tcp-port', '0',
-      '--listen-ws-port', '0', '--http-host', '127.0.0.1', '--http-port', '0', '--dht-allow-private-addresses', 'true',
-      '--shutdown-grace', '2s']
-    if (options.bootstrap != null && options.bootstrap.length > 0) args.push('--bootstrap', options.bootstrap.join(','))
-    for (const [flag, value] of Object.entries(options.flags ?? {})) args.push(`--${flag}`, value)
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'pipe', 'pipe'] })
-    const logs: string[] = []
-    const line = await new Promise<ServingLine>((resolve, reject) => {
-      let buffer = ''
-      const timer = setTimeout(() => reject(new Error(`anchor did not start within 20 s:\n${logs.join('\n')}`)), 20_000)
-      child.stderr.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString()
-        let index
-        while ((index = buffer.indexOf('\n')) >= 0) {
-          const text = buffer.slice(0, index)
-          buffer = buffer.slice(index + 1)
-          logs.push(text)
-          try {
-            const parsed = JSON.parse(text) as Partial<ServingLine>
-            if (parsed.msg === 'anchor serving') { clearTimeout(timer); resolve(parsed as ServingLine) }
-          } catch { /* not a log line */ }
-        }
-      })
-      child.once('exit', code => { clearTimeout(timer); reject(new Error(`anchor exited with ${code}:\n${logs.join('\n')}`)) })
-    })
-    return new AnchorProcess({ dataDir, ownsDataDir, line, child, logs })
+    const anchor = await AnchorChild.spawn({ ...options, dataDir, flags: { 'shutdown-grace': '2s', ...options.flags } })
+    return new AnchorProcess(anchor, dataDir, options.dataDir == null)
   }
 
-  get tcpAddress (): string {
-    const address = this.multiaddrs.find(a => a.includes('/tcp/') && !a.includes('/ws'))
-    if (address == null) throw new Error(`anchor ${this.peerId} has no TCP address`)
-    return address
-  }
-
-  url (path: string): string {
-    return `http://127.0.0.1:${this.httpPort}${path}`
-  }
+  get peerId (): string { return this.anchor.peerId }
+  get tcpAddress (): string { return this.anchor.tcpAddress }
+  get logs (): string[] { return this.anchor.logs }
+  url (path: string): string { return this.anchor.url(path) }
 
   async json<T> (path: string): Promise<T> {
-    const response = await fetch(this.url(path))
-    return await response.json() as T
+    return await (await fetch(this.url(path))).json() as T
   }
 
   async metrics (): Promise<string> {
     return await (await fetch(this.url('/metrics'))).text()
   }
 
-  /** Reads one sample (`name{labels}`) from /metrics. */
+  /** Reads one sample (`name` or `name{label="x"}`) from /metrics. */
   async metric (sample: string): Promise<number> {
-    const text = await this.metrics()
-    const line = text.split('\n').find(l => l.startsWith(`${sample} `))
+    const line = (await this.metrics()).split('\n').find(l => l.startsWith(`${sample} `))
     if (line == null) throw new Error(`metric ${sample} not exported`)
     return Number(line.slice(sample.length + 1))
   }
 
-  /** SIGTERM (or another signal) and wait for the exit code. */
   async stop (signal: NodeJS.Signals = 'SIGTERM'): Promise<number | null> {
-    if (this.child.exitCode != null || this.child.signalCode != null) return this.child.exitCode
-    const exited = new Promise<number | null>(resolve => this.child.once('exit', code => resolve(code)))
-    this.child.kill(signal)
-    return await exited
+    return await this.anchor.stop(signal)
   }
 
   async cleanup (): Promise<void> {
-    await this.stop('SIGKILL')
+    await this.anchor.stop('SIGKILL')
     if (this.ownsDataDir) await rm(this.dataDir, { recursive: true, force: true })
   }
 }

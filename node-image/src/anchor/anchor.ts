@@ -32,6 +32,7 @@ export interface AnchorStatus {
   readonly relay: {
     readonly reservations: number
     readonly circuits: number
+    readonly relayedBytes: number
     readonly limits: AnchorConfig['relay']
   }
   readonly dht: { readonly routingTablePeers: number }
@@ -112,7 +113,7 @@ export class Anchor {
       registry: this.metrics.registry,
       live: () => this.phase !== 'stopped',
       readiness: () => this.readiness(),
-      status: () => this.status(),
+      status: async () => await this.status(),
       bootstrapList: async () => await this.bootstrapList()
     }, this.log), this.config.http.host, this.config.http.port)
     this.phase = 'serving'
@@ -153,7 +154,7 @@ export class Anchor {
     return { ready: true, reason: 'serving' }
   }
 
-  status (): AnchorStatus {
+  async status (): Promise<AnchorStatus> {
     const byTransport = this.connectionsByTransport()
     return {
       peerId: this.peerId,
@@ -163,7 +164,12 @@ export class Anchor {
       multiaddrs: this.multiaddrs(),
       httpPort: this.httpPort,
       connections: { total: Object.values(byTransport).reduce((a, b) => a + b, 0), byTransport },
-      relay: { reservations: this.guard.reservationCount(), circuits: this.guard.openCircuits(), limits: this.config.relay },
+      relay: {
+        reservations: this.guard.reservationCount(),
+        circuits: this.guard.openCircuits(),
+        relayedBytes: (await this.metrics.relayedBytes.get()).values[0]?.value ?? 0,
+        limits: this.config.relay
+      },
       dht: { routingTablePeers: routingTableSize(this.node.services.dht) },
       anchors: { configured: this.mesh.configuredCount, connected: this.mesh.connectedCount() },
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000)

@@ -3,11 +3,15 @@ import { Command } from 'commander'
 import { isConfigError } from '../config/errors.js'
 import { VERSION } from '../version.js'
 import { anchorCommand } from './anchor-command.js'
+import { devnetCommand } from './devnet-command.js'
+import { peerCommand } from './peer-command.js'
 
 const program = new Command('meganet')
   .description('MegaNet: anchors, peers and local devnets')
   .version(VERSION)
   .addCommand(anchorCommand())
+  .addCommand(peerCommand())
+  .addCommand(devnetCommand())
 
 try {
   await program.parseAsync(process.argv)

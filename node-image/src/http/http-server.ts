@@ -15,7 +15,7 @@ export interface AnchorHttpSource {
   readonly registry: Registry
   live: () => boolean
   readiness: () => Readiness
-  status: () => unknown
+  status: () => Promise<unknown>
   bootstrapList: () => Promise<unknown>
 }
 
@@ -39,8 +39,8 @@ export function createHttpApp (source: AnchorHttpSource, log: Logger): express.E
       res.status(500).type('text/plain').send(`metrics collection failed: ${(err as Error).message}\n`)
     }
   })
-  app.get('/status', (_req, res) => {
-    res.json(source.status())
+  app.get('/status', async (_req, res) => {
+    res.json(await source.status())
   })
   app.get('/bootstrap', async (_req, res) => {
     try {

@@ -142,16 +142,32 @@ export class RelayGuard {
   }
 
   private account (stream: Stream): void {
+    // A hop stream carries either a reservation or a circuit; only circuits relay data. The
+    // first frame says which: a varint length, then field 1 (the message type) as 0x08 <type>.
+    let kind: 'unknown' | 'circuit' | 'reservation' = 'unknown'
+    let pending = 0
+    const count = (bytes: number): void => {
+      if (kind === 'circuit') this.metrics.relayedBytes.inc(bytes)
+      else if (kind === 'unknown') pending += bytes
+    }
     // Observe dispatched messages without adding a 'message' listener: a listener attached
     // before the relay's reader would make the stream flush buffered frames to nobody.
     const dispatchEvent = stream.dispatchEvent.bind(stream)
     stream.dispatchEvent = (event: Event): boolean => {
-      if (event.type === 'message') this.metrics.relayedBytes.inc((event as StreamMessageEvent).data.byteLength)
+      if (event.type === 'message') {
+        const data = (event as StreamMessageEvent).data
+        if (kind === 'unknown') {
+          kind = hopMessageType(data.subarray(0, Math.min(data.byteLength, 12))) === HOP_TYPE_CONNECT ? 'circuit' : 'reservation'
+          if (kind === 'circuit') this.metrics.relayedBytes.inc(pending)
+          pending = 0
+        }
+        count(data.byteLength)
+      }
       return dispatchEvent(event)
     }
     const send = stream.send.bind(stream)
     stream.send = (data) => {
-      this.metrics.relayedBytes.inc(data.byteLength)
+      count(data.byteLength)
       return send(data)
     }
     stream.addEventListener('close', (event) => {
@@ -160,4 +176,15 @@ export class RelayGuard {
       else if (name === 'DurationLimitError') this.metrics.circuitsClosedByLimit.inc({ limit: 'duration' })
     }, { once: true })
   }
+}
+
+const HOP_TYPE_CONNECT = 1
+
+/** The HopMessage type in the first length-prefixed frame of a hop stream, if it can be read. */
+export function hopMessageType (frame: Uint8Array): number | undefined {
+  let offset = 0
+  while (offset < frame.length && ((frame[offset] ?? 0) & 0x80) !== 0) offset++
+  offset++ // last byte of the length varint
+  if (frame[offset] !== 0x08) return undefined
+  return frame[offset + 1]
 }

@@ -1,0 +1,43 @@
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { describe, expect, it } from 'vitest'
+import { BootstrapListError, signBootstrapList, verifyBootstrapList } from './signed-list.js'
+
+async function signed (ttlMs = 60_000) {
+  const key = await generateKeyPair('Ed25519')
+  const id = peerIdFromPrivateKey(key).toString()
+  const list = await signBootstrapList(key, id, [{ peerId: id, multiaddrs: [`/ip4/203.0.113.7/tcp/4001/p2p/${id}`] }], ttlMs)
+  return { id, list }
+}
+
+describe('signed bootstrap lists', () => {
+  it('verify against the signer PeerId', async () => {
+    const { id, list } = await signed()
+    const verified = await verifyBootstrapList(list, [id])
+    expect(verified.anchors[0]?.multiaddrs[0]).toContain('203.0.113.7')
+  })
+
+  it('fail when the payload is altered', async () => {
+    const { id, list } = await signed()
+    const tampered = { ...list, payload: list.payload.replace('203.0.113.7', '198.51.100.66') }
+    await expect(verifyBootstrapList(tampered, [id])).rejects.toThrow(/signature does not match/)
+  })
+
+  it('fail when signed by an anchor the caller does not trust', async () => {
+    const { list } = await signed()
+    const other = await signed()
+    await expect(verifyBootstrapList(list, [other.id])).rejects.toThrow(/not a trusted anchor/)
+  })
+
+  it('fail when a trusted signer is swapped in without its key', async () => {
+    const { list } = await signed()
+    const other = await signed()
+    await expect(verifyBootstrapList({ ...list, signer: other.id }, [other.id])).rejects.toBeInstanceOf(BootstrapListError)
+  })
+
+  it('fail once expired, and on garbage', async () => {
+    const { id, list } = await signed(1)
+    await expect(verifyBootstrapList(list, [id], Date.now() + 10_000)).rejects.toThrow(/expired/)
+    await expect(verifyBootstrapList({ hello: 'world' }, [id])).rejects.toThrow(/not a signed bootstrap list/)
+  })
+})

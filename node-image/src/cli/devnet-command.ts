@@ -1,0 +1,69 @@
+import { Command, InvalidArgumentError } from 'commander'
+import { Devnet } from '../devnet/devnet.js'
+import { formatBytes, shortId } from './format.js'
+import type { AnchorStatus } from '../anchor/anchor.js'
+
+const REFRESH_MS = 2_000
+const PLAIN_EVERY_MS = 10_000
+
+function positiveInteger (text: string): number {
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError('expected a whole number >= 1')
+  return value
+}
+
+function statusLine (index: number, status: AnchorStatus | Error): string {
+  if (status instanceof Error) return `anchor-${index}  not answering: ${status.message}`
+  return `anchor-${index}  ${shortId(status.peerId)}  ${status.phase.padEnd(8)} peers ${String(status.connections.total).padStart(4)}  ` +
+    `reservations ${String(status.relay.reservations).padStart(4)}  circuits ${String(status.relay.circuits).padStart(3)}  ` +
+    `relayed ${formatBytes(status.relay.relayedBytes).padStart(10)}  dht ${status.dht.routingTablePeers}`
+}
+
+export function devnetCommand (): Command {
+  return new Command('devnet')
+    .description('run a local network of anchors on loopback (no Kubernetes or NATS needed); Ctrl-C stops it')
+    .option('-n, --anchors <count>', 'how many anchors', positiveInteger, 3)
+    .option('--data-dir <dir>', 'keep anchor data here (identities survive restarts); default: a temporary folder removed on exit')
+    .option('--host <address>', 'address anchors listen on', '127.0.0.1')
+    .action(async (options: { anchors: number, dataDir?: string, host: string }) => {
+      const out = process.stdout
+      out.write(`starting ${options.anchors} anchors…\n`)
+      const devnet = await Devnet.start({ anchors: options.anchors, host: options.host, ...(options.dataDir != null ? { dataDir: options.dataDir } : {}) })
+      out.write(`devnet up, data in ${devnet.dataDir}\n\n`)
+      for (const [index, anchor] of devnet.anchors.entries()) {
+        out.write(`anchor-${index}  ${anchor.peerId}\n  http  ${anchor.url('/status')}\n`)
+        for (const address of anchor.multiaddrs) out.write(`  addr  ${address}\n`)
+      }
+      out.write(`\njoin it:  meganet peer listen --anchor ${devnet.anchors[0]?.tcpAddress ?? ''} --allow-private-addresses\n\n`)
+
+      let stopping = false
+      let drawn = 0
+      let lastPlain = 0
+      const draw = async (): Promise<void> => {
+        const lines = (await devnet.statuses()).map((s, i) => statusLine(i, s))
+        if (stopping) return
+        if (out.isTTY) {
+          if (drawn > 0) out.write(`\x1b[${drawn}A`)
+          for (const line of lines) out.write(`\x1b[2K${line}\n`)
+          drawn = lines.length
+        } else if (Date.now() - lastPlain >= PLAIN_EVERY_MS) {
+          lastPlain = Date.now()
+          for (const line of lines) out.write(`${new Date().toISOString()} ${line}\n`)
+        }
+      }
+      const timer = setInterval(() => { void draw() }, REFRESH_MS)
+      void draw()
+      for (const anchor of devnet.anchors) {
+        anchor.child.once('exit', (code) => { if (!stopping) out.write(`anchor ${anchor.peerId} exited (code ${code})\n`) })
+      }
+      await new Promise<void>(resolve => {
+        process.once('SIGINT', () => resolve())
+        process.once('SIGTERM', () => resolve())
+      })
+      stopping = true
+      clearInterval(timer)
+      out.write('\nstopping anchors…\n')
+      await devnet.stop()
+      out.write('devnet stopped\n')
+    })
+}

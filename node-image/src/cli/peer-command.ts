@@ -1,0 +1,111 @@
+import { Command, InvalidArgumentError } from 'commander'
+import { loadOrCreateIdentity } from '../identity/identity.js'
+import { createLogger } from '../logging/logger.js'
+import { MeganetPeer } from '../peer/peer.js'
+import type { PeerOptions } from '../peer/peer.js'
+
+interface JoinFlags {
+  anchor: string[]
+  bootstrapUrl?: string
+  trust: string[]
+  identityFile?: string
+  relays: number
+  listenTcp?: boolean
+  allowPrivateAddresses?: boolean
+  logLevel: string
+}
+
+function collect (value: string, previous: string[]): string[] {
+  return [...previous, ...value.split(',').map(s => s.trim()).filter(s => s.length > 0)]
+}
+
+function positiveInteger (text: string): number {
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError('expected a whole number >= 1')
+  return value
+}
+
+function withJoinOptions (command: Command): Command {
+  return command
+    .option('-a, --anchor <multiaddr>', 'anchor to join through, ending in /p2p/<peerId> (repeatable, or comma-separated; env MEGANET_ANCHORS)', collect, [])
+    .option('--bootstrap-url <url>', 'an anchor\'s signed bootstrap list, e.g. http://anchor:9464/bootstrap')
+    .option('--trust <peerId>', 'anchor PeerId allowed to sign the bootstrap list (repeatable; default: the --anchor PeerIds)', collect, [])
+    .option('--identity-file <file>', 'keep this peer\'s key here so its PeerId survives restarts (created when missing)')
+    .option('--relays <count>', 'relay reservations to hold, on different anchors', positiveInteger, 1)
+    .option('--listen-tcp', 'also listen on a TCP port so relayed connections can be upgraded to direct ones')
+    .option('--allow-private-addresses', 'keep loopback and private addresses (devnets, LANs)')
+    .option('--log-level <level>', 'log level for libp2p-side events on stderr', 'warn')
+}
+
+async function joinNetwork (flags: JoinFlags): Promise<MeganetPeer> {
+  const anchors = [...flags.anchor, ...collect(process.env.MEGANET_ANCHORS ?? '', [])]
+  const options: PeerOptions = {
+    anchors,
+    relays: flags.relays,
+    listenTcp: flags.listenTcp === true,
+    allowPrivateAddresses: flags.allowPrivateAddresses === true,
+    log: createLogger(flags.logLevel, { component: 'peer' }),
+    ...(flags.bootstrapUrl != null ? { bootstrapUrl: flags.bootstrapUrl } : {}),
+    ...(flags.trust.length > 0 ? { trustedAnchors: flags.trust } : {}),
+    ...(flags.identityFile != null ? { privateKey: (await loadOrCreateIdentity(flags.identityFile, { create: true })).key } : {})
+  }
+  const peer = await MeganetPeer.create(options)
+  await peer.start()
+  return peer
+}
+
+async function untilSignal (): Promise<void> {
+  await new Promise<void>(resolve => {
+    process.once('SIGINT', () => resolve())
+    process.once('SIGTERM', () => resolve())
+  })
+}
+
+export function peerCommand (): Command {
+  const peer = new Command('peer').description('act as a peer: listen for messages, send them, ping other peers by PeerId')
+
+  peer.addCommand(withJoinOptions(new Command('listen'))
+    .description('join the network, print this peer\'s PeerId and address, then every message received')
+    .action(async (flags: JoinFlags) => {
+      const node = await joinNetwork(flags)
+      process.stdout.write(`peer ${node.peerId}\n`)
+      for (const address of node.circuitAddresses()) process.stdout.write(`reachable at ${address}\n`)
+      node.onMessage(message => {
+        process.stdout.write(`${message.from}${message.relayed ? ' (relayed)' : ''}: ${new TextDecoder().decode(message.data)}\n`)
+      })
+      await untilSignal()
+      await node.stop()
+    }))
+
+  peer.addCommand(withJoinOptions(new Command('send'))
+    .description('send a text message to a peer known only by its PeerId')
+    .argument('<peerId>', 'the receiving peer')
+    .argument('<text...>', 'the message')
+    .action(async (peerId: string, words: string[], flags: JoinFlags) => {
+      const node = await joinNetwork(flags)
+      try {
+        await node.send(peerId, new TextEncoder().encode(words.join(' ')))
+        process.stdout.write(`delivered to ${peerId}\n`)
+      } finally {
+        await node.stop()
+      }
+    }))
+
+  peer.addCommand(withJoinOptions(new Command('ping'))
+    .description('measure the round-trip time to a peer and show whether the path is relayed or direct')
+    .argument('<peerId>', 'the peer to ping')
+    .option('-c, --count <n>', 'how many pings', positiveInteger, 3)
+    .action(async (peerId: string, flags: JoinFlags & { count: number }) => {
+      const node = await joinNetwork(flags)
+      try {
+        for (let i = 0; i < flags.count; i++) {
+          const result = await node.ping(peerId)
+          process.stdout.write(`pong from ${peerId}: ${result.rttMs.toFixed(1)} ms (${result.path})\n`)
+        }
+      } finally {
+        await node.stop()
+      }
+    }))
+
+  return peer
+}

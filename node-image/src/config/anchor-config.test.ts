@@ -1,0 +1,93 @@
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_TCP_PORT } from '../anchor/constants.js'
+import { loadAnchorConfig } from './anchor-config.js'
+import { ConfigError } from './errors.js'
+
+async function configFile (text: string, name = 'anchor.yaml'): Promise<string> {
+  const file = join(await mkdtemp(join(tmpdir(), 'meganet-config-')), name)
+  await writeFile(file, text)
+  return file
+}
+
+function problemsOf (run: () => unknown): ConfigError['problems'] {
+  try {
+    run()
+  } catch (err) {
+    if (err instanceof ConfigError) return err.problems
+    throw err
+  }
+  throw new Error('expected a ConfigError')
+}
+
+describe('loadAnchorConfig', () => {
+  it('gives the documented defaults', () => {
+    const config = loadAnchorConfig()
+    expect(config.listen.tcpPort).toBe(DEFAULT_TCP_PORT)
+    expect(config.relay.maxReservationsPerIp).toBe(DEFAULT_MAX_RESERVATIONS_PER_IP)
+    expect(config.roles).toEqual(['bootstrap', 'relay'])
+  })
+
+  it('lets flags override env vars, which override the file', async () => {
+    const file = await configFile('listen:\n  tcpPort: 5001\n  wsPort: 5002\nrelay:\n  circuitDataLimit: 1MiB\n')
+    const config = loadAnchorConfig({
+      file,
+      env: { MEGANET_LISTEN_TCP_PORT: '6001', MEGANET_RELAY_CIRCUIT_DURATION_LIMIT: '90s' },
+      flags: { 'listen.tcpPort': '7001' }
+    })
+    expect(config.listen.tcpPort).toBe(7001)
+    expect(config.listen.wsPort).toBe(5002)
+    expect(config.relay.circuitDataLimit).toBe(1024 * 1024)
+    expect(config.relay.circuitDurationLimit).toBe(90_000)
+  })
+
+  it('reads JSON files and lifts limits with "unlimited"', async () => {
+    const file = await configFile(JSON.stringify({ relay: { circuitDataLimit: 'unlimited', circuitDurationLimit: null } }), 'anchor.json')
+    const config = loadAnchorConfig({ file })
+    expect(config.relay.circuitDataLimit).toBeNull()
+    expect(config.relay.circuitDurationLimit).toBeNull()
+  })
+
+  it('names every wrong field with its source and what is allowed', () => {
+    const problems = problemsOf(() => loadAnchorConfig({
+      env: { MEGANET_RELAY_MAX_RESERVATIONS_PER_IP: '-1' },
+      flags: { 'listen.tcpPort': '70000', 'log.level': 'loud', 'relay.circuitDataLimit': '12 parsecs' }
+    }))
+    expect(problems).toEqual(expect.arrayContaining([
+      expect.objectContaining({ field: 'relay.maxReservationsPerIp', source: 'env MEGANET_RELAY_MAX_RESERVATIONS_PER_IP', message: expect.stringContaining('whole number') as string }),
+      expect.objectContaining({ field: 'listen.tcpPort', source: 'flag --listen-tcp-port' }),
+      expect.objectContaining({ field: 'log.level', source: 'flag --log-level', message: expect.stringContaining('trace, debug, info') as string }),
+      expect.objectContaining({ field: 'relay.circuitDataLimit', message: expect.stringContaining('unlimited') as string })
+    ]))
+    expect(problems).toHaveLength(4)
+  })
+
+  it('refuses unknown options in a file instead of ignoring them', async () => {
+    const file = await configFile('relay:\n  maxReservation: 5\ncolour: blue\n')
+    const problems = problemsOf(() => loadAnchorConfig({ file }))
+    expect(problems.map(p => p.field)).toEqual(expect.arrayContaining(['relay.maxReservation', 'colour']))
+    expect(problems.every(p => p.message === 'unknown option' && p.source === `file ${file}`)).toBe(true)
+  })
+
+  it('refuses bootstrap addresses that do not pin a PeerId', () => {
+    const problems = problemsOf(() => loadAnchorConfig({ flags: { bootstrap: '/ip4/10.0.0.1/tcp/4001,not-an-address' } }))
+    expect(problems.map(p => p.message)).toEqual(expect.arrayContaining([
+      expect.stringContaining('/p2p/<peerId>') as string,
+      'not a valid multiaddr'
+    ]))
+  })
+
+  it('refuses roles this build cannot serve', () => {
+    const problems = problemsOf(() => loadAnchorConfig({ flags: { roles: 'relay,storage' } }))
+    expect(problems[0]).toMatchObject({ field: 'roles', source: 'flag --roles' })
+    expect(problems[0]?.message).toContain('storage is not available')
+  })
+
+  it('reports a config file that is not YAML', async () => {
+    const file = await configFile('relay: [unclosed')
+    expect(() => loadAnchorConfig({ file })).toThrow(/not valid YAML or JSON/)
+    expect(() => loadAnchorConfig({ file: '/nonexistent/anchor.yaml' })).toThrow(/cannot read/)
+  })
+})

@@ -1,0 +1,68 @@
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { AnchorChild } from './anchor-child.js'
+import type { AnchorStatus } from '../anchor/anchor.js'
+
+export interface DevnetOptions {
+  readonly anchors: number
+  /** Where anchors keep their data; a temporary folder (removed on stop) when absent. */
+  readonly dataDir?: string
+  readonly host?: string
+  /** Extra flags for every anchor. */
+  readonly anchorFlags?: Readonly<Record<string, string>>
+}
+
+/** N anchors on loopback, each bootstrapping from the ones started before it. */
+export class Devnet {
+  readonly anchors: AnchorChild[]
+  readonly dataDir: string
+  private readonly temporary: boolean
+
+  private constructor (anchors: AnchorChild[], dataDir: string, temporary: boolean) {
+    this.anchors = anchors
+    this.dataDir = dataDir
+    this.temporary = temporary
+  }
+
+  static async start (options: DevnetOptions): Promise<Devnet> {
+    if (!Number.isInteger(options.anchors) || options.anchors < 1) throw new RangeError(`anchors must be a whole number >= 1, got ${options.anchors}`)
+    const temporary = options.dataDir == null
+    const dataDir = options.dataDir ?? await mkdtemp(join(tmpdir(), 'meganet-devnet-'))
+    const anchors: AnchorChild[] = []
+    try {
+      for (let i = 0; i < options.anchors; i++) {
+        const anchorDir = join(dataDir, `anchor-${i}`)
+        await mkdir(anchorDir, { recursive: true })
+        anchors.push(await AnchorChild.spawn({
+          dataDir: anchorDir,
+          ...(options.host != null ? { host: options.host } : {}),
+          bootstrap: anchors.map(a => a.tcpAddress),
+          flags: { ...options.anchorFlags }
+        }))
+      }
+    } catch (err) {
+      await Promise.all(anchors.map(async a => await a.stop('SIGKILL')))
+      if (temporary) await rm(dataDir, { recursive: true, force: true })
+      throw err
+    }
+    return new Devnet(anchors, dataDir, temporary)
+  }
+
+  /** Every anchor's /status; an anchor that does not answer gives its error instead. */
+  async statuses (): Promise<Array<AnchorStatus | Error>> {
+    return await Promise.all(this.anchors.map(async anchor => {
+      try {
+        const response = await fetch(anchor.url('/status'), { signal: AbortSignal.timeout(2_000) })
+        return await response.json() as AnchorStatus
+      } catch (err) {
+        return err instanceof Error ? err : new Error(String(err))
+      }
+    }))
+  }
+
+  async stop (): Promise<void> {
+    await Promise.all(this.anchors.map(async a => await a.stop('SIGTERM')))
+    if (this.temporary) await rm(this.dataDir, { recursive: true, force: true })
+  }
+}

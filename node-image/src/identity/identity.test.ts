@@ -1,0 +1,25 @@
+import { mkdtemp, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { describe, expect, it } from 'vitest'
+import { IdentityError, loadOrCreateIdentity } from './identity.js'
+
+describe('loadOrCreateIdentity', () => {
+  it('creates a 0600 Ed25519 key once and loads the same identity after', async () => {
+    const file = join(await mkdtemp(join(tmpdir(), 'meganet-id-')), 'sub', 'identity.key')
+    const first = await loadOrCreateIdentity(file, { create: true })
+    const second = await loadOrCreateIdentity(file, { create: true })
+    expect(first.created).toBe(true)
+    expect(second.created).toBe(false)
+    expect(peerIdFromPrivateKey(second.key).equals(peerIdFromPrivateKey(first.key))).toBe(true)
+    expect((await stat(file)).mode & 0o777).toBe(0o600)
+  })
+
+  it('refuses a missing given key file and a file that is not a key', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'meganet-id-'))
+    await expect(loadOrCreateIdentity(join(dir, 'missing.key'), { create: false })).rejects.toThrow(/does not exist/)
+    await writeFile(join(dir, 'bad.key'), 'not a key')
+    await expect(loadOrCreateIdentity(join(dir, 'bad.key'), { create: false })).rejects.toBeInstanceOf(IdentityError)
+  })
+})
