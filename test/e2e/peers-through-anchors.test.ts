@@ -3,7 +3,7 @@ import { MeganetPeer } from '../../node-image/src/peer/index.js'
 import { AnchorProcess, eventually } from '../helpers/anchor-process.js'
 import type { ReceivedMessage } from '../../node-image/src/peer/index.js'
 
-describe('peers behind NAT reach each other by PeerId through anchors', () => {
+describe('peers behind NAT reach each other by PeerId through four anchors', () => {
   const anchors: AnchorProcess[] = []
   const peers: MeganetPeer[] = []
 
@@ -11,6 +11,7 @@ describe('peers behind NAT reach each other by PeerId through anchors', () => {
     anchors.push(await AnchorProcess.start())
     anchors.push(await AnchorProcess.start({ bootstrap: [anchors[0]!.tcpAddress] }))
     anchors.push(await AnchorProcess.start({ bootstrap: [anchors[0]!.tcpAddress, anchors[1]!.tcpAddress] }))
+    anchors.push(await AnchorProcess.start({ bootstrap: [anchors[1]!.tcpAddress] }))
     for (const anchor of anchors) {
       await eventually(async () => (await fetch(anchor.url('/readyz'))).ok ? true : undefined, 20_000, 'anchor ready')
     }
@@ -31,9 +32,12 @@ describe('peers behind NAT reach each other by PeerId through anchors', () => {
     expect(receiver.node.getMultiaddrs().every(a => a.toString().includes('/p2p-circuit'))).toBe(true)
     expect(receiver.circuitAddresses()[0]).toContain(`/p2p/${anchors[2]!.peerId}/p2p-circuit`)
 
+    const found = await sender.find(receiver.peerId)
+    expect(found.some(a => a.toString().includes(`/p2p/${anchors[2]!.peerId}/p2p-circuit`))).toBe(true)
+
     const received: ReceivedMessage[] = []
     receiver.onMessage(m => received.push(m))
-    await eventually(async () => { await sender.send(receiver.peerId, new TextEncoder().encode('hello over the relay')); return true }, 30_000, 'message sent')
+    await sender.send(receiver.peerId, new TextEncoder().encode('hello over the relay'))
 
     expect(received).toHaveLength(1)
     expect(new TextDecoder().decode(received[0]!.data)).toBe('hello over the relay')
@@ -46,5 +50,27 @@ describe('peers behind NAT reach each other by PeerId through anchors', () => {
 
     const relayed = await anchors[2]!.metric('meganet_relay_relayed_bytes_total')
     expect(relayed).toBeGreaterThan(0)
+  })
+
+  it('finds a peer by PeerId through the DHT when asking from any other anchor', async () => {
+    const hidden = await MeganetPeer.create({ anchors: [anchors[3]!.tcpAddress], allowPrivateAddresses: true })
+    peers.push(hidden)
+    await hidden.start()
+    for (const start of [0, 1, 2]) {
+      const seeker = await MeganetPeer.create({ anchors: [anchors[start]!.tcpAddress], allowPrivateAddresses: true })
+      peers.push(seeker)
+      await seeker.start()
+      const found = (await seeker.find(hidden.peerId)).map(a => a.toString())
+      expect(found.some(a => a.includes(`/p2p/${anchors[3]!.peerId}/p2p-circuit`))).toBe(true)
+    }
+  })
+
+  it('refuses to look up something that is not a PeerId, and reports a PeerId nobody has', async () => {
+    const seeker = await MeganetPeer.create({ anchors: [anchors[0]!.tcpAddress], allowPrivateAddresses: true })
+    peers.push(seeker)
+    await seeker.start()
+    await expect(seeker.find('not-a-peer-id')).rejects.toThrow(/is not a PeerId/)
+    const stranger = (await MeganetPeer.create({ anchors: [anchors[0]!.tcpAddress] })).peerId
+    await expect(seeker.find(stranger, 5_000)).rejects.toThrow(/not found/)
   })
 })

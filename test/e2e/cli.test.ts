@@ -1,0 +1,63 @@
+import { spawn } from 'node:child_process'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { CLI_PATH } from '../../node-image/src/devnet/anchor-child.js'
+import { eventually } from '../helpers/anchor-process.js'
+import type { ChildProcess } from 'node:child_process'
+
+/** A CLI process whose stdout is collected as it comes. */
+function start (args: string[]): { child: ChildProcess, output: () => string, exited: Promise<number | null> } {
+  const child = spawn(process.execPath, [CLI_PATH, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let out = ''
+  child.stdout?.on('data', (chunk: Buffer) => { out += chunk.toString() })
+  child.stderr?.on('data', (chunk: Buffer) => { out += chunk.toString() })
+  const exited = new Promise<number | null>(resolve => child.once('exit', code => resolve(code)))
+  return { child, output: () => out, exited }
+}
+
+describe('meganet devnet and peer commands', () => {
+  let devnet: ReturnType<typeof start>
+  let anchorAddresses: string[] = []
+
+  beforeAll(async () => {
+    devnet = start(['devnet', '--anchors', '3'])
+    await eventually(() => devnet.output().includes('devnet up') && devnet.output().includes('join it:') ? true : undefined, 40_000, 'devnet up')
+    anchorAddresses = [...devnet.output().matchAll(/addr {2}(\/ip4\/127\.0\.0\.1\/tcp\/\d+\/p2p\/\S+)/g)].map(m => m[1]!)
+    expect(anchorAddresses).toHaveLength(3)
+  })
+
+  afterAll(async () => {
+    devnet.child.kill('SIGINT')
+    expect(await devnet.exited).toBe(0)
+    expect(devnet.output()).toContain('devnet stopped')
+  })
+
+  it('shows a live line per anchor', async () => {
+    await eventually(() => (devnet.output().match(/anchor-\d {2}12D3KooW\S+ {2}serving/g) ?? []).length >= 3 ? true : undefined, 30_000, 'status lines')
+  })
+
+  it('listens, sends and pings by PeerId through different anchors', async () => {
+    const listener = start(['peer', 'listen', '--anchor', anchorAddresses[2]!, '--allow-private-addresses'])
+    try {
+      const peerId = await eventually(() => /^peer (\S+)$/m.exec(listener.output())?.[1], 30_000, 'listener PeerId')
+      expect(listener.output()).toMatch(/reachable at \S+\/p2p-circuit\/p2p\//)
+
+      const sender = start(['peer', 'send', peerId, 'hello', 'from', 'the', 'cli', '--anchor', anchorAddresses[0]!, '--allow-private-addresses'])
+      expect(await sender.exited).toBe(0)
+      expect(sender.output()).toContain(`delivered to ${peerId}`)
+      await eventually(() => listener.output().includes('(relayed): hello from the cli') ? true : undefined, 10_000, 'message printed')
+
+      const pinger = start(['peer', 'ping', peerId, '--count', '2', '--anchor', anchorAddresses[1]!, '--allow-private-addresses'])
+      expect(await pinger.exited).toBe(0)
+      expect(pinger.output().match(/pong from \S+: [\d.]+ ms \(relayed\)/g)).toHaveLength(2)
+    } finally {
+      listener.child.kill('SIGINT')
+      await listener.exited
+    }
+  })
+
+  it('fails with a clear message for a malformed PeerId', async () => {
+    const sender = start(['peer', 'send', 'nobody', 'hi', '--anchor', anchorAddresses[0]!, '--allow-private-addresses'])
+    expect(await sender.exited).toBe(1)
+    expect(sender.output()).toContain('"nobody" is not a PeerId')
+  })
+})
