@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process'
+import { execFile, spawnSync } from 'node:child_process'
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -136,7 +136,13 @@ describe('anchor HTTP endpoints', () => {
     }
   })
 
-  it('exports metrics that pass promtool check metrics', async () => {
+  const promtool = spawnSync('promtool', ['--version']).error == null
+  if (!promtool) {
+    if (process.env.CI === 'true') throw new Error('promtool not found in CI: .ci/run installs Debian\'s prometheus package')
+    console.warn('skipping the promtool check: promtool not found (Debian package prometheus; .ci/run installs it)')
+  }
+
+  it.runIf(promtool)('exports metrics that pass promtool check metrics', async () => {
     const text = await anchors[0]!.metrics()
     for (const name of ['meganet_build_info', 'meganet_peers', 'meganet_relay_reservations', 'meganet_relay_relayed_bytes_total',
       'meganet_relay_circuits', 'meganet_dht_routing_table_peers', 'meganet_relay_reservations_refused_total', 'libp2p_']) {

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { AnchorChild } from '../../node-image/src/devnet/anchor-child.js'
 import type { AnchorChildOptions } from '../../node-image/src/devnet/anchor-child.js'
 
-export interface AnchorProcessOptions extends Partial<AnchorChildOptions> {}
+export type AnchorProcessOptions = Partial<AnchorChildOptions>
 
 /** A real anchor process for tests: a temporary data dir unless given, and metric helpers. */
 export class AnchorProcess {

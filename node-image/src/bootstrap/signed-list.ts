@@ -74,5 +74,5 @@ export async function verifyBootstrapList (
       }
     }
   }
-  return list.data as BootstrapList
+  return list.data
 }

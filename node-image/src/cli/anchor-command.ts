@@ -20,7 +20,7 @@ export function anchorCommand (): Command {
     const flags: Record<string, string> = {}
     for (const [path, option] of options) {
       const value: unknown = command.getOptionValue(option.attributeName())
-      if (value !== undefined) flags[path] = String(value)
+      if (typeof value === 'string' || typeof value === 'boolean') flags[path] = String(value)
     }
     const file = (command.getOptionValue('config') as string | undefined) ?? process.env.MEGANET_CONFIG
     const config = loadAnchorConfig({ flags, env: process.env, ...(file != null && file !== '' ? { file } : {}) })

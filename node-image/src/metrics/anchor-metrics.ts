@@ -1,4 +1,5 @@
-import { Counter, Gauge, Registry } from 'prom-client'
+import { Counter, Gauge } from 'prom-client'
+import type { Registry } from 'prom-client'
 
 /** Live numbers the metrics read at scrape time, so nothing is counted twice. */
 export interface AnchorGaugeSource {

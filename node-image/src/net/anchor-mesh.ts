@@ -34,7 +34,6 @@ export class AnchorMesh {
       if (id == null || id === node.peerId.toString()) continue
       this.targets.set(id, { peer: peerIdFromString(id), address, backoffMs: INITIAL_BACKOFF_MS })
     }
-    this.onDisconnect = this.onDisconnect.bind(this)
   }
 
   start (): void {
@@ -61,7 +60,7 @@ export class AnchorMesh {
     return this.targets.size
   }
 
-  private onDisconnect (event: CustomEvent<PeerId>): void {
+  private readonly onDisconnect = (event: CustomEvent<PeerId>): void => {
     const target = this.targets.get(event.detail.toString())
     if (target != null) this.schedule(target, target.backoffMs)
   }

@@ -1,0 +1,31 @@
+# syntax=docker/dockerfile:1
+# One image, two entrypoints: `meganet` (anchor, peer, devnet) and, once it lands, `meganet-operator`.
+# The build steps are the ones .ci/run runs: npm ci, then npm run build.
+
+FROM node:24-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json tsconfig.base.json tsconfig.json ./
+COPY contracts/package.json contracts/
+COPY node-image/package.json node-image/
+RUN npm ci --no-audit --no-fund
+COPY contracts contracts
+COPY node-image node-image
+RUN npm run build
+
+FROM node:24-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+COPY contracts/package.json contracts/
+COPY node-image/package.json node-image/
+# The node@24 devDependency only exists for machines that ship an older Node; the image has Node 24.
+RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
+COPY --from=build /src/contracts/dist contracts/dist
+COPY --from=build /src/node-image/dist node-image/dist
+RUN mkdir -p /data && chown node:node /data
+USER node
+ENV MEGANET_DATA_DIR=/data
+VOLUME /data
+EXPOSE 4001 4002 9464
+ENTRYPOINT ["node", "/app/node-image/dist/cli/main.js"]
+CMD ["anchor"]
