@@ -9,3 +9,13 @@ export { ANCHOR_ROLES, isAnchorRole } from './roles.js'
 export type { AnchorRole } from './roles.js'
 export { BOOTSTRAP_SIGNATURE_DOMAIN, BOOTSTRAP_LIST_VERSION } from './bootstrap-list.js'
 export type { BootstrapEntry, BootstrapList, SignedBootstrapList } from './bootstrap-list.js'
+export {
+  SCOPE_NAME_PATTERN, scopeName, MAX_COORDINATION_PAYLOAD_BYTES, PEER_DIRECTORY_BUCKET, membersBucket, commandSubject,
+  MEMBER_PHASES, loadReportSchema, memberRecordSchema, directoryEntrySchema, ANCHOR_COMMANDS, commandRequestSchema,
+  commandReplySchema, decodePayload, encodePayload
+} from './coordination.js'
+export type {
+  FleetScope, MemberPhase, LoadReport, MemberRecord, DirectoryEntry, AnchorCommand, CommandRequest, CommandReply, DecodeResult
+} from './coordination.js'
+export { MAX_PEER_MESSAGE_BYTES, lookupRequestSchema, LOOKUP_SOURCES, lookupReplySchema, moveNoticeSchema } from './peer-messages.js'
+export type { LookupRequest, LookupReply, MoveNotice } from './peer-messages.js'

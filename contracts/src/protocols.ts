@@ -6,6 +6,10 @@ export const PROTOCOLS = {
   dht: '/meganet/kad/1.0.0',
   /** Direct messages between peers (length-prefixed frames, each acknowledged). */
   message: '/meganet/msg/1.0.0',
+  /** Ask an anchor where a peer is (peer directory first); JSON in length-prefixed frames. */
+  lookup: '/meganet/lookup/1.0.0',
+  /** Anchor-to-peer notices, e.g. "this anchor is draining: move to these". */
+  notice: '/meganet/notice/1.0.0',
   /** Block storage on anchors. */
   store: '/meganet/store/1.0.0'
 } as const

@@ -29,3 +29,13 @@ export const DEFAULT_LOG_LEVEL = 'info'
 
 /** How long a signed bootstrap list stays valid. */
 export const BOOTSTRAP_LIST_TTL_MS = 24 * 60 * 60 * 1000
+
+export const DEFAULT_REGION = 'local'
+export const DEFAULT_FLEET = 'default'
+/** How often an anchor rewrites its membership record (with its load). */
+export const DEFAULT_HEARTBEAT_MS = 5_000
+/** A record not rewritten for this long is gone: the anchor crashed or lost NATS. */
+export const DEFAULT_MEMBER_TTL_MS = 15_000
+export const DEFAULT_KV_REPLICAS = 1
+/** How long a drain waits for peers to move before it disconnects the rest. */
+export const DEFAULT_DRAIN_TIMEOUT_MS = 5 * 60 * 1000

@@ -91,3 +91,26 @@ describe('loadAnchorConfig', () => {
     expect(() => loadAnchorConfig({ file: '/nonexistent/anchor.yaml' })).toThrow(/cannot read/)
   })
 })
+
+describe('coordination settings', () => {
+  it('reads NATS servers, fleet scope and durations', () => {
+    const config = loadAnchorConfig({
+      env: { MEGANET_NATS_SERVERS: 'nats://a:4222,nats://b:4222', MEGANET_FLEET_REGION: 'eu-west' },
+      flags: { 'fleet.name': 'berlin', 'coordination.heartbeat': '2s', 'coordination.memberTtl': '6s' }
+    })
+    expect(config.nats.servers).toEqual(['nats://a:4222', 'nats://b:4222'])
+    expect(config.fleet).toMatchObject({ region: 'eu-west', name: 'berlin' })
+    expect(config.coordination).toMatchObject({ heartbeat: 2000, memberTtl: 6000 })
+  })
+
+  it('refuses names that cannot scope subjects, conflicting credentials and a TTL shorter than two heartbeats', async () => {
+    const file = await configFile('nats:\n  tls:\n    caFile: /ca.pem\n    cipher: none\n')
+    const problems = problemsOf(() => loadAnchorConfig({
+      file,
+      flags: { 'fleet.region': 'EU_West', 'nats.credsFile': '/a.creds', 'nats.user': 'me', 'coordination.heartbeat': '10s', 'coordination.replicas': '2' }
+    }))
+    const fields = problems.map(p => p.field)
+    expect(fields).toEqual(expect.arrayContaining(['fleet.region', 'nats', 'coordination.memberTtl', 'coordination.replicas', 'nats.tls.cipher']))
+    expect(problems.find(p => p.field === 'nats')?.message).toContain('at most one of credsFile')
+  })
+})

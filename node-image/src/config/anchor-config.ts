@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { multiaddr } from '@multiformats/multiaddr'
 import { parse as parseYaml } from 'yaml'
+import { scopeName } from '@meganet/contracts'
 import { z } from 'zod'
 import { ANCHOR_DEFAULTS, ANCHOR_OPTIONS, envName, flagName } from './anchor-options.js'
 import { ConfigError } from './errors.js'
@@ -27,6 +28,9 @@ function isMultiaddr (text: string): boolean {
   }
 }
 
+/** Run cross-field checks even when other fields are wrong, so one start reports every problem. */
+const always = (): boolean => true
+
 const multiaddrText = z.string().refine(isMultiaddr, { message: 'not a valid multiaddr' })
 const anchorAddress = multiaddrText.refine(text => text.includes('/p2p/'), {
   message: 'must end in /p2p/<peerId> so the anchor is pinned by key'
@@ -52,6 +56,25 @@ export const anchorConfigSchema = z.strictObject({
   }),
   connections: z.strictObject({ max: positiveCount }),
   dht: z.strictObject({ allowPrivateAddresses: z.boolean() }),
+  fleet: z.strictObject({ region: scopeName, name: scopeName, pod: z.string().min(1).max(253).optional() }),
+  nats: z.strictObject({
+    servers: z.array(z.string().regex(/^(nats|tls|ws|wss):\/\/\S+$|^[\w.-]+:\d+$/, { message: 'expected a NATS URL such as nats://host:4222' })),
+    credsFile: z.string().min(1).optional(),
+    nkeySeedFile: z.string().min(1).optional(),
+    user: z.string().min(1).optional(),
+    password: z.string().min(1).optional(),
+    tls: z.strictObject({ caFile: z.string().min(1).optional(), certFile: z.string().min(1).optional(), keyFile: z.string().min(1).optional() })
+  }).refine(n => [n.credsFile, n.nkeySeedFile, n.user].filter(v => v != null).length <= 1, {
+    message: 'give at most one of credsFile, nkeySeedFile and user/password', when: always
+  }).refine(n => (n.tls?.certFile == null) === (n.tls?.keyFile == null), {
+    message: 'tls.certFile and tls.keyFile go together', path: ['tls'], when: always
+  }),
+  coordination: z.strictObject({
+    heartbeat: durationMs,
+    memberTtl: durationMs,
+    replicas: z.union([z.literal(1), z.literal(3), z.literal(5)], { message: 'must be 1, 3 or 5' }),
+    drainTimeout: durationMs
+  }).refine(c => !(c.memberTtl < 2 * c.heartbeat), { message: 'memberTtl must be at least twice the heartbeat', path: ['memberTtl'], when: always }),
   log: z.strictObject({ level: z.enum(LOG_LEVELS, { message: `must be one of ${LOG_LEVELS.join(', ')}` }) }),
   shutdownGrace: durationMs
 })
@@ -87,6 +110,18 @@ function getPath (tree: unknown, path: string): unknown {
     node = (node as Tree)[key]
   }
   return node
+}
+
+function isTree (value: unknown): value is Tree {
+  return value != null && typeof value === 'object' && !Array.isArray(value)
+}
+
+function copyUnknownKeys (target: Tree, source: Tree): void {
+  for (const [key, value] of Object.entries(source)) {
+    const existing = target[key]
+    if (!(key in target)) target[key] = value
+    else if (isTree(existing) && isTree(value)) copyUnknownKeys(existing, value)
+  }
 }
 
 function readConfigFile (file: string): Tree {
@@ -140,18 +175,8 @@ export function loadAnchorConfig (sources: ConfigSources = {}): AnchorConfig {
     }
   }
 
-  // Keys in the file that no option knows: the schema reports them, the file copy keeps them visible.
-  if (fileTree != null) {
-    for (const [key, value] of Object.entries(fileTree)) {
-      if (!(key in merged)) merged[key] = value
-      else if (value != null && typeof value === 'object' && !Array.isArray(value)) {
-        for (const [inner, innerValue] of Object.entries(value)) {
-          const target = merged[key]
-          if (target != null && typeof target === 'object' && !(inner in target)) (target as Tree)[inner] = innerValue
-        }
-      }
-    }
-  }
+  // Keys in the file that no option knows: copied over so the strict schema names them.
+  if (fileTree != null) copyUnknownKeys(merged, fileTree)
 
   const result = anchorConfigSchema.safeParse(merged)
   if (!result.success) {
@@ -160,7 +185,8 @@ export function loadAnchorConfig (sources: ConfigSources = {}): AnchorConfig {
       const base = issue.path.filter(p => typeof p !== 'number').map(String).join('.')
       const field = keys.length > 0 ? keys.map(k => (base === '' ? k : `${base}.${k}`)).join(', ') : base || 'config'
       const message = keys.length > 0 ? 'unknown option' : issue.message
-      const source = origin.get(base) ?? (keys.length > 0 ? `file ${sources.file}` : 'default')
+      const source = origin.get(base) ??
+        (keys.length > 0 ? `file ${sources.file}` : [...origin.keys()].some(k => k.startsWith(`${base}.`)) ? 'settings combined' : 'default')
       return { field, source, message }
     }))
   }

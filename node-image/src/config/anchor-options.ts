@@ -2,7 +2,8 @@ import {
   DEFAULT_CIRCUIT_DATA_LIMIT_BYTES, DEFAULT_CIRCUIT_DURATION_LIMIT_MS, DEFAULT_DATA_DIR, DEFAULT_HTTP_HOST,
   DEFAULT_HTTP_PORT, DEFAULT_LISTEN_HOST, DEFAULT_LOG_LEVEL, DEFAULT_MAX_CIRCUITS_PER_PEER, DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_RESERVATIONS, DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_RESERVATION_TTL_MS, DEFAULT_SHUTDOWN_GRACE_MS,
-  DEFAULT_TCP_PORT, DEFAULT_WS_PORT
+  DEFAULT_TCP_PORT, DEFAULT_WS_PORT, DEFAULT_REGION, DEFAULT_FLEET, DEFAULT_HEARTBEAT_MS, DEFAULT_MEMBER_TTL_MS,
+  DEFAULT_KV_REPLICAS, DEFAULT_DRAIN_TIMEOUT_MS
 } from '../anchor/constants.js'
 
 /** How a text value (flag, env var) is read. File values of the matching JSON type are taken as they are. */
@@ -41,6 +42,21 @@ export const ANCHOR_OPTIONS: readonly OptionSpec[] = [
   { path: 'relay.circuitDurationLimit', kind: 'duration-limit', defaultText: '30m', description: 'how long one relayed connection may stay open; "unlimited" lifts it' },
   { path: 'connections.max', kind: 'count', defaultText: String(DEFAULT_MAX_CONNECTIONS), description: 'open connections before the connection manager prunes' },
   { path: 'dht.allowPrivateAddresses', kind: 'boolean', defaultText: 'false', description: 'keep private and loopback addresses in DHT records (devnets and LANs only)' },
+  { path: 'fleet.region', kind: 'string', defaultText: DEFAULT_REGION, description: 'region this anchor serves (a DNS label); scopes coordination names' },
+  { path: 'fleet.name', kind: 'string', defaultText: DEFAULT_FLEET, description: 'fleet (AnchorFleet) this anchor belongs to (a DNS label)' },
+  { path: 'fleet.pod', kind: 'string', defaultText: '$POD_NAME or the host name', description: 'pod name reported in the membership record' },
+  { path: 'nats.servers', kind: 'list', defaultText: '(none: no coordination)', description: 'comma-separated NATS URLs; the anchor coordinates with its fleet through them' },
+  { path: 'nats.credsFile', kind: 'string', defaultText: '(none)', description: 'NATS credentials file (JWT + nkey seed), e.g. from a mounted Secret' },
+  { path: 'nats.nkeySeedFile', kind: 'string', defaultText: '(none)', description: 'file holding an nkey seed to authenticate with' },
+  { path: 'nats.user', kind: 'string', defaultText: '(none)', description: 'NATS user name' },
+  { path: 'nats.password', kind: 'string', defaultText: '(none)', description: 'NATS password (prefer the env var or a file over a flag)' },
+  { path: 'nats.tls.caFile', kind: 'string', defaultText: '(none)', description: 'CA bundle to verify the NATS servers with (enables TLS)' },
+  { path: 'nats.tls.certFile', kind: 'string', defaultText: '(none)', description: 'client certificate for mutual TLS' },
+  { path: 'nats.tls.keyFile', kind: 'string', defaultText: '(none)', description: 'client key for mutual TLS' },
+  { path: 'coordination.heartbeat', kind: 'duration', defaultText: '5s', description: 'how often the membership record (with load) is rewritten' },
+  { path: 'coordination.memberTtl', kind: 'duration', defaultText: '15s', description: 'a record not rewritten for this long is dropped (crashed anchor)' },
+  { path: 'coordination.replicas', kind: 'count', defaultText: String(DEFAULT_KV_REPLICAS), description: 'JetStream replicas for the KV buckets this anchor creates (1, 3 or 5)' },
+  { path: 'coordination.drainTimeout', kind: 'duration', defaultText: '5m', description: 'how long a drain waits for peers to move before disconnecting the rest' },
   { path: 'log.level', kind: 'string', defaultText: DEFAULT_LOG_LEVEL, description: 'trace, debug, info, warn, error or fatal' },
   { path: 'shutdownGrace', kind: 'duration', defaultText: '10s', description: 'how long SIGTERM waits for connections to close before exiting' }
 ]
@@ -63,6 +79,14 @@ export const ANCHOR_DEFAULTS = {
   },
   connections: { max: DEFAULT_MAX_CONNECTIONS },
   dht: { allowPrivateAddresses: false },
+  fleet: { region: DEFAULT_REGION, name: DEFAULT_FLEET },
+  nats: { servers: [], tls: {} },
+  coordination: {
+    heartbeat: DEFAULT_HEARTBEAT_MS,
+    memberTtl: DEFAULT_MEMBER_TTL_MS,
+    replicas: DEFAULT_KV_REPLICAS,
+    drainTimeout: DEFAULT_DRAIN_TIMEOUT_MS
+  },
   log: { level: DEFAULT_LOG_LEVEL },
   shutdownGrace: DEFAULT_SHUTDOWN_GRACE_MS
 } as const

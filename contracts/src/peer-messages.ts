@@ -1,0 +1,22 @@
+/** Payloads of the anchor↔peer protocols (`/meganet/lookup/1.0.0`, `/meganet/notice/1.0.0`). */
+import { z } from 'zod'
+
+export const MAX_PEER_MESSAGE_BYTES = 16 * 1024
+
+export const lookupRequestSchema = z.strictObject({ peerId: z.string().max(128) })
+export type LookupRequest = z.infer<typeof lookupRequestSchema>
+
+export const LOOKUP_SOURCES = ['local', 'directory'] as const
+
+export const lookupReplySchema = z.discriminatedUnion('found', [
+  z.strictObject({ found: z.literal(true), source: z.enum(LOOKUP_SOURCES), multiaddrs: z.array(z.string().max(600)).max(64) }),
+  z.strictObject({ found: z.literal(false) })
+])
+export type LookupReply = z.infer<typeof lookupReplySchema>
+
+/** Sent by a draining anchor to the peers it relays for: reserve elsewhere, here are anchors that serve. */
+export const moveNoticeSchema = z.strictObject({
+  type: z.literal('move'),
+  anchors: z.array(z.string().max(600)).max(64)
+})
+export type MoveNotice = z.infer<typeof moveNoticeSchema>
