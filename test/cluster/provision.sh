@@ -114,13 +114,23 @@ if command -v flock >/dev/null 2>&1; then
   flock 9
 fi
 
-gobuild() { nice -n 19 go build -p 1 -trimpath "$@"; }
+# The go command's chatter ("go: downloading ...", hundreds of lines) goes to a log file, shown
+# only when a step fails.
+logfile="$work/go.log"
+quiet() {
+  "$@" >>"$logfile" 2>&1 && return 0
+  local rc=$?
+  log "failed ($rc): $*"
+  tail -n 40 "$logfile" >&2
+  return "$rc"
+}
+gobuild() { quiet nice -n 19 go build -p 1 -trimpath "$@"; }
 
 # new_wrapper DIR MODULE@VERSION: a throwaway module that requires MODULE at VERSION.
 new_wrapper() {
   local dir="$1" req="$2"
   mkdir -p "$dir"
-  (cd "$dir" && go mod init "meganet.invalid/provision/$(basename "$dir")" >/dev/null 2>&1 &&
+  (cd "$dir" && quiet go mod init "meganet.invalid/provision/$(basename "$dir")" &&
     go mod edit -require="$req")
 }
 
@@ -138,7 +148,7 @@ tidy_wrapper() {
     for p in "$@"; do echo "	_ \"$p\""; done
     echo ")"
   } >"$dir/tools.go"
-  (cd "$dir" && nice -n 19 go mod tidy >&2)
+  (cd "$dir" && quiet nice -n 19 go mod tidy)
 }
 
 # check_version BINARY EXPECTED ARGS...: runs BINARY ARGS..., requires EXPECTED in the output.
@@ -186,7 +196,7 @@ build_etcd() {
   local dir="$work/etcd"
   new_wrapper "$dir" "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
   tidy_wrapper "$dir" go.etcd.io/etcd/server/v3
-  (cd "$dir" && gobuild -ldflags "-s -w" -o "$1" go.etcd.io/etcd/server/v3 >&2)
+  (cd "$dir" && gobuild -ldflags "-s -w" -o "$1" go.etcd.io/etcd/server/v3)
 }
 
 build_kwok() {
@@ -194,7 +204,7 @@ build_kwok() {
   new_wrapper "$dir" "sigs.k8s.io/kwok@$KWOK_VERSION"
   tidy_wrapper "$dir" sigs.k8s.io/kwok/cmd/kwok
   (cd "$dir" && gobuild -ldflags "-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}" \
-    -o "$1" sigs.k8s.io/kwok/cmd/kwok >&2)
+    -o "$1" sigs.k8s.io/kwok/cmd/kwok)
 }
 
 build_helm() {
@@ -210,7 +220,7 @@ build_helm() {
   for p in helm.sh/helm/v3/pkg/lint/rules helm.sh/helm/v3/pkg/chartutil; do
     ld+=" -X $p.k8sVersionMajor=1 -X $p.k8sVersionMinor=$minor"
   done
-  (cd "$dir" && gobuild -ldflags "$ld" -o "$1" helm.sh/helm/v3/cmd/helm >&2)
+  (cd "$dir" && gobuild -ldflags "$ld" -o "$1" helm.sh/helm/v3/cmd/helm)
 }
 
 # Kubernetes: k8s.io/kubernetes cannot be `go install`ed (its go.mod replaces the staging modules
@@ -222,8 +232,8 @@ kube_wrapper() {
   [[ -n "$kube_dir" ]] && return 0
   local dir="$work/kube" gomod m staging_version="v0.${KUBE_VERSION#v1.}"
   new_wrapper "$dir" "k8s.io/kubernetes@$KUBE_VERSION"
-  gomod="$(cd "$dir" && go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" |
-    sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p')"
+  gomod="$(cd "$dir" && go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" 2>>"$logfile" |
+    sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p' || true)"
   [[ -f "$gomod" ]] || die "could not download k8s.io/kubernetes@$KUBE_VERSION's go.mod"
   local -a staging
   mapfile -t staging < <(sed -n -E 's#^(replace)?[[:space:]]*(k8s\.io/[^[:space:]]+)[[:space:]]+=>[[:space:]]+\./staging/.*#\2#p' "$gomod" | sort -u)
@@ -245,7 +255,7 @@ build_kube() { # build_kube CMD OUT
   for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
     ld+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
   done
-  (cd "$kube_dir" && gobuild -ldflags "$ld" -o "$2" "k8s.io/kubernetes/cmd/$1" >&2)
+  (cd "$kube_dir" && gobuild -ldflags "$ld" -o "$2" "k8s.io/kubernetes/cmd/$1")
 }
 build_kube_apiserver() { build_kube kube-apiserver "$1"; }
 build_kube_controller_manager() { build_kube kube-controller-manager "$1"; }
@@ -273,7 +283,6 @@ env_file="$bindir/env.sh"
   printf 'export MEGANET_KUBE_SCHEDULER=%q\n' "${PATHS[kube-scheduler]}"
   printf 'export MEGANET_KWOK=%q\n' "${PATHS[kwok]}"
   printf 'export MEGANET_HELM=%q\n' "${PATHS[helm]}"
-  printf 'export MEGANET_KUBE_VERSION=%q\n' "$KUBE_VERSION"
 } >"$env_file.tmp"
 mv -f "$env_file.tmp" "$env_file"
 log "wrote $env_file"

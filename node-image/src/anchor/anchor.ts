@@ -1,24 +1,32 @@
+import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { Registry } from 'prom-client'
 import { PROTOCOLS } from '@meganet/contracts'
-import type { BootstrapEntry, SignedBootstrapList } from '@meganet/contracts'
 import { signBootstrapList } from '../bootstrap/signed-list.js'
+import { Coordinator } from '../coordination/coordinator.js'
+import { LoadSampler } from '../coordination/load-sampler.js'
 import { closeHttp, createHttpApp, listenHttp } from '../http/http-server.js'
 import { loadOrCreateIdentity } from '../identity/identity.js'
 import { AnchorMetrics } from '../metrics/anchor-metrics.js'
+import { CoordinationMetrics } from '../metrics/coordination-metrics.js'
+import { AnchorMesh } from '../net/anchor-mesh.js'
 import { RelayGuard } from '../relay/relay-guard.js'
 import { VERSION } from '../version.js'
-import { AnchorMesh } from '../net/anchor-mesh.js'
+import { AnchorDrain } from './anchor-drain.js'
 import { createAnchorLibp2p } from './anchor-libp2p.js'
 import { BOOTSTRAP_LIST_TTL_MS, IDENTITY_FILE_NAME } from './constants.js'
+import { LOOKUP_PROTOCOL, circuitAddresses, handleLookup } from './lookup-service.js'
 import type { AnchorConfig } from '../config/anchor-config.js'
+import type { CoordinationStatus, CoordinatorHost } from '../coordination/coordinator.js'
 import type { Readiness } from '../http/http-server.js'
 import type { Logger } from '../logging/logger.js'
 import type { AnchorLibp2p } from './anchor-libp2p.js'
-import type { PrivateKey } from '@libp2p/interface'
+import type { DrainProgress } from './anchor-drain.js'
+import type { AnchorCommand, BootstrapEntry, MemberPhase, MemberRecord, SignedBootstrapList } from '@meganet/contracts'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { Server } from 'node:http'
 
-export const ANCHOR_PHASES = ['starting', 'serving', 'draining', 'stopped'] as const
+export const ANCHOR_PHASES = ['starting', 'serving', 'draining', 'drained', 'stopping', 'stopped'] as const
 export type AnchorPhase = (typeof ANCHOR_PHASES)[number]
 
 export interface AnchorStatus {
@@ -26,6 +34,8 @@ export interface AnchorStatus {
   readonly version: string
   readonly phase: AnchorPhase
   readonly roles: readonly string[]
+  readonly region: string
+  readonly fleet: string
   readonly multiaddrs: readonly string[]
   readonly httpPort: number
   readonly connections: { readonly total: number, readonly byTransport: Record<string, number> }
@@ -37,8 +47,12 @@ export interface AnchorStatus {
   }
   readonly dht: { readonly routingTablePeers: number }
   readonly anchors: { readonly configured: number, readonly connected: number }
+  readonly coordination: CoordinationStatus
+  readonly drain: DrainProgress | null
   readonly uptimeSeconds: number
 }
+
+const DISABLED_COORDINATION: CoordinationStatus = { state: 'disabled', servers: [], members: 0, heartbeatAgeSeconds: null, lastError: null }
 
 function transportOf (address: string): string {
   if (address.includes('/p2p-circuit')) return 'circuit'
@@ -55,27 +69,53 @@ function routingTableSize (dht: unknown): number {
   return 0
 }
 
-/** One anchor: a libp2p node serving the DHT and relay, plus its HTTP endpoints. */
+function memberPhase (phase: AnchorPhase): MemberPhase {
+  switch (phase) {
+    case 'starting': return 'joining'
+    case 'serving': return 'serving'
+    case 'drained': return 'drained'
+    default: return 'draining'
+  }
+}
+
+/** One anchor: a libp2p node serving the DHT and relay, its HTTP endpoints, and its fleet link. */
 export class Anchor {
   readonly config: AnchorConfig
   readonly node: AnchorLibp2p
   readonly metrics: AnchorMetrics
+  private readonly coordinationMetrics: CoordinationMetrics
   private readonly key: PrivateKey
   private readonly guard: RelayGuard
   private readonly mesh: AnchorMesh
+  private readonly drainer: AnchorDrain
+  private readonly coordinator?: Coordinator
+  private readonly load: LoadSampler
   private readonly log: Logger
   private readonly startedAt = Date.now()
   private phase: AnchorPhase = 'starting'
+  /** Anchors the mesh keeps because they are fleet members (not static bootstrap entries). */
+  private readonly memberTargets = new Set<string>()
   private http?: { server: Server, port: number }
 
-  private constructor (init: { config: AnchorConfig, node: AnchorLibp2p, key: PrivateKey, guard: RelayGuard, metrics: AnchorMetrics, log: Logger }) {
+  private constructor (init: { config: AnchorConfig, node: AnchorLibp2p, key: PrivateKey, guard: RelayGuard, metrics: AnchorMetrics, registry: Registry, log: Logger }) {
     this.config = init.config
     this.node = init.node
     this.key = init.key
     this.guard = init.guard
     this.metrics = init.metrics
     this.log = init.log
+    this.coordinationMetrics = new CoordinationMetrics(init.registry)
     this.mesh = new AnchorMesh(init.node, init.config.bootstrap, init.log)
+    this.drainer = new AnchorDrain(init.node, init.guard, init.log, () => { this.onDrainProgress() })
+    this.load = new LoadSampler({
+      connectedPeers: () => this.node.getConnections().length,
+      reservations: () => this.guard.reservationCount(),
+      relayedBytesTotal: async () => (await this.metrics.relayedBytes.get()).values[0]?.value ?? 0,
+      storedBytes: () => 0
+    }, init.config.dataDir)
+    if (init.config.nats.servers.length > 0) {
+      this.coordinator = new Coordinator(init.config, this.coordinatorHost(), this.coordinationMetrics, init.log)
+    }
   }
 
   static async create (config: AnchorConfig, log: Logger): Promise<Anchor> {
@@ -86,7 +126,7 @@ export class Anchor {
     const metrics = new AnchorMetrics(registry, VERSION)
     const guard = new RelayGuard(config.relay, metrics)
     const node = await createAnchorLibp2p({ config, privateKey: key, registry, guard })
-    return new Anchor({ config, node, key, guard, metrics, log: log.child({ peerId: node.peerId.toString() }) })
+    return new Anchor({ config, node, key, guard, metrics, registry, log: log.child({ peerId: node.peerId.toString() }) })
   }
 
   get peerId (): string {
@@ -101,7 +141,19 @@ export class Anchor {
     await this.node.start()
     const relay = this.node.services.relay
     if (relay != null) this.guard.attach({ relay, getConnections: peer => this.node.getConnections(peer) })
+    this.guard.onReserved = peer => { this.recordInDirectory(peer) }
+    this.guard.onReleased = peer => { void this.coordinator?.directory?.remove(peer.toString()).catch(() => {}) }
     this.node.addEventListener('peer:disconnect', event => { this.guard.onPeerDisconnect(event.detail) })
+    await this.node.handle(LOOKUP_PROTOCOL, async (stream) => {
+      await handleLookup({
+        node: this.node,
+        guard: this.guard,
+        directory: () => this.coordinator?.directory,
+        addresses: () => this.multiaddrs(),
+        metrics: this.coordinationMetrics,
+        log: this.log
+      }, stream)
+    })
     this.metrics.bindGauges({
       peersByTransport: () => this.connectionsByTransport(),
       reservations: () => this.guard.reservationCount(),
@@ -117,19 +169,23 @@ export class Anchor {
       bootstrapList: async () => await this.bootstrapList()
     }, this.log), this.config.http.host, this.config.http.port)
     this.phase = 'serving'
+    this.coordinator?.start()
+    if (this.coordinator == null) this.log.info('no NATS servers configured: running without fleet coordination')
     this.log.info({ multiaddrs: this.multiaddrs(), httpPort: this.http.port, roles: this.config.roles }, 'anchor serving')
   }
 
   /**
-   * Graceful stop: refuse new reservations and circuits, report not ready, give open
-   * connections up to `shutdownGrace` to finish, then close everything.
+   * Graceful stop: refuse new reservations and circuits, report not ready, leave the fleet,
+   * give open relayed connections up to `shutdownGrace` to finish, then close everything.
    */
   async stop (): Promise<void> {
-    if (this.phase === 'stopped') return
-    this.phase = 'draining'
+    if (this.phase === 'stopped' || this.phase === 'stopping') return
+    this.phase = 'stopping'
     this.guard.drain()
     this.mesh.stop()
+    this.drainer.stop()
     const deadline = Date.now() + this.config.shutdownGrace
+    await this.coordinator?.stop()
     while (Date.now() < deadline && this.guard.openCircuits() > 0) {
       await new Promise(resolve => setTimeout(resolve, 100))
     }
@@ -137,9 +193,26 @@ export class Anchor {
       this.node.stop(),
       new Promise(resolve => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())
     ])
+    this.load.stop()
     if (this.http != null) await closeHttp(this.http.server)
     this.phase = 'stopped'
     this.log.info('anchor stopped')
+  }
+
+  /** Stops admitting peers and moves the reserved ones to other serving anchors of the fleet. */
+  drain (): void {
+    if (this.phase !== 'serving') return
+    this.phase = 'draining'
+    const alternatives = (this.coordinator?.members() ?? [])
+      .filter(m => m.peerId !== this.peerId && m.phase === 'serving')
+      .flatMap(m => m.multiaddrs)
+    this.drainer.start(alternatives, this.config.coordination.drainTimeout)
+  }
+
+  undrain (): void {
+    if (this.phase !== 'draining' && this.phase !== 'drained') return
+    this.drainer.cancel()
+    this.phase = 'serving'
   }
 
   multiaddrs (): string[] {
@@ -161,6 +234,8 @@ export class Anchor {
       version: VERSION,
       phase: this.phase,
       roles: this.config.roles,
+      region: this.config.fleet.region,
+      fleet: this.config.fleet.name,
       multiaddrs: this.multiaddrs(),
       httpPort: this.httpPort,
       connections: { total: Object.values(byTransport).reduce((a, b) => a + b, 0), byTransport },
@@ -172,11 +247,13 @@ export class Anchor {
       },
       dht: { routingTablePeers: routingTableSize(this.node.services.dht) },
       anchors: { configured: this.mesh.configuredCount, connected: this.mesh.connectedCount() },
+      coordination: this.coordinator?.status() ?? DISABLED_COORDINATION,
+      drain: this.drainer.state ?? null,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000)
     }
   }
 
-  /** This anchor and the anchors it knows (DHT servers in its routing table), signed. */
+  /** This anchor and the anchors it knows (DHT servers it is connected to), signed. */
   async bootstrapList (): Promise<SignedBootstrapList> {
     const entries: BootstrapEntry[] = [{ peerId: this.peerId, multiaddrs: this.multiaddrs() }]
     for (const connection of this.node.getConnections()) {
@@ -190,6 +267,64 @@ export class Anchor {
       if (addresses.length > 0) entries.push({ peerId: peer.toString(), multiaddrs: addresses })
     }
     return await signBootstrapList(this.key, this.peerId, entries, BOOTSTRAP_LIST_TTL_MS)
+  }
+
+  private coordinatorHost (): CoordinatorHost {
+    return {
+      peerId: this.peerId,
+      memberRecord: async () => await this.memberRecord(),
+      onMembers: members => { this.onMembers(members) },
+      command: async (command: AnchorCommand) => {
+        if (command === 'drain') this.drain()
+        else if (command === 'undrain') this.undrain()
+      }
+    }
+  }
+
+  private async memberRecord (): Promise<MemberRecord> {
+    const drain = this.drainer.state
+    return {
+      schema: 1,
+      peerId: this.peerId,
+      multiaddrs: this.multiaddrs(),
+      roles: this.config.roles,
+      region: this.config.fleet.region,
+      fleet: this.config.fleet.name,
+      pod: this.config.fleet.pod ?? process.env.POD_NAME ?? hostname(),
+      phase: memberPhase(this.phase),
+      version: VERSION,
+      startedAt: this.startedAt,
+      updatedAt: Date.now(),
+      heartbeatMs: this.config.coordination.heartbeat,
+      load: await this.load.sample(),
+      ...(drain != null ? { drain: { startedAt: drain.startedAt, reservationsLeft: drain.reservationsLeft } } : {})
+    }
+  }
+
+  /** Fellow anchors come from the membership list, so the mesh forms without static lists. */
+  private onMembers (members: readonly MemberRecord[]): void {
+    const fellows = members.filter(m => m.peerId !== this.peerId && m.phase !== 'drained')
+    const live = new Set(fellows.map(m => m.peerId))
+    for (const peerId of this.memberTargets) {
+      if (!live.has(peerId)) { this.mesh.forget(peerId); this.memberTargets.delete(peerId) }
+    }
+    for (const fellow of fellows) {
+      if (this.mesh.has(fellow.peerId)) continue
+      this.mesh.add(fellow.multiaddrs)
+      this.memberTargets.add(fellow.peerId)
+    }
+  }
+
+  private onDrainProgress (): void {
+    if (this.phase === 'draining' && this.drainer.state?.done === true) this.phase = 'drained'
+    void this.coordinator?.heartbeat()
+  }
+
+  private recordInDirectory (peer: PeerId): void {
+    const directory = this.coordinator?.directory
+    if (directory == null) return
+    directory.record(peer.toString(), circuitAddresses(this.multiaddrs(), peer.toString()), this.config.relay.reservationTtl)
+      .catch(err => { this.log.debug({ err: (err as Error).message }, 'could not record the peer in the directory') })
   }
 
   private connectionsByTransport (): Record<string, number> {

@@ -1,5 +1,6 @@
 import { Command, InvalidArgumentError } from 'commander'
 import { Devnet } from '../devnet/devnet.js'
+import { findNatsServer } from '../devnet/nats-child.js'
 import { formatBytes, shortId } from './format.js'
 import type { AnchorStatus } from '../anchor/anchor.js'
 
@@ -16,7 +17,8 @@ function statusLine (index: number, status: AnchorStatus | Error): string {
   if (status instanceof Error) return `anchor-${index}  not answering: ${status.message}`
   return `anchor-${index}  ${shortId(status.peerId)}  ${status.phase.padEnd(8)} peers ${String(status.connections.total).padStart(4)}  ` +
     `reservations ${String(status.relay.reservations).padStart(4)}  circuits ${String(status.relay.circuits).padStart(3)}  ` +
-    `relayed ${formatBytes(status.relay.relayedBytes).padStart(10)}  dht ${status.dht.routingTablePeers}`
+    `relayed ${formatBytes(status.relay.relayedBytes).padStart(10)}  dht ${status.dht.routingTablePeers}` +
+    (status.coordination.state === 'disabled' ? '' : `  nats ${status.coordination.state} (${status.coordination.members} members)`)
 }
 
 export function devnetCommand (): Command {
@@ -25,11 +27,21 @@ export function devnetCommand (): Command {
     .option('-n, --anchors <count>', 'how many anchors', positiveInteger, 3)
     .option('--data-dir <dir>', 'keep anchor data here (identities survive restarts); default: a temporary folder removed on exit')
     .option('--host <address>', 'address anchors listen on', '127.0.0.1')
-    .action(async (options: { anchors: number, dataDir?: string, host: string }) => {
+    .option('--nats-server <binary>', 'nats-server to coordinate the anchors through (default: $MEGANET_NATS_SERVER, the test cache, or PATH)')
+    .option('--no-nats', 'run without NATS even when nats-server is available')
+    .action(async (options: { anchors: number, dataDir?: string, host: string, natsServer?: string, nats: boolean }) => {
       const out = process.stdout
+      const natsServer = options.nats ? options.natsServer ?? findNatsServer() : undefined
       out.write(`starting ${options.anchors} anchors…\n`)
-      const devnet = await Devnet.start({ anchors: options.anchors, host: options.host, ...(options.dataDir != null ? { dataDir: options.dataDir } : {}) })
-      out.write(`devnet up, data in ${devnet.dataDir}\n\n`)
+      const devnet = await Devnet.start({
+        anchors: options.anchors,
+        host: options.host,
+        ...(options.dataDir != null ? { dataDir: options.dataDir } : {}),
+        ...(natsServer != null ? { natsServer } : {})
+      })
+      out.write(`devnet up, data in ${devnet.dataDir}\n`)
+      if (devnet.nats != null) out.write(`NATS ${devnet.nats.url} (JetStream): anchors coordinate as fleet "devnet" in region "local"\n\n`)
+      else out.write('running WITHOUT NATS: no fleet coordination (membership, peer directory, drain). Install nats-server or pass --nats-server.\n\n')
       for (const [index, anchor] of devnet.anchors.entries()) {
         out.write(`anchor-${index}  ${anchor.peerId}\n  http  ${anchor.url('/status')}\n`)
         for (const address of anchor.multiaddrs) out.write(`  addr  ${address}\n`)

@@ -1,7 +1,9 @@
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { freePort } from '../net/ports.js'
 import { AnchorChild } from './anchor-child.js'
+import { NatsChild } from './nats-child.js'
 import type { AnchorStatus } from '../anchor/anchor.js'
 
 export interface DevnetOptions {
@@ -11,16 +13,20 @@ export interface DevnetOptions {
   readonly host?: string
   /** Extra flags for every anchor. */
   readonly anchorFlags?: Readonly<Record<string, string>>
+  /** A nats-server binary to coordinate the anchors through; none runs them uncoordinated. */
+  readonly natsServer?: string
 }
 
 /** N anchors on loopback, each bootstrapping from the ones started before it. */
 export class Devnet {
   readonly anchors: AnchorChild[]
+  readonly nats?: NatsChild
   readonly dataDir: string
   private readonly temporary: boolean
 
-  private constructor (anchors: AnchorChild[], dataDir: string, temporary: boolean) {
+  private constructor (anchors: AnchorChild[], nats: NatsChild | undefined, dataDir: string, temporary: boolean) {
     this.anchors = anchors
+    this.nats = nats
     this.dataDir = dataDir
     this.temporary = temporary
   }
@@ -30,7 +36,11 @@ export class Devnet {
     const temporary = options.dataDir == null
     const dataDir = options.dataDir ?? await mkdtemp(join(tmpdir(), 'meganet-devnet-'))
     const anchors: AnchorChild[] = []
+    let nats: NatsChild | undefined
     try {
+      if (options.natsServer != null) {
+        nats = await NatsChild.spawn({ binary: options.natsServer, port: await freePort(), storeDir: join(dataDir, 'nats') })
+      }
       for (let i = 0; i < options.anchors; i++) {
         const anchorDir = join(dataDir, `anchor-${i}`)
         await mkdir(anchorDir, { recursive: true })
@@ -38,15 +48,16 @@ export class Devnet {
           dataDir: anchorDir,
           ...(options.host != null ? { host: options.host } : {}),
           bootstrap: anchors.map(a => a.tcpAddress),
-          flags: { ...options.anchorFlags }
+          flags: { ...(nats != null ? { 'nats-servers': nats.url, 'fleet-name': 'devnet' } : {}), ...options.anchorFlags }
         }))
       }
     } catch (err) {
       await Promise.all(anchors.map(async a => await a.stop('SIGKILL')))
+      await nats?.stop('SIGKILL')
       if (temporary) await rm(dataDir, { recursive: true, force: true })
       throw err
     }
-    return new Devnet(anchors, dataDir, temporary)
+    return new Devnet(anchors, nats, dataDir, temporary)
   }
 
   /** Every anchor's /status; an anchor that does not answer gives its error instead. */
@@ -63,6 +74,7 @@ export class Devnet {
 
   async stop (): Promise<void> {
     await Promise.all(this.anchors.map(async a => await a.stop('SIGTERM')))
+    await this.nats?.stop('SIGTERM')
     if (this.temporary) await rm(this.dataDir, { recursive: true, force: true })
   }
 }

@@ -25,20 +25,42 @@ export class AnchorMesh {
   private readonly targets = new Map<string, Target>()
   private stopped = false
 
+  private started = false
+
   constructor (node: Libp2p, addresses: readonly string[], log: Logger) {
     this.node = node
     this.log = log
-    for (const text of addresses) {
-      const address = multiaddr(text)
-      const id = address.getComponents().findLast(c => c.name === 'p2p')?.value
-      if (id == null || id === node.peerId.toString()) continue
-      this.targets.set(id, { peer: peerIdFromString(id), address, backoffMs: INITIAL_BACKOFF_MS })
-    }
+    this.add(addresses)
   }
 
   start (): void {
+    this.started = true
     this.node.addEventListener('peer:disconnect', this.onDisconnect)
     for (const target of this.targets.values()) this.schedule(target, 0)
+  }
+
+  /** Keeps these anchors connected too (addresses ending in /p2p/<peerId>); known ones are left as they are. */
+  add (addresses: readonly string[]): void {
+    for (const text of addresses) {
+      const address = multiaddr(text)
+      const id = address.getComponents().findLast(c => c.name === 'p2p')?.value
+      if (id == null || id === this.node.peerId.toString() || this.targets.has(id)) continue
+      const target: Target = { peer: peerIdFromString(id), address, backoffMs: INITIAL_BACKOFF_MS }
+      this.targets.set(id, target)
+      if (this.started) this.schedule(target, 0)
+    }
+  }
+
+  /** Stops keeping an anchor connected (it left the fleet, or is draining). */
+  forget (peerId: string): void {
+    const target = this.targets.get(peerId)
+    if (target == null) return
+    clearTimeout(target.timer)
+    this.targets.delete(peerId)
+  }
+
+  has (peerId: string): boolean {
+    return this.targets.has(peerId)
   }
 
   stop (): void {

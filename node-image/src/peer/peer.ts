@@ -4,12 +4,14 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { pino } from 'pino'
 import { verifyBootstrapList } from '../bootstrap/signed-list.js'
 import { AnchorMesh } from '../net/anchor-mesh.js'
+import { PROTOCOLS, lookupReplySchema, moveNoticeSchema } from '@meganet/contracts'
+import { jsonFrames } from '../net/json-frames.js'
 import { MESSAGE_PROTOCOL, MESSAGE_TIMEOUT_MS, readMessage, writeMessage } from './messaging.js'
 import { createPeerLibp2p } from './peer-libp2p.js'
 import type { ReceivedMessage } from './messaging.js'
 import type { PeerLibp2p } from './peer-libp2p.js'
 import type { Logger } from '../logging/logger.js'
-import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 export class PeerError extends Error {
@@ -40,6 +42,17 @@ export interface PingResult {
 }
 
 const DEFAULT_RESERVATION_TIMEOUT_MS = 20_000
+const LOOKUP_TIMEOUT_MS = 5_000
+/** How long a peer asked to move waits to reach another anchor before it leaves the old one anyway. */
+const MOVE_TIMEOUT_MS = 10_000
+
+export type FoundVia = 'anchor' | 'directory' | 'dht'
+
+export interface FoundPeer {
+  readonly multiaddrs: Multiaddr[]
+  /** Where the answer came from: the anchor holding its reservation, the fleet directory, or a DHT walk. */
+  readonly via: FoundVia
+}
 
 function peerIdOf (address: string): string | undefined {
   return multiaddr(address).getComponents().findLast(c => c.name === 'p2p')?.value
@@ -99,6 +112,7 @@ export class MeganetPeer {
       const message = await readMessage(stream, connection)
       for (const handler of this.handlers) handler(message)
     }, { runOnLimitedConnection: true })
+    await this.node.handle(PROTOCOLS.notice, async (stream, connection) => { await this.onNotice(stream, connection) })
     await this.node.start()
     this.mesh.start()
     await this.waitForRelayAddress(this.options.reservationTimeoutMs ?? DEFAULT_RESERVATION_TIMEOUT_MS)
@@ -130,12 +144,19 @@ export class MeganetPeer {
     return () => this.handlers.delete(handler)
   }
 
-  /** Finds a peer's addresses by PeerId through the anchors' DHT. */
+  /** Finds a peer's addresses by PeerId: asks its anchors (peer directory) first, then walks the DHT. */
   async find (peerId: string, timeoutMs = MESSAGE_TIMEOUT_MS): Promise<Multiaddr[]> {
+    return (await this.locate(peerId, timeoutMs)).multiaddrs
+  }
+
+  /** Like {@link find}, and says where the answer came from. */
+  async locate (peerId: string, timeoutMs = MESSAGE_TIMEOUT_MS): Promise<FoundPeer> {
     const id = this.parsePeerId(peerId)
+    const fromAnchors = await this.askAnchors(peerId)
+    if (fromAnchors != null) return fromAnchors
     try {
       const info = await this.node.peerRouting.findPeer(id, { signal: AbortSignal.timeout(timeoutMs) })
-      return info.multiaddrs
+      return { multiaddrs: info.multiaddrs, via: 'dht' }
     } catch (err) {
       throw new PeerError(`peer ${peerId} not found: ${(err as Error).message}`, { cause: err })
     }
@@ -155,6 +176,43 @@ export class MeganetPeer {
     const rttMs = await this.node.services.ping.ping(id, { signal: AbortSignal.timeout(MESSAGE_TIMEOUT_MS), runOnLimitedConnection: true })
     const direct = this.node.getConnections(id).some(c => c.limits == null && !c.remoteAddr.toString().includes('/p2p-circuit'))
     return { rttMs, path: direct ? 'direct' : 'relayed' }
+  }
+
+  /** One lookup round over the anchors this peer is connected to; undefined when none knows. */
+  private async askAnchors (peerId: string): Promise<FoundPeer | undefined> {
+    for (const connection of this.anchorConnections()) {
+      try {
+        const signal = AbortSignal.timeout(LOOKUP_TIMEOUT_MS)
+        const stream = await connection.newStream(PROTOCOLS.lookup, { signal })
+        const frames = jsonFrames(stream)
+        await frames.write({ peerId }, signal)
+        const reply = await frames.read(lookupReplySchema, signal)
+        await stream.close({ signal })
+        if (reply.found) return { multiaddrs: reply.multiaddrs.map(a => multiaddr(a)), via: reply.source === 'local' ? 'anchor' : 'directory' }
+      } catch {
+        // An anchor that cannot answer is skipped: the DHT walk remains.
+      }
+    }
+    return undefined
+  }
+
+  private anchorConnections (): Connection[] {
+    return this.node.getConnections().filter(c => c.limits == null && this.mesh.has(c.remotePeer.toString()))
+  }
+
+  /** A draining anchor asks us to move: reach one of the anchors it names, then leave it. */
+  private async onNotice (stream: Stream, connection: Connection): Promise<void> {
+    const signal = AbortSignal.timeout(LOOKUP_TIMEOUT_MS)
+    const notice = await jsonFrames(stream).read(moveNoticeSchema, signal)
+    await stream.close({ signal }).catch(() => {})
+    const from = connection.remotePeer.toString()
+    this.mesh.add(notice.anchors)
+    const deadline = Date.now() + MOVE_TIMEOUT_MS
+    while (Date.now() < deadline && !this.anchorConnections().some(c => c.remotePeer.toString() !== from)) {
+      await new Promise(resolve => setTimeout(resolve, 100))
+    }
+    this.mesh.forget(from)
+    await this.node.hangUp(connection.remotePeer).catch(() => {})
   }
 
   private parsePeerId (text: string): PeerId {

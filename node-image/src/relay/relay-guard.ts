@@ -50,9 +50,21 @@ export class RelayGuard {
     this.view = view
   }
 
+  /** Called when a reservation is made or renewed, and when its peer leaves. */
+  onReserved?: (peer: PeerId) => void
+  onReleased?: (peer: PeerId) => void
+
   /** Refuse new reservations and circuits from now on (drain or shutdown). */
   drain (): void {
     this.draining = true
+  }
+
+  undrain (): void {
+    this.draining = false
+  }
+
+  reservedPeers (): PeerId[] {
+    return this.view == null ? [] : [...this.view.relay.reservations.keys()]
   }
 
   get isDraining (): boolean {
@@ -89,6 +101,7 @@ export class RelayGuard {
       }, this.caps)
       if (refusal == null) {
         this.metrics.reservationsAccepted.inc()
+        this.onReserved?.(peer)
         return false
       }
       this.metrics.reservationsRefused.inc({ reason: refusal })
@@ -123,6 +136,7 @@ export class RelayGuard {
     if (reservation == null) return
     reservation.signal.clear()
     this.view?.relay.reservations.delete(peer)
+    this.onReleased?.(peer)
   }
 
   /** Wraps the registrar handed to the relay server so every hop stream is accounted. */

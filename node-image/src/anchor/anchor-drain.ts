@@ -1,0 +1,92 @@
+import { PROTOCOLS } from '@meganet/contracts'
+import { jsonFrames } from '../net/json-frames.js'
+import type { Logger } from '../logging/logger.js'
+import type { RelayGuard } from '../relay/relay-guard.js'
+import type { MoveNotice } from '@meganet/contracts'
+import type { Libp2p, PeerId } from '@libp2p/interface'
+
+const PROGRESS_INTERVAL_MS = 500
+const NOTICE_TIMEOUT_MS = 5_000
+
+export interface DrainProgress {
+  readonly startedAt: number
+  readonly reservationsLeft: number
+  readonly done: boolean
+}
+
+/**
+ * Moves an anchor's peers elsewhere: stop admitting reservations, tell every reserved peer
+ * which anchors serve, wait until they have left (or the timeout passes, then disconnect the
+ * rest), and report `done`.
+ */
+export class AnchorDrain {
+  private readonly node: Libp2p
+  private readonly guard: RelayGuard
+  private readonly log: Logger
+  private readonly onProgress: () => void
+  private progress?: { startedAt: number, done: boolean }
+  private timer?: NodeJS.Timeout
+
+  constructor (node: Libp2p, guard: RelayGuard, log: Logger, onProgress: () => void) {
+    this.node = node
+    this.guard = guard
+    this.log = log
+    this.onProgress = onProgress
+  }
+
+  get state (): DrainProgress | undefined {
+    if (this.progress == null) return undefined
+    return { ...this.progress, reservationsLeft: this.guard.reservationCount() }
+  }
+
+  start (alternatives: readonly string[], timeoutMs: number): void {
+    if (this.progress != null) return
+    this.guard.drain()
+    const startedAt = Date.now()
+    this.progress = { startedAt, done: false }
+    const peers = this.guard.reservedPeers()
+    this.log.info({ peers: peers.length, alternatives: alternatives.length }, 'draining: asking peers to move')
+    for (const peer of peers) void this.notify(peer, { type: 'move', anchors: [...alternatives] })
+    this.timer = setInterval(() => {
+      const left = this.guard.reservationCount()
+      if (left > 0 && Date.now() - startedAt >= timeoutMs) {
+        this.log.warn({ left }, 'drain timeout: disconnecting the peers that did not move')
+        for (const peer of this.guard.reservedPeers()) void this.node.hangUp(peer).catch(() => {})
+        return
+      }
+      if (left === 0) this.finish()
+      this.onProgress()
+    }, PROGRESS_INTERVAL_MS)
+    this.timer.unref()
+  }
+
+  /** Serves again: admits reservations and forgets the drain. */
+  cancel (): void {
+    clearInterval(this.timer)
+    this.progress = undefined
+    this.guard.undrain()
+  }
+
+  stop (): void {
+    clearInterval(this.timer)
+  }
+
+  private finish (): void {
+    if (this.progress == null || this.progress.done) return
+    clearInterval(this.timer)
+    this.progress = { ...this.progress, done: true }
+    this.log.info({ seconds: (Date.now() - this.progress.startedAt) / 1000 }, 'drained')
+    this.onProgress()
+  }
+
+  private async notify (peer: PeerId, notice: MoveNotice): Promise<void> {
+    try {
+      const signal = AbortSignal.timeout(NOTICE_TIMEOUT_MS)
+      const stream = await this.node.dialProtocol(peer, PROTOCOLS.notice, { signal })
+      await jsonFrames(stream).write(notice, signal)
+      await stream.close({ signal })
+    } catch (err) {
+      this.log.debug({ peer: peer.toString(), err: (err as Error).message }, 'could not send the move notice')
+    }
+  }
+}

@@ -1,0 +1,281 @@
+import { Kvm } from '@nats-io/kv'
+import { connect } from '@nats-io/transport-node'
+import {
+  commandRequestSchema, commandSubject, decodePayload, encodePayload, membersBucket
+} from '@meganet/contracts'
+import { natsConnectionOptions } from './nats-options.js'
+import { MemberView } from './member-view.js'
+import { PeerDirectory } from './peer-directory.js'
+import type { AnchorConfig } from '../config/anchor-config.js'
+import type { Logger } from '../logging/logger.js'
+import type { CoordinationMetrics } from '../metrics/coordination-metrics.js'
+import type { AnchorCommand, CommandReply, FleetScope, MemberRecord } from '@meganet/contracts'
+import type { KV } from '@nats-io/kv'
+import type { NatsConnection, Subscription } from '@nats-io/nats-core'
+
+export const COORDINATION_STATES = ['disabled', 'connecting', 'connected', 'disconnected', 'closed'] as const
+export type CoordinationState = (typeof COORDINATION_STATES)[number]
+
+/** What the coordinator asks of its anchor. */
+export interface CoordinatorHost {
+  readonly peerId: string
+  /** The anchor's membership record as of now. */
+  memberRecord: () => Promise<MemberRecord>
+  /** Called whenever the live member list changes (the anchor dials new fellow anchors). */
+  onMembers: (members: readonly MemberRecord[]) => void
+  /** Carries out drain / undrain; status needs nothing. */
+  command: (command: AnchorCommand) => Promise<void>
+}
+
+export interface CoordinationStatus {
+  readonly state: CoordinationState
+  readonly servers: readonly string[]
+  readonly members: number
+  readonly heartbeatAgeSeconds: number | null
+  readonly lastError: string | null
+}
+
+const SETUP_RETRY_MS = 2_000
+const FIRST_CONNECT_RETRY_MAX_MS = 10_000
+/** Delete markers left by expired records stay this long so late watchers still see them. */
+const MARKER_TTL_MS = 60_000
+
+/**
+ * An anchor's link to its fleet over NATS: writes its membership record on a heartbeat, watches
+ * the fleet's members, answers commands, and keeps the peer directory. The anchor serves peers
+ * whatever happens here: while NATS is down this only reports `disconnected` and retries.
+ */
+export class Coordinator {
+  private readonly config: AnchorConfig
+  private readonly host: CoordinatorHost
+  private readonly metrics: CoordinationMetrics
+  private readonly log: Logger
+  private readonly scope: FleetScope
+  private readonly view: MemberView
+  private nc?: NatsConnection
+  private membersKv?: KV
+  private directoryKv?: PeerDirectory
+  private subscription?: Subscription
+  private watchStop?: () => void
+  private heartbeatTimer?: NodeJS.Timeout
+  private lastHeartbeatAt?: number
+  private state: CoordinationState = 'connecting'
+  private lastError: string | null = null
+  private stopped = false
+
+  constructor (config: AnchorConfig, host: CoordinatorHost, metrics: CoordinationMetrics, log: Logger) {
+    this.config = config
+    this.host = host
+    this.metrics = metrics
+    this.log = log.child({ component: 'coordination' })
+    this.scope = { region: config.fleet.region, fleet: config.fleet.name }
+    this.view = new MemberView(config.coordination.memberTtl)
+    metrics.heartbeatAgeSource = () => this.heartbeatAgeSeconds()
+  }
+
+  /** Starts connecting in the background; never throws and never blocks the anchor. */
+  start (): void {
+    void this.connectLoop()
+  }
+
+  status (): CoordinationStatus {
+    return {
+      state: this.state,
+      servers: this.config.nats.servers,
+      members: this.view.size,
+      heartbeatAgeSeconds: this.heartbeatAgeSeconds(),
+      lastError: this.lastError
+    }
+  }
+
+  members (): MemberRecord[] {
+    return this.view.list()
+  }
+
+  get directory (): PeerDirectory | undefined {
+    return this.state === 'connected' ? this.directoryKv : undefined
+  }
+
+  /** Writes the membership record now (phase changes should not wait for the next beat). */
+  async heartbeat (): Promise<void> {
+    const kv = this.membersKv
+    if (kv == null || this.state !== 'connected') return
+    try {
+      const record = await this.host.memberRecord()
+      await kv.put(this.host.peerId, encodePayload(record))
+      this.lastHeartbeatAt = Date.now()
+    } catch (err) {
+      this.metrics.kvErrors.inc({ op: 'member_put' })
+      this.noteError('heartbeat failed', err)
+    }
+  }
+
+  /** Clean shutdown: remove the membership record so the fleet sees this anchor leave at once. */
+  async stop (): Promise<void> {
+    this.stopped = true
+    clearInterval(this.heartbeatTimer)
+    this.watchStop?.()
+    const nc = this.nc
+    if (nc == null || nc.isClosed()) { this.setState('closed'); return }
+    try {
+      await this.membersKv?.delete(this.host.peerId)
+    } catch (err) {
+      this.noteError('could not delete the membership record', err)
+    }
+    this.subscription?.unsubscribe()
+    await nc.drain().catch(async () => { await nc.close() })
+    this.setState('closed')
+  }
+
+  private async connectLoop (): Promise<void> {
+    let delay = 500
+    while (!this.stopped) {
+      try {
+        const options = await natsConnectionOptions(this.config.nats, `meganet-anchor ${this.config.fleet.region}/${this.config.fleet.name} ${this.host.peerId}`)
+        // Retry the first connection ourselves (so stop() can end it); nats.js reconnects after that.
+        const nc = await connect({ ...options, waitOnFirstConnect: false })
+        if (this.stopped) { await nc.close(); return }
+        this.nc = nc
+        this.setState('connected')
+        this.log.info({ server: nc.getServer() }, 'connected to NATS')
+        void this.followStatus(nc)
+        await this.setupWithRetry(nc)
+        return
+      } catch (err) {
+        this.noteError('cannot connect to NATS yet', err)
+        await new Promise(resolve => setTimeout(resolve, delay))
+        delay = Math.min(delay * 2, FIRST_CONNECT_RETRY_MAX_MS)
+      }
+    }
+  }
+
+  private async followStatus (nc: NatsConnection): Promise<void> {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') {
+        this.setState('disconnected')
+        this.log.warn('NATS disconnected; still serving peers, reconnecting')
+      } else if (status.type === 'reconnect') {
+        this.metrics.reconnects.inc()
+        this.setState('connected')
+        this.log.info({ server: nc.getServer() }, 'NATS reconnected')
+        // A restarted server may have lost consumers: set the watch up again and beat at once.
+        void this.setupWithRetry(nc)
+      }
+    }
+    if (!this.stopped) this.setState('closed')
+  }
+
+  private async setupWithRetry (nc: NatsConnection): Promise<void> {
+    while (!this.stopped && !nc.isClosed()) {
+      try {
+        await this.setup(nc)
+        return
+      } catch (err) {
+        this.metrics.kvErrors.inc({ op: 'setup' })
+        this.noteError('coordination setup failed; retrying', err)
+        await new Promise(resolve => setTimeout(resolve, SETUP_RETRY_MS))
+      }
+    }
+  }
+
+  private async setup (nc: NatsConnection): Promise<void> {
+    const kvm = new Kvm(nc)
+    const replicas = this.config.coordination.replicas
+    this.membersKv = await this.openBucket(kvm, membersBucket(this.scope), { history: 1, replicas, ttl: this.config.coordination.memberTtl })
+    this.directoryKv = new PeerDirectory(
+      await this.openBucket(kvm, PeerDirectory.bucket, { history: 1, replicas, ttl: this.config.relay.reservationTtl + this.config.coordination.memberTtl }),
+      this.host.peerId, this.scope, this.metrics)
+    await this.watchMembers(this.membersKv)
+    if (this.subscription == null) this.subscription = this.serveCommands(nc)
+    clearInterval(this.heartbeatTimer)
+    this.heartbeatTimer = setInterval(() => { void this.beat() }, this.config.coordination.heartbeat)
+    this.heartbeatTimer.unref()
+    await this.heartbeat()
+  }
+
+  /** Creates the bucket with KV delete markers (NATS ≥ 2.11) or, on an older server, without. */
+  private async openBucket (kvm: Kvm, name: string, options: { history: number, replicas: number, ttl: number }): Promise<KV> {
+    try {
+      return await kvm.create(name, { ...options, markerTTL: MARKER_TTL_MS })
+    } catch (err) {
+      this.log.debug({ bucket: name, err: (err as Error).message }, 'bucket with delete markers refused; opening without')
+      return await kvm.create(name, options)
+    }
+  }
+
+  private async beat (): Promise<void> {
+    const dropped = this.view.sweep()
+    if (dropped.length > 0) this.publishMembers()
+    await this.heartbeat()
+  }
+
+  private async watchMembers (kv: KV): Promise<void> {
+    this.watchStop?.()
+    const watcher = await kv.watch({ key: '>' })
+    this.watchStop = () => { watcher.stop() }
+    void (async () => {
+      for await (const entry of watcher) {
+        const change = this.view.apply(entry)
+        if (change == null) continue
+        if (change.type === 'rejected') {
+          this.metrics.rejected.inc({ source: 'member', reason: change.reason })
+          this.log.warn({ key: change.key, reason: change.message }, 'ignored a malformed membership record')
+          continue
+        }
+        this.publishMembers()
+      }
+    })().catch(err => { this.noteError('membership watch ended', err) })
+  }
+
+  private publishMembers (): void {
+    this.metrics.members.set(this.view.size)
+    this.host.onMembers(this.view.list())
+  }
+
+  private serveCommands (nc: NatsConnection): Subscription {
+    const subject = commandSubject(this.scope, this.host.peerId)
+    return nc.subscribe(subject, {
+      callback: (err, msg) => {
+        if (err != null) { this.noteError('command subscription error', err); return }
+        void (async () => {
+          const reply = await this.handleCommand(msg.data)
+          if (msg.reply != null) msg.respond(encodePayload(reply))
+        })()
+      }
+    })
+  }
+
+  private async handleCommand (data: Uint8Array): Promise<CommandReply> {
+    const decoded = decodePayload(commandRequestSchema, data)
+    if (!decoded.ok) {
+      this.metrics.rejected.inc({ source: 'command', reason: decoded.reason })
+      this.metrics.commands.inc({ command: 'invalid', outcome: 'rejected' })
+      return { ok: false, error: `invalid command: ${decoded.message}` }
+    }
+    const { command } = decoded.value
+    try {
+      await this.host.command(command)
+      const member = await this.host.memberRecord()
+      this.metrics.commands.inc({ command, outcome: 'ok' })
+      void this.heartbeat()
+      return { ok: true, command, member }
+    } catch (err) {
+      this.metrics.commands.inc({ command, outcome: 'error' })
+      return { ok: false, error: `${command} failed: ${(err as Error).message}` }
+    }
+  }
+
+  private heartbeatAgeSeconds (): number | null {
+    return this.lastHeartbeatAt == null ? null : (Date.now() - this.lastHeartbeatAt) / 1000
+  }
+
+  private setState (state: CoordinationState): void {
+    this.state = state
+    this.metrics.connected.set(state === 'connected' ? 1 : 0)
+  }
+
+  private noteError (what: string, err: unknown): void {
+    this.lastError = `${what}: ${(err as Error)?.message ?? String(err)}`
+    this.log.warn({ err: (err as Error)?.message }, what)
+  }
+}

@@ -1,0 +1,30 @@
+import { MAX_PEER_MESSAGE_BYTES } from '@meganet/contracts'
+import { lpStream } from '@libp2p/utils'
+import type { Stream } from '@libp2p/interface'
+import type { z } from 'zod'
+
+export class FrameError extends Error {
+  override readonly name = 'FrameError'
+}
+
+/** One request/response exchange of JSON values in length-prefixed frames, with a size cap. */
+export function jsonFrames (stream: Stream) {
+  const framed = lpStream(stream, { maxDataLength: MAX_PEER_MESSAGE_BYTES })
+  return {
+    async write (value: unknown, signal: AbortSignal): Promise<void> {
+      await framed.write(new TextEncoder().encode(JSON.stringify(value)), { signal })
+    },
+    async read<T> (schema: z.ZodType<T>, signal: AbortSignal): Promise<T> {
+      const bytes = (await framed.read({ signal })).subarray()
+      let json: unknown
+      try {
+        json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+      } catch (err) {
+        throw new FrameError('frame is not UTF-8 JSON', { cause: err })
+      }
+      const parsed = schema.safeParse(json)
+      if (!parsed.success) throw new FrameError(`frame does not match the protocol: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
+      return parsed.data
+    }
+  }
+}
