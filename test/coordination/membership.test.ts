@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { FleetClient } from '../../node-image/src/coordination/index.js'
-import { AnchorProcess, eventually } from '../helpers/anchor-process.js'
+import type { AnchorProcess} from '../helpers/anchor-process.js';
+import { eventually } from '../helpers/anchor-process.js'
 import { TestNats, natsClient } from '../helpers/nats.js'
 import { MEMBER_TTL_MS, coordinationOf, fleetAnchor } from './fleet.js'
 import type { NatsConnection } from '@nats-io/nats-core'

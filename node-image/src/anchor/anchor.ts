@@ -274,9 +274,10 @@ export class Anchor {
       peerId: this.peerId,
       memberRecord: async () => await this.memberRecord(),
       onMembers: members => { this.onMembers(members) },
-      command: async (command: AnchorCommand) => {
+      command: (command: AnchorCommand) => {
         if (command === 'drain') this.drain()
         else if (command === 'undrain') this.undrain()
+        return Promise.resolve()
       }
     }
   }

@@ -24,12 +24,12 @@ export class CoordinationMetrics {
     const registers = [registry]
     this.connected = new Gauge({ name: 'meganet_coordination_connected', help: '1 while connected to NATS', registers })
     this.reconnects = new Counter({ name: 'meganet_coordination_reconnects_total', help: 'Reconnections to NATS', registers })
-    const metrics = this
+    const age = (): number => this.heartbeatAgeSource() ?? -1
     this.heartbeatAge = new Gauge({
       name: 'meganet_coordination_heartbeat_age_seconds',
       help: 'Seconds since the membership record was last written (-1 before the first)',
       registers,
-      collect () { this.set(metrics.heartbeatAgeSource() ?? -1) }
+      collect () { this.set(age()) }
     })
     this.kvErrors = new Counter({ name: 'meganet_coordination_kv_errors_total', help: 'Failed KV operations, by operation', labelNames: ['op'], registers })
     this.commands = new Counter({ name: 'meganet_coordination_commands_total', help: 'Commands received, by command and outcome', labelNames: ['command', 'outcome'], registers })

@@ -1,0 +1,90 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { FleetClient } from '../../node-image/src/coordination/index.js'
+import { MeganetPeer } from '../../node-image/src/peer/index.js'
+import type { AnchorProcess} from '../helpers/anchor-process.js';
+import { eventually } from '../helpers/anchor-process.js'
+import { TestNats, natsClient, startNatsCluster } from '../helpers/nats.js'
+import { MEMBER_TTL_MS, coordinationOf, fleetAnchor } from './fleet.js'
+
+describe('NATS fully down', () => {
+  let nats: TestNats
+  const anchors: AnchorProcess[] = []
+  const peers: MeganetPeer[] = []
+
+  beforeAll(async () => {
+    nats = await TestNats.start()
+  })
+
+  afterAll(async () => {
+    await Promise.all(peers.map(async p => await p.stop()))
+    await Promise.all(anchors.map(async a => await a.cleanup()))
+    await nats?.cleanup()
+  })
+
+  it('leaves anchors serving peers, and they rejoin the fleet when NATS returns', async () => {
+    const anchor = await fleetAnchor(nats.url, 'outage')
+    anchors.push(anchor)
+    await eventually(async () => (await coordinationOf(anchor)).coordination.state === 'connected' ? true : undefined, 10_000, 'connected')
+
+    await nats.stop('SIGKILL')
+    await eventually(async () => (await coordinationOf(anchor)).coordination.state === 'disconnected' ? true : undefined, 10_000, 'disconnected')
+    expect((await fetch(anchor.url('/readyz'))).status).toBe(200)
+    expect(await anchor.metric('meganet_coordination_connected')).toBe(0)
+
+    // Peers join and talk through the anchor while the coordination plane is gone.
+    const receiver = await MeganetPeer.create({ anchors: [anchor.tcpAddress], allowPrivateAddresses: true })
+    const sender = await MeganetPeer.create({ anchors: [anchor.tcpAddress], allowPrivateAddresses: true })
+    peers.push(receiver, sender)
+    await receiver.start()
+    await sender.start()
+    const received: string[] = []
+    receiver.onMessage(m => received.push(new TextDecoder().decode(m.data)))
+    await sender.send(receiver.peerId, new TextEncoder().encode('nats is down'))
+    expect(received).toEqual(['nats is down'])
+
+    await nats.restart()
+    await eventually(async () => (await coordinationOf(anchor)).coordination.state === 'connected' ? true : undefined, 20_000, 'reconnected')
+    expect(await anchor.metric('meganet_coordination_reconnects_total')).toBeGreaterThanOrEqual(1)
+    const nc = await natsClient(nats.url)
+    try {
+      const fleet = new FleetClient(nc, { region: 'local', fleet: 'outage' })
+      await eventually(async () => (await fleet.members(MEMBER_TTL_MS)).some(m => m.peerId === anchor.peerId) ? true : undefined, 10_000, 'record rewritten')
+    } finally {
+      await nc.close()
+    }
+  })
+})
+
+describe('a 3-node NATS cluster losing one node', () => {
+  let cluster: TestNats[] = []
+  const anchors: AnchorProcess[] = []
+
+  beforeAll(async () => {
+    cluster = await startNatsCluster(3)
+  })
+
+  afterAll(async () => {
+    await Promise.all(anchors.map(async a => await a.cleanup()))
+    await Promise.all(cluster.map(async n => await n.cleanup()))
+  })
+
+  it('keeps the fleet coordinated: heartbeats continue and a new member is seen by all', async () => {
+    const urls = cluster.map(n => n.url)
+    for (let i = 0; i < 2; i++) {
+      anchors.push(await fleetAnchor(urls, 'clustered', { 'coordination-replicas': '3' }))
+    }
+    for (const anchor of anchors) {
+      await eventually(async () => (await coordinationOf(anchor)).coordination.members === 2 ? true : undefined, 30_000, 'two members on R3 buckets')
+    }
+
+    await cluster[0]!.stop('SIGKILL')
+    const third = await fleetAnchor(urls, 'clustered', { 'coordination-replicas': '3' })
+    anchors.push(third)
+    for (const anchor of anchors) {
+      await eventually(async () => {
+        const view = await coordinationOf(anchor)
+        return view.coordination.members === 3 && (view.coordination.heartbeatAgeSeconds ?? 99) < 2 ? true : undefined
+      }, 30_000, 'three members after losing a NATS node')
+    }
+  })
+})
