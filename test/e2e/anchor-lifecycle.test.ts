@@ -108,7 +108,7 @@ describe('anchor HTTP endpoints', () => {
     try {
       const response = await fetch(lonely.url('/readyz'))
       expect(response.status).toBe(503)
-      expect(((await response.json()) as { reason: string }).reason).toContain('connected to none')
+      expect(((await response.json()) as { reason: string }).reason).toContain('connected to none of the 1 known anchors')
     } finally {
       await lonely.cleanup()
     }

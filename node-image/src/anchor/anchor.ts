@@ -220,11 +220,12 @@ export class Anchor {
   }
 
   readiness (): Readiness {
-    if (this.phase !== 'serving') return { ready: false, reason: `anchor is ${this.phase}` }
+    const coordination = this.coordinator?.status().state ?? 'disabled'
+    if (this.phase !== 'serving') return { ready: false, reason: `anchor is ${this.phase}`, coordination }
     if (this.mesh.configuredCount > 0 && this.mesh.connectedCount() === 0) {
-      return { ready: false, reason: `connected to none of the ${this.mesh.configuredCount} configured anchors` }
+      return { ready: false, reason: `connected to none of the ${this.mesh.configuredCount} known anchors`, coordination }
     }
-    return { ready: true, reason: 'serving' }
+    return { ready: true, reason: 'serving', coordination }
   }
 
   async status (): Promise<AnchorStatus> {

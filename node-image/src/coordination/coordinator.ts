@@ -59,6 +59,9 @@ export class Coordinator {
   private watchStop?: () => void
   private heartbeatTimer?: NodeJS.Timeout
   private lastHeartbeatAt?: number
+  /** When the watch last delivered this anchor's own record: proof that the watch is alive. */
+  private lastEchoAt = 0
+  private rewatching = false
   private state: CoordinationState = 'connecting'
   private lastError: string | null = null
   private stopped = false
@@ -207,14 +210,38 @@ export class Coordinator {
     const dropped = this.view.sweep()
     if (dropped.length > 0) this.publishMembers()
     await this.heartbeat()
+    await this.checkWatch()
+  }
+
+  /**
+   * Our own record is rewritten every beat, so a live watch echoes it. When writes succeed but
+   * no echo came for a few beats (its consumer was lost with a NATS node, say), watch anew.
+   */
+  private async checkWatch (): Promise<void> {
+    const kv = this.membersKv
+    const limit = 3 * this.config.coordination.heartbeat + 1_000
+    if (kv == null || this.rewatching || this.state !== 'connected' || this.lastHeartbeatAt == null) return
+    if (Date.now() - this.lastEchoAt < limit || Date.now() - this.lastHeartbeatAt > limit) return
+    this.rewatching = true
+    this.log.warn('membership watch stalled; watching anew')
+    try {
+      await this.watchMembers(kv)
+    } catch (err) {
+      this.metrics.kvErrors.inc({ op: 'watch' })
+      this.noteError('could not restart the membership watch', err)
+    } finally {
+      this.rewatching = false
+    }
   }
 
   private async watchMembers (kv: KV): Promise<void> {
     this.watchStop?.()
     const watcher = await kv.watch({ key: '>' })
+    this.lastEchoAt = Date.now()
     this.watchStop = () => { watcher.stop() }
     void (async () => {
       for await (const entry of watcher) {
+        if (entry.key === this.host.peerId) this.lastEchoAt = Date.now()
         const change = this.view.apply(entry)
         if (change == null) continue
         if (change.type === 'rejected') {

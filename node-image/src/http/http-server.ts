@@ -8,6 +8,8 @@ import type { Logger } from '../logging/logger.js'
 export interface Readiness {
   readonly ready: boolean
   readonly reason: string
+  /** Reported, never part of the verdict: losing NATS must not make pods flap. */
+  readonly coordination: string
 }
 
 /** What the anchor's HTTP endpoints read. */
@@ -27,8 +29,8 @@ export function createHttpApp (source: AnchorHttpSource, log: Logger): express.E
     res.status(live ? 200 : 503).json({ status: live ? 'ok' : 'stopped' })
   })
   app.get('/readyz', (_req, res) => {
-    const { ready, reason } = source.readiness()
-    res.status(ready ? 200 : 503).json({ ready, reason })
+    const readiness = source.readiness()
+    res.status(readiness.ready ? 200 : 503).json(readiness)
   })
   app.get('/metrics', async (_req, res) => {
     try {
