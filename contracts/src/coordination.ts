@@ -70,7 +70,9 @@ export const memberRecordSchema = z.strictObject({
   load: loadReportSchema,
   drain: z.strictObject({
     startedAt: z.number().int(),
-    reservationsLeft: z.number().int().min(0)
+    reservationsLeft: z.number().int().min(0),
+    /** Blocks not yet confirmed on their new anchors (storage role only). */
+    blocksLeft: z.number().int().min(0).optional()
   }).optional()
 })
 export type MemberRecord = z.infer<typeof memberRecordSchema>

@@ -19,3 +19,8 @@ export type {
 } from './coordination.js'
 export { MAX_PEER_MESSAGE_BYTES, lookupRequestSchema, LOOKUP_SOURCES, lookupReplySchema, moveNoticeSchema } from './peer-messages.js'
 export type { LookupRequest, LookupReply, MoveNotice } from './peer-messages.js'
+export {
+  DEFAULT_CHUNK_BYTES, MAX_BLOCK_BYTES, MAX_STORE_HEADER_BYTES, MAX_HAS_BATCH, CID_CODECS, storeRequestSchema,
+  STORE_ERROR_CODES, storeReplySchema, manifestSchema, fileMetaSchema, LINK_SCHEME
+} from './storage.js'
+export type { StoreRequest, StoreOp, StoreErrorCode, StoreReply, Manifest, FileMeta } from './storage.js'

@@ -40,7 +40,7 @@ describe('fleet membership over NATS', () => {
       }, 15_000, 'each anchor sees and connects to the other two')
     }
     const record = (await fleet.members(MEMBER_TTL_MS)).find(m => m.peerId === anchors[0]!.peerId)
-    expect(record).toMatchObject({ phase: 'serving', region: 'local', fleet: 'membership', roles: ['bootstrap', 'relay'] })
+    expect(record).toMatchObject({ phase: 'serving', region: 'local', fleet: 'membership', roles: ['bootstrap', 'relay', 'storage'] })
     expect(record?.load.freeDiskBytes).toBeGreaterThan(0)
     expect(record?.multiaddrs.some(a => a.endsWith(`/p2p/${anchors[0]!.peerId}`))).toBe(true)
     expect(await anchors[0]!.metric('meganet_coordination_members')).toBe(3)

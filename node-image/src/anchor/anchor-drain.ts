@@ -11,6 +11,8 @@ const NOTICE_TIMEOUT_MS = 5_000
 export interface DrainProgress {
   readonly startedAt: number
   readonly reservationsLeft: number
+  /** Blocks not yet handed off (0 without the storage role). */
+  readonly blocksLeft: number
   readonly done: boolean
 }
 
@@ -26,6 +28,7 @@ export class AnchorDrain {
   private readonly onProgress: () => void
   private progress?: { startedAt: number, done: boolean }
   private timer?: NodeJS.Timeout
+  private blocksLeft: () => number = () => 0
 
   constructor (node: Libp2p, guard: RelayGuard, log: Logger, onProgress: () => void) {
     this.node = node
@@ -36,11 +39,16 @@ export class AnchorDrain {
 
   get state (): DrainProgress | undefined {
     if (this.progress == null) return undefined
-    return { ...this.progress, reservationsLeft: this.guard.reservationCount() }
+    return { ...this.progress, reservationsLeft: this.guard.reservationCount(), blocksLeft: this.blocksLeft() }
   }
 
-  start (alternatives: readonly string[], timeoutMs: number): void {
+  /**
+   * Starts draining. Peers that have not moved by `timeoutMs` are disconnected; blocks are never
+   * given up on: the drain is done only once `blocksLeft` reports 0.
+   */
+  start (alternatives: readonly string[], timeoutMs: number, blocksLeft: () => number = () => 0): void {
     if (this.progress != null) return
+    this.blocksLeft = blocksLeft
     this.guard.drain()
     const startedAt = Date.now()
     this.progress = { startedAt, done: false }
@@ -54,7 +62,7 @@ export class AnchorDrain {
         for (const peer of this.guard.reservedPeers()) void this.node.hangUp(peer).catch(() => {})
         return
       }
-      if (left === 0) this.finish()
+      if (left === 0 && this.blocksLeft() === 0) this.finish()
       this.onProgress()
     }, PROGRESS_INTERVAL_MS)
     this.timer.unref()

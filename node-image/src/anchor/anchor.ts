@@ -11,6 +11,13 @@ import { AnchorMetrics } from '../metrics/anchor-metrics.js'
 import { CoordinationMetrics } from '../metrics/coordination-metrics.js'
 import { AnchorMesh } from '../net/anchor-mesh.js'
 import { RelayGuard } from '../relay/relay-guard.js'
+import { StorageMetrics } from '../metrics/storage-metrics.js'
+import { Blockstore } from '../storage/blockstore.js'
+import { PeerLimits } from '../storage/peer-limits.js'
+import { Replicator } from '../storage/replicator.js'
+import { StoreService } from '../storage/store-service.js'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
 import { VERSION } from '../version.js'
 import { AnchorDrain } from './anchor-drain.js'
 import { createAnchorLibp2p } from './anchor-libp2p.js'
@@ -23,7 +30,9 @@ import type { Logger } from '../logging/logger.js'
 import type { AnchorLibp2p } from './anchor-libp2p.js'
 import type { DrainProgress } from './anchor-drain.js'
 import type { AnchorCommand, BootstrapEntry, MemberPhase, MemberRecord, SignedBootstrapList } from '@meganet/contracts'
+import type { StorageFleet } from '../storage/storage-fleet.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { CID } from 'multiformats/cid'
 import type { Server } from 'node:http'
 
 export const ANCHOR_PHASES = ['starting', 'serving', 'draining', 'drained', 'stopping', 'stopped'] as const
@@ -49,8 +58,24 @@ export interface AnchorStatus {
   readonly anchors: { readonly configured: number, readonly connected: number }
   readonly coordination: CoordinationStatus
   readonly drain: DrainProgress | null
+  readonly storage: {
+    readonly blocks: number
+    readonly storedBytes: number
+    readonly capacityBytes: number
+    readonly underReplicated: number
+    readonly repairQueue: number
+  } | null
   readonly uptimeSeconds: number
 }
+
+/** The storage role's parts, present when the anchor serves it. */
+interface StorageRole {
+  readonly store: Blockstore
+  readonly service: StoreService
+  readonly replicator: Replicator
+}
+
+const PROVIDE_TIMEOUT_MS = 30_000
 
 const DISABLED_COORDINATION: CoordinationStatus = { state: 'disabled', servers: [], members: 0, heartbeatAgeSeconds: null, lastError: null }
 
@@ -90,6 +115,10 @@ export class Anchor {
   private readonly drainer: AnchorDrain
   private readonly coordinator?: Coordinator
   private readonly load: LoadSampler
+  private readonly storage?: StorageRole
+  private readonly provideQueue: CID[] = []
+  private providing = false
+  private lastMemberIds = ''
   private readonly log: Logger
   private readonly startedAt = Date.now()
   private phase: AnchorPhase = 'starting'
@@ -97,7 +126,7 @@ export class Anchor {
   private readonly memberTargets = new Set<string>()
   private http?: { server: Server, port: number }
 
-  private constructor (init: { config: AnchorConfig, node: AnchorLibp2p, key: PrivateKey, guard: RelayGuard, metrics: AnchorMetrics, registry: Registry, log: Logger }) {
+  private constructor (init: { config: AnchorConfig, node: AnchorLibp2p, key: PrivateKey, guard: RelayGuard, metrics: AnchorMetrics, registry: Registry, log: Logger, store?: Blockstore }) {
     this.config = init.config
     this.node = init.node
     this.key = init.key
@@ -111,8 +140,9 @@ export class Anchor {
       connectedPeers: () => this.node.getConnections().length,
       reservations: () => this.guard.reservationCount(),
       relayedBytesTotal: async () => (await this.metrics.relayedBytes.get()).values[0]?.value ?? 0,
-      storedBytes: () => 0
+      storedBytes: () => this.storage?.store.usedBytes ?? 0
     }, init.config.dataDir)
+    if (init.store != null) this.storage = this.createStorageRole(init.store, init.registry)
     if (init.config.nats.servers.length > 0) {
       this.coordinator = new Coordinator(init.config, this.coordinatorHost(), this.coordinationMetrics, init.log)
     }
@@ -126,7 +156,8 @@ export class Anchor {
     const metrics = new AnchorMetrics(registry, VERSION)
     const guard = new RelayGuard(config.relay, metrics)
     const node = await createAnchorLibp2p({ config, privateKey: key, registry, guard })
-    return new Anchor({ config, node, key, guard, metrics, registry, log: log.child({ peerId: node.peerId.toString() }) })
+    const store = config.roles.includes('storage') ? await Blockstore.open(config.dataDir, config.storage.capacity) : undefined
+    return new Anchor({ config, node, key, guard, metrics, registry, log: log.child({ peerId: node.peerId.toString() }), ...(store != null ? { store } : {}) })
   }
 
   get peerId (): string {
@@ -154,6 +185,11 @@ export class Anchor {
         log: this.log
       }, stream)
     })
+    if (this.storage != null) {
+      const service = this.storage.service
+      await this.node.handle(PROTOCOLS.store, async (stream, connection) => { await service.handle(stream, connection) })
+      this.storage.replicator.start()
+    }
     this.metrics.bindGauges({
       peersByTransport: () => this.connectionsByTransport(),
       reservations: () => this.guard.reservationCount(),
@@ -184,6 +220,7 @@ export class Anchor {
     this.guard.drain()
     this.mesh.stop()
     this.drainer.stop()
+    this.storage?.replicator.stop()
     const deadline = Date.now() + this.config.shutdownGrace
     await this.coordinator?.stop()
     while (Date.now() < deadline && this.guard.openCircuits() > 0) {
@@ -206,12 +243,17 @@ export class Anchor {
     const alternatives = (this.coordinator?.members() ?? [])
       .filter(m => m.peerId !== this.peerId && m.phase === 'serving')
       .flatMap(m => m.multiaddrs)
-    this.drainer.start(alternatives, this.config.coordination.drainTimeout)
+    this.storage?.service.setAccepting(false)
+    this.storage?.replicator.setDraining(true)
+    const replicator = this.storage?.replicator
+    this.drainer.start(alternatives, this.config.coordination.drainTimeout, () => replicator?.lastReport.unconfirmed ?? 0)
   }
 
   undrain (): void {
     if (this.phase !== 'draining' && this.phase !== 'drained') return
     this.drainer.cancel()
+    this.storage?.service.setAccepting(true)
+    this.storage?.replicator.setDraining(false)
     this.phase = 'serving'
   }
 
@@ -250,6 +292,15 @@ export class Anchor {
       anchors: { configured: this.mesh.configuredCount, connected: this.mesh.connectedCount() },
       coordination: this.coordinator?.status() ?? DISABLED_COORDINATION,
       drain: this.drainer.state ?? null,
+      storage: this.storage == null
+        ? null
+        : {
+            blocks: this.storage.store.blockCount,
+            storedBytes: this.storage.store.usedBytes,
+            capacityBytes: this.storage.store.capacityBytes,
+            underReplicated: this.storage.replicator.lastReport.underReplicated,
+            repairQueue: this.storage.replicator.repairQueue
+          },
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000)
     }
   }
@@ -299,7 +350,7 @@ export class Anchor {
       updatedAt: Date.now(),
       heartbeatMs: this.config.coordination.heartbeat,
       load: await this.load.sample(),
-      ...(drain != null ? { drain: { startedAt: drain.startedAt, reservationsLeft: drain.reservationsLeft } } : {})
+      ...(drain != null ? { drain: { startedAt: drain.startedAt, reservationsLeft: drain.reservationsLeft, blocksLeft: drain.blocksLeft } } : {})
     }
   }
 
@@ -314,7 +365,71 @@ export class Anchor {
       if (this.mesh.has(fellow.peerId)) continue
       this.mesh.add(fellow.multiaddrs)
       this.memberTargets.add(fellow.peerId)
+      void this.node.peerStore.merge(peerIdFromString(fellow.peerId), { multiaddrs: fellow.multiaddrs.map(a => multiaddr(a)) }).catch(() => {})
     }
+    // Placement follows membership: a change in who stores (or in their phases) means repair.
+    const memberIds = members.filter(m => m.roles.includes('storage')).map(m => `${m.peerId}:${m.phase}`).sort().join(',')
+    if (memberIds !== this.lastMemberIds) {
+      this.lastMemberIds = memberIds
+      this.storage?.replicator.trigger()
+    }
+  }
+
+  private createStorageRole (store: Blockstore, registry: Registry): StorageRole {
+    const fleet = this.storageFleet()
+    const settings = this.config.storage
+    let replicator: Replicator | undefined
+    const metrics = new StorageMetrics(registry, {
+      storedBytes: () => store.usedBytes,
+      blocks: () => store.blockCount,
+      capacityBytes: () => store.capacityBytes,
+      repairQueue: () => replicator?.repairQueue ?? 0,
+      underReplicated: () => replicator?.lastReport.underReplicated ?? 0,
+      drainBlocksLeft: () => (this.drainer.state?.blocksLeft ?? 0)
+    })
+    const service = new StoreService(this.node, store, fleet, new PeerLimits({ bytesPerSecond: settings.peerRate, bytesPerDay: settings.peerQuota }),
+      metrics, { replication: settings.replication, writeQuorum: settings.writeQuorum }, this.log)
+    service.onStored = cid => { this.announce(cid) }
+    replicator = new Replicator(this.node, store, service, fleet, metrics, {
+      replication: settings.replication,
+      repairIntervalMs: settings.repairInterval,
+      gcIntervalMs: settings.gcInterval,
+      gcGraceMs: settings.gcGrace
+    }, this.log)
+    replicator.onRound = () => { if (this.phase === 'draining') this.onDrainProgress() }
+    return { store, service, replicator }
+  }
+
+  /** Storage membership as placement needs it, from the fleet's live records. */
+  private storageFleet (): StorageFleet {
+    const storing = (): MemberRecord[] => (this.coordinator?.members() ?? []).filter(m => m.roles.includes('storage') && m.peerId !== this.peerId)
+    const selfStores = (): boolean => this.config.roles.includes('storage')
+    return {
+      self: this.peerId,
+      placementAnchors: () => [
+        ...storing().filter(m => m.phase === 'serving').map(m => m.peerId),
+        ...(selfStores() && this.phase === 'serving' ? [this.peerId] : [])
+      ],
+      readableAnchors: () => [...storing().map(m => m.peerId), ...(selfStores() ? [this.peerId] : [])],
+      isMember: peerId => (this.coordinator?.members() ?? []).some(m => m.peerId === peerId)
+    }
+  }
+
+  /** Announces a stored block as a DHT provider record, one at a time in the background. */
+  private announce (cid: CID): void {
+    this.provideQueue.push(cid)
+    if (this.providing) return
+    this.providing = true
+    void (async () => {
+      for (let next = this.provideQueue.shift(); next != null && this.phase !== 'stopped'; next = this.provideQueue.shift()) {
+        try {
+          await this.node.contentRouting.provide(next, { signal: AbortSignal.timeout(PROVIDE_TIMEOUT_MS) })
+        } catch (err) {
+          this.log.debug({ cid: next.toString(), err: (err as Error).message }, 'could not announce the block')
+        }
+      }
+      this.providing = false
+    })()
   }
 
   private onDrainProgress (): void {

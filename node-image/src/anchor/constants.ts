@@ -37,5 +37,14 @@ export const DEFAULT_HEARTBEAT_MS = 5_000
 /** A record not rewritten for this long is gone: the anchor crashed or lost NATS. */
 export const DEFAULT_MEMBER_TTL_MS = 15_000
 export const DEFAULT_KV_REPLICAS = 1
+export const DEFAULT_STORAGE_CAPACITY_BYTES = 10 * 1024 ** 3
+export const DEFAULT_REPLICATION = 3
+export const DEFAULT_WRITE_QUORUM = 2
+export const DEFAULT_PEER_UPLOAD_RATE = 32 * 1024 * 1024
+export const DEFAULT_PEER_DAILY_QUOTA = 10 * 1024 ** 3
+export const DEFAULT_REPAIR_INTERVAL_MS = 60_000
+export const DEFAULT_GC_INTERVAL_MS = 60 * 60 * 1000
+/** An unpinned block nobody referenced for this long is garbage (long enough for any upload to finish). */
+export const DEFAULT_GC_GRACE_MS = 24 * 60 * 60 * 1000
 /** How long a drain waits for peers to move before it disconnects the rest. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 5 * 60 * 1000

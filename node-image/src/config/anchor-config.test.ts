@@ -27,7 +27,7 @@ describe('loadAnchorConfig', () => {
     const config = loadAnchorConfig()
     expect(config.listen.tcpPort).toBe(DEFAULT_TCP_PORT)
     expect(config.relay.maxReservationsPerIp).toBe(DEFAULT_MAX_RESERVATIONS_PER_IP)
-    expect(config.roles).toEqual(['bootstrap', 'relay'])
+    expect(config.roles).toEqual(['bootstrap', 'relay', 'storage'])
   })
 
   it('lets flags override env vars, which override the file', async () => {
@@ -80,9 +80,9 @@ describe('loadAnchorConfig', () => {
   })
 
   it('refuses roles this build cannot serve', () => {
-    const problems = problemsOf(() => loadAnchorConfig({ flags: { roles: 'relay,storage' } }))
+    const problems = problemsOf(() => loadAnchorConfig({ flags: { roles: 'relay,mining' } }))
     expect(problems[0]).toMatchObject({ field: 'roles', source: 'flag --roles' })
-    expect(problems[0]?.message).toContain('storage is not available')
+    expect(problems[0]?.message).toContain('each role must be one of bootstrap, relay, storage')
   })
 
   it('reports a config file that is not YAML', async () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { multiaddr } from '@multiformats/multiaddr'
 import { parse as parseYaml } from 'yaml'
-import { scopeName } from '@meganet/contracts'
+import { ANCHOR_ROLES, scopeName } from '@meganet/contracts'
 import { z } from 'zod'
 import { ANCHOR_DEFAULTS, ANCHOR_OPTIONS, envName, flagName } from './anchor-options.js'
 import { ConfigError } from './errors.js'
@@ -10,8 +10,7 @@ import type { ConfigProblem } from './errors.js'
 import type { ParsedValue } from './option-values.js'
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const
-/** Roles this build can serve; `storage` joins when the storage service lands. */
-const SERVABLE_ROLES = ['bootstrap', 'relay'] as const
+const SERVABLE_ROLES = ANCHOR_ROLES
 
 const port = z.number().int().min(0).max(65535)
 const count = z.number().int().min(0)
@@ -40,7 +39,7 @@ export const anchorConfigSchema = z.strictObject({
   dataDir: z.string().min(1),
   identityFile: z.string().min(1).optional(),
   roles: z.array(z.enum(SERVABLE_ROLES, {
-    message: `each role must be one of ${SERVABLE_ROLES.join(', ')} (storage is not available in this build)`
+    message: `each role must be one of ${SERVABLE_ROLES.join(', ')}`
   })).min(1, { message: 'at least one role' }),
   listen: z.strictObject({ host: z.string().min(1), tcpPort: port, wsPort: port }),
   announce: z.array(multiaddrText),
@@ -56,6 +55,16 @@ export const anchorConfigSchema = z.strictObject({
   }),
   connections: z.strictObject({ max: positiveCount }),
   dht: z.strictObject({ allowPrivateAddresses: z.boolean() }),
+  storage: z.strictObject({
+    capacity: z.number().int().min(1),
+    replication: z.number().int().min(1).max(16),
+    writeQuorum: z.number().int().min(1),
+    peerRate: z.number().int().min(1).nullable(),
+    peerQuota: z.number().int().min(1).nullable(),
+    repairInterval: durationMs,
+    gcInterval: durationMs,
+    gcGrace: durationMs
+  }).refine(s => !(s.writeQuorum > s.replication), { message: 'writeQuorum cannot exceed replication', path: ['writeQuorum'], when: always }),
   fleet: z.strictObject({ region: scopeName, name: scopeName, pod: z.string().min(1).max(253).optional() }),
   nats: z.strictObject({
     servers: z.array(z.string().regex(/^(nats|tls|ws|wss):\/\/\S+$|^[\w.-]+:\d+$/, { message: 'expected a NATS URL such as nats://host:4222' })),

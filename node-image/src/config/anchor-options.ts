@@ -3,11 +3,12 @@ import {
   DEFAULT_HTTP_PORT, DEFAULT_LISTEN_HOST, DEFAULT_LOG_LEVEL, DEFAULT_MAX_CIRCUITS_PER_PEER, DEFAULT_MAX_CONNECTIONS,
   DEFAULT_MAX_RESERVATIONS, DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_RESERVATION_TTL_MS, DEFAULT_SHUTDOWN_GRACE_MS,
   DEFAULT_TCP_PORT, DEFAULT_WS_PORT, DEFAULT_REGION, DEFAULT_FLEET, DEFAULT_HEARTBEAT_MS, DEFAULT_MEMBER_TTL_MS,
-  DEFAULT_KV_REPLICAS, DEFAULT_DRAIN_TIMEOUT_MS
+  DEFAULT_KV_REPLICAS, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_STORAGE_CAPACITY_BYTES, DEFAULT_REPLICATION, DEFAULT_WRITE_QUORUM,
+  DEFAULT_PEER_UPLOAD_RATE, DEFAULT_PEER_DAILY_QUOTA, DEFAULT_REPAIR_INTERVAL_MS, DEFAULT_GC_INTERVAL_MS, DEFAULT_GC_GRACE_MS
 } from '../anchor/constants.js'
 
 /** How a text value (flag, env var) is read. File values of the matching JSON type are taken as they are. */
-export const OPTION_KINDS = ['string', 'port', 'count', 'size-limit', 'duration', 'duration-limit', 'boolean', 'list'] as const
+export const OPTION_KINDS = ['string', 'port', 'count', 'size', 'size-limit', 'duration', 'duration-limit', 'boolean', 'list'] as const
 export type OptionKind = (typeof OPTION_KINDS)[number]
 
 export interface OptionSpec {
@@ -26,7 +27,7 @@ export interface OptionSpec {
 export const ANCHOR_OPTIONS: readonly OptionSpec[] = [
   { path: 'dataDir', kind: 'string', defaultText: DEFAULT_DATA_DIR, description: 'folder for the identity key and state' },
   { path: 'identityFile', kind: 'string', defaultText: '<dataDir>/identity.key', description: 'Ed25519 private key (libp2p protobuf bytes) to load instead of the one in dataDir, e.g. a mounted Secret' },
-  { path: 'roles', kind: 'list', defaultText: 'bootstrap,relay', description: 'comma-separated roles: bootstrap, relay' },
+  { path: 'roles', kind: 'list', defaultText: 'bootstrap,relay,storage', description: 'comma-separated roles: bootstrap, relay, storage' },
   { path: 'listen.host', kind: 'string', defaultText: DEFAULT_LISTEN_HOST, description: 'address the libp2p listeners bind' },
   { path: 'listen.tcpPort', kind: 'port', defaultText: String(DEFAULT_TCP_PORT), description: 'libp2p TCP port (0 picks a free one)' },
   { path: 'listen.wsPort', kind: 'port', defaultText: String(DEFAULT_WS_PORT), description: 'libp2p WebSocket port (0 picks a free one)' },
@@ -42,6 +43,14 @@ export const ANCHOR_OPTIONS: readonly OptionSpec[] = [
   { path: 'relay.circuitDurationLimit', kind: 'duration-limit', defaultText: '30m', description: 'how long one relayed connection may stay open; "unlimited" lifts it' },
   { path: 'connections.max', kind: 'count', defaultText: String(DEFAULT_MAX_CONNECTIONS), description: 'open connections before the connection manager prunes' },
   { path: 'dht.allowPrivateAddresses', kind: 'boolean', defaultText: 'false', description: 'keep private and loopback addresses in DHT records (devnets and LANs only)' },
+  { path: 'storage.capacity', kind: 'size', defaultText: '10GiB', description: 'bytes of blocks this anchor stores before refusing puts' },
+  { path: 'storage.replication', kind: 'count', defaultText: String(DEFAULT_REPLICATION), description: 'anchors each block is placed on (R)' },
+  { path: 'storage.writeQuorum', kind: 'count', defaultText: String(DEFAULT_WRITE_QUORUM), description: 'anchors that must hold a block before a put is acknowledged' },
+  { path: 'storage.peerRate', kind: 'size-limit', defaultText: '32MiB', description: 'bytes per second one peer may upload; "unlimited" lifts it' },
+  { path: 'storage.peerQuota', kind: 'size-limit', defaultText: '10GiB', description: 'bytes one peer may upload through this anchor per 24 hours; "unlimited" lifts it' },
+  { path: 'storage.repairInterval', kind: 'duration', defaultText: '1m', description: 'how often blocks are checked on their anchors and copies restored' },
+  { path: 'storage.gcInterval', kind: 'duration', defaultText: '1h', description: 'how often unreferenced blocks are collected' },
+  { path: 'storage.gcGrace', kind: 'duration', defaultText: '24h', description: 'how long an unpinned block nobody references is kept' },
   { path: 'fleet.region', kind: 'string', defaultText: DEFAULT_REGION, description: 'region this anchor serves (a DNS label); scopes coordination names' },
   { path: 'fleet.name', kind: 'string', defaultText: DEFAULT_FLEET, description: 'fleet (AnchorFleet) this anchor belongs to (a DNS label)' },
   { path: 'fleet.pod', kind: 'string', defaultText: '$POD_NAME or the host name', description: 'pod name reported in the membership record' },
@@ -64,7 +73,7 @@ export const ANCHOR_OPTIONS: readonly OptionSpec[] = [
 /** Defaults as a config-file-shaped object. */
 export const ANCHOR_DEFAULTS = {
   dataDir: DEFAULT_DATA_DIR,
-  roles: ['bootstrap', 'relay'],
+  roles: ['bootstrap', 'relay', 'storage'],
   listen: { host: DEFAULT_LISTEN_HOST, tcpPort: DEFAULT_TCP_PORT, wsPort: DEFAULT_WS_PORT },
   announce: [],
   bootstrap: [],
@@ -79,6 +88,16 @@ export const ANCHOR_DEFAULTS = {
   },
   connections: { max: DEFAULT_MAX_CONNECTIONS },
   dht: { allowPrivateAddresses: false },
+  storage: {
+    capacity: DEFAULT_STORAGE_CAPACITY_BYTES,
+    replication: DEFAULT_REPLICATION,
+    writeQuorum: DEFAULT_WRITE_QUORUM,
+    peerRate: DEFAULT_PEER_UPLOAD_RATE,
+    peerQuota: DEFAULT_PEER_DAILY_QUOTA,
+    repairInterval: DEFAULT_REPAIR_INTERVAL_MS,
+    gcInterval: DEFAULT_GC_INTERVAL_MS,
+    gcGrace: DEFAULT_GC_GRACE_MS
+  },
   fleet: { region: DEFAULT_REGION, name: DEFAULT_FLEET },
   nats: { servers: [], tls: {} },
   coordination: {

@@ -18,6 +18,10 @@ export function parseOptionText (kind: OptionKind, text: string): ParseResult {
       if (!/^\s*\d+\s*$/.test(text)) return fail(kind === 'port' ? 'expected a port number 0-65535' : 'expected a whole number >= 0')
       return { ok: true, value: Number(text) }
     }
+    case 'size': {
+      const value = parseSize(text)
+      return value === undefined ? fail('expected a size such as 512MiB or 10GiB') : { ok: true, value }
+    }
     case 'size-limit': {
       const value = parseSizeLimit(text)
       return value === undefined ? fail('expected a size such as 512KiB, 64MiB or "unlimited"') : { ok: true, value }

@@ -6,6 +6,7 @@ import { verifyBootstrapList } from '../bootstrap/signed-list.js'
 import { AnchorMesh } from '../net/anchor-mesh.js'
 import { PROTOCOLS, lookupReplySchema, moveNoticeSchema } from '@meganet/contracts'
 import { jsonFrames } from '../net/json-frames.js'
+import { getBlock, isStoreError, putBlock } from '../blocks/store-client.js'
 import { MESSAGE_PROTOCOL, MESSAGE_TIMEOUT_MS, readMessage, writeMessage } from './messaging.js'
 import { createPeerLibp2p } from './peer-libp2p.js'
 import type { ReceivedMessage } from './messaging.js'
@@ -13,6 +14,7 @@ import type { PeerLibp2p } from './peer-libp2p.js'
 import type { Logger } from '../logging/logger.js'
 import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
+import type { CID } from 'multiformats/cid'
 
 export class PeerError extends Error {
   override readonly name = 'PeerError'
@@ -47,6 +49,16 @@ const LOOKUP_TIMEOUT_MS = 5_000
 const MOVE_TIMEOUT_MS = 10_000
 
 export type FoundVia = 'anchor' | 'directory' | 'dht'
+
+/** Where blocks go: the anchors this peer is connected to (see {@link MeganetPeer.blocks}). */
+export interface PeerBlocks {
+  put: (cid: CID, bytes: Uint8Array, options: { pin: boolean }) => Promise<void>
+  get: (cid: CID) => Promise<Uint8Array>
+}
+
+/** Refusals that another anchor may not give: try the next one. */
+const TRY_NEXT_ANCHOR = new Set(['unreachable', 'draining', 'quorum_failed', 'not_found', 'store_full', 'corrupt', 'protocol', 'internal'])
+const RATE_LIMIT_RETRIES = 6
 
 export interface FoundPeer {
   readonly multiaddrs: Multiaddr[]
@@ -176,6 +188,41 @@ export class MeganetPeer {
     const rttMs = await this.node.services.ping.ping(id, { signal: AbortSignal.timeout(MESSAGE_TIMEOUT_MS), runOnLimitedConnection: true })
     const direct = this.node.getConnections(id).some(c => c.limits == null && !c.remoteAddr.toString().includes('/p2p-circuit'))
     return { rttMs, path: direct ? 'direct' : 'relayed' }
+  }
+
+  /**
+   * Block storage through this peer's anchors: each put or get goes to one anchor (spread over
+   * them), moving on to the next when an anchor is unreachable, draining or cannot reach its
+   * quorum, and backing off when rate-limited. Every block fetched is checked against its CID.
+   */
+  blocks (): PeerBlocks {
+    let turn = 0
+    const attempt = async <T>(what: string, run: (anchor: PeerId) => Promise<T>): Promise<T> => {
+      const anchors = this.anchorConnections().map(c => c.remotePeer)
+      if (anchors.length === 0) throw new PeerError(`${what}: not connected to any anchor`)
+      const start = turn++
+      const failures: string[] = []
+      for (let i = 0; i < anchors.length; i++) {
+        const anchor = anchors[(start + i) % anchors.length] as PeerId
+        for (let retry = 0; ; retry++) {
+          try {
+            return await run(anchor)
+          } catch (err) {
+            if (isStoreError(err, 'rate_limited') && retry < RATE_LIMIT_RETRIES) {
+              await new Promise(resolve => setTimeout(resolve, 100 * 2 ** retry))
+              continue
+            }
+            if (isStoreError(err) && TRY_NEXT_ANCHOR.has(err.code)) { failures.push(`${anchor.toString()}: ${err.message}`); break }
+            throw err
+          }
+        }
+      }
+      throw new PeerError(`${what} failed on every anchor: ${failures.join('; ')}`)
+    }
+    return {
+      put: async (cid, bytes, { pin }) => { await attempt(`put ${cid.toString()}`, async anchor => await putBlock(this.node, anchor, cid, bytes, pin)) },
+      get: async (cid) => await attempt(`get ${cid.toString()}`, async anchor => await getBlock(this.node, anchor, cid))
+    }
   }
 
   /** One lookup round over the anchors this peer is connected to; undefined when none knows. */
