@@ -378,19 +378,18 @@ export class Anchor {
   private createStorageRole (store: Blockstore, registry: Registry): StorageRole {
     const fleet = this.storageFleet()
     const settings = this.config.storage
-    let replicator: Replicator | undefined
     const metrics = new StorageMetrics(registry, {
       storedBytes: () => store.usedBytes,
       blocks: () => store.blockCount,
       capacityBytes: () => store.capacityBytes,
-      repairQueue: () => replicator?.repairQueue ?? 0,
-      underReplicated: () => replicator?.lastReport.underReplicated ?? 0,
+      repairQueue: () => this.storage?.replicator.repairQueue ?? 0,
+      underReplicated: () => this.storage?.replicator.lastReport.underReplicated ?? 0,
       drainBlocksLeft: () => (this.drainer.state?.blocksLeft ?? 0)
     })
     const service = new StoreService(this.node, store, fleet, new PeerLimits({ bytesPerSecond: settings.peerRate, bytesPerDay: settings.peerQuota }),
       metrics, { replication: settings.replication, writeQuorum: settings.writeQuorum }, this.log)
     service.onStored = cid => { this.announce(cid) }
-    replicator = new Replicator(this.node, store, service, fleet, metrics, {
+    const replicator = new Replicator(this.node, store, service, fleet, metrics, {
       replication: settings.replication,
       repairIntervalMs: settings.repairInterval,
       gcIntervalMs: settings.gcInterval,

@@ -1,7 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander'
 import { Devnet } from '../devnet/devnet.js'
 import { findNatsServer } from '../devnet/nats-child.js'
-import { formatBytes, shortId } from './format.js'
+import { formatBytes } from '../config/units.js'
+import { shortId } from './format.js'
 import type { AnchorStatus } from '../anchor/anchor.js'
 
 const REFRESH_MS = 2_000

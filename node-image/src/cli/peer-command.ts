@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { loadOrCreateIdentity } from '../identity/identity.js'
 import { createLogger } from '../logging/logger.js'
 import { MeganetPeer } from '../peer/peer.js'
+import { getFileCommand, putFileCommand } from './peer-file-commands.js'
 import type { PeerOptions } from '../peer/peer.js'
 
 interface JoinFlags {
@@ -106,6 +107,13 @@ export function peerCommand (): Command {
         await node.stop()
       }
     }))
+
+  const joinForFiles = async (flags: JoinFlags): Promise<{ blocks: ReturnType<MeganetPeer['blocks']>, stop: () => Promise<void> }> => {
+    const node = await joinNetwork(flags)
+    return { blocks: node.blocks(), stop: async () => { await node.stop() } }
+  }
+  peer.addCommand(withJoinOptions(putFileCommand(joinForFiles)))
+  peer.addCommand(withJoinOptions(getFileCommand(joinForFiles)))
 
   return peer
 }

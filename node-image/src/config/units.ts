@@ -50,3 +50,15 @@ export function parseSizeLimit (text: string): number | null | undefined {
 export function parseDurationLimit (text: string): number | null | undefined {
   return isUnlimitedWord(text) ? null : parseDuration(text)
 }
+
+/** Human-readable byte counts: 1536 → "1.5 KiB". */
+export function formatBytes (bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB']
+  let value = bytes
+  let unit = 0
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024
+    unit++
+  }
+  return `${unit === 0 ? value : value.toFixed(1)} ${units[unit]}`
+}

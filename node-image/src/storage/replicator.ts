@@ -111,7 +111,9 @@ export class Replicator {
 
   private async repairRound (): Promise<RepairReport> {
     const anchors = this.fleet.placementAnchors()
-    const cids = this.store.cids()
+    // Garbage is not repaired: copying it would bring back what collection just removed elsewhere.
+    const cids: CID[] = []
+    for (const cid of this.store.cids()) if (!(await this.isGarbage(cid))) cids.push(cid)
     if (anchors.length === 0 || cids.length === 0) {
       this.last = { checked: cids.length, pushed: 0, underReplicated: 0, unconfirmed: this.draining ? cids.length : 0 }
       this.onRound?.(this.last)
@@ -197,6 +199,13 @@ export class Replicator {
     return pushed
   }
 
+  /** Unpinned and not referenced within the grace period: the next collection removes it. */
+  private async isGarbage (cid: CID, now = Date.now()): Promise<boolean> {
+    if (this.store.info(cid)?.pinned === true) return false
+    const last = await this.store.lastReferenced(cid)
+    return last != null && now - last > this.init.gcGraceMs
+  }
+
   /** Marks what pinned manifests reference (here and on their anchors), then sweeps the rest. */
   async collectGarbage (now = Date.now()): Promise<number> {
     const readable = this.fleet.readableAnchors()
@@ -220,9 +229,7 @@ export class Replicator {
     await this.whoHas(referenced, true)
     let deleted = 0
     for (const cid of this.store.cids()) {
-      if (this.store.info(cid)?.pinned === true) continue
-      const last = await this.store.lastReferenced(cid)
-      if (last != null && now - last > this.init.gcGraceMs) {
+      if (await this.isGarbage(cid, now)) {
         await this.store.delete(cid)
         deleted++
       }

@@ -1,0 +1,113 @@
+import { basename } from 'node:path'
+import { Command, InvalidArgumentError, Option } from 'commander'
+import {
+  createProgressReporter, DEFAULT_CHUNK_BYTES, DEFAULT_CONCURRENCY, getFile, parseChunkSizeText, parseConcurrencyText, parseLink,
+  putFile, TransferOptionError
+} from '../files/index.js'
+import { formatBytes } from '../config/units.js'
+import type { BlockTransport, TransferProgress } from '../files/index.js'
+
+/** What a file command needs from the network: a block transport, and a way to leave. */
+export interface FileSession {
+  readonly blocks: BlockTransport
+  stop (): Promise<void>
+}
+
+/** Joins the network with the command's flags (the join options the caller adds). */
+export type JoinForFiles<Flags> = (flags: Flags) => Promise<FileSession>
+
+interface TransferFlags {
+  concurrency: number
+}
+
+interface PutFlags extends TransferFlags {
+  chunkSize: number
+}
+
+/** Turns the library's option errors into commander's, so they print as usage errors. */
+function flagParser (parse: (text: string) => number): (text: string) => number {
+  return text => {
+    try {
+      return parse(text)
+    } catch (err) {
+      if (err instanceof TransferOptionError) throw new InvalidArgumentError(err.message)
+      throw err
+    }
+  }
+}
+
+function concurrencyOption (): Option {
+  return new Option('--concurrency <n>', 'chunks in flight at once')
+    .argParser(flagParser(parseConcurrencyText))
+    .default(DEFAULT_CONCURRENCY)
+}
+
+/**
+ * Runs a transfer that a first SIGINT/SIGTERM aborts (cleaning up after itself); with the
+ * handlers gone, a second signal ends the process at once.
+ */
+async function interruptible<T> (run: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController()
+  const onSignal = (): void => { controller.abort(new Error('interrupted')) }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  try {
+    return await run(controller.signal)
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+  }
+}
+
+/** Runs `transfer` inside a joined session, with progress on stderr. */
+async function withSession<Flags, T> (
+  join: JoinForFiles<Flags>, flags: Flags, label: string,
+  transfer: (session: FileSession, signal: AbortSignal, onProgress: (progress: TransferProgress) => void) => Promise<T>
+): Promise<T> {
+  const session = await join(flags)
+  const progress = createProgressReporter({ label, stream: process.stderr })
+  try {
+    const result = await interruptible(async signal => await transfer(session, signal, p => progress.update(p)))
+    progress.finish()
+    return result
+  } catch (err) {
+    progress.cancel()
+    throw err
+  } finally {
+    await session.stop()
+  }
+}
+
+/**
+ * `put <file>`: encrypts and stores a file, then prints its link on stdout. The caller adds the
+ * join options (e.g. with `withJoinOptions`) and hands in `join`.
+ */
+export function putFileCommand<Flags> (join: JoinForFiles<Flags>): Command {
+  return new Command('put')
+    .description('encrypt a file, store it on the anchors and print its meganet:// link (keep the link secret: it holds the key)')
+    .argument('<file>', 'the file to share')
+    .addOption(new Option('--chunk-size <size>', 'plaintext bytes per chunk, e.g. 256KiB or 4MiB')
+      .argParser(flagParser(parseChunkSizeText))
+      .default(DEFAULT_CHUNK_BYTES, formatBytes(DEFAULT_CHUNK_BYTES)))
+    .addOption(concurrencyOption())
+    .action(async (file: string, flags: Flags & PutFlags) => {
+      const result = await withSession(join, flags, `put ${basename(file)}`, async (session, signal, onProgress) =>
+        await putFile(file, session.blocks, { chunkSize: flags.chunkSize, concurrency: flags.concurrency, onProgress, signal }))
+      process.stdout.write(`${result.link}\n`)
+    })
+}
+
+/** `get <link> <out>`: fetches, verifies and decrypts a file into `out`. */
+export function getFileCommand<Flags> (join: JoinForFiles<Flags>): Command {
+  return new Command('get')
+    .description('fetch a file by its meganet:// link, verify and decrypt it, and save it')
+    .argument('<link>', 'the meganet://<cid>#<key> link')
+    .argument('<out>', 'where to save the file (written in full, then moved into place)')
+    .addOption(concurrencyOption())
+    .action(async (link: string, out: string, flags: Flags & TransferFlags) => {
+      parseLink(link) // a bad link fails here, before joining the network
+      const result = await withSession(join, flags, `get ${basename(out)}`, async (session, signal, onProgress) =>
+        await getFile(link, session.blocks, out, { concurrency: flags.concurrency, onProgress, signal }))
+      process.stdout.write(`saved ${out} (${formatBytes(result.size)}, shared as ${JSON.stringify(result.name)})\n`)
+    })
+}

@@ -1,0 +1,87 @@
+import { spawn } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, readdir, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { cidOf } from '../blocks/cid.js'
+import { Blockstore, CorruptBlockError, StoreFullError } from './blockstore.js'
+
+async function freshDir (): Promise<string> {
+  return await mkdtemp(join(tmpdir(), 'meganet-blockstore-'))
+}
+
+describe('Blockstore', () => {
+  it('stores, reads back, survives a reopen and keeps pins', async () => {
+    const dir = await freshDir()
+    const store = await Blockstore.open(dir, 1024 * 1024)
+    const bytes = randomBytes(1000)
+    const cid = await cidOf(bytes, 'raw')
+    await store.put(cid, bytes, true)
+    await store.put(cid, bytes)
+    expect(store.usedBytes).toBe(1000)
+    const reopened = await Blockstore.open(dir, 1024 * 1024)
+    expect(reopened.has(cid)).toBe(true)
+    expect(reopened.info(cid)).toEqual({ size: 1000, pinned: true })
+    expect(Buffer.from((await reopened.get(cid))!).equals(bytes)).toBe(true)
+  })
+
+  it('writes a block once when two puts race', async () => {
+    const store = await Blockstore.open(await freshDir(), 1024 * 1024)
+    const bytes = randomBytes(4096)
+    const cid = await cidOf(bytes, 'raw')
+    await Promise.all([store.put(cid, bytes), store.put(cid, bytes), store.put(cid, bytes)])
+    expect(store.usedBytes).toBe(4096)
+    expect(store.blockCount).toBe(1)
+  })
+
+  it('refuses a put past capacity with a clear error', async () => {
+    const store = await Blockstore.open(await freshDir(), 1500)
+    const first = randomBytes(1000)
+    await store.put(await cidOf(first, 'raw'), first)
+    const second = randomBytes(1000)
+    await expect(store.put(await cidOf(second, 'raw'), second)).rejects.toThrow(StoreFullError)
+    await expect(store.put(await cidOf(second, 'raw'), second)).rejects.toThrow(/store full: 1000 of 1500 bytes used, block needs 1000/)
+  })
+
+  it('detects a corrupt block on read and removes it', async () => {
+    const dir = await freshDir()
+    const store = await Blockstore.open(dir, 1024 * 1024)
+    const bytes = randomBytes(500)
+    const cid = await cidOf(bytes, 'raw')
+    await store.put(cid, bytes)
+    await writeFile(join(dir, 'store', 'blocks', cid.toString().slice(-2), cid.toString()), randomBytes(500))
+    await expect(store.get(cid)).rejects.toThrow(CorruptBlockError)
+    expect(store.has(cid)).toBe(false)
+    expect(store.usedBytes).toBe(0)
+  })
+
+  it('leaves no partial block after a crash in the middle of a write', async () => {
+    const dir = await freshDir()
+    // A child process writes a 64 MiB block and is killed with SIGKILL while it writes.
+    const script = `
+      import { Blockstore } from ${JSON.stringify(new URL('../../dist/storage/blockstore.js', import.meta.url).pathname)}
+      import { cidOf } from ${JSON.stringify(new URL('../../dist/blocks/cid.js', import.meta.url).pathname)}
+      const bytes = new Uint8Array(64 * 1024 * 1024).fill(7)
+      const cid = await cidOf(bytes, 'raw')
+      const store = await Blockstore.open(${JSON.stringify(dir)}, 1024 ** 3)
+      process.stdout.write(cid.toString() + '\\n')
+      for (;;) { await store.put(cid, bytes); await store.delete(cid) }
+    `
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] })
+    const cidText = await new Promise<string>(resolve => child.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString().trim())))
+    // Kill it while a temporary file exists, that is while a write is under way.
+    const tmp = join(dir, 'store', 'tmp')
+    for (let i = 0; i < 500 && (await readdir(tmp).catch(() => [])).length === 0; i++) await new Promise(resolve => setTimeout(resolve, 5))
+    child.kill('SIGKILL')
+    await new Promise(resolve => child.once('exit', resolve))
+
+    const store = await Blockstore.open(dir, 1024 ** 3)
+    expect(await readdir(tmp)).toEqual([])
+    for (const cid of store.cids()) {
+      // Whatever is visible is whole: it reads back and matches its CID.
+      expect(cid.toString()).toBe(cidText)
+      expect((await store.get(cid))?.byteLength).toBe(64 * 1024 * 1024)
+    }
+  })
+})
