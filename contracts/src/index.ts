@@ -24,3 +24,10 @@ export {
   STORE_ERROR_CODES, storeReplySchema, manifestSchema, fileMetaSchema, LINK_SCHEME
 } from './storage.js'
 export type { StoreRequest, StoreOp, StoreErrorCode, StoreReply, Manifest, FileMeta } from './storage.js'
+export {
+  ANCHOR_FLEET, EXPOSURE_TYPES, resourcesSchema, autoscalingSchema, anchorFleetSpecSchema, CONDITION_TYPES, conditionSchema,
+  anchorStatusSchema, anchorFleetStatusSchema, FORCE_SCALE_DOWN_ANNOTATION, FLEET_FINALIZER
+} from './anchor-fleet.js'
+export type { AnchorFleet, AnchorFleetSpec, AnchorFleetSpecInput, AnchorFleetStatus, Condition, ConditionType } from './anchor-fleet.js'
+export { celRules, structuralSchema } from './openapi.js'
+export type { CelRule, StructuralSchema } from './openapi.js'
