@@ -1,0 +1,94 @@
+import { mkdtemp, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { anchorFleetSpecSchema } from '@meganet/contracts'
+import { App, Chart, Testing } from 'cdk8s'
+import { describe, expect, it } from 'vitest'
+import { loadAnchorConfig } from '../../node-image/src/config/anchor-config.js'
+import { AnchorFleetCrd } from './anchor-fleet-crd.js'
+import { anchorConfig } from './anchor-config.js'
+import { desiredFleetObjects } from './desired-objects.js'
+import type { AnchorFleet, AnchorFleetSpecInput } from '@meganet/contracts'
+
+function fleet (spec: AnchorFleetSpecInput = {}): AnchorFleet {
+  return {
+    apiVersion: 'meganet.io/v1alpha1',
+    kind: 'AnchorFleet',
+    metadata: { name: 'berlin', namespace: 'mesh', uid: '1234-5678' },
+    spec: anchorFleetSpecSchema.parse(spec)
+  }
+}
+
+describe('FleetWorkload', () => {
+  it('renders every object of a fleet, owned by the fleet', () => {
+    const objects = desiredFleetObjects({ fleet: fleet({ replicas: 3 }), defaultImage: 'meganet:1', replicas: 3 })
+    expect(objects.map(o => `${o.kind}/${o.metadata.name}`).sort()).toEqual([
+      'ConfigMap/berlin-anchor-config', 'PodDisruptionBudget/berlin-anchor', 'Service/berlin-anchor-0', 'Service/berlin-anchor-1',
+      'Service/berlin-anchor-2', 'Service/berlin-anchors', 'ServiceAccount/berlin-anchor', 'StatefulSet/berlin-anchor'
+    ])
+    for (const object of objects) {
+      expect(object.metadata.namespace).toBe('mesh')
+      expect(object.metadata.ownerReferences).toEqual([{ apiVersion: 'meganet.io/v1alpha1', kind: 'AnchorFleet', name: 'berlin', uid: '1234-5678', controller: true, blockOwnerDeletion: true }])
+    }
+    const sts = objects.find(o => o.kind === 'StatefulSet') as unknown as { spec: { replicas: number, template: { spec: { containers: Array<{ image: string, securityContext: unknown }> } }, volumeClaimTemplates: Array<{ spec: { resources: { requests: { storage: string } } } }> } }
+    expect(sts.spec.replicas).toBe(3)
+    expect(sts.spec.template.spec.containers[0]?.image).toBe('meganet:1')
+    expect(sts.spec.template.spec.containers[0]?.securityContext).toMatchObject({ readOnlyRootFilesystem: true, allowPrivilegeEscalation: false })
+    expect(sts.spec.volumeClaimTemplates[0]?.spec.resources.requests.storage).toBe('10Gi')
+    const pdb = objects.find(o => o.kind === 'PodDisruptionBudget') as unknown as { spec: { maxUnavailable: number } }
+    expect(pdb.spec.maxUnavailable).toBe(1)
+  })
+
+  it('follows every non-default setting', () => {
+    const objects = desiredFleetObjects({
+      fleet: fleet({
+        image: 'registry/meganet:2', storage: { size: '50Gi', storageClassName: 'fast', replication: 3, writeQuorum: 2 },
+        exposure: { type: 'LoadBalancer', annotations: { 'lb/x': 'y' } }, resources: { requests: { cpu: '500m' } }
+      }),
+      defaultImage: 'meganet:1',
+      replicas: 2
+    })
+    const service = objects.find(o => o.metadata.name === 'berlin-anchor-1') as unknown as { spec: { type: string, externalTrafficPolicy: string }, metadata: { annotations: unknown } }
+    expect(service.spec.type).toBe('LoadBalancer')
+    expect(service.spec.externalTrafficPolicy).toBe('Local')
+    expect(service.metadata.annotations).toEqual({ 'lb/x': 'y' })
+    const sts = JSON.stringify(objects.find(o => o.kind === 'StatefulSet'))
+    expect(sts).toContain('registry/meganet:2')
+    expect(sts).toContain('"storageClassName":"fast"')
+    expect(sts).toContain('"cpu":"500m"')
+  })
+
+  it('uses host ports instead of per-anchor Services when asked', () => {
+    const objects = desiredFleetObjects({ fleet: fleet({ exposure: { type: 'HostPort' } }), defaultImage: 'meganet:1', replicas: 3 })
+    expect(objects.filter(o => o.kind === 'Service').map(o => o.metadata.name)).toEqual(['berlin-anchors'])
+    expect(JSON.stringify(objects)).toContain('"hostPort":4001')
+  })
+
+  it('writes an anchor config file that the anchor itself accepts', async () => {
+    const spec = anchorFleetSpecSchema.parse({
+      region: 'eu-west', nats: { url: 'nats://nats:4222', credentialsSecret: { name: 'creds' } },
+      relay: { maxReservationsPerIp: 4, circuitDataLimit: 'unlimited' }
+    })
+    const file = join(await mkdtemp(join(tmpdir(), 'meganet-cdk8s-')), 'anchor.json')
+    await writeFile(file, JSON.stringify(anchorConfig('berlin', spec)))
+    const config = loadAnchorConfig({ file })
+    expect(config.fleet).toMatchObject({ region: 'eu-west', name: 'berlin' })
+    expect(config.nats).toMatchObject({ servers: ['nats://nats:4222'], credsFile: '/etc/meganet/nats/nats.creds' })
+    expect(config.relay.maxReservationsPerIp).toBe(4)
+    expect(config.relay.circuitDataLimit).toBeNull()
+    expect(config.storage.capacity).toBe(Math.floor(10 * 1024 ** 3 * 0.9))
+  })
+})
+
+describe('AnchorFleetCrd', () => {
+  it('has the scale and status subresources, printer columns and CEL rules', () => {
+    const chart = new Chart(new App(), 'crd')
+    new AnchorFleetCrd(chart, 'crd', { keep: true })
+    const [crd] = Testing.synth(chart) as Array<{ metadata: { name: string, annotations: Record<string, string> }, spec: { versions: Array<Record<string, unknown>> } }>
+    expect(crd?.metadata.name).toBe('anchorfleets.meganet.io')
+    expect(crd?.metadata.annotations['helm.sh/resource-policy']).toBe('keep')
+    const version = crd?.spec.versions[0] as { subresources: unknown, schema: { openAPIV3Schema: { properties: { spec: { 'x-kubernetes-validations': unknown, properties: { autoscaling: { 'x-kubernetes-validations': unknown } } } } } } }
+    expect(version.subresources).toEqual({ status: {}, scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' } })
+    expect(JSON.stringify(version.schema.openAPIV3Schema.properties.spec.properties.autoscaling['x-kubernetes-validations'])).toContain('self.minReplicas <= self.maxReplicas')
+  })
+})

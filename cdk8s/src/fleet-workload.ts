@@ -1,0 +1,138 @@
+import { ApiObject } from 'cdk8s'
+import { Construct } from 'constructs'
+import { ANCHOR_FLEET } from '@meganet/contracts'
+import { ANCHOR_PORTS, CONFIG_DIR, DATA_DIR, NATS_CREDS_DIR, anchorConfig } from './anchor-config.js'
+import { ANCHOR_APP, selectorLabels, standardLabels } from './labels.js'
+import { RESTRICTED_CONTAINER_SECURITY, RESTRICTED_POD_SECURITY } from './security.js'
+import type { AnchorFleet } from '@meganet/contracts'
+
+export interface FleetWorkloadProps {
+  readonly fleet: AnchorFleet
+  /** Image when the fleet names none: the operator's own. */
+  readonly defaultImage: string
+  /** StatefulSet replicas; the operator lowers it only after a drain. */
+  readonly replicas: number
+  readonly version?: string
+}
+
+/** Stable names of a fleet's objects. */
+export function fleetNames (fleet: string) {
+  return {
+    statefulSet: `${fleet}-anchor`,
+    headless: `${fleet}-anchors`,
+    config: `${fleet}-anchor-config`,
+    serviceAccount: `${fleet}-anchor`,
+    pdb: `${fleet}-anchor`,
+    pod: (ordinal: number) => `${fleet}-anchor-${ordinal}`,
+    anchorService: (ordinal: number) => `${fleet}-anchor-${ordinal}`
+  }
+}
+
+/**
+ * Everything one AnchorFleet runs on: ServiceAccount, ConfigMap, headless Service, StatefulSet
+ * with a volume per anchor, one Service per anchor (stable bootstrap addresses), and a PDB
+ * allowing one anchor down at a time. Each object is owned by the fleet, so deleting the fleet
+ * collects them.
+ */
+export class FleetWorkload extends Construct {
+  constructor (scope: Construct, id: string, props: FleetWorkloadProps) {
+    super(scope, id)
+    const { fleet } = props
+    const name = fleet.metadata.name
+    const namespace = fleet.metadata.namespace
+    const spec = fleet.spec
+    const names = fleetNames(name)
+    const labels = standardLabels(ANCHOR_APP, name, 'anchor', props.version)
+    const selector = selectorLabels(ANCHOR_APP, name)
+    const ownerReferences = fleet.metadata.uid == null
+      ? []
+      : [{ apiVersion: ANCHOR_FLEET.apiVersion, kind: ANCHOR_FLEET.kind, name, uid: fleet.metadata.uid, controller: true, blockOwnerDeletion: true }]
+    const metadata = (objectName: string, extra: Record<string, unknown> = {}): Record<string, unknown> =>
+      ({ name: objectName, namespace, labels, ...(ownerReferences.length > 0 ? { ownerReferences } : {}), ...extra })
+    const hostPorts = spec.exposure.type === 'HostPort'
+
+    new ApiObject(this, 'service-account', {
+      apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(names.serviceAccount), automountServiceAccountToken: false
+    })
+    new ApiObject(this, 'config', {
+      apiVersion: 'v1', kind: 'ConfigMap', metadata: metadata(names.config),
+      data: { 'anchor.json': JSON.stringify(anchorConfig(name, spec), null, 2) }
+    })
+    const ports = [
+      { name: 'p2p-tcp', port: ANCHOR_PORTS.tcp, targetPort: 'p2p-tcp', protocol: 'TCP' },
+      { name: 'p2p-ws', port: ANCHOR_PORTS.ws, targetPort: 'p2p-ws', protocol: 'TCP' }
+    ]
+    new ApiObject(this, 'headless', {
+      apiVersion: 'v1', kind: 'Service', metadata: metadata(names.headless),
+      spec: { clusterIP: 'None', publishNotReadyAddresses: true, selector, ports: [...ports, { name: 'http', port: ANCHOR_PORTS.http, targetPort: 'http', protocol: 'TCP' }] }
+    })
+    new ApiObject(this, 'statefulset', {
+      apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: metadata(names.statefulSet),
+      spec: {
+        replicas: props.replicas,
+        serviceName: names.headless,
+        podManagementPolicy: 'Parallel',
+        selector: { matchLabels: selector },
+        template: {
+          metadata: { labels, annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(ANCHOR_PORTS.http) } },
+          spec: {
+            serviceAccountName: names.serviceAccount,
+            automountServiceAccountToken: false,
+            terminationGracePeriodSeconds: 30,
+            securityContext: RESTRICTED_POD_SECURITY,
+            containers: [{
+              name: 'anchor',
+              image: spec.image ?? props.defaultImage,
+              args: ['anchor', '--config', `${CONFIG_DIR}/anchor.json`],
+              env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+              ports: [
+                { name: 'p2p-tcp', containerPort: ANCHOR_PORTS.tcp, protocol: 'TCP', ...(hostPorts ? { hostPort: ANCHOR_PORTS.tcp } : {}) },
+                { name: 'p2p-ws', containerPort: ANCHOR_PORTS.ws, protocol: 'TCP', ...(hostPorts ? { hostPort: ANCHOR_PORTS.ws } : {}) },
+                { name: 'http', containerPort: ANCHOR_PORTS.http, protocol: 'TCP' }
+              ],
+              readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 5 },
+              livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 6 },
+              ...(spec.resources != null ? { resources: spec.resources } : {}),
+              securityContext: RESTRICTED_CONTAINER_SECURITY,
+              volumeMounts: [
+                { name: 'data', mountPath: DATA_DIR },
+                { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
+                ...(spec.nats?.credentialsSecret != null ? [{ name: 'nats-creds', mountPath: NATS_CREDS_DIR, readOnly: true }] : [])
+              ]
+            }],
+            volumes: [
+              { name: 'config', configMap: { name: names.config } },
+              ...(spec.nats?.credentialsSecret != null ? [{ name: 'nats-creds', secret: { secretName: spec.nats.credentialsSecret.name } }] : [])
+            ]
+          }
+        },
+        volumeClaimTemplates: [{
+          metadata: { name: 'data', labels: selector },
+          spec: {
+            accessModes: ['ReadWriteOnce'],
+            resources: { requests: { storage: spec.storage.size } },
+            ...(spec.storage.storageClassName != null ? { storageClassName: spec.storage.storageClassName } : {})
+          }
+        }]
+      }
+    })
+    if (!hostPorts) {
+      for (let ordinal = 0; ordinal < props.replicas; ordinal++) {
+        new ApiObject(this, `anchor-service-${ordinal}`, {
+          apiVersion: 'v1', kind: 'Service',
+          metadata: metadata(names.anchorService(ordinal), spec.exposure.annotations != null ? { annotations: spec.exposure.annotations } : {}),
+          spec: {
+            type: spec.exposure.type,
+            selector: { ...selector, 'statefulset.kubernetes.io/pod-name': names.pod(ordinal) },
+            ports,
+            ...(spec.exposure.type === 'ClusterIP' ? {} : { externalTrafficPolicy: 'Local' })
+          }
+        })
+      }
+    }
+    new ApiObject(this, 'pdb', {
+      apiVersion: 'policy/v1', kind: 'PodDisruptionBudget', metadata: metadata(names.pdb),
+      spec: { maxUnavailable: 1, selector: { matchLabels: selector } }
+    })
+  }
+}
