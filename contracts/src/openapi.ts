@@ -4,7 +4,7 @@
  * Covers the zod kinds the CRDs use; anything else is refused, so a new kind cannot slip in
  * unconverted.
  */
-import { z } from 'zod'
+import type { z } from 'zod'
 
 export interface CelRule {
   readonly rule: string

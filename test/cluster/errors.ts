@@ -24,3 +24,8 @@ export class ComponentStartError extends Error {
 export function isComponentStartError (err: unknown): err is ComponentStartError {
   return err instanceof ComponentStartError
 }
+
+/** Something the harness waits for (nodes Ready, a ServiceAccount) did not happen in time. */
+export class WaitTimeoutError extends Error {
+  override readonly name = 'WaitTimeoutError'
+}
