@@ -1,0 +1,52 @@
+import { readFile } from 'node:fs/promises'
+import { credsAuthenticator } from '@nats-io/nats-core'
+import { connect } from '@nats-io/transport-node'
+import { FleetClient } from '@meganet/node/fleet'
+import type { FleetScope } from '@meganet/contracts'
+import type { NatsConnection } from '@nats-io/nats-core'
+import type { Logger } from 'pino'
+
+const CONNECT_TIMEOUT_MS = 5_000
+
+/**
+ * The operator's NATS connections, one per server list that fleets name, opened on first use
+ * and kept (nats.js reconnects them). A fleet without NATS has no link: the operator then
+ * cannot drain or autoscale it and says so in its status.
+ */
+export class FleetLinks {
+  private readonly connections = new Map<string, Promise<NatsConnection>>()
+  private readonly credsFile?: string
+  private readonly log: Logger
+
+  constructor (log: Logger, credsFile?: string) {
+    this.log = log
+    if (credsFile != null) this.credsFile = credsFile
+  }
+
+  async client (servers: string, scope: FleetScope): Promise<FleetClient> {
+    let connection = this.connections.get(servers)
+    if (connection == null) {
+      connection = this.connect(servers)
+      this.connections.set(servers, connection)
+      connection.catch(() => { this.connections.delete(servers) })
+    }
+    return new FleetClient(await connection, scope)
+  }
+
+  async close (): Promise<void> {
+    await Promise.all([...this.connections.values()].map(async c => await (await c).close().catch(() => {})))
+  }
+
+  private async connect (servers: string): Promise<NatsConnection> {
+    const nc = await connect({
+      servers: servers.split(',').map(s => s.trim()),
+      name: 'meganet-operator',
+      timeout: CONNECT_TIMEOUT_MS,
+      maxReconnectAttempts: -1,
+      reconnectTimeWait: 1_000,
+      ...(this.credsFile != null ? { authenticator: credsAuthenticator(await readFile(this.credsFile)) } : {})
+    })
+    this.log.info({ servers }, 'connected to NATS')
+    return nc
+  }
+}

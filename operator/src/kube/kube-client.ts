@@ -1,0 +1,61 @@
+import {
+  ApiException, AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy
+} from '@kubernetes/client-node'
+import type { OperatorMetrics } from '../operator-metrics.js'
+import type { KubernetesObject } from '@kubernetes/client-node'
+
+export const FIELD_MANAGER = 'meganet-operator'
+
+/** The HTTP status of a failed API call, or undefined for a non-HTTP failure. */
+export function statusOf (err: unknown): number | undefined {
+  return err instanceof ApiException ? err.code : undefined
+}
+
+export function isNotFound (err: unknown): boolean { return statusOf(err) === 404 }
+export function isConflict (err: unknown): boolean { return statusOf(err) === 409 }
+
+/** The API clients the operator uses, with every request counted by verb and code. */
+export class Kube {
+  readonly config: KubeConfig
+  readonly objects: KubernetesObjectApi
+  readonly custom: CustomObjectsApi
+  readonly core: CoreV1Api
+  readonly apps: AppsV1Api
+  readonly coordination: CoordinationV1Api
+  private readonly metrics: OperatorMetrics
+
+  constructor (config: KubeConfig, metrics: OperatorMetrics) {
+    this.config = config
+    this.metrics = metrics
+    this.objects = KubernetesObjectApi.makeApiClient(config)
+    this.custom = config.makeApiClient(CustomObjectsApi)
+    this.core = config.makeApiClient(CoreV1Api)
+    this.apps = config.makeApiClient(AppsV1Api)
+    this.coordination = config.makeApiClient(CoordinationV1Api)
+  }
+
+  /** A kubeconfig file, or in-cluster / `$KUBECONFIG` / `~/.kube/config` when none is given. */
+  static load (kubeconfigPath?: string): KubeConfig {
+    const config = new KubeConfig()
+    if (kubeconfigPath != null) config.loadFromFile(kubeconfigPath)
+    else config.loadFromDefault()
+    return config
+  }
+
+  /** Runs one API call and counts it. */
+  async call<T> (verb: string, run: () => Promise<T>): Promise<T> {
+    try {
+      const result = await run()
+      this.metrics.kubeRequests.inc({ verb, code: '200' })
+      return result
+    } catch (err) {
+      this.metrics.kubeRequests.inc({ verb, code: String(statusOf(err) ?? 'error') })
+      throw err
+    }
+  }
+
+  /** Server-side apply under the operator's one field manager, taking ownership of conflicts. */
+  async apply<T extends KubernetesObject> (object: T): Promise<T> {
+    return await this.call('apply', async () => await this.objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply))
+  }
+}

@@ -1,0 +1,29 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/** `meganet_operator_*` metrics. */
+export class OperatorMetrics {
+  readonly registry = new Registry()
+  readonly reconciles: Counter<'outcome'>
+  readonly reconcileDuration: Histogram
+  readonly queueDepth: Gauge
+  readonly kubeRequests: Counter<'verb' | 'code'>
+  readonly fleets: Gauge
+  readonly anchors: Gauge<'phase'>
+  readonly leader: Gauge
+  readonly scaleActions: Counter<'action'>
+
+  constructor () {
+    const registers = [this.registry]
+    collectDefaultMetrics({ register: this.registry })
+    this.reconciles = new Counter({ name: 'meganet_operator_reconciles_total', help: 'Reconciles, by outcome', labelNames: ['outcome'], registers })
+    this.reconcileDuration = new Histogram({ name: 'meganet_operator_reconcile_duration_seconds', help: 'Time one reconcile took', buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers })
+    this.queueDepth = new Gauge({ name: 'meganet_operator_queue_depth', help: 'Fleets waiting to be reconciled', registers })
+    this.kubeRequests = new Counter({ name: 'meganet_operator_kube_requests_total', help: 'Kubernetes API requests, by verb and HTTP code', labelNames: ['verb', 'code'], registers })
+    this.fleets = new Gauge({ name: 'meganet_operator_fleets', help: 'AnchorFleets watched', registers })
+    this.anchors = new Gauge({ name: 'meganet_operator_anchors', help: 'Anchors of all fleets, by phase', labelNames: ['phase'], registers })
+    this.leader = new Gauge({ name: 'meganet_operator_leader', help: '1 while this replica leads', registers })
+    this.scaleActions = new Counter({ name: 'meganet_operator_scale_actions_total', help: 'Scaling actions, by action', labelNames: ['action'], registers })
+    for (const outcome of ['ok', 'requeue', 'error']) this.reconciles.inc({ outcome }, 0)
+    this.leader.set(0)
+  }
+}

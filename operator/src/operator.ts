@@ -1,0 +1,211 @@
+import { createServer } from 'node:http'
+import express from 'express'
+import { ANCHOR_FLEET } from '@meganet/contracts'
+import { ANCHOR_APP } from '@meganet/cdk8s'
+import { FleetLinks } from './fleet-link/fleet-links.js'
+import { Kube } from './kube/kube-client.js'
+import { LeaderElection } from './kube/leader-election.js'
+import { ResilientInformer } from './kube/resilient-informer.js'
+import { OperatorMetrics } from './operator-metrics.js'
+import { FleetReconciler } from './reconcile/fleet-reconciler.js'
+import { WorkQueue } from './work-queue.js'
+import type { OperatorConfig } from './operator-config.js'
+import type { AnchorFleet } from '@meganet/contracts'
+import type { KubernetesListObject, KubernetesObject, V1Pod, V1StatefulSet } from '@kubernetes/client-node'
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import type { Logger } from 'pino'
+
+const ANCHOR_SELECTOR = `app.kubernetes.io/name=${ANCHOR_APP}`
+
+/** An AnchorFleet as the watch delivers it: a plain object whose spec the reconciler validates. */
+type WatchedFleet = KubernetesObject & { spec?: unknown, status?: AnchorFleet['status'] }
+
+/** The contracts' view of a watched fleet (timestamps as text, whatever the client parsed). */
+function toAnchorFleet (object: WatchedFleet): AnchorFleet {
+  const m = object.metadata ?? {}
+  const optional = <K extends string, V>(key: K, value: V | undefined | null): Partial<Record<K, V>> => (value != null ? { [key]: value } as Record<K, V> : {})
+  return {
+    apiVersion: ANCHOR_FLEET.apiVersion,
+    kind: ANCHOR_FLEET.kind,
+    metadata: {
+      name: m.name ?? '',
+      namespace: m.namespace ?? '',
+      ...optional('uid', m.uid),
+      ...optional('generation', m.generation),
+      ...optional('resourceVersion', m.resourceVersion),
+      ...optional('labels', m.labels),
+      ...optional('annotations', m.annotations),
+      ...optional('finalizers', m.finalizers),
+      ...optional('deletionTimestamp', m.deletionTimestamp != null ? new Date(m.deletionTimestamp).toISOString() : undefined)
+    },
+    spec: object.spec as AnchorFleet['spec'],
+    ...optional('status', object.status)
+  }
+}
+
+function fleetKeyOf (object: { metadata?: { namespace?: string, labels?: Record<string, string> } }): string | undefined {
+  const instance = object.metadata?.labels?.['app.kubernetes.io/instance']
+  const namespace = object.metadata?.namespace
+  return instance != null && namespace != null ? `${namespace}/${instance}` : undefined
+}
+
+/**
+ * The operator process: serves health and metrics at once, waits to lead (Lease), then
+ * watches AnchorFleets, their StatefulSets and pods, and reconciles each fleet through a
+ * per-key queue with a periodic resync.
+ */
+export class Operator {
+  readonly metrics = new OperatorMetrics()
+  private readonly config: OperatorConfig
+  private readonly log: Logger
+  private readonly kube: Kube
+  private readonly links: FleetLinks
+  private readonly election: LeaderElection
+  private fleets?: ResilientInformer<WatchedFleet>
+  private statefulSets?: ResilientInformer<V1StatefulSet>
+  private pods?: ResilientInformer<V1Pod>
+  private queue?: WorkQueue
+  private reconciler?: FleetReconciler
+  private resyncTimer?: NodeJS.Timeout
+  private servers: Server[] = []
+  private stopped = false
+
+  constructor (config: OperatorConfig, log: Logger) {
+    this.config = config
+    this.log = log
+    this.kube = new Kube(Kube.load(config.kubeconfig), this.metrics)
+    this.links = new FleetLinks(log, config.natsCredsFile)
+    this.election = new LeaderElection({
+      kube: this.kube, namespace: config.namespace, name: config.leaseName, identity: config.identity,
+      leaseDurationMs: config.leaseDuration, renewIntervalMs: config.renewInterval, log
+    })
+  }
+
+  get ports (): { health: number, metrics: number } {
+    const port = (server?: Server): number => (server?.address() as AddressInfo | null)?.port ?? 0
+    return { health: port(this.servers[0]), metrics: port(this.servers[1]) }
+  }
+
+  get isLeader (): boolean { return this.election.isLeader }
+
+  /** Serves health and metrics, then blocks until leading, then runs. `onLost` runs if leadership goes. */
+  async start (onLost: () => void): Promise<void> {
+    await this.serveHttp()
+    this.log.info({ identity: this.config.identity, lease: `${this.config.namespace}/${this.config.leaseName}` }, 'waiting to lead')
+    await this.election.run(() => { this.metrics.leader.set(0); onLost() })
+    if (this.stopped) return
+    this.metrics.leader.set(1)
+    await this.run()
+  }
+
+  async stop (): Promise<void> {
+    this.stopped = true
+    clearInterval(this.resyncTimer)
+    this.queue?.stop()
+    await Promise.all([this.fleets?.stop(), this.statefulSets?.stop(), this.pods?.stop()])
+    await this.election.release()
+    await this.links.close()
+    await Promise.all(this.servers.map(async server => await new Promise<void>(resolve => { server.closeAllConnections(); server.close(() => resolve()) })))
+  }
+
+  private async run (): Promise<void> {
+    const config = this.kube.config
+    this.reconciler = new FleetReconciler({
+      kube: this.kube, links: this.links, metrics: this.metrics, defaultImage: this.config.image, version: this.config.version, log: this.log,
+      fleet: (namespace, name) => {
+        const watched = this.fleets?.get(name, namespace)
+        return watched == null ? undefined : toAnchorFleet(watched)
+      },
+      statefulSet: (namespace, name) => this.statefulSets?.get(name, namespace),
+      pods: (namespace, instance) => (this.pods?.list() ?? []).filter(p => p.metadata?.namespace === namespace && p.metadata.labels?.['app.kubernetes.io/instance'] === instance),
+      memberTtlMs: this.config.memberTtl
+    })
+    const reconciler = this.reconciler
+    this.queue = new WorkQueue(async key => {
+      const end = this.metrics.reconcileDuration.startTimer()
+      try {
+        const result = await reconciler.reconcile(key)
+        this.metrics.reconciles.inc({ outcome: result.requeueAfterMs != null ? 'requeue' : 'ok' })
+        return result
+      } finally {
+        end()
+        this.updateGauges()
+      }
+    }, (key, err, retryInMs) => {
+      this.metrics.reconciles.inc({ outcome: 'error' })
+      this.log.warn({ fleet: key, err: (err as Error).message, retryInMs }, 'cannot reconcile fleet; retrying')
+    })
+    const queue = this.queue
+    const enqueue = (object: { metadata?: { namespace?: string, name?: string } }): void => {
+      if (object.metadata?.namespace != null && object.metadata.name != null) queue.add(`${object.metadata.namespace}/${object.metadata.name}`)
+    }
+    const enqueueOwner = (object: { metadata?: { namespace?: string, labels?: Record<string, string> } }): void => {
+      const key = fleetKeyOf(object)
+      if (key != null) queue.add(key)
+    }
+    const kube = this.kube
+    this.fleets = new ResilientInformer<WatchedFleet>({
+      config, path: `/apis/${ANCHOR_FLEET.group}/${ANCHOR_FLEET.version}/${ANCHOR_FLEET.plural}`,
+      list: async () => await kube.call('list', async () => await kube.custom.listCustomObjectForAllNamespaces({
+        group: ANCHOR_FLEET.group, version: ANCHOR_FLEET.version, resourcePlural: ANCHOR_FLEET.plural
+      }) as KubernetesListObject<WatchedFleet>),
+      onChange: enqueue, log: this.log
+    })
+    this.statefulSets = new ResilientInformer<V1StatefulSet>({
+      config, path: '/apis/apps/v1/statefulsets', labelSelector: ANCHOR_SELECTOR,
+      list: async () => await kube.call('list', async () => await kube.apps.listStatefulSetForAllNamespaces({ labelSelector: ANCHOR_SELECTOR })),
+      onChange: enqueueOwner, log: this.log
+    })
+    this.pods = new ResilientInformer<V1Pod>({
+      config, path: '/api/v1/pods', labelSelector: ANCHOR_SELECTOR,
+      list: async () => await kube.call('list', async () => await kube.core.listPodForAllNamespaces({ labelSelector: ANCHOR_SELECTOR })),
+      onChange: enqueueOwner, log: this.log
+    })
+    await Promise.all([this.statefulSets.start(), this.pods.start()])
+    await this.fleets.start()
+    this.resyncTimer = setInterval(() => {
+      this.reconciler?.forgetApplied()
+      for (const fleet of this.fleets?.list() ?? []) enqueue(fleet)
+    }, this.config.resync)
+    this.resyncTimer.unref()
+    this.log.info('leading: watching AnchorFleets')
+  }
+
+  private updateGauges (): void {
+    this.metrics.queueDepth.set(this.queue?.depth ?? 0)
+    const fleets = this.fleets?.list() ?? []
+    this.metrics.fleets.set(fleets.length)
+    this.metrics.anchors.reset()
+    for (const fleet of fleets) {
+      for (const anchor of fleet.status?.anchors ?? []) this.metrics.anchors.inc({ phase: anchor.phase })
+    }
+  }
+
+  private ready (): boolean {
+    // A standby is ready (it serves nothing but waits); the leader once its watches have listed.
+    return !this.election.isLeader || (this.fleets?.hasSynced === true && this.statefulSets?.hasSynced === true)
+  }
+
+  private async serveHttp (): Promise<void> {
+    const health = express()
+    health.get('/healthz', (_req, res) => { res.json({ status: 'ok' }) })
+    health.get('/readyz', (_req, res) => {
+      const ready = this.ready()
+      res.status(ready ? 200 : 503).json({ ready, leader: this.election.isLeader })
+    })
+    const metrics = express()
+    metrics.get('/metrics', async (_req, res) => {
+      this.updateGauges()
+      res.type(this.metrics.registry.contentType).send(await this.metrics.registry.metrics())
+    })
+    for (const [app, port] of [[health, this.config.healthPort], [metrics, this.config.metricsPort]] as const) {
+      const server = createServer(app)
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject)
+        server.listen(port, this.config.healthHost, () => { server.off('error', reject); resolve() })
+      })
+      this.servers.push(server)
+    }
+  }
+}

@@ -1,0 +1,242 @@
+import { createHash } from 'node:crypto'
+import {
+  ANCHOR_FLEET, FLEET_FINALIZER, FORCE_SCALE_DOWN_ANNOTATION, anchorFleetSpecSchema
+} from '@meganet/contracts'
+import { ANCHOR_APP, desiredFleetObjects, fleetNames, selectorLabels } from '@meganet/cdk8s'
+import { isNotFound } from '../kube/kube-client.js'
+import { autoscaleDecision } from './autoscale.js'
+import { recordEvent } from './events.js'
+import { fleetStatus } from './fleet-status.js'
+import { planScaleDown } from './scale-down.js'
+import type { FleetLinks } from '../fleet-link/fleet-links.js'
+import type { Kube } from '../kube/kube-client.js'
+import type { OperatorMetrics } from '../operator-metrics.js'
+import type { ReconcileResult } from '../work-queue.js'
+import type { AnchorFleet, AnchorFleetStatus, MemberRecord } from '@meganet/contracts'
+import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node'
+import type { Logger } from 'pino'
+
+/** While anything is in motion (pods starting, drains), look again this soon. */
+const BUSY_REQUEUE_MS = 2_000
+/** A finalizer waits this long for anchors to drain before letting the fleet go. */
+const FINALIZER_DRAIN_TIMEOUT_MS = 60_000
+
+export interface ReconcilerInit {
+  readonly kube: Kube
+  readonly links: FleetLinks
+  readonly metrics: OperatorMetrics
+  readonly defaultImage: string
+  readonly version: string
+  readonly log: Logger
+  /** Cached reads (informers). */
+  readonly fleet: (namespace: string, name: string) => AnchorFleet | undefined
+  readonly statefulSet: (namespace: string, name: string) => V1StatefulSet | undefined
+  readonly pods: (namespace: string, instance: string) => readonly V1Pod[]
+  /** Live member records are stale after this long. */
+  readonly memberTtlMs: number
+}
+
+/** JSON with object keys sorted, so two equal values compare equal whatever their key order. */
+function canonical (value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) => v != null && typeof v === 'object' && !Array.isArray(v)
+    ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => a.localeCompare(b)))
+    : v)
+}
+
+function memberTtl (members: readonly MemberRecord[], fallbackMs: number): number {
+  return members.length > 0 ? Math.max(...members.map(m => m.heartbeatMs * 3)) : fallbackMs
+}
+
+/**
+ * One reconcile of one fleet, top to bottom: validate, handle deletion, keep the finalizer,
+ * apply the desired objects (skipped when unchanged), scale down only after draining, follow
+ * load when autoscaling, and write the status (skipped when unchanged).
+ */
+export class FleetReconciler {
+  private readonly init: ReconcilerInit
+  private readonly applied = new Map<string, string>()
+  private readonly finalizingSince = new Map<string, number>()
+
+  constructor (init: ReconcilerInit) {
+    this.init = init
+  }
+
+  /** Forget what was applied, so the next reconcile of every fleet applies again (resync). */
+  forgetApplied (): void {
+    this.applied.clear()
+  }
+
+  async reconcile (key: string): Promise<ReconcileResult> {
+    const [namespace, name] = key.split('/') as [string, string]
+    const fleet = this.init.fleet(namespace, name)
+    if (fleet == null) {
+      this.applied.delete(key)
+      return {}
+    }
+    const log = this.init.log.child({ fleet: key })
+    const parsed = anchorFleetSpecSchema.safeParse(fleet.spec)
+    if (!parsed.success) {
+      const message = `invalid spec: ${parsed.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('; ')}`
+      await this.writeStatus(fleet, fleetStatus({ fleet, pods: [], selector: '', degraded: message, now: new Date().toISOString() }))
+      await recordEvent(this.init.kube, fleet, 'Warning', 'InvalidSpec', message, log)
+      return {}
+    }
+    const spec = parsed.data
+    const names = fleetNames(name)
+    const members = await this.members(fleet, log)
+
+    if (fleet.metadata.deletionTimestamp != null) return await this.finalize(fleet, members, log)
+    if (!(fleet.metadata.finalizers ?? []).includes(FLEET_FINALIZER)) await this.addFinalizer(fleet)
+
+    const statefulSet = this.init.statefulSet(namespace, names.statefulSet)
+    const current = statefulSet?.spec?.replicas ?? spec.replicas
+    const force = fleet.metadata.annotations?.[FORCE_SCALE_DOWN_ANNOTATION] === 'true'
+    const plan = planScaleDown({
+      current, desired: spec.replicas, podName: names.pod, members: members?.list,
+      storesData: spec.roles.includes('storage'), force
+    })
+    let replicas = spec.replicas
+    let scaleDown: { active: boolean, message: string } | undefined
+    let degraded: string | undefined
+    if (plan.kind === 'drain') {
+      replicas = current
+      scaleDown = { active: true, message: `draining before removal: ${plan.progress}` }
+      for (const peerId of plan.drain) {
+        await members?.client.command(peerId, 'drain').then(
+          async () => { this.init.metrics.scaleActions.inc({ action: 'drain' }); await recordEvent(this.init.kube, fleet, 'Normal', 'DrainingAnchor', `draining anchor ${peerId} before scale-down`, log) },
+          (err: unknown) => { log.warn({ peerId, err: (err as Error).message }, 'drain command failed') })
+      }
+    } else if (plan.kind === 'refuse') {
+      replicas = current
+      degraded = `scale-down refused: ${plan.reason}`
+      scaleDown = { active: true, message: degraded }
+      await recordEvent(this.init.kube, fleet, 'Warning', 'ScaleDownRefused', plan.reason, log)
+    } else if (plan.kind === 'remove' && current > plan.replicas) {
+      this.init.metrics.scaleActions.inc({ action: 'remove' })
+      await recordEvent(this.init.kube, fleet, 'Normal', 'ScaledDown', `removing anchors ${plan.replicas}..${current - 1}${force ? ' (forced)' : ' after they drained'}`, log)
+    }
+
+    if (!spec.paused) await this.applyDesired(key, { ...fleet, spec }, replicas, statefulSet)
+
+    let lastScaleTime = fleet.status?.lastScaleTime
+    if (!spec.paused && spec.autoscaling != null && members != null && plan.kind === 'none') {
+      const target = autoscaleDecision({
+        autoscaling: spec.autoscaling, replicas: spec.replicas, members: members.list,
+        ...(lastScaleTime != null ? { lastScaleTime: Date.parse(lastScaleTime) } : {}), now: Date.now()
+      })
+      if (target != null) {
+        await this.scaleTo(fleet, target)
+        lastScaleTime = new Date().toISOString()
+        this.init.metrics.scaleActions.inc({ action: target > spec.replicas ? 'autoscale_up' : 'autoscale_down' })
+        await recordEvent(this.init.kube, fleet, 'Normal', 'Autoscaled', `load asks for ${target} anchors (was ${spec.replicas})`, log)
+      }
+    }
+
+    const status = fleetStatus({
+      fleet: { ...fleet, status: { ...fleet.status, ...(lastScaleTime != null ? { lastScaleTime } : {}) } },
+      ...(statefulSet != null ? { statefulSet } : {}),
+      pods: this.init.pods(namespace, name),
+      ...(members != null ? { members: members.list } : {}),
+      selector: Object.entries(selectorLabels(ANCHOR_APP, name)).map(([k, v]) => `${k}=${v}`).join(','),
+      ...(scaleDown != null ? { scaleDown } : {}),
+      ...(degraded != null ? { degraded } : members == null && spec.nats != null ? { degraded: 'cannot reach NATS: anchor phases and load are unknown' } : {}),
+      now: new Date().toISOString()
+    })
+    await this.writeStatus(fleet, status)
+    const busy = scaleDown?.active === true || status.phase !== 'Ready' || spec.autoscaling?.enabled === true
+    return busy ? { requeueAfterMs: BUSY_REQUEUE_MS } : {}
+  }
+
+  private async members (fleet: AnchorFleet, log: Logger): Promise<{ list: MemberRecord[], client: Awaited<ReturnType<FleetLinks['client']>> } | undefined> {
+    const url = fleet.spec.nats?.url
+    if (url == null) return undefined
+    try {
+      const client = await this.init.links.client(url, { region: fleet.spec.region, fleet: fleet.metadata.name })
+      const all = await client.members(this.init.memberTtlMs)
+      const list = all.filter(m => Date.now() - m.updatedAt <= memberTtl(all, this.init.memberTtlMs))
+      return { list, client }
+    } catch (err) {
+      log.warn({ err: (err as Error).message }, 'cannot read the fleet from NATS')
+      return undefined
+    }
+  }
+
+  private async applyDesired (key: string, fleet: AnchorFleet, replicas: number, statefulSet: V1StatefulSet | undefined): Promise<void> {
+    const objects = desiredFleetObjects({ fleet, defaultImage: this.init.defaultImage, replicas, version: this.init.version })
+    const hash = createHash('sha256').update(JSON.stringify(objects)).digest('hex')
+    if (this.applied.get(key) === hash && statefulSet != null) return
+    for (const object of objects) await this.init.kube.apply(object)
+    await this.pruneAnchorServices(fleet, replicas)
+    this.applied.set(key, hash)
+  }
+
+  /** Per-anchor Services of ordinals the fleet no longer has. */
+  private async pruneAnchorServices (fleet: AnchorFleet, replicas: number): Promise<void> {
+    const selector = Object.entries(selectorLabels(ANCHOR_APP, fleet.metadata.name)).map(([k, v]) => `${k}=${v}`).join(',')
+    const services = await this.init.kube.call('list', async () => await this.init.kube.core.listNamespacedService({ namespace: fleet.metadata.namespace, labelSelector: selector }))
+    const names = fleetNames(fleet.metadata.name)
+    for (const service of services.items) {
+      const match = /-anchor-(\d+)$/.exec(service.metadata?.name ?? '')
+      if (match == null || Number(match[1]) < replicas || service.metadata?.name !== names.anchorService(Number(match[1]))) continue
+      await this.init.kube.call('delete', async () => await this.init.kube.core.deleteNamespacedService({ name: service.metadata?.name ?? '', namespace: fleet.metadata.namespace }))
+        .catch((err: unknown) => { if (!isNotFound(err)) throw err })
+    }
+  }
+
+  private async scaleTo (fleet: AnchorFleet, replicas: number): Promise<void> {
+    await this.init.kube.call<unknown>('patch', async (): Promise<unknown> => await this.init.kube.custom.patchNamespacedCustomObjectScale({
+      group: ANCHOR_FLEET.group, version: ANCHOR_FLEET.version, plural: ANCHOR_FLEET.plural,
+      namespace: fleet.metadata.namespace, name: fleet.metadata.name,
+      body: [{ op: 'replace', path: '/spec/replicas', value: replicas }]
+    }))
+  }
+
+  private async addFinalizer (fleet: AnchorFleet): Promise<void> {
+    const finalizers = fleet.metadata.finalizers
+    const patch = finalizers == null
+      ? [{ op: 'add', path: '/metadata/finalizers', value: [FLEET_FINALIZER] }]
+      : [{ op: 'add', path: '/metadata/finalizers/-', value: FLEET_FINALIZER }]
+    await this.patchFleet(fleet, patch)
+  }
+
+  /** The fleet is going: ask its anchors to drain (bounded), then let Kubernetes collect it. */
+  private async finalize (fleet: AnchorFleet, members: { list: MemberRecord[], client: Awaited<ReturnType<FleetLinks['client']>> } | undefined, log: Logger): Promise<ReconcileResult> {
+    const key = `${fleet.metadata.namespace}/${fleet.metadata.name}`
+    const index = (fleet.metadata.finalizers ?? []).indexOf(FLEET_FINALIZER)
+    if (index < 0) return {}
+    const since = this.finalizingSince.get(key) ?? Date.now()
+    this.finalizingSince.set(key, since)
+    const pending = (members?.list ?? []).filter(m => m.phase !== 'drained')
+    if (pending.length > 0 && Date.now() - since < FINALIZER_DRAIN_TIMEOUT_MS) {
+      for (const member of pending.filter(m => m.phase === 'serving' || m.phase === 'joining')) {
+        await members?.client.command(member.peerId, 'drain').catch(() => {})
+      }
+      return { requeueAfterMs: BUSY_REQUEUE_MS }
+    }
+    if (pending.length > 0) await recordEvent(this.init.kube, fleet, 'Warning', 'DrainTimeout', `${pending.length} anchors had not drained after ${FINALIZER_DRAIN_TIMEOUT_MS / 1000} s; deleting anyway`, log)
+    await this.patchFleet(fleet, [
+      { op: 'test', path: `/metadata/finalizers/${index}`, value: FLEET_FINALIZER },
+      { op: 'remove', path: `/metadata/finalizers/${index}` }
+    ])
+    this.finalizingSince.delete(key)
+    this.applied.delete(key)
+    return {}
+  }
+
+  private async patchFleet (fleet: AnchorFleet, patch: unknown[]): Promise<void> {
+    await this.init.kube.call<unknown>('patch', async (): Promise<unknown> => await this.init.kube.custom.patchNamespacedCustomObject({
+      group: ANCHOR_FLEET.group, version: ANCHOR_FLEET.version, plural: ANCHOR_FLEET.plural,
+      namespace: fleet.metadata.namespace, name: fleet.metadata.name, body: patch
+    }))
+  }
+
+  /** Writes the status through the status subresource, unless nothing changed. */
+  private async writeStatus (fleet: AnchorFleet, status: AnchorFleetStatus): Promise<void> {
+    if (canonical(fleet.status ?? {}) === canonical(status)) return
+    await this.init.kube.call<unknown>('patch', async (): Promise<unknown> => await this.init.kube.custom.patchNamespacedCustomObjectStatus({
+      group: ANCHOR_FLEET.group, version: ANCHOR_FLEET.version, plural: ANCHOR_FLEET.plural,
+      namespace: fleet.metadata.namespace, name: fleet.metadata.name,
+      body: [{ op: 'add', path: '/status', value: status }]
+    }))
+  }
+}
