@@ -6,6 +6,13 @@ export const DEFAULT_START_TIMEOUT_MS = 90_000
 /** How long stop() gives a component after SIGTERM before it sends SIGKILL. */
 export const DEFAULT_STOP_TIMEOUT_MS = 10_000
 
+/**
+ * Grace of kube-apiserver on stopApiServer()/restartApiServer() before SIGKILL. It stops
+ * listening at once on SIGTERM, but then waits for open watch streams (up to --request-timeout,
+ * 60 s) that its clients keep open; the kill is what finally drops them, as a crash would.
+ */
+export const DEFAULT_API_SERVER_STOP_GRACE_MS = 2_000
+
 /** Lines of a component's log quoted in a start error. */
 export const LOG_TAIL_LINES = 40
 
@@ -24,9 +31,12 @@ export const SERVICE_ACCOUNT_ISSUER = 'https://kubernetes.default.svc.cluster.lo
 
 /**
  * Controllers the controller-manager runs (1.37 names; the short pre-1.28 names are aliases).
- * Left out on purpose: node-lifecycle (it would taint fake nodes whose heartbeat is late), node-ipam
- * (kwok assigns pod IPs), the CSR, bootstrap-token and cloud controllers, horizontal-pod-autoscaler
- * (no metrics server), resourcequota.
+ * node-lifecycle is needed: the TaintNodesByCondition admission plugin creates every Node with
+ * the node.kubernetes.io/not-ready:NoSchedule taint, and only this controller lifts it once kwok
+ * reports the node Ready (it taints nodes whose kwok Lease is 50 s stale, as for real kubelets).
+ * Left out on purpose: taint-eviction (no pod is evicted from a NotReady node, so a test decides
+ * what happens to them), node-ipam (kwok assigns pod IPs), the CSR, bootstrap-token and cloud
+ * controllers, horizontal-pod-autoscaler (no metrics server), resourcequota.
  */
 export const DEFAULT_CONTROLLERS = [
   'statefulset-controller',
@@ -44,6 +54,7 @@ export const DEFAULT_CONTROLLERS = [
   'endpointslice-controller',
   'disruption-controller',
   'pod-garbage-collector-controller',
+  'node-lifecycle-controller',
   // PVCs: bind (and, with --enable-hostpath-provisioner, provision) volumes; release the
   // kubernetes.io/pvc-protection and pv-protection finalizers the admission plugin adds.
   'persistentvolume-binder-controller',

@@ -1,0 +1,234 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { CoreV1Api, KubeConfig, StorageV1Api } from '@kubernetes/client-node'
+import { findBinaries } from './binaries.js'
+import { generateCertificates, writeKubeconfig } from './certs.js'
+import { Component } from './component.js'
+import { COMPONENT_NAMES, componentSpecs } from './control-plane-specs.js'
+import { DEFAULT_API_SERVER_STOP_GRACE_MS, DEFAULT_CONTROLLERS, DEFAULT_FAKE_NODE_PREFIX, DEFAULT_START_TIMEOUT_MS, KEEP_CLUSTER_ENV } from './constants.js'
+import { fakeNode, nodeIsSchedulable } from './fake-nodes.js'
+import { freePorts } from './ports.js'
+import { sleep, waitFor } from './probe.js'
+import { removeHostPathDirs, testStorageClass } from './storage.js'
+import type { ControlPlaneBinaries } from './binaries.js'
+import type { ClusterCertificates } from './certs.js'
+import type { ComponentSpec } from './component.js'
+import type { ComponentName, ControlPlanePorts } from './control-plane-specs.js'
+import type { FakeNodeOptions } from './fake-nodes.js'
+import type { ApiConstructor, ApiType } from '@kubernetes/client-node'
+
+export interface TestControlPlaneOptions {
+  /** @default findBinaries(): MEGANET_* variables, the cached env.sh, else provision.sh */
+  readonly binaries?: ControlPlaneBinaries
+  /** Per component, and for createFakeNodes/createNamespace. @default DEFAULT_START_TIMEOUT_MS */
+  readonly startTimeoutMs?: number
+  /** Keep the temp dir after stop(). @default process.env.MEGANET_KEEP_CLUSTER === '1' */
+  readonly keep?: boolean
+  /** --controllers of kube-controller-manager. @default DEFAULT_CONTROLLERS */
+  readonly controllers?: readonly string[]
+  /** Extra kube-apiserver flags (`--name=value`), e.g. `--feature-gates=...`. @default none */
+  readonly apiServerFlags?: readonly string[]
+}
+
+interface Resolved {
+  readonly dir: string
+  readonly keep: boolean
+  readonly timeoutMs: number
+  readonly ports: ControlPlanePorts
+  readonly certs: ClusterCertificates
+  readonly kubeconfigPath: string
+  readonly kubeconfig: string
+  readonly specs: Readonly<Record<ComponentName, ComponentSpec>>
+}
+
+/**
+ * A real Kubernetes control plane on 127.0.0.1, the envtest way (etcd, kube-apiserver,
+ * kube-controller-manager, kube-scheduler), plus kwok, which turns annotated Node objects into
+ * fake nodes and their scheduled pods into Running, Ready pods without running containers.
+ * Everything lives in one temp dir: certificates, the admin kubeconfig, etcd's data and one
+ * `<component>.log` per process.
+ */
+export class TestControlPlane {
+  /** The temp dir with certs, kubeconfig, etcd data and logs. */
+  readonly dir: string
+  readonly kubeconfigPath: string
+  /** The admin kubeconfig's text (certificates inlined; O=system:masters). */
+  readonly kubeconfig: string
+  /** `https://127.0.0.1:<port>` */
+  readonly server: string
+  readonly ports: ControlPlanePorts
+  readonly certificates: ClusterCertificates
+  /** Client config for @kubernetes/client-node, loaded from the admin kubeconfig. */
+  readonly kubeConfig: KubeConfig
+  private readonly resolved: Resolved
+  private readonly components: Map<ComponentName, Component>
+  private nodesCreated = 0
+  private stopped = false
+  private startedInMs = 0
+
+  private constructor (resolved: Resolved, components: Map<ComponentName, Component>) {
+    this.resolved = resolved
+    this.components = components
+    this.dir = resolved.dir
+    this.kubeconfigPath = resolved.kubeconfigPath
+    this.kubeconfig = resolved.kubeconfig
+    this.server = `https://127.0.0.1:${resolved.ports.apiServer}`
+    this.ports = resolved.ports
+    this.certificates = resolved.certs
+    this.kubeConfig = new KubeConfig()
+    this.kubeConfig.loadFromString(resolved.kubeconfig)
+  }
+
+  /** How long start() took, in milliseconds. */
+  get startupMs (): number {
+    return this.startedInMs
+  }
+
+  /**
+   * Starts etcd, then kube-apiserver, then the controller-manager, scheduler and kwok together,
+   * each once its health endpoint answers 200, and creates the default StorageClass. On failure,
+   * stops what it started and throws a ComponentStartError quoting the end of that process's log.
+   */
+  static async start (options: TestControlPlaneOptions = {}): Promise<TestControlPlane> {
+    const began = performance.now()
+    const binaries = options.binaries ?? await findBinaries()
+    const keep = options.keep ?? process.env[KEEP_CLUSTER_ENV] === '1'
+    const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS
+    const dir = await mkdtemp(join(tmpdir(), 'meganet-cluster-'))
+    const components = new Map<ComponentName, Component>()
+    try {
+      const certs = await generateCertificates(dir)
+      const [etcdClient, etcdPeer, apiServer, controllerManager, scheduler, kwok] = await freePorts(6) as [number, number, number, number, number, number]
+      const ports = { etcdClient, etcdPeer, apiServer, controllerManager, scheduler, kwok }
+      const kubeconfigPath = join(dir, 'admin.kubeconfig')
+      const kubeconfig = await writeKubeconfig(kubeconfigPath, `https://127.0.0.1:${apiServer}`, certs)
+      const specs = await componentSpecs({
+        dir, binaries, certs, ports, kubeconfigPath,
+        controllers: options.controllers ?? DEFAULT_CONTROLLERS,
+        apiServerFlags: options.apiServerFlags ?? []
+      })
+      const startOne = async (name: ComponentName): Promise<void> => {
+        components.set(name, await Component.start(specs[name], timeoutMs))
+      }
+      await startOne('etcd')
+      await startOne('kube-apiserver')
+      const rest = await Promise.allSettled((['kube-controller-manager', 'kube-scheduler', 'kwok'] as const).map(startOne))
+      const failed = rest.find(r => r.status === 'rejected')
+      if (failed != null) throw failed.reason
+      const resolved = { dir, keep, timeoutMs, ports, certs, kubeconfigPath, kubeconfig, specs }
+      const plane = new TestControlPlane(resolved, components)
+      await plane.client(StorageV1Api).createStorageClass({ body: testStorageClass() })
+      plane.startedInMs = Math.round(performance.now() - began)
+      return plane
+    } catch (err) {
+      await stopAll(components)
+      if (!keep) await rm(dir, { recursive: true, force: true })
+      throw err
+    }
+  }
+
+  /** An API client for this cluster, e.g. `plane.client(AppsV1Api)`. */
+  client<T extends ApiType> (api: ApiConstructor<T>): T {
+    return this.kubeConfig.makeApiClient(api)
+  }
+
+  /** The running process of a component (throws when it is stopped). */
+  component (name: ComponentName): Component {
+    const component = this.components.get(name)
+    if (component == null) throw new Error(`${name} is not running`)
+    return component
+  }
+
+  logPath (name: ComponentName): string {
+    return this.resolved.specs[name].logPath
+  }
+
+  /** Resident memory of each running process, in bytes. */
+  async memory (): Promise<Partial<Record<ComponentName, number>>> {
+    const entries = await Promise.all([...this.components].map(async ([name, c]) => [name, await c.rssBytes()] as const))
+    return Object.fromEntries(entries.filter(([, rss]) => rss != null))
+  }
+
+  /**
+   * Stops kube-apiserver only: SIGTERM, SIGKILL after `graceMs` (0: SIGKILL at once, a crash).
+   * etcd, the controllers, the scheduler and kwok keep running and reconnect once it is back.
+   */
+  async stopApiServer (graceMs = DEFAULT_API_SERVER_STOP_GRACE_MS): Promise<void> {
+    await this.components.get('kube-apiserver')?.stop(graceMs)
+    this.components.delete('kube-apiserver')
+  }
+
+  /** Starts kube-apiserver again on the same port and etcd, and waits for /readyz. */
+  async startApiServer (): Promise<void> {
+    if (this.components.has('kube-apiserver')) return
+    this.components.set('kube-apiserver', await Component.start(this.resolved.specs['kube-apiserver'], this.resolved.timeoutMs))
+  }
+
+  /**
+   * Stops kube-apiserver (see stopApiServer for `graceMs`), waits `downtimeMs` (default 0), then
+   * starts it on the same port and etcd and waits for /readyz.
+   */
+  async restartApiServer (options: { readonly downtimeMs?: number, readonly graceMs?: number } = {}): Promise<void> {
+    await this.stopApiServer(options.graceMs)
+    if (options.downtimeMs != null && options.downtimeMs > 0) await sleep(options.downtimeMs)
+    await this.startApiServer()
+  }
+
+  /**
+   * Creates `count` kwok nodes (`kwok-node-0`, `kwok-node-1`, ... numbered across calls) and
+   * waits until each is Ready and schedulable: kwok reported it Ready and the node-lifecycle
+   * controller lifted the not-ready taint. Untainted then, unless `options.taint`.
+   */
+  async createFakeNodes (count: number, options: FakeNodeOptions & { readonly namePrefix?: string } = {}): Promise<string[]> {
+    const core = this.client(CoreV1Api)
+    const prefix = options.namePrefix ?? DEFAULT_FAKE_NODE_PREFIX
+    const names = Array.from({ length: count }, () => `${prefix}${this.nodesCreated++}`)
+    await Promise.all(names.map(async name => await core.createNode({ body: fakeNode(name, options) })))
+    await waitFor(`fake nodes ${names.join(', ')} to be Ready and schedulable`, async () => {
+      const ready = await Promise.all(names.map(async name => nodeIsSchedulable(await core.readNode({ name }))))
+      return ready.every(Boolean) ? true : undefined
+    }, this.resolved.timeoutMs)
+    return names
+  }
+
+  /**
+   * Creates a namespace and waits for its `default` ServiceAccount (the ServiceAccount admission
+   * plugin rejects pods until the serviceaccount controller has made it).
+   */
+  async createNamespace (name: string, labels: Readonly<Record<string, string>> = {}): Promise<string> {
+    const core = this.client(CoreV1Api)
+    await core.createNamespace({ body: { metadata: { name, labels: { ...labels } } } })
+    await waitFor(`ServiceAccount ${name}/default`, async () => {
+      await core.readNamespacedServiceAccount({ name: 'default', namespace: name })
+      return true
+    }, this.resolved.timeoutMs)
+    return name
+  }
+
+  /** Stops every process (kwok first, etcd last) and removes the temp dir unless kept. Idempotent. */
+  async stop (): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    if (this.components.has('kube-apiserver')) {
+      const volumes = await this.client(CoreV1Api).listPersistentVolume().catch(() => undefined)
+      await removeHostPathDirs(volumes?.items ?? [])
+    }
+    await stopAll(this.components)
+    if (this.resolved.keep) console.log(`${KEEP_CLUSTER_ENV}=1: kept ${this.dir} (kubeconfig: ${this.kubeconfigPath})`)
+    else await rm(this.dir, { recursive: true, force: true })
+  }
+}
+
+/** Reverse start order: the clients first (together), then kube-apiserver, then etcd. */
+async function stopAll (components: Map<ComponentName, Component>): Promise<void> {
+  const stop = async (names: readonly ComponentName[]): Promise<void> => {
+    await Promise.all(names.map(async name => {
+      await components.get(name)?.stop()
+      components.delete(name)
+    }))
+  }
+  await stop(COMPONENT_NAMES.filter(n => n !== 'etcd' && n !== 'kube-apiserver'))
+  await stop(['kube-apiserver'])
+  await stop(['etcd'])
+}
