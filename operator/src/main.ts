@@ -39,8 +39,8 @@ try {
   }
   process.once('SIGTERM', () => { shutdown('SIGTERM') })
   process.once('SIGINT', () => { shutdown('SIGINT') })
-  // Losing the lease means another replica leads now: exit and let Kubernetes restart us as a standby.
-  await operator.start(() => { log.error('leadership lost; exiting'); process.exit(1) })
+  // Losing the lease means another replica leads now: this one stops reconciling and stands by.
+  await operator.start(() => { log.warn('leadership lost; standing by') })
 } catch (err) {
   process.stderr.write(`meganet-operator: ${(err as Error).message}\n`)
   process.exit(2)

@@ -89,21 +89,40 @@ export class Operator {
 
   get isLeader (): boolean { return this.election.isLeader }
 
-  /** Serves health and metrics, then blocks until leading, then runs. `onLost` runs if leadership goes. */
-  async start (onLost: () => void): Promise<void> {
+  /**
+   * Serves health and metrics, then blocks until leading, then runs. When leadership goes, it
+   * stops reconciling at once, calls `onLost`, and waits to lead again as a standby.
+   */
+  async start (onLost: () => void = () => {}): Promise<void> {
     await this.serveHttp()
-    this.log.info({ identity: this.config.identity, lease: `${this.config.namespace}/${this.config.leaseName}` }, 'waiting to lead')
-    await this.election.run(() => { this.metrics.leader.set(0); onLost() })
+    await this.lead(onLost)
+  }
+
+  private async lead (onLost: () => void): Promise<void> {
+    this.log.info({ identity: this.config.identity, lease: `${this.config.namespace}/${this.config.leaseName}`, ...this.ports }, 'waiting to lead')
+    await this.election.run(() => {
+      this.metrics.leader.set(0)
+      onLost()
+      void this.standDown().then(async () => { if (!this.stopped) await this.lead(onLost) })
+    })
     if (this.stopped) return
     this.metrics.leader.set(1)
     await this.run()
   }
 
-  async stop (): Promise<void> {
-    this.stopped = true
+  /** Stops watching and reconciling (leadership lost), keeping health and metrics up. */
+  private async standDown (): Promise<void> {
     clearInterval(this.resyncTimer)
     this.queue?.stop()
     await Promise.all([this.fleets?.stop(), this.statefulSets?.stop(), this.pods?.stop()])
+    this.fleets = undefined
+    this.statefulSets = undefined
+    this.pods = undefined
+  }
+
+  async stop (): Promise<void> {
+    this.stopped = true
+    await this.standDown()
     await this.election.release()
     await this.links.close()
     await Promise.all(this.servers.map(async server => await new Promise<void>(resolve => { server.closeAllConnections(); server.close(() => resolve()) })))

@@ -1,5 +1,5 @@
 import {
-  ApiException, AppsV1Api, CoordinationV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy
+  ApiException, AppsV1Api, CoreV1Api, CustomObjectsApi, KubeConfig, KubernetesObjectApi, PatchStrategy
 } from '@kubernetes/client-node'
 import type { OperatorMetrics } from '../operator-metrics.js'
 import type { KubernetesObject } from '@kubernetes/client-node'
@@ -21,7 +21,6 @@ export class Kube {
   readonly custom: CustomObjectsApi
   readonly core: CoreV1Api
   readonly apps: AppsV1Api
-  readonly coordination: CoordinationV1Api
   private readonly metrics: OperatorMetrics
 
   constructor (config: KubeConfig, metrics: OperatorMetrics) {
@@ -31,7 +30,6 @@ export class Kube {
     this.custom = config.makeApiClient(CustomObjectsApi)
     this.core = config.makeApiClient(CoreV1Api)
     this.apps = config.makeApiClient(AppsV1Api)
-    this.coordination = config.makeApiClient(CoordinationV1Api)
   }
 
   /** A kubeconfig file, or in-cluster / `$KUBECONFIG` / `~/.kube/config` when none is given. */

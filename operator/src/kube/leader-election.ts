@@ -1,7 +1,16 @@
 import { isConflict, isNotFound } from './kube-client.js'
 import type { Kube } from './kube-client.js'
-import type { V1Lease } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
+
+/** A Lease as JSON: times as MicroTime text, which the API server insists on. */
+interface Lease {
+  apiVersion: 'coordination.k8s.io/v1'
+  kind: 'Lease'
+  metadata: { name: string, namespace: string, resourceVersion?: string }
+  spec?: { holderIdentity?: string | null, leaseDurationSeconds?: number, acquireTime?: string | null, renewTime?: string | null, leaseTransitions?: number }
+}
+
+const LEASES = { group: 'coordination.k8s.io', version: 'v1', plural: 'leases' } as const
 
 export interface LeaderElectionInit {
   readonly kube: Kube
@@ -16,8 +25,13 @@ export interface LeaderElectionInit {
   readonly log: Logger
 }
 
-function microTime (date: Date): Date {
-  return date
+/**
+ * RFC 3339 with exactly six fractional digits. client-node's typed Lease API sends
+ * milliseconds, which the API server refuses for MicroTime fields, so leases go through the
+ * untyped custom-objects client with the times written here.
+ */
+function microTime (date: Date): string {
+  return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z')
 }
 
 /**
@@ -29,6 +43,7 @@ export class LeaderElection {
   private readonly init: LeaderElectionInit
   private timer?: NodeJS.Timeout
   private leading = false
+  private lastRenewedAt = 0
   private stopped = false
 
   constructor (init: LeaderElectionInit) {
@@ -39,13 +54,17 @@ export class LeaderElection {
 
   /** Resolves once this replica leads; keeps renewing afterwards. */
   async run (onLost: () => void): Promise<void> {
+    this.stopped = false
     await new Promise<void>(resolve => {
       const attempt = async (): Promise<void> => {
         if (this.stopped) return
         const held = await this.tryAcquireOrRenew().catch((err: unknown) => {
+          // An unanswered renewal is not a lost lease: keep leading until the renew deadline,
+          // two thirds of the lease, has passed without one (the API server may be restarting).
           this.init.log.warn({ err: (err as Error).message }, 'lease request failed')
-          return false
+          return this.leading && Date.now() - this.lastRenewedAt < (this.init.leaseDurationMs * 2) / 3
         })
+        if (held) this.lastRenewedAt = Date.now()
         if (held && !this.leading) {
           this.leading = true
           this.init.log.info({ lease: this.init.name, identity: this.init.identity }, 'became leader')
@@ -56,7 +75,7 @@ export class LeaderElection {
           onLost()
           return
         }
-        this.timer = setTimeout(() => { void attempt() }, this.leading ? this.init.renewIntervalMs : this.init.renewIntervalMs)
+        this.timer = setTimeout(() => { void attempt() }, this.init.renewIntervalMs)
       }
       void attempt()
     })
@@ -71,22 +90,27 @@ export class LeaderElection {
     try {
       const lease = await this.read()
       if (lease?.spec?.holderIdentity !== this.init.identity) return
-      await this.init.kube.call('update', async () => await this.init.kube.coordination.replaceNamespacedLease({
-        name: this.init.name, namespace: this.init.namespace,
-        body: { ...lease, spec: { ...lease.spec, holderIdentity: undefined, renewTime: undefined, acquireTime: undefined } }
-      }))
+      await this.replace({ ...lease, spec: { ...lease.spec, holderIdentity: null, renewTime: null, acquireTime: null } })
     } catch (err) {
       this.init.log.debug({ err: (err as Error).message }, 'could not release the lease')
     }
   }
 
-  private async read (): Promise<V1Lease | undefined> {
+  private async read (): Promise<Lease | undefined> {
     try {
-      return await this.init.kube.call('get', async () => await this.init.kube.coordination.readNamespacedLease({ name: this.init.name, namespace: this.init.namespace }))
+      return await this.init.kube.call('get', async (): Promise<Lease> => await this.init.kube.custom.getNamespacedCustomObject({
+        ...LEASES, namespace: this.init.namespace, name: this.init.name
+      }) as Lease)
     } catch (err) {
       if (isNotFound(err)) return undefined
       throw err
     }
+  }
+
+  private async replace (lease: Lease): Promise<void> {
+    await this.init.kube.call('update', async (): Promise<unknown> => await this.init.kube.custom.replaceNamespacedCustomObject({
+      ...LEASES, namespace: this.init.namespace, name: this.init.name, body: lease
+    }))
   }
 
   private async tryAcquireOrRenew (): Promise<boolean> {
@@ -95,12 +119,14 @@ export class LeaderElection {
     const lease = await this.read()
     if (lease == null) {
       try {
-        await this.init.kube.call('create', async () => await this.init.kube.coordination.createNamespacedLease({
-          namespace: this.init.namespace,
-          body: {
-            metadata: { name: this.init.name, namespace: this.init.namespace },
-            spec: { holderIdentity: this.init.identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 }
-          }
+        const body: Lease = {
+          apiVersion: 'coordination.k8s.io/v1',
+          kind: 'Lease',
+          metadata: { name: this.init.name, namespace: this.init.namespace },
+          spec: { holderIdentity: this.init.identity, leaseDurationSeconds: durationSeconds, acquireTime: microTime(now), renewTime: microTime(now), leaseTransitions: 0 }
+        }
+        await this.init.kube.call('create', async (): Promise<unknown> => await this.init.kube.custom.createNamespacedCustomObject({
+          ...LEASES, namespace: this.init.namespace, body
         }))
         return true
       } catch (err) {
@@ -115,20 +141,16 @@ export class LeaderElection {
     if (holder != null && holder !== this.init.identity && !expired) return false
     const taking = holder !== this.init.identity
     try {
-      await this.init.kube.call('update', async () => await this.init.kube.coordination.replaceNamespacedLease({
-        name: this.init.name,
-        namespace: this.init.namespace,
-        body: {
-          ...lease,
-          spec: {
-            ...spec,
-            holderIdentity: this.init.identity,
-            leaseDurationSeconds: durationSeconds,
-            renewTime: microTime(now),
-            ...(taking ? { acquireTime: microTime(now), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 } : {})
-          }
+      await this.replace({
+        ...lease,
+        spec: {
+          ...spec,
+          holderIdentity: this.init.identity,
+          leaseDurationSeconds: durationSeconds,
+          renewTime: microTime(now),
+          ...(taking ? { acquireTime: microTime(now), leaseTransitions: (spec.leaseTransitions ?? 0) + 1 } : {})
         }
-      }))
+      })
       return true
     } catch (err) {
       // Someone else wrote the lease since we read it: they won this round.
