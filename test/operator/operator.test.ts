@@ -88,7 +88,7 @@ describe('the operator on a real control plane', () => {
   it('has the API server refuse an invalid spec with a message', async () => {
     await expect(api.create(NS, 'bad-range', { autoscaling: { enabled: true, minReplicas: 5, maxReplicas: 2 } }))
       .rejects.toThrow(/minReplicas must not exceed maxReplicas/)
-    await expect(api.create(NS, 'bad-size', { storage: { size: 'lots', replication: 3, writeQuorum: 2 } } as never))
+    await expect(api.create(NS, 'bad-size', { storage: { size: 'lots', replication: 3, writeQuorum: 2 } }))
       .rejects.toThrow(/spec.storage.size/)
     await expect(api.create(NS, 'bad-quorum', { storage: { size: '1Gi', replication: 2, writeQuorum: 3 } }))
       .rejects.toThrow(/writeQuorum must not exceed storage.replication/)
