@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto'
+import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { cidOf } from '../../node-image/src/blocks/cid.js'
+import { storeRequest } from '../../node-image/src/blocks/store-client.js'
+import { MeganetPeer } from '../../node-image/src/peer/index.js'
+import { TestControlPlane } from '../cluster/control-plane.js'
+import { eventually } from '../helpers/anchor-process.js'
+import { TestNats } from '../helpers/nats.js'
+import { fleets, installCrd } from './kube-fixtures.js'
+import { OperatorProcess } from './operator-process.js'
+import { PodAnchors } from './pod-anchors.js'
+import type { CID } from 'multiformats/cid'
+
+const NS = 'live'
+const FLEET = 'live'
+
+describe('the operator with real anchors behind the pods', () => {
+  let plane: TestControlPlane
+  let nats: TestNats
+  let operator: OperatorProcess
+  let podAnchors: PodAnchors
+  const peers: MeganetPeer[] = []
+  const blocks: Array<{ cid: CID, bytes: Uint8Array }> = []
+
+  beforeAll(async () => {
+    plane = await TestControlPlane.start()
+    await plane.createFakeNodes(4)
+    await installCrd(plane)
+    await plane.createNamespace(NS)
+    nats = await TestNats.start()
+    operator = await OperatorProcess.start(plane.kubeconfigPath, 'op-live')
+    podAnchors = new PodAnchors(plane, NS, FLEET, {
+      'nats-servers': nats.url, 'coordination-heartbeat': '500ms', 'coordination-member-ttl': '2s',
+      'storage-replication': '2', 'storage-write-quorum': '2', 'storage-repair-interval': '1s'
+    })
+    podAnchors.start()
+  }, 300_000)
+
+  afterAll(async () => {
+    await Promise.all(peers.map(async p => await p.stop()))
+    await podAnchors?.stop()
+    await operator?.stop('SIGKILL')
+    await nats?.cleanup()
+    await plane?.stop()
+  })
+
+  async function statefulSetReplicas (): Promise<number | undefined> {
+    return (await plane.client(AppsV1Api).readNamespacedStatefulSet({ name: `${FLEET}-anchor`, namespace: NS })).spec?.replicas
+  }
+
+  it('reports each anchor by pod, PeerId and phase, with bootstrap addresses', async () => {
+    await fleets(plane).create(NS, FLEET, { replicas: 3, nats: { url: nats.url }, storage: { size: '1Gi', replication: 2, writeQuorum: 2 } })
+    const fleet = await eventually(async () => {
+      const f = await fleets(plane).get(NS, FLEET)
+      return f.status?.anchors?.length === 3 && f.status.anchors.every(a => a.phase === 'serving' && a.peerId != null) ? f : undefined
+    }, 60_000, 'three serving anchors in status')
+    expect(fleet.status?.bootstrap?.length).toBeGreaterThanOrEqual(3)
+    expect(fleet.status?.anchors?.map(a => a.pod)).toEqual([`${FLEET}-anchor-0`, `${FLEET}-anchor-1`, `${FLEET}-anchor-2`])
+  })
+
+  it('drains the highest ordinal before removing it, and loses no block', async () => {
+    const anchors = [...podAnchors.anchors.values()]
+    const peer = await MeganetPeer.create({ anchors: anchors.map(a => a.tcpAddress), allowPrivateAddresses: true })
+    peers.push(peer)
+    await peer.start()
+    for (let i = 0; i < 16; i++) {
+      const bytes = randomBytes(5_000 + i)
+      const cid = await cidOf(bytes, 'raw')
+      await peer.blocks().put(cid, bytes, { pin: false })
+      blocks.push({ cid, bytes })
+    }
+    const leaving = podAnchors.anchors.get(`${FLEET}-anchor-2`)!
+    await fleets(plane).scale(NS, FLEET, 2)
+
+    // While it drains, the StatefulSet keeps three replicas and the fleet says so.
+    const draining = await eventually(async () => {
+      const f = await fleets(plane).get(NS, FLEET)
+      return f.status?.conditions?.find(c => c.type === 'ScalingDown' && c.status === 'True') != null ? f : undefined
+    }, 20_000, 'ScalingDown condition')
+    expect(draining.status?.conditions?.find(c => c.type === 'ScalingDown')?.message).toContain(`${FLEET}-anchor-2`)
+    await eventually(async () => (await statefulSetReplicas()) === 2 ? true : undefined, 60_000, 'StatefulSet lowered after the drain')
+    const events = await plane.client(CoreV1Api).listNamespacedEvent({ namespace: NS })
+    expect(events.items.map(e => e.reason)).toEqual(expect.arrayContaining(['DrainingAnchor', 'ScaledDown']))
+    await eventually(() => podAnchors.anchors.has(`${FLEET}-anchor-2`) ? undefined : true, 30_000, 'pod and anchor gone')
+    await eventually(() => leaving.anchor.running ? undefined : true, 10_000, 'the leaving anchor stopped')
+
+    for (const { cid, bytes } of blocks) expect(Buffer.from(await peer.blocks().get(cid)).equals(bytes)).toBe(true)
+    const remaining = [...podAnchors.anchors.values()]
+    await eventually(async () => {
+      for (const anchor of remaining) {
+        const { reply } = await storeRequest(peer.node, peerIdFromString(anchor.peerId), { op: 'has', cids: blocks.map(b => b.cid.toString()) })
+        if (reply.has?.some(h => !h) === true) return undefined
+      }
+      return true
+    }, 20_000, 'every block on both remaining anchors (R=2)')
+  })
+
+  it('follows load between min and max through the scale subresource', async () => {
+    await fleets(plane).patch(NS, FLEET, [{
+      op: 'add', path: '/spec/autoscaling', value: { enabled: true, minReplicas: 2, maxReplicas: 4, targetPeersPerAnchor: 2, cooldownSeconds: 0 }
+    }])
+    const anchors = [...podAnchors.anchors.values()]
+    for (let i = 0; i < 6; i++) {
+      const peer = await MeganetPeer.create({ anchors: [anchors[i % anchors.length]!.tcpAddress], allowPrivateAddresses: true })
+      peers.push(peer)
+      await peer.start()
+    }
+    await eventually(async () => ((await fleets(plane).get(NS, FLEET)).spec.replicas ?? 0) >= 3 ? true : undefined, 60_000, 'autoscaled up')
+    await eventually(async () => ((await statefulSetReplicas()) ?? 0) >= 3 ? true : undefined, 30_000, 'StatefulSet follows')
+    const events = await plane.client(CoreV1Api).listNamespacedEvent({ namespace: NS })
+    expect(events.items.some(e => e.reason === 'Autoscaled')).toBe(true)
+    expect(await operator.metric('meganet_operator_scale_actions_total{action="autoscale_up"}')).toBeGreaterThanOrEqual(1)
+  })
+})
