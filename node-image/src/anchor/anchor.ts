@@ -137,7 +137,8 @@ export class Anchor {
     this.mesh = new AnchorMesh(init.node, init.config.bootstrap, init.log)
     this.drainer = new AnchorDrain(init.node, init.guard, init.log, () => { this.onDrainProgress() })
     this.load = new LoadSampler({
-      connectedPeers: () => this.node.getConnections().length,
+      // Peers, not fellow anchors: the autoscaler divides this by the anchors it has.
+      connectedPeers: () => new Set(this.node.getConnections().map(c => c.remotePeer.toString()).filter(id => !this.mesh.has(id))).size,
       reservations: () => this.guard.reservationCount(),
       relayedBytesTotal: async () => (await this.metrics.relayedBytes.get()).values[0]?.value ?? 0,
       storedBytes: () => this.storage?.store.usedBytes ?? 0
@@ -154,6 +155,7 @@ export class Anchor {
     log.info({ identityFile, created }, created ? 'created a new identity' : 'loaded identity')
     const registry = new Registry()
     const metrics = new AnchorMetrics(registry, VERSION)
+    metrics.setLimits({ maxReservations: config.relay.maxReservations, maxConnections: config.connections.max })
     const guard = new RelayGuard(config.relay, metrics)
     const node = await createAnchorLibp2p({ config, privateKey: key, registry, guard })
     const store = config.roles.includes('storage') ? await Blockstore.open(config.dataDir, config.storage.capacity) : undefined

@@ -44,6 +44,13 @@ export class AnchorMetrics {
     for (const limit of CIRCUIT_LIMITS) this.circuitsClosedByLimit.inc({ limit }, 0)
   }
 
+  /** The configured limits, so dashboards and alerts can show usage against them. */
+  setLimits (limits: { maxReservations: number, maxConnections: number }): void {
+    const registers = [this.registry]
+    new Gauge({ name: 'meganet_relay_max_reservations', help: 'Configured relay reservation capacity', registers }).set(limits.maxReservations)
+    new Gauge({ name: 'meganet_max_connections', help: 'Configured connection limit', registers }).set(limits.maxConnections)
+  }
+
   /** Registers the gauges that read live state; called once the libp2p node exists. */
   bindGauges (source: AnchorGaugeSource): void {
     const registers = [this.registry]
