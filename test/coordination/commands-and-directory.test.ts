@@ -2,9 +2,9 @@ import { Kvm } from '@nats-io/kv'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { PEER_DIRECTORY_BUCKET, commandSubject, membersBucket } from '@meganet/contracts'
 import { FleetClient } from '../../node-image/src/coordination/index.js'
-import { MeganetPeer } from '../../node-image/src/peer/index.js'
 import type { AnchorProcess} from '../helpers/anchor-process.js';
 import { eventually } from '../helpers/anchor-process.js'
+import { TestPeers } from '../helpers/peers.js'
 import { TestNats, natsClient } from '../helpers/nats.js'
 import { MEMBER_TTL_MS, coordinationOf, fleetAnchor } from './fleet.js'
 import type { NatsConnection } from '@nats-io/nats-core'
@@ -13,7 +13,7 @@ describe('fleet commands, drain and the peer directory', () => {
   let nats: TestNats
   let nc: NatsConnection
   const anchors: AnchorProcess[] = []
-  const peers: MeganetPeer[] = []
+  const peers = new TestPeers()
   const scope = { region: 'local', fleet: 'cmds' }
 
   beforeAll(async () => {
@@ -29,7 +29,7 @@ describe('fleet commands, drain and the peer directory', () => {
   })
 
   afterEach(async () => {
-    await Promise.all(peers.splice(0).map(async p => await p.stop()))
+    await peers.stopAll()
   })
 
   afterAll(async () => {
@@ -38,17 +38,11 @@ describe('fleet commands, drain and the peer directory', () => {
     await nats?.cleanup()
   })
 
-  async function peerOn (anchor: AnchorProcess): Promise<MeganetPeer> {
-    const peer = await MeganetPeer.create({ anchors: [anchor.tcpAddress], allowPrivateAddresses: true })
-    peers.push(peer)
-    await peer.start()
-    return peer
-  }
 
   it('finds a peer through the directory when it is reserved on another anchor', async () => {
     const [a, , c] = anchors as [AnchorProcess, AnchorProcess, AnchorProcess]
-    const hidden = await peerOn(a)
-    const seeker = await peerOn(c)
+    const hidden = await peers.on(a)
+    const seeker = await peers.on(c)
     const found = await eventually(async () => {
       const result = await seeker.locate(hidden.peerId)
       return result.via === 'directory' ? result : undefined
@@ -58,7 +52,7 @@ describe('fleet commands, drain and the peer directory', () => {
     await seeker.send(hidden.peerId, new TextEncoder().encode('found you'))
 
     // Its own anchor answers from its reservations; a peer that left is no longer listed.
-    const neighbour = await peerOn(a)
+    const neighbour = await peers.on(a)
     expect((await neighbour.locate(hidden.peerId)).via).toBe('anchor')
     const directory = await new Kvm(nc).open(PEER_DIRECTORY_BUCKET)
     expect((await directory.get(hidden.peerId))?.operation).toBe('PUT')
@@ -70,7 +64,7 @@ describe('fleet commands, drain and the peer directory', () => {
   it('drains an anchor: refuses new reservations, moves its peers, reports drained; undrain serves again', async () => {
     const b = anchors[1]!
     const fleet = new FleetClient(nc, scope)
-    const mover = await peerOn(b)
+    const mover = await peers.on(b)
     expect(mover.circuitAddresses()[0]).toContain(`/p2p/${b.peerId}/p2p-circuit`)
 
     const reply = await fleet.command(b.peerId, 'drain')
@@ -84,7 +78,7 @@ describe('fleet commands, drain and the peer directory', () => {
     expect((await fetch(b.url('/readyz'))).status).toBe(503)
 
     // A newcomer that only knows the drained anchor is refused there and reserves on another one.
-    const newcomer = await peerOn(b)
+    const newcomer = await peers.on(b)
     expect(newcomer.circuitAddresses().every(addr => !addr.includes(`/p2p/${b.peerId}/p2p-circuit`))).toBe(true)
     expect(await b.metric('meganet_relay_reservations_refused_total{reason="draining"}')).toBeGreaterThanOrEqual(1)
     expect(await b.metric('meganet_relay_reservations')).toBe(0)

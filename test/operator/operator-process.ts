@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { waitForLogMessage } from '../../node-image/src/devnet/log-lines.js'
 import type { ChildProcess } from 'node:child_process'
 
 export const OPERATOR_MAIN = fileURLToPath(new URL('../../operator/dist/main.js', import.meta.url))
@@ -27,25 +28,7 @@ export class OperatorProcess {
     for (const [flag, value] of Object.entries(flags)) args.push(`--${flag}`, value)
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
     const logs: string[] = []
-    const ports = await new Promise<{ health: number, metrics: number }>((resolve, reject) => {
-      let buffer = ''
-      const timer = setTimeout(() => { reject(new Error(`operator did not start:\n${logs.join('\n')}`)) }, 20_000)
-      child.stderr?.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString()
-        let index
-        while ((index = buffer.indexOf('\n')) >= 0) {
-          const line = buffer.slice(0, index)
-          buffer = buffer.slice(index + 1)
-          logs.push(line)
-          if (line.includes('"waiting to lead"')) {
-            clearTimeout(timer)
-            const parsed = JSON.parse(line) as { health: number, metrics: number }
-            resolve({ health: parsed.health, metrics: parsed.metrics })
-          }
-        }
-      })
-      child.once('exit', code => { clearTimeout(timer); reject(new Error(`operator exited with ${code}:\n${logs.join('\n')}`)) })
-    })
+    const ports = await waitForLogMessage<{ health: number, metrics: number }>(child, logs, 'waiting to lead', 20_000, 'operator')
     return new OperatorProcess(child, logs, identity, ports)
   }
 

@@ -5,8 +5,9 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cidOf } from '../../node-image/src/blocks/cid.js'
 import { storeRequest } from '../../node-image/src/blocks/store-client.js'
-import { MeganetPeer } from '../../node-image/src/peer/index.js'
+import type { MeganetPeer } from '../../node-image/src/peer/index.js'
 import { eventually } from '../helpers/anchor-process.js'
+import { TestPeers } from '../helpers/peers.js'
 import { TestNats } from '../helpers/nats.js'
 import { storageFleet } from './storage-fleet.js'
 import type { AnchorProcess } from '../helpers/anchor-process.js'
@@ -26,7 +27,7 @@ async function holders (peer: MeganetPeer, anchors: AnchorProcess[], cid: CID): 
 describe('storage anchors: blocks placed, read anywhere, repaired', () => {
   let nats: TestNats
   let anchors: AnchorProcess[] = []
-  const peers: MeganetPeer[] = []
+  const peers = new TestPeers()
 
   beforeAll(async () => {
     nats = await TestNats.start()
@@ -34,21 +35,15 @@ describe('storage anchors: blocks placed, read anywhere, repaired', () => {
   })
 
   afterAll(async () => {
-    await Promise.all(peers.map(async p => await p.stop()))
+    await peers.stopAll()
     await Promise.all(anchors.map(async a => await a.cleanup()))
     await nats?.cleanup()
   })
 
-  async function peerOn (anchor: AnchorProcess): Promise<MeganetPeer> {
-    const peer = await MeganetPeer.create({ anchors: [anchor.tcpAddress], allowPrivateAddresses: true })
-    peers.push(peer)
-    await peer.start()
-    return peer
-  }
 
   it('puts through one anchor and gets through another; the block sits on R=3 anchors', async () => {
-    const writer = await peerOn(anchors[0]!)
-    const reader = await peerOn(anchors[3]!)
+    const writer = await peers.on(anchors[0]!)
+    const reader = await peers.on(anchors[3]!)
     const bytes = randomBytes(200_000)
     const cid = await cidOf(bytes, 'raw')
     await writer.blocks().put(cid, bytes, { pin: false })
@@ -57,7 +52,7 @@ describe('storage anchors: blocks placed, read anywhere, repaired', () => {
   })
 
   it('refuses wrong CIDs, garbage and oversized frames with clear errors', async () => {
-    const peer = await peerOn(anchors[1]!)
+    const peer = await peers.on(anchors[1]!)
     const target = peerIdFromString(anchors[1]!.peerId)
     const bytes = randomBytes(1000)
     const other = await cidOf(randomBytes(10), 'raw')
@@ -70,7 +65,7 @@ describe('storage anchors: blocks placed, read anywhere, repaired', () => {
 
     // A peer that sends an oversized block is refused before the anchor reads it; only its
     // own connection suffers (the unread bytes stall it), never the anchor's other peers.
-    const abuser = await peerOn(anchors[1]!)
+    const abuser = await peers.on(anchors[1]!)
     const oversized = storeRequest(abuser.node, target, { op: 'put', cid: other.toString(), size: 5 * 1024 * 1024 }, new Uint8Array(5 * 1024 * 1024), 5_000)
     await expect(oversized).rejects.toMatchObject({ code: 'too_large', message: expect.stringContaining('exceeds') as string })
     expect(await anchors[1]!.metric('meganet_storage_operations_total{op="put",outcome="refused"}')).toBeGreaterThanOrEqual(2)
@@ -81,7 +76,7 @@ describe('storage anchors: blocks placed, read anywhere, repaired', () => {
   })
 
   it('detects a block corrupted on disk when reading it and repairs it from a replica', async () => {
-    const peer = await peerOn(anchors[2]!)
+    const peer = await peers.on(anchors[2]!)
     const bytes = randomBytes(50_000)
     const cid = await cidOf(bytes, 'raw')
     await peer.blocks().put(cid, bytes, { pin: false })
@@ -94,7 +89,7 @@ describe('storage anchors: blocks placed, read anywhere, repaired', () => {
     expect(await readdir(shard)).toContain(cid.toString())
     await writeFile(join(shard, cid.toString()), randomBytes(50_000))
 
-    const reader = await peerOn(victim)
+    const reader = await peers.on(victim)
     const { block } = await storeRequest(reader.node, peerIdFromString(victim.peerId), { op: 'get', cid: cid.toString() })
     expect(Buffer.from(block!).equals(bytes)).toBe(true)
     expect(await victim.metric('meganet_storage_corrupt_blocks_total')).toBe(1)

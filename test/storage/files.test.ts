@@ -7,11 +7,11 @@ import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLI_PATH } from '../../node-image/src/devnet/anchor-child.js'
 import { getFile, putFile } from '../../node-image/src/files/index.js'
-import { MeganetPeer } from '../../node-image/src/peer/index.js'
 import { cidOf } from '../../node-image/src/blocks/cid.js'
 import { storeRequest } from '../../node-image/src/blocks/store-client.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { eventually } from '../helpers/anchor-process.js'
+import { TestPeers } from '../helpers/peers.js'
 import { TestNats } from '../helpers/nats.js'
 import { storageFleet } from './storage-fleet.js'
 import type { AnchorProcess } from '../helpers/anchor-process.js'
@@ -22,7 +22,7 @@ describe('encrypted files through storage anchors', () => {
   let nats: TestNats
   let anchors: AnchorProcess[] = []
   let dir: string
-  const peers: MeganetPeer[] = []
+  const peers = new TestPeers()
 
   beforeAll(async () => {
     nats = await TestNats.start()
@@ -32,25 +32,19 @@ describe('encrypted files through storage anchors', () => {
   })
 
   afterAll(async () => {
-    await Promise.all(peers.map(async p => await p.stop()))
+    await peers.stopAll()
     await Promise.all(anchors.map(async a => await a.cleanup()))
     await nats?.cleanup()
     await rm(dir, { recursive: true, force: true })
   })
 
-  async function peerOn (anchor: AnchorProcess): Promise<MeganetPeer> {
-    const peer = await MeganetPeer.create({ anchors: [anchor.tcpAddress], allowPrivateAddresses: true })
-    peers.push(peer)
-    await peer.start()
-    return peer
-  }
 
   it('puts a multi-chunk file through one anchor and gets it through another; anchors hold only ciphertext', async () => {
     const source = join(dir, 'source.bin')
     const content = Buffer.concat([Buffer.from('MEGANET-PLAINTEXT-MARKER'), randomBytes(5 * 1024 * 1024 + 123)])
     await writeFile(source, content)
-    const writer = await peerOn(anchors[0]!)
-    const reader = await peerOn(anchors[2]!)
+    const writer = await peers.on(anchors[0]!)
+    const reader = await peers.on(anchors[2]!)
     const put = await putFile(source, writer.blocks(), { chunkSize: 1024 * 1024 })
     expect(put.chunks).toBe(6)
     expect(put.link).toMatch(/^meganet:\/\/b[a-z2-7]+#[A-Za-z0-9_-]+$/)
@@ -68,7 +62,7 @@ describe('encrypted files through storage anchors', () => {
   })
 
   it('garbage-collects unreferenced blocks but keeps pinned files, and announces blocks as DHT providers', async () => {
-    const peer = await peerOn(anchors[1]!)
+    const peer = await peers.on(anchors[1]!)
     const source = join(dir, 'kept.bin')
     const content = randomBytes(300_000)
     await writeFile(source, content)

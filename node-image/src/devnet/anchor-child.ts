@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
+import { waitForLogMessage } from './log-lines.js'
 import type { ChildProcess } from 'node:child_process'
 
 /** The built `meganet` CLI (src/ and dist/ both sit two levels below the package root). */
@@ -50,27 +51,7 @@ export class AnchorChild {
     const child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'ignore', 'pipe'] })
     const logs: string[] = []
     const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS
-    const line = await new Promise<ServingLine>((resolve, reject) => {
-      let buffer = ''
-      const timer = setTimeout(() => { child.kill('SIGKILL'); reject(new Error(`anchor did not start within ${timeoutMs} ms:\n${logs.join('\n')}`)) }, timeoutMs)
-      child.stderr?.on('data', (chunk: Buffer) => {
-        buffer += chunk.toString()
-        let index
-        while ((index = buffer.indexOf('\n')) >= 0) {
-          const text = buffer.slice(0, index)
-          buffer = buffer.slice(index + 1)
-          logs.push(text)
-          if (!text.includes('"anchor serving"')) continue
-          try {
-            clearTimeout(timer)
-            resolve(JSON.parse(text) as ServingLine)
-          } catch (err) {
-            reject(err instanceof Error ? err : new Error(String(err)))
-          }
-        }
-      })
-      child.once('exit', code => { clearTimeout(timer); reject(new Error(`anchor exited with code ${code}:\n${logs.join('\n')}`)) })
-    })
+    const line = await waitForLogMessage<ServingLine>(child, logs, 'anchor serving', timeoutMs, 'anchor')
     return new AnchorChild(line, host, child, logs)
   }
 
