@@ -4,9 +4,12 @@ import { AnchorProcess } from '../helpers/anchor-process.js'
 export const HEARTBEAT_MS = 500
 export const MEMBER_TTL_MS = 2_000
 
-export async function fleetAnchor (natsUrls: string | string[], fleet: string, flags: Record<string, string> = {}, dataDir?: string): Promise<AnchorProcess> {
+export async function fleetAnchor (
+  natsUrls: string | string[], fleet: string, flags: Record<string, string> = {}, dataDir?: string, env?: Record<string, string>
+): Promise<AnchorProcess> {
   return await AnchorProcess.start({
     ...(dataDir != null ? { dataDir } : {}),
+    ...(env != null ? { env } : {}),
     flags: {
       'nats-servers': Array.isArray(natsUrls) ? natsUrls.join(',') : natsUrls,
       'fleet-name': fleet,

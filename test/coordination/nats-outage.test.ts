@@ -98,3 +98,29 @@ describe('a 3-node NATS cluster losing one node', () => {
     console.log(`recovered ${Date.now() - lossStart} ms after losing a node`)
   })
 })
+
+describe('NATS with credentials', () => {
+  let nats: TestNats
+  const anchors: AnchorProcess[] = []
+
+  beforeAll(async () => {
+    nats = await TestNats.start({ auth: { user: 'anchor', password: 's3cret' } })
+  })
+
+  afterAll(async () => {
+    await Promise.all(anchors.map(async a => await a.cleanup()))
+    await nats?.cleanup()
+  })
+
+  it('joins with the right password (from the environment) and reports why it cannot with a wrong one', async () => {
+    const good = await fleetAnchor(nats.url, 'auth', { 'nats-user': 'anchor' }, undefined, { MEGANET_NATS_PASSWORD: 's3cret' })
+    anchors.push(good)
+    await eventually(async () => (await coordinationOf(good)).coordination.state === 'connected' ? true : undefined, 10_000, 'connected with the password')
+    const wrong = await fleetAnchor(nats.url, 'auth', { 'nats-user': 'anchor', 'nats-password': 'guess' })
+    anchors.push(wrong)
+    await eventually(async () => (await coordinationOf(wrong)).coordination.state === 'connecting' ? true : undefined, 5_000, 'wrong password not connected')
+    const status = await wrong.json<{ coordination: { lastError: string | null } }>('/status')
+    expect(status.coordination.lastError).toMatch(/Authorization Violation|authorization/i)
+    expect((await fetch(wrong.url('/readyz'))).status).toBe(200)
+  })
+})

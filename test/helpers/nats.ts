@@ -25,14 +25,15 @@ export class TestNats {
     this.dir = dir
   }
 
-  static async start (options: { name?: string, cluster?: { name: string, port: number, routes: string[] }, port?: number } = {}): Promise<TestNats> {
+  static async start (options: { name?: string, cluster?: { name: string, port: number, routes: string[] }, port?: number, auth?: { user: string, password: string } } = {}): Promise<TestNats> {
     const dir = await mkdtemp(join(tmpdir(), 'meganet-nats-'))
     const server = await NatsChild.spawn({
       binary: natsServerBinary(),
       port: options.port ?? await freePort(),
       storeDir: join(dir, 'store'),
       ...(options.name != null ? { name: options.name } : {}),
-      ...(options.cluster != null ? { cluster: options.cluster } : {})
+      ...(options.cluster != null ? { cluster: options.cluster } : {}),
+      ...(options.auth != null ? { auth: options.auth } : {})
     })
     return new TestNats(server, dir)
   }

@@ -30,6 +30,8 @@ export interface NatsChildOptions {
   readonly name?: string
   /** Clustering: this server's route port and the routes of all members. */
   readonly cluster?: { readonly name: string, readonly port: number, readonly routes: readonly string[] }
+  /** Require this user and password from clients. */
+  readonly auth?: { readonly user: string, readonly password: string }
   readonly startTimeoutMs?: number
 }
 
@@ -61,6 +63,7 @@ export class NatsChild {
     await mkdir(options.storeDir, { recursive: true })
     const args = ['-a', '127.0.0.1', '-p', String(options.port), '-js', '-sd', options.storeDir]
     if (options.name != null) args.push('-n', options.name)
+    if (options.auth != null) args.push('--user', options.auth.user, '--pass', options.auth.password)
     if (options.cluster != null) {
       args.push('--cluster_name', options.cluster.name, '--cluster', `nats://127.0.0.1:${options.cluster.port}`,
         '--routes', options.cluster.routes.join(','))
