@@ -1,15 +1,20 @@
 # syntax=docker/dockerfile:1
-# One image, two entrypoints: `meganet` (anchor, peer, devnet) and, once it lands, `meganet-operator`.
-# The build steps are the ones .ci/run runs: npm ci, then npm run build.
+# One image, two entrypoints: the `meganet` CLI (anchor, peer, devnet; the default) and the
+# operator (`node /app/operator/dist/main.js`). The build steps are the ones .ci/run runs:
+# npm ci, then npm run build.
 
 FROM node:24-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.base.json tsconfig.json ./
 COPY contracts/package.json contracts/
 COPY node-image/package.json node-image/
+COPY cdk8s/package.json cdk8s/
+COPY operator/package.json operator/
 RUN npm ci --no-audit --no-fund
 COPY contracts contracts
 COPY node-image node-image
+COPY cdk8s cdk8s
+COPY operator operator
 RUN npm run build
 
 FROM node:24-slim AS runtime
@@ -18,14 +23,18 @@ WORKDIR /app
 COPY package.json package-lock.json ./
 COPY contracts/package.json contracts/
 COPY node-image/package.json node-image/
+COPY cdk8s/package.json cdk8s/
+COPY operator/package.json operator/
 # The node@24 devDependency only exists for machines that ship an older Node; the image has Node 24.
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /src/contracts/dist contracts/dist
 COPY --from=build /src/node-image/dist node-image/dist
+COPY --from=build /src/cdk8s/dist cdk8s/dist
+COPY --from=build /src/operator/dist operator/dist
 RUN mkdir -p /data && chown node:node /data
 USER node
 ENV MEGANET_DATA_DIR=/data
 VOLUME /data
-EXPOSE 4001 4002 9464
+EXPOSE 4001 4002 9464 8080 9465
 ENTRYPOINT ["node", "/app/node-image/dist/cli/main.js"]
 CMD ["anchor"]
