@@ -3,6 +3,7 @@ import { Command } from 'commander'
 import { isConfigError } from '../config/errors.js'
 import { VERSION } from '../version.js'
 import { anchorCommand } from './anchor-command.js'
+import { benchCommand } from './bench-command.js'
 import { devnetCommand } from './devnet-command.js'
 import { peerCommand } from './peer-command.js'
 
@@ -12,6 +13,7 @@ const program = new Command('meganet')
   .addCommand(anchorCommand())
   .addCommand(peerCommand())
   .addCommand(devnetCommand())
+  .addCommand(benchCommand())
 
 try {
   await program.parseAsync(process.argv)
