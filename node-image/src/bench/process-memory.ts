@@ -7,3 +7,11 @@ export async function residentBytes (pid: number): Promise<number> {
   if (kib == null) throw new Error(`no VmRSS for process ${pid}`)
   return Number(kib) * 1024
 }
+
+/** CPU seconds (user + system) a process has used so far, from /proc (Linux). */
+export async function cpuSeconds (pid: number): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+  const ticks = Number(fields[11]) + Number(fields[12])
+  return ticks / 100
+}

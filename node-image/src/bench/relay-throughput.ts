@@ -7,7 +7,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { AnchorChild } from '../devnet/anchor-child.js'
 import { createPeerLibp2p } from '../peer/peer-libp2p.js'
-import { residentBytes } from './process-memory.js'
+import { cpuSeconds, residentBytes } from './process-memory.js'
 import { BENCH_PROTOCOL, receiveBytes, sendBytes } from './stream-transfer.js'
 import { startTcpProxy } from './tcp-proxy.js'
 import type { BenchContext, BenchResult } from './bench-types.js'
@@ -106,9 +106,16 @@ export async function relayThroughput (context: BenchContext): Promise<BenchResu
     const relayRates: number[] = []
     const proxyRates: number[] = []
     const directRates: number[] = []
+    let relayCpu = 0
+    let relayWall = 0
+    const relayPid = anchor.child.pid ?? 0
     for (let run = 0; run < runs; run++) {
       context.progress(`run ${run + 1}/${runs}: relay`)
+      const cpuBefore = await cpuSeconds(relayPid)
+      const wallBefore = performance.now()
       relayRates.push(await libp2pTransfer(sender, receiver, circuit, bytes))
+      relayCpu += await cpuSeconds(relayPid) - cpuBefore
+      relayWall += (performance.now() - wallBefore) / 1000
       context.progress(`run ${run + 1}/${runs}: tcp proxy`)
       proxyRates.push(await tcpTransfer(proxy.port, bytes, server))
       context.progress(`run ${run + 1}/${runs}: direct libp2p`)
@@ -128,6 +135,8 @@ export async function relayThroughput (context: BenchContext): Promise<BenchResu
         directLibp2pBytesPerSecond: directRate,
         relayToProxyRatio: relay / tcpProxy,
         relayToDirectRatio: relay / directRate,
+        /** CPU seconds the relay process used per wall second while relaying (1 = one core busy). */
+        relayCpuCoresBusy: relayCpu / relayWall,
         relayRssBytesAfter: anchor.child.pid != null ? await residentBytes(anchor.child.pid) : 0,
         proxyRssBytesAfter: proxy.child.pid != null ? await residentBytes(proxy.child.pid) : 0
       },
