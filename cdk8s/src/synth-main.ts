@@ -16,6 +16,11 @@ const CHART_COPIES = {
   'dashboards/alerts': 'charts/meganet/files/alerts'
 } as const
 
+/** Dashboards and rule files; not the promtool unit tests of the rules. */
+function isChartFile (name: string): boolean {
+  return (name.endsWith('.json') || name.endsWith('.yaml')) && !name.endsWith('.test.yaml')
+}
+
 const root = fileURLToPath(new URL('../../', import.meta.url))
 const version = (JSON.parse(await readFile(`${root}operator/package.json`, 'utf8')) as { version: string }).version
 const outputs: Record<string, string> = { [SYNTH_OUTPUTS.crd]: chartCrdTemplate(), [SYNTH_OUTPUTS.manifests]: plainManifests(version) }
@@ -23,7 +28,7 @@ const outputs: Record<string, string> = { [SYNTH_OUTPUTS.crd]: chartCrdTemplate(
 for (const [from, to] of Object.entries(CHART_COPIES)) {
   await rm(`${root}${to}`, { recursive: true, force: true })
   for (const name of await readdir(`${root}${from}`).catch(() => [] as string[])) {
-    if (name.endsWith('.json') || name.endsWith('.yaml')) outputs[`${to}/${name}`] = await readFile(`${root}${from}/${name}`, 'utf8')
+    if (isChartFile(name)) outputs[`${to}/${name}`] = await readFile(`${root}${from}/${name}`, 'utf8')
   }
 }
 for (const [path, text] of Object.entries(outputs)) {

@@ -112,6 +112,10 @@ export class Operator {
 
   /** Stops watching and reconciling (leadership lost), keeping health and metrics up. */
   private async standDown (): Promise<void> {
+    // A standby reports nothing about fleets: stale numbers would add up with the leader's.
+    this.metrics.anchors.reset()
+    this.metrics.fleets.set(0)
+    this.metrics.queueDepth.set(0)
     clearInterval(this.resyncTimer)
     this.queue?.stop()
     await Promise.all([this.fleets?.stop(), this.statefulSets?.stop(), this.pods?.stop()])
