@@ -35,7 +35,19 @@ export class FleetClient implements FleetController {
   }
 
   async members (ttlMs: number, now = Date.now()): Promise<MemberRecord[]> {
-    this.kv ??= await new Kvm(this.nc).open(membersBucket(this.scope))
+    if (this.kv == null) {
+      try {
+        this.kv = await new Kvm(this.nc).open(membersBucket(this.scope))
+        await this.kv.status()
+      } catch (err) {
+        // No anchor of this fleet has registered yet, so its bucket does not exist: no members.
+        if (/stream not found|bucket not found/i.test((err as Error).message)) {
+          this.kv = undefined
+          return []
+        }
+        throw err
+      }
+    }
     const members: MemberRecord[] = []
     const keys = await this.kv.keys()
     for await (const key of keys) {

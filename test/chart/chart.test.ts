@@ -1,0 +1,294 @@
+import { execFile } from 'node:child_process'
+import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { createServer } from 'node:http'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
+import { promisify } from 'node:util'
+import { App, Chart, Testing } from 'cdk8s'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { parse } from 'yaml'
+import { ANCHOR_FLEET } from '@meganet/contracts'
+import { OperatorDeployment } from '../../cdk8s/src/operator-deployment.js'
+import { OperatorRbac } from '../../cdk8s/src/operator-rbac.js'
+import { natsServerBinary } from '../helpers/nats.js'
+import { CHART_DIR, Helm, find, kinds } from './helm.js'
+import { RESTRICTED_CONTAINER, WITH_MONITORING_APIS, containerOf, envOf } from './manifests.js'
+import type { RenderedObject } from './helm.js'
+import type { DashboardMap, FleetManifest, MonitorObject, PrometheusRuleObject } from './manifests.js'
+import type { V1ClusterRole, V1ClusterRoleBinding, V1ConfigMap, V1Deployment, V1NetworkPolicy, V1Pod, V1PodDisruptionBudget, V1Role, V1Service, V1StatefulSet } from '@kubernetes/client-node'
+import type { AddressInfo } from 'node:net'
+
+const exec = promisify(execFile)
+const MONITORING_KINDS = ['PodMonitor', 'PrometheusRule', 'ServiceMonitor']
+const RULES_FILE = join(CHART_DIR, 'files', 'alerts', 'meganet.rules.yaml')
+const DASHBOARDS_DIR = join(CHART_DIR, 'files', 'dashboards')
+const IMAGE = 'ghcr.io/meganet/meganet:0.1.0'
+
+/** The objects cdk8s synthesizes for the plain manifests: the chart mirrors them. */
+function cdk8sOperatorObjects (): RenderedObject[] {
+  const chart = new Chart(new App(), 'mirror')
+  new OperatorRbac(chart, 'rbac', { namespace: 'mesh', instance: 'mn', serviceAccountName: 'sa' })
+  new OperatorDeployment(chart, 'operator', { namespace: 'mesh', instance: 'mn', image: IMAGE, serviceAccountName: 'sa' })
+  return Testing.synth(chart) as RenderedObject[]
+}
+
+async function listFiles (dir: string, suffix: string): Promise<string[]> {
+  return (await readdir(dir).catch(() => [] as string[])).filter(f => f.endsWith(suffix)).sort()
+}
+
+async function writeFixture (path: string, text: string): Promise<void> {
+  await mkdir(dirname(path), { recursive: true })
+  await writeFile(path, text)
+}
+
+function selectorOf (object: RenderedObject): Record<string, string> | undefined {
+  const spec = (object as { spec?: { selector?: Record<string, unknown> & { matchLabels?: Record<string, string> } } }).spec
+  if (object.kind === 'Service') return spec?.selector as Record<string, string> | undefined
+  return spec?.selector?.matchLabels
+}
+
+describe('charts/meganet rendered by helm', () => {
+  let helm: Helm
+  let defaults: RenderedObject[]
+
+  beforeAll(async () => {
+    helm = await Helm.create()
+    defaults = await helm.template()
+  }, 300_000)
+
+  afterAll(async () => { await helm?.cleanup() })
+
+  it('passes helm lint, also with --strict', async () => {
+    for (const flags of [[], ['--strict'], ['--strict', '--set', 'nats.enabled=false', '--set', 'nats.external.url=nats://nats.example:4222', '--set', 'networkPolicy.enabled=true']]) {
+      const out = await helm.run(['lint', CHART_DIR, ...flags])
+      expect(out).toContain('1 chart(s) linted, 0 chart(s) failed')
+    }
+  })
+
+  it('renders the CRD, the operator, NATS, the default fleet and the test pod, and no Prometheus objects without their API', () => {
+    expect(kinds(defaults)).toEqual(['AnchorFleet', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment',
+      'Pod', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount', 'StatefulSet'])
+    for (const kind of MONITORING_KINDS) expect(defaults.some(o => o.kind === kind)).toBe(false)
+    const crd = find(defaults, 'CustomResourceDefinition', `${ANCHOR_FLEET.plural}.${ANCHOR_FLEET.group}`)
+    expect(crd.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep')
+  })
+
+  it('labels every object with app.kubernetes.io/*, and selects on name + instance only', () => {
+    for (const object of defaults.filter(o => o.kind !== 'CustomResourceDefinition')) {
+      const what = `${object.kind}/${object.metadata.name}`
+      expect(object.metadata.labels, what).toMatchObject({
+        'app.kubernetes.io/instance': 'mn', 'app.kubernetes.io/part-of': 'meganet', 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/version': '0.1.0'
+      })
+      expect(object.metadata.labels?.['app.kubernetes.io/name'], what).toMatch(/^meganet/)
+      expect(object.metadata.labels?.['app.kubernetes.io/component'], what).toBeTruthy()
+      const selector = selectorOf(object)
+      if (selector != null) expect(Object.keys(selector).sort(), what).toEqual(['app.kubernetes.io/instance', 'app.kubernetes.io/name'])
+    }
+  })
+
+  it('gives the operator the same least-privilege RBAC as cdk8s/src/operator-rbac.ts', () => {
+    const mirror = cdk8sOperatorObjects()
+    expect(find<V1ClusterRole>(defaults, 'ClusterRole').rules).toEqual(find<V1ClusterRole>(mirror, 'ClusterRole').rules)
+    expect(find<V1Role>(defaults, 'Role').rules).toEqual(find<V1Role>(mirror, 'Role').rules)
+    for (const binding of [find<V1ClusterRoleBinding>(defaults, 'ClusterRoleBinding'), find<V1ClusterRoleBinding>(defaults, 'RoleBinding')]) {
+      expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'mn-meganet-operator', namespace: 'mesh' }])
+    }
+    find(defaults, 'ServiceAccount', 'mn-meganet-operator')
+    expect(JSON.stringify(defaults.filter(o => o.kind === 'ClusterRole' || o.kind === 'Role'))).not.toContain('secrets')
+  })
+
+  it('runs two restricted operator replicas like cdk8s/src/operator-deployment.ts, with probes, metrics and the anchor image', async () => {
+    const deployment = find<V1Deployment>(defaults, 'Deployment', 'mn-meganet-operator')
+    const mirror = find<V1Deployment>(cdk8sOperatorObjects(), 'Deployment')
+    expect(deployment.spec?.replicas).toBe(2)
+    expect(deployment.spec?.template.spec?.securityContext).toEqual(mirror.spec?.template.spec?.securityContext)
+    expect(deployment.spec?.template.spec?.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } })
+    const c = containerOf(deployment)
+    const m = containerOf(mirror)
+    for (const field of ['image', 'command', 'ports', 'readinessProbe', 'livenessProbe', 'securityContext'] as const) expect(c[field], field).toEqual(m[field])
+    expect(c.securityContext).toEqual(RESTRICTED_CONTAINER)
+    expect(envOf(c)).toMatchObject({ MEGANET_OPERATOR_IMAGE: IMAGE, MEGANET_OPERATOR_LEASE_NAME: 'mn-meganet-operator', MEGANET_OPERATOR_LOG_LEVEL: 'info' })
+    expect(c.env?.find(e => e.name === 'POD_NAMESPACE')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.namespace')
+    expect(c.env?.find(e => e.name === 'POD_NAME')?.valueFrom?.fieldRef?.fieldPath).toBe('metadata.name')
+    expect(c.resources).toEqual({ requests: { cpu: '50m', memory: '128Mi' }, limits: { memory: '384Mi' } })
+    expect(find<V1Service>(defaults, 'Service', 'mn-meganet-operator').spec?.ports?.map(p => [p.name, p.port])).toEqual([['health', 8080], ['metrics', 9465]])
+    expect(find<V1PodDisruptionBudget>(defaults, 'PodDisruptionBudget', 'mn-meganet-operator').spec?.minAvailable).toBe(1)
+
+    const tagged = await helm.template(['--set', 'image.tag=9.9.9', '--set', 'operator.replicas=1'])
+    expect(envOf(containerOf(find<V1Deployment>(tagged, 'Deployment')))['MEGANET_OPERATOR_IMAGE']).toBe('ghcr.io/meganet/meganet:9.9.9')
+    expect(tagged.some(o => o.kind === 'PodDisruptionBudget' && o.metadata.name === 'mn-meganet-operator')).toBe(false)
+  })
+
+  it('runs a 3-server NATS cluster with JetStream on volumes, routes over the headless Service, a PDB and lame-duck stop', async () => {
+    const sts = find<V1StatefulSet>(defaults, 'StatefulSet', 'mn-meganet-nats')
+    expect(sts.spec).toMatchObject({ replicas: 3, serviceName: 'mn-meganet-nats-headless' })
+    expect(sts.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.['storage']).toBe('10Gi')
+    const nats = containerOf(sts, 'nats')
+    expect(nats.image).toBe('nats:2.15.2-alpine')
+    expect(nats.lifecycle?.preStop?.exec?.command).toEqual(['nats-server', '--signal', 'ldm=/var/run/nats/nats.pid'])
+    expect(nats.securityContext).toEqual(RESTRICTED_CONTAINER)
+    expect(sts.spec?.template.spec?.terminationGracePeriodSeconds).toBeGreaterThan(40)
+    expect(find<V1Service>(defaults, 'Service', 'mn-meganet-nats-headless').spec?.clusterIP).toBe('None')
+    expect(find<V1Service>(defaults, 'Service', 'mn-meganet-nats').spec?.ports?.[0]?.port).toBe(4222)
+    expect(find<V1PodDisruptionBudget>(defaults, 'PodDisruptionBudget', 'mn-meganet-nats').spec?.maxUnavailable).toBe(1)
+
+    const conf = find<V1ConfigMap>(defaults, 'ConfigMap', 'mn-meganet-nats-config').data?.['nats.conf'] ?? ''
+    expect(conf).toContain('nats://mn-meganet-nats-2.mn-meganet-nats-headless.mesh.svc.cluster.local:6222')
+    expect(conf).toContain('lame_duck_duration: 30s')
+    expect(conf).toContain('max_file_store: 9216Mi')
+    // The real nats-server (the version the image tag names) accepts the rendered config.
+    const dir = await mkdtemp(join(tmpdir(), 'meganet-nats-conf-'))
+    try {
+      await writeFile(join(dir, 'nats.conf'), conf)
+      const { stdout, stderr } = await exec(natsServerBinary(), ['-c', join(dir, 'nats.conf'), '-t'], { env: { ...process.env, SERVER_NAME: 'mn-meganet-nats-0' } })
+      expect(`${stdout}${stderr}`).toContain('is valid')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('creates the default AnchorFleet as a create-once hook pointing at the chart\'s NATS', () => {
+    const fleet = find<FleetManifest>(defaults, 'AnchorFleet', 'meganet')
+    expect(fleet.metadata.annotations).toMatchObject({ 'helm.sh/hook': 'post-install,post-upgrade', 'helm.sh/hook-delete-policy': 'hook-failed' })
+    expect(fleet.spec).toEqual({
+      replicas: 3, region: 'local', storage: { size: '10Gi', replication: 3, writeQuorum: 2 },
+      nats: { url: 'nats://mn-meganet-nats.mesh.svc.cluster.local:4222' }, exposure: { type: 'ClusterIP' }
+    })
+  })
+
+  it('renders the ServiceMonitor, PodMonitor and PrometheusRule only when the cluster serves monitoring.coreos.com/v1 and the toggles are on', async () => {
+    const objects = await helm.template(WITH_MONITORING_APIS)
+    const rules = await readFile(RULES_FILE, 'utf8').catch(() => undefined)
+    expect(kinds(objects).filter(k => MONITORING_KINDS.includes(k))).toEqual(rules != null ? MONITORING_KINDS : ['PodMonitor', 'ServiceMonitor'])
+    const serviceMonitor = find<MonitorObject>(objects, 'ServiceMonitor')
+    expect(serviceMonitor.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'meganet-operator', 'app.kubernetes.io/instance': 'mn' })
+    expect(serviceMonitor.spec.endpoints?.[0]).toMatchObject({ port: 'metrics', path: '/metrics' })
+    const podMonitor = find<MonitorObject>(objects, 'PodMonitor')
+    expect(podMonitor.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'meganet-anchor' })
+    expect(podMonitor.spec.podMetricsEndpoints?.[0]).toMatchObject({ port: 'http', path: '/metrics' })
+    expect(podMonitor.spec.namespaceSelector).toEqual({ matchNames: ['mesh'] })
+    if (rules != null) expect(find<PrometheusRuleObject>(objects, 'PrometheusRule').spec.groups).toEqual((parse(rules) as { groups: unknown[] }).groups)
+
+    // One API alone renders its object alone; a toggle turns its object off.
+    const one = await helm.template(['--api-versions', 'monitoring.coreos.com/v1/PodMonitor', '--set', 'monitoring.podMonitor.namespaceSelector.any=true'])
+    expect(kinds(one).filter(k => MONITORING_KINDS.includes(k))).toEqual(['PodMonitor'])
+    expect(find<MonitorObject>(one, 'PodMonitor').spec.namespaceSelector).toEqual({ any: true })
+    const off = await helm.template([...WITH_MONITORING_APIS, '--set', 'monitoring.serviceMonitor.enabled=false', '--set', 'monitoring.podMonitor.enabled=false', '--set', 'monitoring.prometheusRule.enabled=false'])
+    expect(kinds(off).filter(k => MONITORING_KINDS.includes(k))).toEqual([])
+  })
+
+  it('ships one dashboard ConfigMap per files/dashboards/*.json and the alert groups of files/alerts/meganet.rules.yaml', async () => {
+    // The chart's own files (synth copies them from dashboards/): one ConfigMap each.
+    const shipped = await listFiles(DASHBOARDS_DIR, '.json')
+    const rendered = defaults.filter((o): o is DashboardMap => o.kind === 'ConfigMap' && o.metadata.labels?.['grafana_dashboard'] === '1')
+    expect(rendered.flatMap(o => Object.keys(o.data)).sort()).toEqual(shipped)
+
+    // A copy of the chart with fixture files, to pin the naming, labels and content.
+    const dir = await mkdtemp(join(tmpdir(), 'meganet-chart-'))
+    try {
+      const chart = join(dir, 'meganet')
+      await cp(CHART_DIR, chart, { recursive: true, filter: src => !src.startsWith(join(CHART_DIR, 'files')) })
+      const dashboard = '{\n  "uid": "meganet-fleet",\n  "title": "MegaNet fleet",\n  "templating": { "list": [{ "name": "datasource", "type": "datasource" }] }\n}'
+      await writeFixture(join(chart, 'files', 'dashboards', 'Fleet_Overview.json'), dashboard)
+      await writeFixture(join(chart, 'files', 'dashboards', 'relay.json'), '{ "uid": "meganet-relay" }')
+      const rules = 'groups:\n  - name: meganet-fixture\n    rules:\n      - alert: Fixture\n        expr: vector(1)\n        annotations:\n          summary: "{{ $labels.pod }} is a fixture"\n'
+      await writeFixture(join(chart, 'files', 'alerts', 'meganet.rules.yaml'), rules)
+
+      const objects = await helm.template([...WITH_MONITORING_APIS, '--set', 'monitoring.dashboards.label=my_dashboards', '--set', 'monitoring.dashboards.labelValue=yes',
+        '--set', 'monitoring.dashboards.folder=Backbone', '--set', 'monitoring.dashboards.namespace=grafana'], { chart })
+      const maps = objects.filter((o): o is DashboardMap => o.kind === 'ConfigMap' && o.metadata.labels?.['my_dashboards'] === 'yes')
+      expect(maps.map(o => [o.metadata.name, o.metadata.namespace, o.metadata.annotations?.['grafana_folder']])).toEqual([
+        ['mn-meganet-dashboard-fleet-overview', 'grafana', 'Backbone'], ['mn-meganet-dashboard-relay', 'grafana', 'Backbone']])
+      expect(maps[0]?.data['Fleet_Overview.json']).toBe(dashboard)
+      expect(find<PrometheusRuleObject>(objects, 'PrometheusRule').spec.groups).toEqual([
+        { name: 'meganet-fixture', rules: [{ alert: 'Fixture', expr: 'vector(1)', annotations: { summary: '{{ $labels.pod }} is a fixture' } }] }])
+
+      const noFolder = await helm.template(['--set', 'monitoring.dashboards.folder='], { chart })
+      expect(noFolder.filter(o => o.metadata.labels?.['grafana_dashboard'] === '1').map(o => o.metadata.annotations)).toEqual([undefined, undefined])
+      const disabled = await helm.template(['--set', 'monitoring.dashboards.enabled=false'], { chart })
+      expect(disabled.some(o => o.metadata.labels?.['grafana_dashboard'] != null)).toBe(false)
+
+      await writeFixture(join(chart, 'files', 'alerts', 'meganet.rules.yaml'), 'rules: []\n')
+      await expect(helm.template(WITH_MONITORING_APIS, { chart })).rejects.toThrow(/has no top-level groups/)
+      await rm(join(chart, 'files', 'alerts'), { recursive: true })
+      expect((await helm.template(WITH_MONITORING_APIS, { chart })).some(o => o.kind === 'PrometheusRule')).toBe(false)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('uses an external NATS, with a credentials Secret, when nats.enabled=false', async () => {
+    const url = 'nats://nats-a.example:4222,nats://nats-b.example:4333'
+    const objects = await helm.template(['--set', 'nats.enabled=false', '--set', `nats.external.url=${url.replace(',', '\\,')}`,
+      '--set', 'nats.external.credentialsSecret.name=nats-creds', '--set', 'networkPolicy.enabled=true'])
+    expect(objects.filter(o => o.metadata.name.includes('nats') && o.kind !== 'NetworkPolicy')).toEqual([])
+    expect(find<FleetManifest>(objects, 'AnchorFleet').spec.nats).toEqual({ url, credentialsSecret: { name: 'nats-creds', key: 'nats.creds' } })
+    const operator = find<V1Deployment>(objects, 'Deployment')
+    expect(envOf(containerOf(operator))['MEGANET_OPERATOR_NATS_CREDS_FILE']).toBe('/etc/meganet/nats/nats.creds')
+    expect(operator.spec?.template.spec?.volumes).toContainEqual({ name: 'nats-creds', secret: { secretName: 'nats-creds' } })
+    // The operator may leave for the external servers' ports.
+    expect(find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'mn-meganet-operator').spec?.egress).toContainEqual({ ports: [{ port: 4222, protocol: 'TCP' }, { port: 4333, protocol: 'TCP' }] })
+  })
+
+  it('renders NetworkPolicies only when enabled: public p2p ports, NATS only for anchors and the operator, operator egress to the API server and NATS', async () => {
+    expect(defaults.some(o => o.kind === 'NetworkPolicy')).toBe(false)
+    const objects = (await helm.template(['--set', 'networkPolicy.enabled=true'])).filter(o => o.kind === 'NetworkPolicy')
+    expect(objects.map(o => o.metadata.name).sort()).toEqual(['mn-meganet-anchors', 'mn-meganet-nats', 'mn-meganet-operator'])
+    const anchors = find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'mn-meganet-anchors').spec
+    expect(anchors?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/name': 'meganet-anchor' })
+    expect(anchors?.ingress?.[0]).toEqual({ ports: [{ port: 4001, protocol: 'TCP' }, { port: 4002, protocol: 'TCP' }] })
+    expect(anchors?.ingress?.[1]).toEqual({ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ port: 9464, protocol: 'TCP' }] })
+    const nats = find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'mn-meganet-nats').spec
+    // Raw JSON: client-node's model calls `from` `_from`.
+    const from = (nats?.ingress?.[0] as { from?: Array<{ podSelector?: { matchLabels?: Record<string, string> } }> } | undefined)?.from
+    expect(from?.map(f => f.podSelector?.matchLabels?.['app.kubernetes.io/name'])).toEqual(['meganet-anchor', 'meganet-operator'])
+    expect(nats?.ingress?.[0]?.ports).toEqual([{ port: 4222, protocol: 'TCP' }])
+    const operator = find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'mn-meganet-operator').spec
+    expect(operator?.policyTypes).toEqual(['Ingress', 'Egress'])
+    expect(operator?.egress?.[0]).toEqual({ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 443, protocol: 'TCP' }, { port: 6443, protocol: 'TCP' }] })
+    expect(operator?.egress?.[1]?.to?.[0]?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/name': 'meganet-nats', 'app.kubernetes.io/instance': 'mn' })
+  })
+
+  it('has values.schema.json refuse bad values with a message', async () => {
+    const refusals: Array<[string[], RegExp]> = [
+      [['--set', 'operator.replicas=-1'], /operator\/replicas.*minimum/],
+      [['--set', 'nats.enabled=false'], /nats\/external\/url.*minLength/],
+      [['--set', 'defaultFleet.exposure.type=Public'], /defaultFleet\/exposure\/type/],
+      [['--set', 'defaultFleet.roles={relay,gateway}'], /defaultFleet\/roles\/1/],
+      [['--set', 'nats.replicas=2'], /nats\/replicas/],
+      [['--set', 'nats.lameDuck.duration=10s'], /nats\/lameDuck\/duration/],
+      [['--set', 'operator.leaseDuration=soon'], /operator\/leaseDuration/],
+      [['--set', 'operator.replica=3'], /additional properties 'replica' not allowed|additionalProperties/]
+    ]
+    for (const [args, message] of refusals) {
+      await expect(helm.template(args), args.join(' ')).rejects.toThrow(message)
+    }
+    await expect(helm.run(['lint', CHART_DIR, '--set', 'operator.replicas=-1'])).rejects.toThrow(/operator\/replicas/)
+  })
+
+  it('has a restricted helm test pod whose check waits for the operator\'s /readyz', async () => {
+    const pod = find<V1Pod>(defaults, 'Pod')
+    expect(pod.metadata?.annotations?.['helm.sh/hook']).toBe('test')
+    expect(pod.spec?.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } })
+    const c = pod.spec?.containers[0]
+    expect(c?.securityContext).toEqual(RESTRICTED_CONTAINER)
+    expect(envOf(c ?? { name: '' })['READYZ_URL']).toBe('http://mn-meganet-operator.mesh.svc.cluster.local:8080/readyz')
+    const [node, flag, script = ''] = c?.command ?? []
+    expect([node, flag]).toEqual(['node', '-e'])
+
+    // The same script, run here: 503 twice, then 200, passes; nothing listening fails in time.
+    let calls = 0
+    const server = createServer((_req, res) => { calls++; res.writeHead(calls < 3 ? 503 : 200).end(JSON.stringify({ ready: calls >= 3 })) })
+    await new Promise<void>(resolve => server.listen(0, '127.0.0.1', resolve))
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/readyz`
+      const { stdout } = await exec(process.execPath, ['-e', script], { env: { READYZ_URL: url, TIMEOUT_SECONDS: '30' } })
+      expect(stdout).toContain('ready: ')
+      expect(calls).toBe(3)
+    } finally {
+      server.close()
+    }
+    await expect(exec(process.execPath, ['-e', script], { env: { READYZ_URL: 'http://127.0.0.1:1/readyz', TIMEOUT_SECONDS: '1' } }))
+      .rejects.toMatchObject({ code: 1, stderr: expect.stringContaining('not ready within 1s') as unknown })
+  })
+})
