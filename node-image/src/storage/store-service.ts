@@ -168,18 +168,17 @@ export class StoreService {
   /** Serves a block from here, or from one of its anchors; a corrupt local copy is replaced. */
   async get (cid: CID): Promise<Uint8Array> {
     try {
-      const local = await this.store.get(cid)
-      if (local != null) return local
+      return await this.getLocal(cid)
     } catch (err) {
-      if (!(err instanceof CorruptBlockError)) throw err
-      this.metrics.corruptBlocks.inc()
-      this.log.warn({ cid: cid.toString() }, err.message)
-      const healed = await this.fetchRemote(cid)
-      await this.storeLocally(cid, healed, false)
-      this.metrics.repairedBlocks.inc()
-      return healed
+      if (!(err instanceof Refusal) || (err.code !== 'corrupt' && err.code !== 'not_found')) throw err
+      const block = await this.fetchRemote(cid)
+      if (err.code === 'corrupt') {
+        this.log.warn({ cid: cid.toString() }, err.message)
+        await this.storeLocally(cid, block, false)
+        this.metrics.repairedBlocks.inc()
+      }
+      return block
     }
-    return await this.fetchRemote(cid)
   }
 
   private async getLocal (cid: CID): Promise<Uint8Array> {
