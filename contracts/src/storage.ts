@@ -15,7 +15,8 @@ export const DEFAULT_CHUNK_BYTES = 1024 * 1024
 /** Largest block: a 4 MiB chunk plus its encryption overhead, with room to spare. */
 export const MAX_BLOCK_BYTES = 4 * 1024 * 1024 + 1024
 export const MAX_STORE_HEADER_BYTES = 16 * 1024
-export const MAX_HAS_BATCH = 1024
+/** CIDs in one `has`: 200 of the longest (≈ 62 characters) fit well inside one header frame. */
+export const MAX_HAS_BATCH = 200
 
 export const CID_CODECS = { raw: 0x55, json: 0x0200 } as const
 

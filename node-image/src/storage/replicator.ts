@@ -167,7 +167,8 @@ export class Replicator {
           const { reply } = await storeRequest(this.node, peerIdFromString(target), { op: 'has', cids: batch, ...(touch ? { touch } : {}) })
           batch.forEach((cid, j) => { if (reply.has?.[j] === true) held.add(cid) })
         } catch (err) {
-          this.log.debug({ target, err: (err as Error).message }, 'has check failed')
+          // Counted as holding none: repair then pushes copies, which is safe but costly, so say so.
+          this.log.warn({ target, err: (err as Error).message }, 'has check failed')
         }
       }
     }))
