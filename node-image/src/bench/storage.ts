@@ -1,0 +1,185 @@
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { MAX_HAS_BATCH } from '@meganet/contracts'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { storeRequest } from '../blocks/store-client.js'
+import { getFile, putFile } from '../files/index.js'
+import { MeganetPeer } from '../peer/index.js'
+import { BenchFleet } from './bench-fleet.js'
+import { cpuSeconds } from './process-memory.js'
+import type { BenchContext, BenchResult } from './bench-types.js'
+import type { AnchorChild } from '../devnet/anchor-child.js'
+import type { BlockTransport } from '../files/index.js'
+import type { CID } from 'multiformats/cid'
+
+const ANCHORS = 4
+const REPLICATION = 3
+const FULL_BYTES = 256 * 1024 * 1024
+/** A second file put before the kill, so the fleet holds the issue's 1 GiB when an anchor is lost. */
+const FULL_EXTRA_BYTES = 768 * 1024 * 1024
+const SMOKE_BYTES = 2 * 1024 * 1024
+const REPAIR_TIMEOUT_MS = 600_000
+const FILL_BLOCK = 16 * 1024 * 1024
+
+interface StorageStatus { storage: { blocks: number, storedBytes: number } }
+
+async function randomFile (path: string, bytes: number): Promise<void> {
+  const handle = await open(path, 'w')
+  try {
+    for (let written = 0; written < bytes; written += FILL_BLOCK) await handle.write(randomBytes(Math.min(FILL_BLOCK, bytes - written)))
+  } finally {
+    await handle.close()
+  }
+}
+
+/** Bytes/s of writing `data` to `path` and fsyncing it, then of reading it back. */
+async function diskRates (path: string, data: Buffer): Promise<{ write: number, read: number }> {
+  let t0 = performance.now()
+  await writeFile(path, data)
+  const handle = await open(path, 'r+')
+  await handle.sync()
+  await handle.close()
+  const write = data.byteLength / ((performance.now() - t0) / 1000)
+  t0 = performance.now()
+  const back = await readFile(path)
+  const read = back.byteLength / ((performance.now() - t0) / 1000)
+  return { write, read }
+}
+
+/** For each block, how many of the running anchors hold it (the store protocol's `has`). */
+async function replicaCounts (peer: MeganetPeer, anchors: readonly AnchorChild[], cids: readonly CID[]): Promise<number[]> {
+  const counts = cids.map(() => 0)
+  for (const anchor of anchors.filter(a => a.running)) {
+    for (let start = 0; start < cids.length; start += MAX_HAS_BATCH) {
+      const batch = cids.slice(start, start + MAX_HAS_BATCH)
+      const { reply } = await storeRequest(peer.node, peerIdFromString(anchor.peerId), { op: 'has', cids: batch.map(c => c.toString()) })
+      reply.has?.forEach((held, i) => { if (held) counts[start + i] = (counts[start + i] ?? 0) + 1 })
+    }
+  }
+  return counts
+}
+
+async function cpuOf (anchors: readonly AnchorChild[]): Promise<number> {
+  let total = 0
+  for (const anchor of anchors) if (anchor.running && anchor.child.pid != null) total += await cpuSeconds(anchor.child.pid).catch(() => 0)
+  return total
+}
+
+/**
+ * Storage: put/get MB/s of a file through one peer into a fleet of four anchors (R=3, W=2),
+ * against writing and reading the same bytes on the local disk; then the time until every
+ * block is back on R live anchors after one anchor is killed with SIGKILL.
+ */
+export async function storage (context: BenchContext): Promise<BenchResult> {
+  const bytes = context.smoke ? SMOKE_BYTES : FULL_BYTES
+  context.progress(`starting NATS and ${ANCHORS} storage anchors`)
+  const fleet = await BenchFleet.start(ANCHORS, {
+    'storage-repair-interval': '1s', 'storage-replication': String(REPLICATION), 'storage-write-quorum': '2', 'storage-peer-rate': 'unlimited'
+  })
+  const dir = await mkdtemp(join(tmpdir(), 'meganet-bench-storage-'))
+  let peer: MeganetPeer | undefined
+  try {
+    const source = join(dir, 'source.bin')
+    await randomFile(source, bytes)
+    const data = await readFile(source)
+    context.progress('local disk write+fsync and read')
+    const disk = await diskRates(join(dir, 'disk-copy.bin'), data)
+
+    peer = await MeganetPeer.create({ anchors: fleet.anchors.map(a => a.tcpAddress), allowPrivateAddresses: true })
+    await peer.start()
+    const blocks = peer.blocks()
+    const cids: CID[] = []
+    const recording: BlockTransport = {
+      put: async (cid, block, options) => { cids.push(cid); await blocks.put(cid, block, options) },
+      get: async (cid) => await blocks.get(cid)
+    }
+
+    context.progress(`putFile ${bytes} bytes`)
+    let cpu0 = await cpuOf(fleet.anchors)
+    let self0 = await cpuSeconds(process.pid)
+    let t0 = performance.now()
+    const put = await putFile(source, recording)
+    const putSeconds = (performance.now() - t0) / 1000
+    const putAnchorCpu = (await cpuOf(fleet.anchors) - cpu0) / putSeconds
+    const putPeerCpu = (await cpuSeconds(process.pid) - self0) / putSeconds
+
+    context.progress('getFile')
+    cpu0 = await cpuOf(fleet.anchors)
+    self0 = await cpuSeconds(process.pid)
+    t0 = performance.now()
+    await getFile(put.link, blocks, join(dir, 'got.bin'))
+    const getSeconds = (performance.now() - t0) / 1000
+    const getAnchorCpu = (await cpuOf(fleet.anchors) - cpu0) / getSeconds
+    const getPeerCpu = (await cpuSeconds(process.pid) - self0) / getSeconds
+    if (!(await readFile(join(dir, 'got.bin'))).equals(data)) throw new Error('getFile returned different bytes')
+    const putRate = bytes / putSeconds
+    const getRate = bytes / getSeconds
+
+    const extraBytes = context.smoke ? 0 : FULL_EXTRA_BYTES
+    if (extraBytes > 0) {
+      context.progress(`putFile ${extraBytes} more bytes before the kill`)
+      const extra = join(dir, 'extra.bin')
+      await randomFile(extra, extraBytes)
+      await putFile(extra, recording)
+      await rm(extra)
+    }
+    context.progress(`waiting for all ${cids.length} blocks on R=${REPLICATION} anchors`)
+    const replicated = async (): Promise<boolean> => (await replicaCounts(peer as MeganetPeer, fleet.anchors, cids)).every(n => n >= REPLICATION)
+    let deadline = Date.now() + REPAIR_TIMEOUT_MS
+    while (!(await replicated())) {
+      if (Date.now() > deadline) throw new Error('blocks never reached R before the kill')
+      await new Promise(resolve => setTimeout(resolve, 500))
+    }
+
+    // The victim is the anchor holding the most bytes, so that it always held some.
+    const statuses = await Promise.all(fleet.anchors.map(async a => await (await fetch(a.url('/status'))).json() as StorageStatus))
+    const most = statuses.reduce((best, s, i) => s.storage.storedBytes > (statuses[best]?.storage.storedBytes ?? -1) ? i : best, 0)
+    const victim = fleet.anchors[most] as AnchorChild
+    const status = statuses[most] as StorageStatus
+    context.progress(`SIGKILL of an anchor holding ${status.storage.blocks} blocks (${status.storage.storedBytes} bytes)`)
+    const survivors = fleet.anchors.filter(a => a !== victim)
+    cpu0 = await cpuOf(survivors)
+    t0 = performance.now()
+    await victim.stop('SIGKILL')
+    deadline = Date.now() + REPAIR_TIMEOUT_MS
+    while (!(await replicated())) {
+      if (Date.now() > deadline) throw new Error(`R=${REPLICATION} not restored within ${REPAIR_TIMEOUT_MS} ms`)
+      await new Promise(resolve => setTimeout(resolve, 250))
+    }
+    const repairSeconds = (performance.now() - t0) / 1000
+    const repairAnchorCpu = (await cpuOf(survivors) - cpu0) / repairSeconds
+
+    return {
+      name: 'storage',
+      summary: `${(bytes / 2 ** 20).toFixed(0)} MiB file, ${ANCHORS} anchors R=${REPLICATION} W=2: put ${(putRate / 1e6).toFixed(1)} MB/s ` +
+        `(${(putRate / disk.write * 100).toFixed(1)}% of disk write+fsync ${(disk.write / 1e6).toFixed(0)} MB/s), get ${(getRate / 1e6).toFixed(1)} MB/s ` +
+        `(${(getRate / disk.read * 100).toFixed(1)}% of disk read ${(disk.read / 1e6).toFixed(0)} MB/s); R restored ${repairSeconds.toFixed(1)} s after SIGKILL of an anchor ` +
+        `holding ${(status.storage.storedBytes / 2 ** 20).toFixed(1)} MiB of ${((bytes + extraBytes) / 2 ** 20).toFixed(0)} MiB put`,
+      metrics: {
+        fileBytes: bytes,
+        bytesPutBeforeKill: bytes + extraBytes,
+        blocks: cids.length,
+        putBytesPerSecond: putRate,
+        getBytesPerSecond: getRate,
+        diskWriteFsyncBytesPerSecond: disk.write,
+        diskReadBytesPerSecond: disk.read,
+        putToDiskWriteRatio: putRate / disk.write,
+        getToDiskReadRatio: getRate / disk.read,
+        putAnchorsCpuCoresBusy: putAnchorCpu,
+        putPeerProcessCpuCoresBusy: putPeerCpu,
+        getAnchorsCpuCoresBusy: getAnchorCpu,
+        getPeerProcessCpuCoresBusy: getPeerCpu,
+        lostAnchorBytes: status.storage.storedBytes,
+        lostAnchorBlocks: status.storage.blocks,
+        repairSeconds,
+        repairAnchorsCpuCoresBusy: repairAnchorCpu
+      }
+    }
+  } finally {
+    await peer?.stop().catch(() => {})
+    await fleet.stop()
+    await rm(dir, { recursive: true, force: true })
+  }
+}
