@@ -1,40 +1,29 @@
-import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { AnchorChild } from '../devnet/anchor-child.js'
-import { NatsChild, findNatsServer } from '../devnet/nats-child.js'
-import { freePort } from '../net/ports.js'
+import { Devnet } from '../devnet/devnet.js'
+import { findNatsServer } from '../devnet/nats-child.js'
+import type { AnchorChild } from '../devnet/anchor-child.js'
 
 /** Coordination timings short enough for a benchmark: a beat every 500 ms, a record stale after 2 s. */
-export const BENCH_FLEET_FLAGS = { 'coordination-heartbeat': '500ms', 'coordination-member-ttl': '2s' }
+export const BENCH_FLEET_FLAGS = { 'coordination-heartbeat': '500ms', 'coordination-member-ttl': '2s', 'shutdown-grace': '1s' }
 
 interface StatusView { coordination: { members: number }, anchors: { connected: number } }
 
-/** A NATS server and anchors in one fleet, each in its own process, under one temporary directory. */
+/** A devnet with NATS whose anchors have all seen each other: the fleet a benchmark measures. */
 export class BenchFleet {
-  readonly dir: string
-  readonly nats: NatsChild
-  readonly anchors: AnchorChild[]
+  private readonly devnet: Devnet
 
-  private constructor (dir: string, nats: NatsChild, anchors: AnchorChild[]) {
-    this.dir = dir
-    this.nats = nats
-    this.anchors = anchors
+  private constructor (devnet: Devnet) {
+    this.devnet = devnet
+  }
+
+  get anchors (): AnchorChild[] {
+    return this.devnet.anchors
   }
 
   static async start (size: number, flags: Readonly<Record<string, string>>): Promise<BenchFleet> {
-    const binary = findNatsServer()
-    if (binary == null) throw new Error('no nats-server: run test/tools/install-nats-server.sh or set MEGANET_NATS_SERVER')
-    const dir = await mkdtemp(join(tmpdir(), 'meganet-bench-fleet-'))
-    const nats = await NatsChild.spawn({ binary, port: await freePort(), storeDir: join(dir, 'nats') })
-    const fleet = new BenchFleet(dir, nats, [])
+    const natsServer = findNatsServer()
+    if (natsServer == null) throw new Error('no nats-server: run test/tools/install-nats-server.sh or set MEGANET_NATS_SERVER')
+    const fleet = new BenchFleet(await Devnet.start({ anchors: size, natsServer, anchorFlags: { ...BENCH_FLEET_FLAGS, ...flags } }))
     try {
-      for (let i = 0; i < size; i++) {
-        fleet.anchors.push(await AnchorChild.spawn({
-          dataDir: join(dir, `anchor-${i}`),
-          flags: { 'nats-servers': nats.url, 'fleet-name': 'bench', 'shutdown-grace': '1s', ...BENCH_FLEET_FLAGS, ...flags }
-        }))
-      }
       await fleet.waitForMembers(size)
     } catch (err) {
       await fleet.stop()
@@ -57,15 +46,6 @@ export class BenchFleet {
   }
 
   async stop (): Promise<void> {
-    await Promise.all(this.anchors.map(async a => await a.stop('SIGKILL')))
-    await this.nats.stop('SIGKILL')
-    await rm(this.dir, { recursive: true, force: true })
+    await this.devnet.stop()
   }
-}
-
-/** The value at quantile `q` (0..1) of `values`, nearest rank. */
-export function quantile (values: readonly number[], q: number): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  if (sorted.length === 0) return 0
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] ?? 0
 }

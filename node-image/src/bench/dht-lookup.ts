@@ -3,8 +3,9 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { MeganetPeer } from '../peer/index.js'
-import { BenchFleet, quantile } from './bench-fleet.js'
-import { cpuSeconds, residentBytes } from './process-memory.js'
+import { BenchFleet } from './bench-fleet.js'
+import { quantile } from './stats.js'
+import { cpuSeconds, cpuSecondsOf, residentBytes } from './process-usage.js'
 import type { BenchContext, BenchResult } from './bench-types.js'
 import type { ChildProcess } from 'node:child_process'
 
@@ -38,12 +39,6 @@ function pick<T> (values: readonly T[], count: number): T[] {
     ;[copy[i], copy[j]] = [copy[j] as T, copy[i] as T]
   }
   return copy.slice(0, count)
-}
-
-async function cpuOf (children: readonly ChildProcess[]): Promise<number> {
-  let total = 0
-  for (const child of children) if (child.pid != null) total += await cpuSeconds(child.pid).catch(() => 0)
-  return total
 }
 
 /**
@@ -84,7 +79,7 @@ export async function dhtLookup (context: BenchContext): Promise<BenchResult> {
     context.progress(`${lookups} directory lookups`)
     const directoryMs: number[] = []
     const via = { anchor: 0, directory: 0, dht: 0 }
-    let cpuBefore = { anchors: await cpuOf(fleet.anchors.map(a => a.child)), seeker: await cpuSeconds(process.pid) }
+    let cpuBefore = { anchors: await cpuSecondsOf(fleet.anchors.map(a => a.child)), seeker: await cpuSeconds(process.pid) }
     let wall = performance.now()
     for (const target of directoryTargets) {
       const t0 = performance.now()
@@ -93,7 +88,7 @@ export async function dhtLookup (context: BenchContext): Promise<BenchResult> {
       via[found.via]++
     }
     const directoryWall = (performance.now() - wall) / 1000
-    const directoryAnchorCpu = await cpuOf(fleet.anchors.map(a => a.child)) - cpuBefore.anchors
+    const directoryAnchorCpu = await cpuSecondsOf(fleet.anchors.map(a => a.child)) - cpuBefore.anchors
     const directorySeekerCpu = await cpuSeconds(process.pid) - cpuBefore.seeker
 
     context.progress(`${lookups} DHT-only lookups`)
@@ -101,7 +96,7 @@ export async function dhtLookup (context: BenchContext): Promise<BenchResult> {
     const queriesSent: number[] = []
     let dhtFailures = 0
     let firstFailure = ''
-    cpuBefore = { anchors: await cpuOf(fleet.anchors.map(a => a.child)), seeker: await cpuSeconds(process.pid) }
+    cpuBefore = { anchors: await cpuSecondsOf(fleet.anchors.map(a => a.child)), seeker: await cpuSeconds(process.pid) }
     wall = performance.now()
     for (const target of dhtTargets) {
       let sent = 0
@@ -119,7 +114,7 @@ export async function dhtLookup (context: BenchContext): Promise<BenchResult> {
       }
     }
     const dhtWall = (performance.now() - wall) / 1000
-    const dhtAnchorCpu = await cpuOf(fleet.anchors.map(a => a.child)) - cpuBefore.anchors
+    const dhtAnchorCpu = await cpuSecondsOf(fleet.anchors.map(a => a.child)) - cpuBefore.anchors
     const dhtSeekerCpu = await cpuSeconds(process.pid) - cpuBefore.seeker
     if (dhtMs.length === 0) throw new Error(`every DHT-only lookup failed (${dhtFailures})`)
 

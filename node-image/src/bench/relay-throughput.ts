@@ -7,7 +7,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { AnchorChild } from '../devnet/anchor-child.js'
 import { createPeerLibp2p } from '../peer/peer-libp2p.js'
-import { cpuSeconds, residentBytes } from './process-memory.js'
+import { cpuSeconds, residentBytes } from './process-usage.js'
+import { quantile } from './stats.js'
 import { BENCH_PROTOCOL, receiveBytes, sendBytes } from './stream-transfer.js'
 import { startTcpProxy } from './tcp-proxy.js'
 import type { BenchContext, BenchResult } from './bench-types.js'
@@ -16,11 +17,6 @@ import type { AddressInfo, Socket } from 'node:net'
 
 const FULL_BYTES = 256 * 1024 * 1024
 const SMOKE_BYTES = 4 * 1024 * 1024
-
-function median (values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b)
-  return sorted[Math.floor(sorted.length / 2)] ?? 0
-}
 
 async function peer (listenTcp: boolean): Promise<PeerLibp2p> {
   const node = await createPeerLibp2p({ privateKey: await generateKeyPair('Ed25519'), relays: listenTcp ? 0 : 1, listenTcp, allowPrivateAddresses: true })
@@ -121,9 +117,9 @@ export async function relayThroughput (context: BenchContext): Promise<BenchResu
       context.progress(`run ${run + 1}/${runs}: direct libp2p`)
       directRates.push(await libp2pTransfer(sender, direct, directAddress, bytes))
     }
-    const relay = median(relayRates)
-    const tcpProxy = median(proxyRates)
-    const directRate = median(directRates)
+    const relay = quantile(relayRates, 0.5)
+    const tcpProxy = quantile(proxyRates, 0.5)
+    const directRate = quantile(directRates, 0.5)
     return {
       name: 'relay-throughput',
       summary: `relay ${(relay / 1e6).toFixed(1)} MB/s = ${(relay / tcpProxy * 100).toFixed(1)}% of a plain TCP proxy (${(tcpProxy / 1e6).toFixed(1)} MB/s) and ${(relay / directRate * 100).toFixed(1)}% of direct libp2p (${(directRate / 1e6).toFixed(1)} MB/s); goal ≥ 50% of the proxy`,

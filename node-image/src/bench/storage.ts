@@ -8,7 +8,7 @@ import { storeRequest } from '../blocks/store-client.js'
 import { getFile, putFile } from '../files/index.js'
 import { MeganetPeer } from '../peer/index.js'
 import { BenchFleet } from './bench-fleet.js'
-import { cpuSeconds } from './process-memory.js'
+import { cpuSeconds, cpuSecondsOf } from './process-usage.js'
 import type { BenchContext, BenchResult } from './bench-types.js'
 import type { AnchorChild } from '../devnet/anchor-child.js'
 import type { BlockTransport } from '../files/index.js'
@@ -61,12 +61,6 @@ async function replicaCounts (peer: MeganetPeer, anchors: readonly AnchorChild[]
   return counts
 }
 
-async function cpuOf (anchors: readonly AnchorChild[]): Promise<number> {
-  let total = 0
-  for (const anchor of anchors) if (anchor.running && anchor.child.pid != null) total += await cpuSeconds(anchor.child.pid).catch(() => 0)
-  return total
-}
-
 /**
  * Storage: put/get MB/s of a file through one peer into a fleet of four anchors (R=3, W=2),
  * against writing and reading the same bytes on the local disk; then the time until every
@@ -97,21 +91,21 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
     }
 
     context.progress(`putFile ${bytes} bytes`)
-    let cpu0 = await cpuOf(fleet.anchors)
+    let cpu0 = await cpuSecondsOf(fleet.anchors.map(a => a.child))
     let self0 = await cpuSeconds(process.pid)
     let t0 = performance.now()
     const put = await putFile(source, recording)
     const putSeconds = (performance.now() - t0) / 1000
-    const putAnchorCpu = (await cpuOf(fleet.anchors) - cpu0) / putSeconds
+    const putAnchorCpu = (await cpuSecondsOf(fleet.anchors.map(a => a.child)) - cpu0) / putSeconds
     const putPeerCpu = (await cpuSeconds(process.pid) - self0) / putSeconds
 
     context.progress('getFile')
-    cpu0 = await cpuOf(fleet.anchors)
+    cpu0 = await cpuSecondsOf(fleet.anchors.map(a => a.child))
     self0 = await cpuSeconds(process.pid)
     t0 = performance.now()
     await getFile(put.link, blocks, join(dir, 'got.bin'))
     const getSeconds = (performance.now() - t0) / 1000
-    const getAnchorCpu = (await cpuOf(fleet.anchors) - cpu0) / getSeconds
+    const getAnchorCpu = (await cpuSecondsOf(fleet.anchors.map(a => a.child)) - cpu0) / getSeconds
     const getPeerCpu = (await cpuSeconds(process.pid) - self0) / getSeconds
     if (!(await readFile(join(dir, 'got.bin'))).equals(data)) throw new Error('getFile returned different bytes')
     const putRate = bytes / putSeconds
@@ -140,7 +134,7 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
     const status = statuses[most] as StorageStatus
     context.progress(`SIGKILL of an anchor holding ${status.storage.blocks} blocks (${status.storage.storedBytes} bytes)`)
     const survivors = fleet.anchors.filter(a => a !== victim)
-    cpu0 = await cpuOf(survivors)
+    cpu0 = await cpuSecondsOf(survivors.map(a => a.child))
     t0 = performance.now()
     await victim.stop('SIGKILL')
     deadline = Date.now() + REPAIR_TIMEOUT_MS
@@ -149,7 +143,7 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
       await new Promise(resolve => setTimeout(resolve, 250))
     }
     const repairSeconds = (performance.now() - t0) / 1000
-    const repairAnchorCpu = (await cpuOf(survivors) - cpu0) / repairSeconds
+    const repairAnchorCpu = (await cpuSecondsOf(survivors.map(a => a.child)) - cpu0) / repairSeconds
 
     return {
       name: 'storage',

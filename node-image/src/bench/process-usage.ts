@@ -1,3 +1,4 @@
+import type { ChildProcess } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 
 /** Resident set size of a process, from /proc (Linux). */
@@ -14,4 +15,11 @@ export async function cpuSeconds (pid: number): Promise<number> {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
   const ticks = Number(fields[11]) + Number(fields[12])
   return ticks / 100
+}
+
+/** CPU seconds all these processes have used so far; exited ones count as 0. */
+export async function cpuSecondsOf (children: readonly ChildProcess[]): Promise<number> {
+  let total = 0
+  for (const child of children) if (child.pid != null) total += await cpuSeconds(child.pid).catch(() => 0)
+  return total
 }
