@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto'
-import { peerIdFromString } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { cidOf } from '../../node-image/src/blocks/cid.js'
-import { storeRequest } from '../../node-image/src/blocks/store-client.js'
+import { replicaCounts } from '../../node-image/src/blocks/replica-counts.js'
 import { FleetClient } from '../../node-image/src/coordination/index.js'
 import { MeganetPeer } from '../../node-image/src/peer/index.js'
 import { eventually } from '../helpers/anchor-process.js'
@@ -20,16 +19,6 @@ const RESTORE_BOUND_MS = MEMBER_TTL_MS + 15_000
 
 function alive (anchor: AnchorProcess): boolean {
   return anchor.anchor.running
-}
-
-/** For each block, how many live anchors hold it. */
-async function replicaCounts (peer: MeganetPeer, anchors: AnchorProcess[], cids: CID[]): Promise<number[]> {
-  const counts = cids.map(() => 0)
-  for (const anchor of anchors.filter(alive)) {
-    const { reply } = await storeRequest(peer.node, peerIdFromString(anchor.peerId), { op: 'has', cids: cids.map(c => c.toString()) })
-    reply.has?.forEach((held, i) => { if (held) counts[i] = (counts[i] ?? 0) + 1 })
-  }
-  return counts
 }
 
 describe('stored blocks survive losing anchors', () => {
@@ -51,7 +40,7 @@ describe('stored blocks survive losing anchors', () => {
       await peer.blocks().put(cid, bytes, { pin: false })
       blocks.push({ cid, bytes })
     }
-    await eventually(async () => (await replicaCounts(peer, anchors, blocks.map(b => b.cid))).every(n => n === REPLICATION) ? true : undefined, 15_000, 'all blocks on R anchors')
+    await eventually(async () => (await replicaCounts(peer.node, anchors.filter(alive).map(a => a.peerId), blocks.map(b => b.cid))).every(n => n === REPLICATION) ? true : undefined, 15_000, 'all blocks on R anchors')
   })
 
   afterAll(async () => {
@@ -72,7 +61,7 @@ describe('stored blocks survive losing anchors', () => {
     const started = Date.now()
     await victim.stop('SIGKILL')
     await everyBlockReadable()
-    await eventually(async () => (await replicaCounts(peer, anchors, blocks.map(b => b.cid))).every(n => n >= REPLICATION) ? true : undefined,
+    await eventually(async () => (await replicaCounts(peer.node, anchors.filter(alive).map(a => a.peerId), blocks.map(b => b.cid))).every(n => n >= REPLICATION) ? true : undefined,
       RESTORE_BOUND_MS, `R=${REPLICATION} restored`)
     console.log(`R restored ${Date.now() - started} ms after kill -9`)
     // The gauge reports the last finished round: the one after the copies were pushed finds none missing.
@@ -93,7 +82,7 @@ describe('stored blocks survive losing anchors', () => {
     expect(await leaving.stop('SIGTERM')).toBe(0)
     await waitForMembers(anchors.filter(alive), 3)
     await everyBlockReadable()
-    await eventually(async () => (await replicaCounts(peer, anchors, blocks.map(b => b.cid))).every(n => n >= REPLICATION) ? true : undefined,
+    await eventually(async () => (await replicaCounts(peer.node, anchors.filter(alive).map(a => a.peerId), blocks.map(b => b.cid))).every(n => n >= REPLICATION) ? true : undefined,
       RESTORE_BOUND_MS, 'R on the three anchors left')
   })
 })

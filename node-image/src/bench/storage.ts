@@ -2,9 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { MAX_HAS_BATCH } from '@meganet/contracts'
-import { peerIdFromString } from '@libp2p/peer-id'
-import { storeRequest } from '../blocks/store-client.js'
+import { replicaCounts } from '../blocks/replica-counts.js'
 import { getFile, putFile } from '../files/index.js'
 import { MeganetPeer } from '../peer/index.js'
 import { BenchFleet } from './bench-fleet.js'
@@ -49,18 +47,6 @@ async function diskRates (path: string, data: Buffer): Promise<{ write: number, 
 }
 
 /** For each block, how many of the running anchors hold it (the store protocol's `has`). */
-async function replicaCounts (peer: MeganetPeer, anchors: readonly AnchorChild[], cids: readonly CID[]): Promise<number[]> {
-  const counts = cids.map(() => 0)
-  for (const anchor of anchors.filter(a => a.running)) {
-    for (let start = 0; start < cids.length; start += MAX_HAS_BATCH) {
-      const batch = cids.slice(start, start + MAX_HAS_BATCH)
-      const { reply } = await storeRequest(peer.node, peerIdFromString(anchor.peerId), { op: 'has', cids: batch.map(c => c.toString()) })
-      reply.has?.forEach((held, i) => { if (held) counts[start + i] = (counts[start + i] ?? 0) + 1 })
-    }
-  }
-  return counts
-}
-
 /**
  * Storage: put/get MB/s of a file through one peer into a fleet of four anchors (R=3, W=2),
  * against writing and reading the same bytes on the local disk; then the time until every
@@ -120,7 +106,7 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
       await rm(extra)
     }
     context.progress(`waiting for all ${cids.length} blocks on R=${REPLICATION} anchors`)
-    const replicated = async (): Promise<boolean> => (await replicaCounts(peer as MeganetPeer, fleet.anchors, cids)).every(n => n >= REPLICATION)
+    const replicated = async (): Promise<boolean> => (await replicaCounts((peer as MeganetPeer).node, fleet.anchors.filter(a => a.running).map(a => a.peerId), cids)).every(n => n >= REPLICATION)
     let deadline = Date.now() + REPAIR_TIMEOUT_MS
     while (!(await replicated())) {
       if (Date.now() > deadline) throw new Error('blocks never reached R before the kill')
