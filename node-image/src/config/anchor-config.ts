@@ -202,5 +202,3 @@ export function loadAnchorConfig (sources: ConfigSources = {}): AnchorConfig {
   if (problems.length > 0 || !result.success) throw new ConfigError(problems)
   return result.data
 }
-
-export const describeOption = (path: string): string => `--${flagName(path)} / ${envName(path)}`

@@ -53,5 +53,3 @@ export function normalizeFileValue (kind: OptionKind, value: unknown): ParseResu
   if (Array.isArray(value) && value.every((v): v is string => typeof v === 'string')) return { ok: true, value }
   return { ok: false, message: `unsupported value ${JSON.stringify(value)}` }
 }
-
-export { parseSize, parseDuration }
