@@ -1,6 +1,7 @@
 import type { AnchorMetrics } from '../metrics/anchor-metrics.js'
 import type { RelayCaps } from './relay-policy.js'
 import { circuitRefusal, reservationRefusal } from './relay-policy.js'
+import { ReservationsByIp } from './reservations-by-ip.js'
 import type { Connection, ConnectionGater, PeerId, Stream, StreamHandler, StreamMessageEvent } from '@libp2p/interface'
 import type { Registrar } from '@libp2p/interface-internal'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
@@ -40,6 +41,7 @@ export class RelayGuard {
   private readonly metrics: AnchorMetrics
   private view?: RelayView
   private draining = false
+  private readonly byIp = new ReservationsByIp<PeerId>()
 
   constructor (caps: RelayCaps, metrics: AnchorMetrics) {
     this.caps = caps
@@ -87,12 +89,8 @@ export class RelayGuard {
       if (view == null) return true
       const reservations = view.relay.reservations
       const ip = view.getConnections(peer).map(c => ipOf(c.remoteAddr)).find(a => a != null)
-      let sameIp = 0
-      if (ip != null) {
-        for (const [holder, reservation] of reservations.entries()) {
-          if (!holder.equals(peer) && ipOf(reservation.addr) === ip) sameIp++
-        }
-      }
+      const key = peer.toString()
+      const sameIp = ip == null ? 0 : this.byIp.count(ip, key, holder => reservations.has(holder))
       const refusal = reservationRefusal({
         draining: this.draining,
         renewal: reservations.has(peer),
@@ -100,6 +98,7 @@ export class RelayGuard {
         sameIpReservations: sameIp
       }, this.caps)
       if (refusal == null) {
+        if (ip != null) this.byIp.add(key, peer, ip)
         this.metrics.reservationsAccepted.inc()
         this.onReserved?.(peer)
         return false
@@ -132,6 +131,7 @@ export class RelayGuard {
 
   /** A reservation is worthless once its peer is gone: free the slot instead of waiting for the TTL. */
   onPeerDisconnect (peer: PeerId): void {
+    this.byIp.remove(peer.toString())
     const reservation = this.view?.relay.reservations.get(peer)
     if (reservation == null) return
     reservation.signal.clear()
