@@ -63,6 +63,7 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard 
     connectionGater: guard.gater,
     connectionManager: {
       maxConnections: config.connections.max,
+      maxIncomingPendingConnections: config.connections.maxPendingInbound,
       inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SECOND_PER_HOST
     },
     metrics: prometheusMetrics({ registry, preserveExistingMetrics: true }),

@@ -24,6 +24,8 @@ export const DEFAULT_CIRCUIT_DATA_LIMIT_BYTES = 128 * 1024 * 1024
 export const DEFAULT_CIRCUIT_DURATION_LIMIT_MS = 30 * 60 * 1000
 
 export const DEFAULT_MAX_CONNECTIONS = 20_000
+/** libp2p's default of 10 handshakes in flight refuses most of a reconnect storm after a restart. */
+export const DEFAULT_MAX_PENDING_INBOUND = 128
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000
 export const DEFAULT_LOG_LEVEL = 'info'
 
