@@ -39,6 +39,16 @@ describe('FleetWorkload', () => {
     expect(pdb.spec.maxUnavailable).toBe(1)
   })
 
+  it('sizes the anchor heap to the memory limit, and only when there is one', () => {
+    const env = (resources: Record<string, Record<string, string>>): unknown => {
+      const objects = desiredFleetObjects({ fleet: fleet({ resources }), defaultImage: 'meganet:1', replicas: 1 })
+      const sts = objects.find(o => o.kind === 'StatefulSet') as unknown as { spec: { template: { spec: { containers: Array<{ env: Array<{ name: string, value?: string }> }> } } } }
+      return sts.spec.template.spec.containers[0]?.env.find(e => e.name === 'NODE_OPTIONS')?.value
+    }
+    expect(env({ limits: { memory: '1Gi' } })).toBe('--max-old-space-size-percentage=75 --max-semi-space-size=16')
+    expect(env({ requests: { memory: '1Gi' } })).toBeUndefined()
+  })
+
   it('follows every non-default setting', () => {
     const objects = desiredFleetObjects({
       fleet: fleet({

@@ -1,6 +1,6 @@
 import { ApiObject } from 'cdk8s'
 import { Construct } from 'constructs'
-import { ANCHOR_FLEET } from '@meganet/contracts'
+import { ANCHOR_FLEET, anchorNodeOptions } from '@meganet/contracts'
 import { ANCHOR_PORTS, CONFIG_DIR, DATA_DIR, NATS_CREDS_DIR, anchorConfig } from './anchor-config.js'
 import { ANCHOR_APP, selectorLabels, standardLabels } from './labels.js'
 import { RESTRICTED_CONTAINER_SECURITY, RESTRICTED_POD_SECURITY } from './security.js'
@@ -84,7 +84,11 @@ export class FleetWorkload extends Construct {
               name: 'anchor',
               image: spec.image ?? props.defaultImage,
               args: ['anchor', '--config', `${CONFIG_DIR}/anchor.json`],
-              env: [{ name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } }],
+              env: [
+                { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                // Size V8 to the container, or it takes a quarter of the limit and dies of heap long before the pod is full.
+                ...(spec.resources?.limits?.memory != null ? [{ name: 'NODE_OPTIONS', value: anchorNodeOptions('container') }] : [])
+              ],
               ports: [
                 { name: 'p2p-tcp', containerPort: ANCHOR_PORTS.tcp, protocol: 'TCP', ...(hostPorts ? { hostPort: ANCHOR_PORTS.tcp } : {}) },
                 { name: 'p2p-ws', containerPort: ANCHOR_PORTS.ws, protocol: 'TCP', ...(hostPorts ? { hostPort: ANCHOR_PORTS.ws } : {}) },

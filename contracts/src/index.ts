@@ -31,3 +31,4 @@ export {
 export type { AnchorFleet, AnchorFleetSpec, AnchorFleetSpecInput, AnchorFleetStatus, Condition, ConditionType } from './anchor-fleet.js'
 export { celRules, structuralSchema } from './openapi.js'
 export type { CelRule, StructuralSchema } from './openapi.js'
+export { ANCHOR_HEAP, anchorNodeOptions } from './anchor-runtime.js'
