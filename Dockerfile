@@ -10,6 +10,8 @@ COPY contracts/package.json contracts/
 COPY node-image/package.json node-image/
 COPY cdk8s/package.json cdk8s/
 COPY operator/package.json operator/
+# Fixes to dependencies, applied by npm ci's postinstall (patch-package); patches/README.md says why.
+COPY patches patches
 RUN npm ci --no-audit --no-fund
 COPY contracts contracts
 COPY node-image node-image
@@ -25,6 +27,7 @@ COPY contracts/package.json contracts/
 COPY node-image/package.json node-image/
 COPY cdk8s/package.json cdk8s/
 COPY operator/package.json operator/
+COPY patches patches
 # The node@24 devDependency only exists for machines that ship an older Node; the image has Node 24.
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /src/contracts/dist contracts/dist

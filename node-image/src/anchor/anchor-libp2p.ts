@@ -20,6 +20,13 @@ import type { Registry } from 'prom-client'
 const MAX_TIMER_MS = 2 ** 31 - 1
 const MAX_DATA_LIMIT = 2n ** 63n - 1n
 
+/**
+ * A relayed stream is paused while the other side of its circuit is full; what the sender may
+ * still have in flight (its yamux window) then lands in the stream's read buffer, which aborts
+ * past 4 MiB. yamux grows windows to 16 MiB; 2 MiB keeps a paused circuit well inside the limit.
+ */
+const MAX_STREAM_WINDOW_BYTES = 2 * 1024 * 1024
+
 /** Lets several connections from one NAT or one devnet host arrive at once. */
 const INBOUND_CONNECTIONS_PER_SECOND_PER_HOST = 50
 
@@ -59,7 +66,7 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard 
     addresses: { listen: listenAddresses(config), announce: config.announce },
     transports: [tcp(), webSockets()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: MAX_STREAM_WINDOW_BYTES } })],
     connectionGater: guard.gater,
     connectionManager: {
       maxConnections: config.connections.max,
