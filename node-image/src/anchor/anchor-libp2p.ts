@@ -73,6 +73,7 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard 
       maxIncomingPendingConnections: config.connections.maxPendingInbound,
       inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SECOND_PER_HOST
     },
+    connectionMonitor: { pingInterval: config.connections.pingInterval },
     metrics: prometheusMetrics({ registry, preserveExistingMetrics: true }),
     services: {
       identify: identify(),

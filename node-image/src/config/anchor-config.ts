@@ -53,7 +53,7 @@ export const anchorConfigSchema = z.strictObject({
     circuitDataLimit: limit,
     circuitDurationLimit: limit
   }),
-  connections: z.strictObject({ max: positiveCount, maxPendingInbound: positiveCount }),
+  connections: z.strictObject({ max: positiveCount, maxPendingInbound: positiveCount, pingInterval: durationMs }),
   dht: z.strictObject({ allowPrivateAddresses: z.boolean() }),
   storage: z.strictObject({
     capacity: z.number().int().min(1),

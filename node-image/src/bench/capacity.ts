@@ -1,0 +1,189 @@
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { anchorNodeOptions } from '@meganet/contracts'
+import { AnchorChild } from '../devnet/anchor-child.js'
+import { cpuSeconds, residentBytes } from './process-usage.js'
+import { quantile } from './stats.js'
+import type { BenchContext, BenchResult } from './bench-types.js'
+import type { JoinAnswer, JoinCommand } from './reservation-worker.js'
+import type { ChildProcess } from 'node:child_process'
+import type { Interface } from 'node:readline'
+
+/** The built worker (src/ and dist/ both sit two levels below the package root). */
+const WORKER_PATH = fileURLToPath(new URL('../../dist/bench/reservation-worker.js', import.meta.url))
+const GOAL_PEERS = 10_000
+const GOAL_RSS_BYTES = 1024 ** 3
+/** Past the goal, to see where it breaks; the anchor's reservation cap is raised to match. */
+const FULL = { peers: 12_000, step: 1_000, workers: 4 }
+const SMOKE = { peers: 10, step: 5, workers: 1 }
+/** Under the anchor's default per-IP cap (8): a household or a small NAT. */
+const PEERS_PER_ADDRESS = 4
+/** A step "blows up" when more than this share of its joins fail, or its p99 exceeds the latency. */
+const MAX_FAILURE_SHARE = 0.01
+const MAX_P99_MS = 5_000
+const SETTLE_MS = 2_000
+
+interface Worker { readonly child: ChildProcess, readonly answers: Interface }
+
+function startWorker (relay: string): Worker {
+  const child = spawn(process.execPath, [WORKER_PATH, relay, String(PEERS_PER_ADDRESS)], { stdio: ['pipe', 'pipe', 'inherit'] })
+  return { child, answers: createInterface({ input: child.stdout as NodeJS.ReadableStream }) }
+}
+
+async function ask (worker: Worker, command: JoinCommand): Promise<JoinAnswer> {
+  const answer = new Promise<JoinAnswer>((resolve, reject) => {
+    const onExit = (code: number | null): void => reject(new Error(`reservation worker exited with ${code}`))
+    worker.child.once('exit', onExit)
+    worker.answers.once('line', line => {
+      worker.child.off('exit', onExit)
+      resolve(JSON.parse(line) as JoinAnswer)
+    })
+  })
+  worker.child.stdin?.write(JSON.stringify(command) + '\n')
+  return await answer
+}
+
+interface AnchorSample { rssBytes: number, heapBytes: number, reservations: number, cpuSeconds: number }
+
+async function sampleAnchor (anchor: AnchorChild): Promise<AnchorSample> {
+  const pid = anchor.child.pid
+  if (pid == null) throw new Error('the anchor has no pid')
+  const status = await (await fetch(anchor.url('/status'))).json() as { relay: { reservations: number } }
+  const metrics = await (await fetch(anchor.url('/metrics'))).text()
+  const heap = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(metrics)?.[1]
+  return { rssBytes: await residentBytes(pid), heapBytes: Number(heap), reservations: status.relay.reservations, cpuSeconds: await cpuSeconds(pid) }
+}
+
+const mib = (bytes: number): number => bytes / 1024 ** 2
+
+interface Step { readonly offered: number, readonly held: number, readonly p99Ms: number, readonly sample: AnchorSample, readonly seconds: number }
+
+interface Ramp {
+  readonly baseline: AnchorSample
+  readonly steps: Step[]
+  readonly latencies: number[]
+  readonly failures: Record<string, number>
+  readonly blewUp: string
+  readonly generatorRssBytes: number
+  readonly workers: number
+}
+
+/** Peers join one anchor in steps until `peers` are offered or a step blows up. */
+async function ramp (plan: typeof FULL, nodeOptions: string, label: string, progress: (message: string) => void): Promise<Ramp> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'meganet-capacity-'))
+  progress(`${label}: starting the anchor (NODE_OPTIONS="${nodeOptions}")`)
+  const anchor = await AnchorChild.spawn({
+    dataDir,
+    env: { NODE_OPTIONS: nodeOptions },
+    flags: { roles: 'bootstrap,relay', 'relay-max-reservations': String(plan.peers), 'connections-max': String(plan.peers * 2), 'shutdown-grace': '1s' }
+  })
+  const workers: Worker[] = []
+  try {
+    for (let w = 0; w < plan.workers; w++) workers.push(startWorker(anchor.tcpAddress))
+    const baseline = await sampleAnchor(anchor)
+    const latencies: number[] = []
+    const failures: Record<string, number> = {}
+    const steps: Step[] = []
+    let offered = 0
+    let blewUp = ''
+    while (offered < plan.peers && blewUp === '') {
+      const count = Math.min(plan.step, plan.peers - offered)
+      const before = await sampleAnchor(anchor)
+      const started = performance.now()
+      const answers = await Promise.all(workers.map(async (worker, w) => {
+        const share = Math.floor(count / workers.length) + (w < count % workers.length ? 1 : 0)
+        const offset = offered + w * Math.ceil(count / workers.length)
+        return share === 0 ? undefined : await ask(worker, { join: { count: share, offset } })
+      }))
+      const seconds = (performance.now() - started) / 1000
+      offered += count
+      const stepLatencies = answers.flatMap(a => a?.latenciesMs ?? [])
+      latencies.push(...stepLatencies)
+      let stepFailures = 0
+      for (const answer of answers) {
+        for (const [message, n] of Object.entries(answer?.failures ?? {})) {
+          failures[message] = (failures[message] ?? 0) + n
+          stepFailures += n
+        }
+      }
+      await new Promise(resolve => setTimeout(resolve, SETTLE_MS))
+      const sample = await sampleAnchor(anchor)
+      const p99Ms = quantile(stepLatencies, 0.99)
+      steps.push({ offered, held: sample.reservations, p99Ms, sample, seconds })
+      progress(`${label}: ${offered} offered, ${sample.reservations} reserved, ${stepFailures} failed; join p99 ${p99Ms.toFixed(0)} ms; ` +
+        `anchor ${mib(sample.rssBytes).toFixed(0)} MiB RSS, ${mib(sample.heapBytes).toFixed(0)} MiB heap, ` +
+        `${((sample.cpuSeconds - before.cpuSeconds) / seconds).toFixed(2)} cores for ${(count / seconds).toFixed(0)} joins/s`)
+      if (stepFailures > count * MAX_FAILURE_SHARE) blewUp = `${stepFailures} of ${count} joins failed`
+      else if (p99Ms > MAX_P99_MS) blewUp = `join p99 ${p99Ms.toFixed(0)} ms`
+    }
+    let generatorRssBytes = 0
+    for (const worker of workers) if (worker.child.pid != null) generatorRssBytes += await residentBytes(worker.child.pid)
+    return { baseline, steps, latencies, failures, blewUp, generatorRssBytes, workers: workers.length }
+  } finally {
+    for (const worker of workers) worker.child.kill('SIGKILL')
+    await anchor.stop()
+    await rm(dataDir, { recursive: true, force: true })
+  }
+}
+
+function lastStep (result: Ramp): Step {
+  const last = result.steps[result.steps.length - 1]
+  if (last == null || last.held === 0) throw new Error(`no peer could reserve: ${JSON.stringify(result.failures)}`)
+  return last
+}
+
+/**
+ * Capacity: peers join one anchor (connect + reserve) in steps, from worker processes that
+ * dial from many loopback addresses, until the target or until a step's failures or p99 blow
+ * up; after each step the anchor's RSS, heap and reservations are read. The anchor runs with
+ * the heap flags the fleet workload gives a pod with a 1 GiB memory limit; the comparator is
+ * the same ramp against an anchor with Node's stock heap sizing, up to as many peers.
+ */
+export async function capacity (context: BenchContext): Promise<BenchResult> {
+  const plan = context.smoke ? SMOKE : FULL
+  const sized = await ramp(plan, anchorNodeOptions(GOAL_RSS_BYTES), 'sized heap', context.progress)
+  const last = lastStep(sized)
+  const stock = await ramp({ ...plan, peers: last.offered }, '', 'stock heap', context.progress)
+  const stockLast = lastStep(stock)
+  const held = last.held
+  const rssPerPeer = (last.sample.rssBytes - sized.baseline.rssBytes) / held
+  const totalJoinSeconds = sized.steps.reduce((sum, s) => sum + s.seconds, 0)
+  const atGoal = sized.steps.find(s => s.held >= GOAL_PEERS)
+  const metrics: Record<string, number> = {
+    peersOffered: last.offered,
+    peersHeld: held,
+    workerProcesses: sized.workers,
+    anchorBaselineRssMiB: mib(sized.baseline.rssBytes),
+    anchorRssMiB: mib(last.sample.rssBytes),
+    anchorRssKiBPerPeer: rssPerPeer / 1024,
+    anchorHeapKiBPerPeer: (last.sample.heapBytes - sized.baseline.heapBytes) / held / 1024,
+    anchorCpuMsPerJoin: (last.sample.cpuSeconds - sized.baseline.cpuSeconds) * 1000 / held,
+    joinsPerSecond: held / totalJoinSeconds,
+    joinP50Ms: quantile(sized.latencies, 0.5),
+    joinP99Ms: quantile(sized.latencies, 0.99),
+    generatorRssKiBPerPeer: sized.generatorRssBytes / held / 1024,
+    stockHeapPeersHeld: stockLast.held,
+    stockHeapRssMiB: mib(stockLast.sample.rssBytes),
+    stockToSizedRssRatio: stockLast.sample.rssBytes / last.sample.rssBytes,
+    stockHeapJoinP99Ms: quantile(stock.latencies, 0.99)
+  }
+  for (const step of sized.steps) metrics[`rssMiBAt${step.held}`] = mib(step.sample.rssBytes)
+  const failed = Object.values(sized.failures).reduce((a, b) => a + b, 0)
+  if (failed > 0) metrics.joinsFailed = failed
+  const goalMet = context.smoke ? undefined : atGoal != null && atGoal.sample.rssBytes < GOAL_RSS_BYTES
+  return {
+    name: 'capacity',
+    summary: `${held} of ${last.offered} peers held reservations on one anchor (${PEERS_PER_ADDRESS} per source address, ${sized.workers} load processes): ` +
+      `anchor ${mib(last.sample.rssBytes).toFixed(0)} MiB RSS (${(rssPerPeer / 1024).toFixed(1)} KiB per peer over a ${mib(sized.baseline.rssBytes).toFixed(0)} MiB baseline), ` +
+      `join p50 ${metrics.joinP50Ms?.toFixed(0)} ms / p99 ${metrics.joinP99Ms?.toFixed(0)} ms at ${metrics.joinsPerSecond?.toFixed(0)} joins/s; ` +
+      `with Node's stock heap sizing the same ramp ended at ${mib(stockLast.sample.rssBytes).toFixed(0)} MiB RSS for ${stockLast.held} peers ` +
+      `(${(stockLast.sample.rssBytes / last.sample.rssBytes).toFixed(2)}x); the load generator used ${metrics.generatorRssKiBPerPeer?.toFixed(0)} KiB per simulated peer` +
+      (sized.blewUp !== '' ? `; stopped: ${sized.blewUp}` : '') + (failed > 0 ? `; failures: ${JSON.stringify(sized.failures)}` : ''),
+    metrics,
+    ...(goalMet == null ? {} : { goalMet })
+  }
+}

@@ -1,0 +1,113 @@
+/**
+ * A child process of the `capacity` benchmark that holds many relay reservations on one anchor.
+ * Each simulated peer is the smallest libp2p node that can hold a reservation (TCP, Noise, Yamux,
+ * the relay transport, identify and ping: no DHT, no autonat) and dials from its own loopback
+ * address (127.64.0.0/10, argv[3] peers each), so the anchor's per-IP caps and
+ * per-host rate limits see many hosts, as they would in production.
+ *
+ * Commands arrive as JSON lines on stdin, one answer per line on stdout:
+ *   {"join":{"count":N,"offset":K}} -> {"joined":n,"latenciesMs":[...],"failures":{"message":count},"rssBytes":r}
+ * `offset` numbers the peers across all workers, so their addresses never collide.
+ */
+import { createInterface } from 'node:readline'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
+import type { Libp2p } from '@libp2p/interface'
+
+/** Joins in flight per worker: a reconnect storm, not one peer after another. */
+const CONCURRENCY = 8
+const JOIN_TIMEOUT_MS = 30_000
+
+export interface JoinCommand { readonly join: { readonly count: number, readonly offset: number } }
+export interface JoinAnswer {
+  readonly joined: number
+  readonly latenciesMs: number[]
+  readonly failures: Record<string, number>
+  readonly rssBytes: number
+}
+
+/** The loopback address simulated peer `index` dials from. */
+function sourceAddress (index: number, peersPerAddress: number): string {
+  const host = Math.floor(index / peersPerAddress) + 1
+  return `127.${64 + ((host >> 16) & 63)}.${(host >> 8) & 255}.${host & 255}`
+}
+
+function isJoinCommand (value: unknown): value is JoinCommand {
+  const join = (value as { join?: { count?: unknown, offset?: unknown } } | null)?.join
+  return Number.isInteger(join?.count) && Number.isInteger(join?.offset)
+}
+
+async function joinOne (relay: string, index: number, peersPerAddress: number): Promise<Libp2p> {
+  // @libp2p/tcp hands dialOpts to net.connect whole; its type names only some of them.
+  const dialOpts = { noDelay: true, localAddress: sourceAddress(index, peersPerAddress) }
+  const node = await createLibp2p({
+    start: false,
+    addresses: { listen: [`${relay}/p2p-circuit`] },
+    transports: [tcp({ dialOpts }), circuitRelayTransport()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    // The anchor pings its connections; the peer answering is enough load for the benchmark.
+    connectionMonitor: { enabled: false },
+    services: { identify: identify(), ping: ping() }
+  })
+  try {
+    await Promise.race([
+      node.start(),
+      new Promise((_resolve, reject) => setTimeout(() => reject(new Error(`no reservation within ${JOIN_TIMEOUT_MS} ms`)), JOIN_TIMEOUT_MS).unref())
+    ])
+    if (!node.getMultiaddrs().some(address => address.toString().includes('/p2p-circuit'))) throw new Error('started without a circuit address')
+    return node
+  } catch (err) {
+    await Promise.resolve(node.stop()).catch(() => {})
+    throw err
+  }
+}
+
+async function join (relay: string, peersPerAddress: number, peers: Libp2p[], count: number, offset: number): Promise<JoinAnswer> {
+  const latenciesMs: number[] = []
+  const failures: Record<string, number> = {}
+  let next = 0
+  await Promise.all(Array.from({ length: Math.min(CONCURRENCY, count) }, async () => {
+    while (next < count) {
+      const index = offset + next++
+      const started = performance.now()
+      try {
+        peers.push(await joinOne(relay, index, peersPerAddress))
+        latenciesMs.push(performance.now() - started)
+      } catch (err) {
+        // libp2p wraps the dial's cause in a multi-line listen error: keep the cause, less its port.
+        const lines = (err as Error).message.split('\n').map(l => l.trim()).filter(l => l !== '')
+        const message = (lines.find(l => l.includes('Error')) ?? lines[0] ?? 'unknown').replace(/\/tcp\/\d+\/p2p\/\w+|:\d+/g, '')
+        failures[message] = (failures[message] ?? 0) + 1
+      }
+    }
+  }))
+  return { joined: latenciesMs.length, latenciesMs, failures, rssBytes: process.memoryUsage().rss }
+}
+
+async function main (): Promise<void> {
+  const relay = process.argv[2]
+  const peersPerAddress = Number(process.argv[3])
+  if (relay == null || !relay.includes('/p2p/') || !Number.isInteger(peersPerAddress) || peersPerAddress < 1) {
+    throw new Error('usage: reservation-worker <anchor multiaddr ending in /p2p/<peerId>> <peers per source address>')
+  }
+  const peers: Libp2p[] = []
+  for await (const line of createInterface({ input: process.stdin })) {
+    const command: unknown = JSON.parse(line)
+    if (!isJoinCommand(command)) throw new Error(`unknown command ${line}`)
+    const answer = await join(relay, peersPerAddress, peers, command.join.count, command.join.offset)
+    process.stdout.write(JSON.stringify(answer) + '\n')
+  }
+  // stdin closed: the benchmark is done with these peers.
+  process.exit(0)
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`reservation-worker: ${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+})
