@@ -7,6 +7,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { AnchorChild } from '../devnet/anchor-child.js'
 import { createPeerLibp2p } from '../peer/peer-libp2p.js'
+import { findGoRelay, startGoRelay } from './go-relay.js'
 import { cpuSeconds, residentBytes } from './process-usage.js'
 import { quantile } from './stats.js'
 import { BENCH_PROTOCOL, receiveBytes, sendBytes } from './stream-transfer.js'
@@ -17,6 +18,30 @@ import type { AddressInfo, Socket } from 'node:net'
 
 const FULL_BYTES = 256 * 1024 * 1024
 const SMOKE_BYTES = 4 * 1024 * 1024
+
+/**
+ * go-libp2p relays with its stock 2 KiB copy buffer and with a 64 KiB one: the stock buffer
+ * makes every relayed frame small, which costs the js endpoints far more per byte.
+ */
+const GO_RELAY_VARIANTS = [
+  { name: 'goRelayStock', args: [] },
+  { name: 'goRelayBuffer64k', args: ['--buffer-size', '65536'] }
+] as const
+
+interface RelayPath { readonly name: string, readonly pid: number, readonly circuit: string, readonly rates: number[], cpu: number, wall: number }
+
+/** Connects `receiver` to the relay at `address` and waits for its circuit address there. */
+async function reserveOn (receiver: PeerLibp2p, address: string): Promise<string> {
+  const relayId = address.slice(address.lastIndexOf('/p2p/') + 5)
+  await receiver.dial(multiaddr(address))
+  const deadline = Date.now() + 20_000
+  for (;;) {
+    const circuit = receiver.getMultiaddrs().map(a => a.toString()).find(a => a.includes(`/p2p/${relayId}/p2p-circuit`))
+    if (circuit != null) return circuit
+    if (Date.now() > deadline) throw new Error(`the receiver got no relay reservation on ${address}`)
+    await new Promise(resolve => setTimeout(resolve, 100))
+  }
+}
 
 async function peer (listenTcp: boolean): Promise<PeerLibp2p> {
   const node = await createPeerLibp2p({ privateKey: await generateKeyPair('Ed25519'), relays: listenTcp ? 0 : 1, listenTcp, allowPrivateAddresses: true })
@@ -67,8 +92,9 @@ async function tcpTransfer (port: number, bytes: number, server: { next: () => P
 
 /**
  * Relay throughput: bytes/s between two peers through one anchor's relay, against a plain
- * Node TCP proxy and a direct libp2p connection, in the same run. Each path runs `runs`
- * times; medians are reported with the relay's and proxy's RSS afterwards.
+ * Node TCP proxy, a direct libp2p connection and (when built) go-libp2p's relay, in the same
+ * run. Each path runs `runs` times, interleaved; medians are reported with each relay's CPU
+ * per byte and RSS afterwards.
  */
 export async function relayThroughput (context: BenchContext): Promise<BenchResult> {
   const bytes = context.smoke ? SMOKE_BYTES : FULL_BYTES
@@ -78,6 +104,9 @@ export async function relayThroughput (context: BenchContext): Promise<BenchResu
     dataDir: dir,
     flags: { 'relay-circuit-data-limit': 'unlimited', 'relay-circuit-duration-limit': 'unlimited', roles: 'bootstrap,relay', 'shutdown-grace': '1s' }
   })
+  const goBinary = findGoRelay()
+  if (goBinary == null) context.progress('no go-libp2p relay comparator: set MEGANET_GO_RELAY (npm run bench builds it with test/tools/install-go-relay.sh)')
+  const goRelays = goBinary == null ? [] : await Promise.all(GO_RELAY_VARIANTS.map(async variant => ({ ...variant, relay: await startGoRelay(goBinary, variant.args) })))
   const accepted: Socket[] = []
   const waiting: Array<(socket: Socket) => void> = []
   const sink = createServer(socket => { const w = waiting.shift(); if (w != null) w(socket); else accepted.push(socket) })
@@ -85,81 +114,83 @@ export async function relayThroughput (context: BenchContext): Promise<BenchResu
   await once(sink, 'listening')
   const proxy = await startTcpProxy((sink.address() as AddressInfo).port)
   const server = { next: async () => await new Promise<Socket>(resolve => { const s = accepted.shift(); if (s != null) resolve(s); else waiting.push(resolve) }) }
-  const receiver = await peer(false)
+  const receivers = await Promise.all([anchor, ...goRelays].map(async () => await peer(false)))
   const sender = await peer(true)
   const direct = await peer(true)
   try {
-    await receiver.dial(multiaddr(anchor.tcpAddress))
-    const deadline = Date.now() + 20_000
-    let circuit: string | undefined
-    while (circuit == null && Date.now() < deadline) {
-      circuit = receiver.getMultiaddrs().map(a => a.toString()).find(a => a.includes('/p2p-circuit'))
-      if (circuit == null) await new Promise(resolve => setTimeout(resolve, 100))
+    const relayAddresses = [{ name: 'relay', pid: anchor.child.pid ?? 0, address: anchor.tcpAddress }, ...goRelays.map(g => ({ name: g.name, pid: g.relay.child.pid ?? 0, address: g.relay.address }))]
+    const paths: RelayPath[] = []
+    for (const [i, target] of relayAddresses.entries()) {
+      paths.push({ name: target.name, pid: target.pid, circuit: await reserveOn(receivers[i] as PeerLibp2p, target.address), rates: [], cpu: 0, wall: 0 })
     }
-    if (circuit == null) throw new Error('the receiver got no relay reservation')
     const directAddress = direct.getMultiaddrs().map(a => a.toString()).find(a => a.includes('/tcp/') && a.includes('127.0.0.1'))
     if (directAddress == null) throw new Error('no direct TCP address')
-    const relayRates: number[] = []
-    const proxyRates: number[] = []
+    const proxyPath = { rates: [] as number[], cpu: 0, wall: 0 }
     const directRates: number[] = []
-    let relayCpu = 0
-    let relayWall = 0
-    let proxyCpu = 0
-    let proxyWall = 0
-    const relayPid = anchor.child.pid ?? 0
     const proxyPid = proxy.child.pid ?? 0
     for (let run = 0; run < runs; run++) {
-      context.progress(`run ${run + 1}/${runs}: relay`)
-      const cpuBefore = await cpuSeconds(relayPid)
-      const wallBefore = performance.now()
-      relayRates.push(await libp2pTransfer(sender, receiver, circuit, bytes))
-      relayCpu += await cpuSeconds(relayPid) - cpuBefore
-      relayWall += (performance.now() - wallBefore) / 1000
+      for (const [i, path] of paths.entries()) {
+        context.progress(`run ${run + 1}/${runs}: ${path.name}`)
+        const cpuBefore = await cpuSeconds(path.pid)
+        const wallBefore = performance.now()
+        path.rates.push(await libp2pTransfer(sender, receivers[i] as PeerLibp2p, path.circuit, bytes))
+        path.cpu += await cpuSeconds(path.pid) - cpuBefore
+        path.wall += (performance.now() - wallBefore) / 1000
+      }
       context.progress(`run ${run + 1}/${runs}: tcp proxy`)
-      const proxyCpuBefore = await cpuSeconds(proxyPid)
-      const proxyWallBefore = performance.now()
-      proxyRates.push(await tcpTransfer(proxy.port, bytes, server))
-      proxyCpu += await cpuSeconds(proxyPid) - proxyCpuBefore
-      proxyWall += (performance.now() - proxyWallBefore) / 1000
+      const cpuBefore = await cpuSeconds(proxyPid)
+      const wallBefore = performance.now()
+      proxyPath.rates.push(await tcpTransfer(proxy.port, bytes, server))
+      proxyPath.cpu += await cpuSeconds(proxyPid) - cpuBefore
+      proxyPath.wall += (performance.now() - wallBefore) / 1000
       context.progress(`run ${run + 1}/${runs}: direct libp2p`)
       directRates.push(await libp2pTransfer(sender, direct, directAddress, bytes))
     }
-    const relay = quantile(relayRates, 0.5)
-    const tcpProxy = quantile(proxyRates, 0.5)
-    const directRate = quantile(directRates, 0.5)
-    // What forwarding one byte costs, apart from how fast the endpoints can go: the relay
-    // decrypts and re-encrypts every byte (Noise on each hop), the proxy only copies it.
     // /proc counts CPU in 10 ms ticks: a short smoke run may round to none.
     const tick = 0.01
-    const relayBytesPerCpuSecond = runs * bytes / Math.max(relayCpu, tick)
-    const proxyBytesPerCpuSecond = runs * bytes / Math.max(proxyCpu, tick)
+    // What forwarding one byte costs, apart from how fast the endpoints can go: a libp2p relay
+    // decrypts and re-encrypts every byte (Noise on each hop), the proxy only copies it.
+    const perCpuSecond = (cpu: number): number => runs * bytes / Math.max(cpu, tick)
+    const tcpProxy = quantile(proxyPath.rates, 0.5)
+    const proxyPerCpu = perCpuSecond(proxyPath.cpu)
+    const directRate = quantile(directRates, 0.5)
+    const [ours] = paths
+    if (ours == null) throw new Error('no relay path')
+    const relay = quantile(ours.rates, 0.5)
+    const metrics: Record<string, number> = {
+      bytesPerTransfer: bytes,
+      runs,
+      tcpProxyBytesPerSecond: tcpProxy,
+      directLibp2pBytesPerSecond: directRate,
+      proxyBytesPerCpuSecond: proxyPerCpu,
+      proxyCpuCoresBusy: Math.max(proxyPath.cpu, tick) / proxyPath.wall,
+      proxyRssBytesAfter: proxyPid !== 0 ? await residentBytes(proxyPid) : 0
+    }
+    for (const path of paths) {
+      const rate = quantile(path.rates, 0.5)
+      metrics[`${path.name}BytesPerSecond`] = rate
+      metrics[`${path.name}ToProxyRatio`] = rate / tcpProxy
+      metrics[`${path.name}ToDirectRatio`] = rate / directRate
+      metrics[`${path.name}BytesPerCpuSecond`] = perCpuSecond(path.cpu)
+      /** CPU seconds the relay process used per wall second while relaying (1 = one core busy). */
+      metrics[`${path.name}CpuCoresBusy`] = Math.max(path.cpu, tick) / path.wall
+      metrics[`${path.name}RssBytesAfter`] = path.pid !== 0 ? await residentBytes(path.pid) : 0
+      if (path !== ours) metrics[`relayTo${path.name.slice(0, 1).toUpperCase()}${path.name.slice(1)}Ratio`] = relay / rate
+    }
+    const mb = (value: number): string => (value / 1e6).toFixed(1)
+    const goText = paths.slice(1).map(p => `${p.name} ${mb(quantile(p.rates, 0.5))} MB/s (${mb(perCpuSecond(p.cpu))} MB per CPU second)`).join(', ')
     return {
       name: 'relay-throughput',
-      summary: `relay ${(relay / 1e6).toFixed(1)} MB/s = ${(relay / tcpProxy * 100).toFixed(1)}% of a plain TCP proxy (${(tcpProxy / 1e6).toFixed(1)} MB/s) and ${(relay / directRate * 100).toFixed(1)}% of direct libp2p (${(directRate / 1e6).toFixed(1)} MB/s); goal ≥ 50% of the proxy. ` +
-        `Per CPU second the relay forwards ${(relayBytesPerCpuSecond / 1e6).toFixed(0)} MB and the proxy ${(proxyBytesPerCpuSecond / 1e6).toFixed(0)} MB (${(relayBytesPerCpuSecond / proxyBytesPerCpuSecond * 100).toFixed(1)}%); ` +
-        `the relay process was ${(relayCpu / relayWall).toFixed(2)} cores busy while relaying`,
-      metrics: {
-        bytesPerTransfer: bytes,
-        runs,
-        relayBytesPerSecond: relay,
-        tcpProxyBytesPerSecond: tcpProxy,
-        directLibp2pBytesPerSecond: directRate,
-        relayToProxyRatio: relay / tcpProxy,
-        relayToDirectRatio: relay / directRate,
-        /** CPU seconds the relay process used per wall second while relaying (1 = one core busy). */
-        relayCpuCoresBusy: relayCpu / relayWall,
-        proxyCpuCoresBusy: Math.max(proxyCpu, tick) / proxyWall,
-        relayBytesPerCpuSecond,
-        proxyBytesPerCpuSecond,
-        relayToProxyCpuEfficiency: relayBytesPerCpuSecond / proxyBytesPerCpuSecond,
-        relayRssBytesAfter: anchor.child.pid != null ? await residentBytes(anchor.child.pid) : 0,
-        proxyRssBytesAfter: proxy.child.pid != null ? await residentBytes(proxy.child.pid) : 0
-      },
+      summary: `relay ${mb(relay)} MB/s = ${(relay / tcpProxy * 100).toFixed(1)}% of a plain TCP proxy (${mb(tcpProxy)} MB/s) and ${(relay / directRate * 100).toFixed(1)}% of direct libp2p (${mb(directRate)} MB/s); goal ≥ 50% of the proxy. ` +
+        `Per CPU second the relay forwards ${mb(perCpuSecond(ours.cpu))} MB and the proxy ${mb(proxyPerCpu)} MB; ` +
+        (goText === '' ? 'go-libp2p relay not run' : `go-libp2p: ${goText}`),
+      metrics,
       goalMet: relay / tcpProxy >= 0.5
     }
   } finally {
-    await Promise.all([receiver.stop(), sender.stop(), direct.stop()])
+    await Promise.all([...receivers, sender, direct].map(async node => { await node.stop() }))
     proxy.child.kill('SIGKILL')
+    for (const go of goRelays) go.relay.child.kill('SIGTERM')
     sink.close()
     for (const socket of accepted) socket.destroy()
     // SIGTERM, so a profiled anchor (NODE_OPTIONS=--cpu-prof) writes its profile.
