@@ -6,7 +6,7 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { anchorNodeOptions } from '@meganet/contracts'
 import { AnchorChild } from '../devnet/anchor-child.js'
-import { cpuSeconds, residentBytes } from './process-usage.js'
+import { cpuSeconds, cpuSecondsOf, residentBytes } from './process-usage.js'
 import { quantile } from './stats.js'
 import type { BenchContext, BenchResult } from './bench-types.js'
 import type { JoinAnswer, JoinCommand } from './reservation-worker.js'
@@ -18,7 +18,7 @@ const WORKER_PATH = fileURLToPath(new URL('../../dist/bench/reservation-worker.j
 const GOAL_PEERS = 10_000
 const GOAL_RSS_BYTES = 1024 ** 3
 /** Past the goal, to see where it breaks; the anchor's reservation cap is raised to match. */
-const FULL = { peers: 12_000, step: 1_000, workers: 4 }
+const FULL = { peers: 12_000, step: 1_000, workers: 6 }
 const SMOKE = { peers: 10, step: 5, workers: 1 }
 /** Under the anchor's default per-IP cap (8): a household or a small NAT. */
 const PEERS_PER_ADDRESS = 4
@@ -60,7 +60,16 @@ async function sampleAnchor (anchor: AnchorChild): Promise<AnchorSample> {
 
 const mib = (bytes: number): number => bytes / 1024 ** 2
 
-interface Step { readonly offered: number, readonly held: number, readonly p99Ms: number, readonly sample: AnchorSample, readonly seconds: number }
+interface Step {
+  readonly offered: number
+  readonly held: number
+  readonly p99Ms: number
+  readonly sample: AnchorSample
+  readonly seconds: number
+  /** Cores the anchor and the load processes kept busy while the step's peers joined. */
+  readonly anchorCores: number
+  readonly generatorCores: number
+}
 
 interface Ramp {
   readonly baseline: AnchorSample
@@ -93,6 +102,7 @@ async function ramp (plan: typeof FULL, nodeOptions: string, label: string, prog
     while (offered < plan.peers && blewUp === '') {
       const count = Math.min(plan.step, plan.peers - offered)
       const before = await sampleAnchor(anchor)
+      const generatorBefore = await cpuSecondsOf(workers.map(w => w.child))
       const started = performance.now()
       const answers = await Promise.all(workers.map(async (worker, w) => {
         const share = Math.floor(count / workers.length) + (w < count % workers.length ? 1 : 0)
@@ -100,6 +110,7 @@ async function ramp (plan: typeof FULL, nodeOptions: string, label: string, prog
         return share === 0 ? undefined : await ask(worker, { join: { count: share, offset } })
       }))
       const seconds = (performance.now() - started) / 1000
+      const generatorCores = (await cpuSecondsOf(workers.map(w => w.child)) - generatorBefore) / seconds
       offered += count
       const stepLatencies = answers.flatMap(a => a?.latenciesMs ?? [])
       latencies.push(...stepLatencies)
@@ -113,10 +124,11 @@ async function ramp (plan: typeof FULL, nodeOptions: string, label: string, prog
       await new Promise(resolve => setTimeout(resolve, SETTLE_MS))
       const sample = await sampleAnchor(anchor)
       const p99Ms = quantile(stepLatencies, 0.99)
-      steps.push({ offered, held: sample.reservations, p99Ms, sample, seconds })
+      const anchorCores = (sample.cpuSeconds - before.cpuSeconds) / seconds
+      steps.push({ offered, held: sample.reservations, p99Ms, sample, seconds, anchorCores, generatorCores })
       progress(`${label}: ${offered} offered, ${sample.reservations} reserved, ${stepFailures} failed; join p99 ${p99Ms.toFixed(0)} ms; ` +
         `anchor ${mib(sample.rssBytes).toFixed(0)} MiB RSS, ${mib(sample.heapBytes).toFixed(0)} MiB heap, ` +
-        `${((sample.cpuSeconds - before.cpuSeconds) / seconds).toFixed(2)} cores for ${(count / seconds).toFixed(0)} joins/s`)
+        `${anchorCores.toFixed(2)} cores (load processes ${generatorCores.toFixed(2)}) for ${(count / seconds).toFixed(0)} joins/s`)
       if (stepFailures > count * MAX_FAILURE_SHARE) blewUp = `${stepFailures} of ${count} joins failed`
       else if (p99Ms > MAX_P99_MS) blewUp = `join p99 ${p99Ms.toFixed(0)} ms`
     }
@@ -166,6 +178,8 @@ export async function capacity (context: BenchContext): Promise<BenchResult> {
     joinP50Ms: quantile(sized.latencies, 0.5),
     joinP99Ms: quantile(sized.latencies, 0.99),
     generatorRssKiBPerPeer: sized.generatorRssBytes / held / 1024,
+    lastStepAnchorCores: last.anchorCores,
+    lastStepGeneratorCores: last.generatorCores,
     stockHeapPeersHeld: stockLast.held,
     stockHeapRssMiB: mib(stockLast.sample.rssBytes),
     stockToSizedRssRatio: stockLast.sample.rssBytes / last.sample.rssBytes,

@@ -50,7 +50,8 @@ async function joinOne (relay: string, index: number, peersPerAddress: number): 
     addresses: { listen: [`${relay}/p2p-circuit`] },
     transports: [tcp({ dialOpts }), circuitRelayTransport()],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // The anchor keeps its own yamux keepalive; one per connection is enough load.
+    streamMuxers: [yamux({ enableKeepAlive: false })],
     // The anchor pings its connections; the peer answering is enough load for the benchmark.
     connectionMonitor: { enabled: false },
     services: { identify: identify(), ping: ping() }
