@@ -14,6 +14,28 @@ export function statusOf (err: unknown): number | undefined {
 export function isNotFound (err: unknown): boolean { return statusOf(err) === 404 }
 export function isConflict (err: unknown): boolean { return statusOf(err) === 409 }
 
+type RequestContext = Parameters<KubeConfig['applySecurityAuthentication']>[0]
+type Dispatcher = NonNullable<ReturnType<RequestContext['getDispatcher']>>
+
+/**
+ * client-node (2.0) builds a new undici Agent for every API request, so no connection is ever
+ * reused: each request paid a TLS handshake (with client-certificate auth) and left a socket
+ * open until its keep-alive timed out. This has every request of `config` share the first
+ * Agent, whose TLS options (CA, client certificate) are the same for one cluster and user.
+ */
+export function reuseConnections (config: KubeConfig): KubeConfig {
+  const apply = config.applySecurityAuthentication.bind(config)
+  let shared: Dispatcher | undefined
+  config.applySecurityAuthentication = async (context: RequestContext): Promise<void> => {
+    await apply(context)
+    const fresh = context.getDispatcher()
+    if (fresh == null) return
+    shared ??= fresh
+    if (fresh !== shared) context.setDispatcher(shared)
+  }
+  return config
+}
+
 /** The API clients the operator uses, with every request counted by verb and code. */
 export class Kube {
   readonly config: KubeConfig
@@ -24,7 +46,7 @@ export class Kube {
   private readonly metrics: OperatorMetrics
 
   constructor (config: KubeConfig, metrics: OperatorMetrics) {
-    this.config = config
+    this.config = reuseConnections(config)
     this.metrics = metrics
     this.objects = KubernetesObjectApi.makeApiClient(config)
     this.custom = config.makeApiClient(CustomObjectsApi)
