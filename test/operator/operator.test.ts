@@ -94,6 +94,23 @@ describe('the operator on a real control plane', () => {
       .rejects.toThrow(/writeQuorum must not exceed storage.replication/)
   })
 
+  it('reports an object the API server refuses as Degraded, with an event, and recovers once it is fixed', async () => {
+    // Passes the CRD's schema, but the API server refuses the StatefulSet: an extended resource's request must equal its limit.
+    await api.create(NS, 'refused', {
+      replicas: 1, storage: { size: '1Gi', replication: 1, writeQuorum: 1 },
+      resources: { requests: { 'example.com/widget': '1' }, limits: { 'example.com/widget': '2' } }
+    })
+    const degraded = await eventually(async () => {
+      const fleet = await api.get(NS, 'refused')
+      return fleet.status?.phase === 'Degraded' ? fleet : undefined
+    }, 30_000, 'fleet refused reported Degraded')
+    expect(degraded.status?.conditions?.find(c => c.type === 'Degraded')?.message).toMatch(/cannot apply StatefulSet\/refused-anchor: .*example\.com\/widget/)
+    const events = await plane.client(CoreV1Api).listNamespacedEvent({ namespace: NS, fieldSelector: 'involvedObject.name=refused' })
+    expect(events.items.filter(e => e.reason === 'ApplyFailed')).toHaveLength(1)
+    await api.patch(NS, 'refused', [{ op: 'replace', path: '/spec/resources', value: { requests: { cpu: '100m' } } }])
+    await readyFleet('refused')
+  })
+
   it('collects every object when the fleet is deleted', async () => {
     await api.create(NS, 'doomed', { replicas: 1, storage: { size: '1Gi', replication: 1, writeQuorum: 1 } })
     await readyFleet('doomed')

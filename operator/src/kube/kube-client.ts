@@ -11,6 +11,22 @@ export function statusOf (err: unknown): number | undefined {
   return err instanceof ApiException ? err.code : undefined
 }
 
+/**
+ * What the API server said, for status conditions and events: client-node's own message wraps
+ * the server's Status object as escaped JSON in "HTTP-Code: … Body: …".
+ */
+export function apiErrorMessage (err: unknown): string {
+  if (!(err instanceof ApiException)) return err instanceof Error ? err.message : String(err)
+  const body: unknown = err.body
+  try {
+    const status = (typeof body === 'string' ? JSON.parse(body) : body) as { message?: unknown, reason?: unknown }
+    if (typeof status.message === 'string') return `${err.code} ${typeof status.reason === 'string' ? `${status.reason}: ` : ''}${status.message}`
+  } catch {
+    // not a Status object: fall through to the HTTP code
+  }
+  return `HTTP ${err.code}`
+}
+
 export function isNotFound (err: unknown): boolean { return statusOf(err) === 404 }
 export function isConflict (err: unknown): boolean { return statusOf(err) === 409 }
 

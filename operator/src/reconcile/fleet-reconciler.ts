@@ -3,7 +3,7 @@ import {
   ANCHOR_FLEET, FLEET_FINALIZER, FORCE_SCALE_DOWN_ANNOTATION, anchorFleetSpecSchema
 } from '@meganet/contracts'
 import { ANCHOR_APP, desiredFleetObjects, fleetNames, selectorLabels } from '@meganet/cdk8s'
-import { isNotFound } from '../kube/kube-client.js'
+import { apiErrorMessage, isNotFound } from '../kube/kube-client.js'
 import { autoscaleDecision } from './autoscale.js'
 import { recordEvent } from './events.js'
 import { fleetStatus } from './fleet-status.js'
@@ -18,6 +18,14 @@ import type { Logger } from 'pino'
 
 /** While anything is in motion (pods starting, drains), look again this soon. */
 const BUSY_REQUEUE_MS = 2_000
+
+/** The API server refused one of the fleet's objects (quota, exhausted Service range, invalid pod template…). */
+export class ApplyError extends Error {
+  constructor (object: string, cause: unknown) {
+    super(`cannot apply ${object}: ${apiErrorMessage(cause)}`, { cause })
+    this.name = 'ApplyError'
+  }
+}
 /** A finalizer waits this long for anchors to drain before letting the fleet go. */
 const FINALIZER_DRAIN_TIMEOUT_MS = 60_000
 
@@ -116,7 +124,18 @@ export class FleetReconciler {
       await recordEvent(this.init.kube, fleet, 'Normal', 'ScaledDown', `removing anchors ${plan.replicas}..${current - 1}${force ? ' (forced)' : ' after they drained'}`, log)
     }
 
-    if (!spec.paused) await this.applyDesired(key, { ...fleet, spec }, replicas, statefulSet)
+    let applyError: ApplyError | undefined
+    if (!spec.paused) {
+      try {
+        await this.applyDesired(key, { ...fleet, spec }, replicas, statefulSet)
+      } catch (err) {
+        if (!(err instanceof ApplyError)) throw err
+        applyError = err
+        degraded ??= err.message
+        const previous = fleet.status?.conditions?.find(c => c.type === 'Degraded')?.message
+        if (previous !== err.message) await recordEvent(this.init.kube, fleet, 'Warning', 'ApplyFailed', err.message, log)
+      }
+    }
 
     let lastScaleTime = fleet.status?.lastScaleTime
     if (!spec.paused && spec.autoscaling != null && members != null && plan.kind === 'none') {
@@ -143,6 +162,8 @@ export class FleetReconciler {
       now: new Date().toISOString()
     })
     await this.writeStatus(fleet, status)
+    // Reported in the status; now let the queue retry it with backoff.
+    if (applyError != null) throw applyError
     const busy = scaleDown?.active === true || status.phase !== 'Ready' || spec.autoscaling?.enabled === true
     return busy ? { requeueAfterMs: BUSY_REQUEUE_MS } : {}
   }
@@ -165,7 +186,9 @@ export class FleetReconciler {
     const objects = desiredFleetObjects({ fleet, defaultImage: this.init.defaultImage, replicas, version: this.init.version })
     const hash = createHash('sha256').update(JSON.stringify(objects)).digest('hex')
     if (this.applied.get(key) === hash && statefulSet != null) return
-    for (const object of objects) await this.init.kube.apply(object)
+    for (const object of objects) {
+      await this.init.kube.apply(object).catch((err: unknown) => { throw new ApplyError(`${object.kind}/${object.metadata.name}`, err) })
+    }
     await this.pruneAnchorServices(fleet, replicas)
     this.applied.set(key, hash)
   }
