@@ -73,7 +73,8 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard 
       maxIncomingPendingConnections: config.connections.maxPendingInbound,
       inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SECOND_PER_HOST
     },
-    connectionMonitor: { pingInterval: config.connections.pingInterval },
+    // ConnectionLiveness pings instead, spread over the interval rather than all at once.
+    connectionMonitor: { enabled: false },
     metrics: prometheusMetrics({ registry, preserveExistingMetrics: true }),
     services: {
       identify: identify(),

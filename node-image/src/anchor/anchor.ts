@@ -20,8 +20,9 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { VERSION } from '../version.js'
 import { AnchorDrain } from './anchor-drain.js'
+import { ConnectionLiveness } from './connection-liveness.js'
 import { createAnchorLibp2p } from './anchor-libp2p.js'
-import { BOOTSTRAP_LIST_TTL_MS, IDENTITY_FILE_NAME } from './constants.js'
+import { BOOTSTRAP_LIST_TTL_MS, IDENTITY_FILE_NAME, PING_TIMEOUT_MS } from './constants.js'
 import { LOOKUP_PROTOCOL, circuitAddresses, handleLookup } from './lookup-service.js'
 import type { AnchorConfig } from '../config/anchor-config.js'
 import type { CoordinationStatus, CoordinatorHost } from '../coordination/coordinator.js'
@@ -112,6 +113,7 @@ export class Anchor {
   private readonly key: PrivateKey
   private readonly guard: RelayGuard
   private readonly mesh: AnchorMesh
+  private readonly liveness: ConnectionLiveness
   private readonly drainer: AnchorDrain
   private readonly coordinator?: Coordinator
   private readonly load: LoadSampler
@@ -135,6 +137,7 @@ export class Anchor {
     this.log = init.log
     this.coordinationMetrics = new CoordinationMetrics(init.registry)
     this.mesh = new AnchorMesh(init.node, init.config.bootstrap, init.log)
+    this.liveness = new ConnectionLiveness(init.node, { intervalMs: init.config.connections.pingInterval, timeoutMs: PING_TIMEOUT_MS, log: init.log })
     this.drainer = new AnchorDrain(init.node, init.guard, init.log, () => { this.onDrainProgress() })
     this.load = new LoadSampler({
       // Peers, not fellow anchors: the autoscaler divides this by the anchors it has.
@@ -199,6 +202,7 @@ export class Anchor {
       routingTableSize: () => routingTableSize(this.node.services.dht)
     })
     this.mesh.start()
+    this.liveness.start()
     this.http = await listenHttp(createHttpApp({
       registry: this.metrics.registry,
       live: () => this.phase !== 'stopped',
@@ -221,6 +225,7 @@ export class Anchor {
     this.phase = 'stopping'
     this.guard.drain()
     this.mesh.stop()
+    this.liveness.stop()
     this.drainer.stop()
     this.storage?.replicator.stop()
     const deadline = Date.now() + this.config.shutdownGrace

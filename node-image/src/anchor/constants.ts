@@ -27,10 +27,12 @@ export const DEFAULT_MAX_CONNECTIONS = 20_000
 /** libp2p's default of 10 handshakes in flight refuses most of a reconnect storm after a restart. */
 export const DEFAULT_MAX_PENDING_INBOUND = 128
 /**
- * libp2p pings every connection at once each 10 s; with 10,000 peers that is a burst of 10,000
- * streams every 10 s. A dead peer's reservation is freed within this interval.
+ * How often each connection is pinged (spread over the interval): a dead peer's connection, and
+ * so its reservation, is freed within this plus PING_TIMEOUT_MS. libp2p's default is 10 s.
  */
 export const DEFAULT_PING_INTERVAL_MS = 60_000
+/** A connection whose ping gets no answer within this is closed. */
+export const PING_TIMEOUT_MS = 10_000
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000
 export const DEFAULT_LOG_LEVEL = 'info'
 
