@@ -76,6 +76,7 @@ interface Ramp {
   readonly steps: Step[]
   readonly latencies: number[]
   readonly failures: Record<string, number>
+  readonly retried: number
   readonly blewUp: string
   readonly generatorRssBytes: number
   readonly workers: number
@@ -98,6 +99,7 @@ async function ramp (plan: typeof FULL, nodeOptions: string, label: string, prog
     const failures: Record<string, number> = {}
     const steps: Step[] = []
     let offered = 0
+    let retried = 0
     let blewUp = ''
     while (offered < plan.peers && blewUp === '') {
       const count = Math.min(plan.step, plan.peers - offered)
@@ -115,6 +117,8 @@ async function ramp (plan: typeof FULL, nodeOptions: string, label: string, prog
       const stepLatencies = answers.flatMap(a => a?.latenciesMs ?? [])
       latencies.push(...stepLatencies)
       let stepFailures = 0
+      const stepRetried = answers.reduce((sum, a) => sum + (a?.retried ?? 0), 0)
+      retried += stepRetried
       for (const answer of answers) {
         for (const [message, n] of Object.entries(answer?.failures ?? {})) {
           failures[message] = (failures[message] ?? 0) + n
@@ -126,7 +130,7 @@ async function ramp (plan: typeof FULL, nodeOptions: string, label: string, prog
       const p99Ms = quantile(stepLatencies, 0.99)
       const anchorCores = (sample.cpuSeconds - before.cpuSeconds) / seconds
       steps.push({ offered, held: sample.reservations, p99Ms, sample, seconds, anchorCores, generatorCores })
-      progress(`${label}: ${offered} offered, ${sample.reservations} reserved, ${stepFailures} failed; join p99 ${p99Ms.toFixed(0)} ms; ` +
+      progress(`${label}: ${offered} offered, ${sample.reservations} reserved, ${stepFailures} failed (${stepRetried} needed a retry); join p99 ${p99Ms.toFixed(0)} ms; ` +
         `anchor ${mib(sample.rssBytes).toFixed(0)} MiB RSS, ${mib(sample.heapBytes).toFixed(0)} MiB heap, ` +
         `${anchorCores.toFixed(2)} cores (load processes ${generatorCores.toFixed(2)}) for ${(count / seconds).toFixed(0)} joins/s`)
       if (stepFailures > count * MAX_FAILURE_SHARE) blewUp = `${stepFailures} of ${count} joins failed`
@@ -134,7 +138,7 @@ async function ramp (plan: typeof FULL, nodeOptions: string, label: string, prog
     }
     let generatorRssBytes = 0
     for (const worker of workers) if (worker.child.pid != null) generatorRssBytes += await residentBytes(worker.child.pid)
-    return { baseline, steps, latencies, failures, blewUp, generatorRssBytes, workers: workers.length }
+    return { baseline, steps, latencies, failures, retried, blewUp, generatorRssBytes, workers: workers.length }
   } finally {
     for (const worker of workers) worker.child.kill('SIGKILL')
     await anchor.stop()
@@ -188,6 +192,7 @@ export async function capacity (context: BenchContext): Promise<BenchResult> {
   for (const step of sized.steps) metrics[`rssMiBAt${step.held}`] = mib(step.sample.rssBytes)
   const failed = Object.values(sized.failures).reduce((a, b) => a + b, 0)
   if (failed > 0) metrics.joinsFailed = failed
+  if (sized.retried > 0) metrics.joinsRetried = sized.retried
   const goalMet = context.smoke ? undefined : atGoal != null && atGoal.sample.rssBytes < GOAL_RSS_BYTES
   return {
     name: 'capacity',
@@ -196,6 +201,7 @@ export async function capacity (context: BenchContext): Promise<BenchResult> {
       `join p50 ${metrics.joinP50Ms?.toFixed(0)} ms / p99 ${metrics.joinP99Ms?.toFixed(0)} ms at ${metrics.joinsPerSecond?.toFixed(0)} joins/s; ` +
       `with Node's stock heap sizing the same ramp ended at ${mib(stockLast.sample.rssBytes).toFixed(0)} MiB RSS for ${stockLast.held} peers ` +
       `(${(stockLast.sample.rssBytes / last.sample.rssBytes).toFixed(2)}x); the load generator used ${metrics.generatorRssKiBPerPeer?.toFixed(0)} KiB per simulated peer` +
+      (sized.retried > 0 ? `; ${sized.retried} joins needed a second attempt` : '') +
       (sized.blewUp !== '' ? `; stopped: ${sized.blewUp}` : '') + (failed > 0 ? `; failures: ${JSON.stringify(sized.failures)}` : ''),
     metrics,
     ...(goalMet == null ? {} : { goalMet })

@@ -22,12 +22,18 @@ import type { Libp2p } from '@libp2p/interface'
 /** Joins in flight per worker: a reconnect storm, not one peer after another. */
 const CONCURRENCY = 8
 const JOIN_TIMEOUT_MS = 30_000
+/** A phone whose join fails tries again after a pause, as the peer library does (with backoff). */
+const ATTEMPTS = 2
+const RETRY_AFTER_MS = 1_000
 
 export interface JoinCommand { readonly join: { readonly count: number, readonly offset: number } }
 export interface JoinAnswer {
   readonly joined: number
   readonly latenciesMs: number[]
+  /** Joins that failed every attempt, by cause. */
   readonly failures: Record<string, number>
+  /** Joins that needed a second attempt. */
+  readonly retried: number
   readonly rssBytes: number
 }
 
@@ -72,23 +78,32 @@ async function joinOne (relay: string, index: number, peersPerAddress: number): 
 async function join (relay: string, peersPerAddress: number, peers: Libp2p[], count: number, offset: number): Promise<JoinAnswer> {
   const latenciesMs: number[] = []
   const failures: Record<string, number> = {}
+  let retried = 0
   let next = 0
   await Promise.all(Array.from({ length: Math.min(CONCURRENCY, count) }, async () => {
     while (next < count) {
       const index = offset + next++
       const started = performance.now()
-      try {
-        peers.push(await joinOne(relay, index, peersPerAddress))
-        latenciesMs.push(performance.now() - started)
-      } catch (err) {
-        // libp2p wraps the dial's cause in a multi-line listen error: keep the cause, less its port.
-        const lines = (err as Error).message.split('\n').map(l => l.trim()).filter(l => l !== '')
-        const message = (lines.find(l => l.includes('Error')) ?? lines[0] ?? 'unknown').replace(/\/tcp\/\d+\/p2p\/\w+|:\d+/g, '')
-        failures[message] = (failures[message] ?? 0) + 1
+      for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+        try {
+          peers.push(await joinOne(relay, index, peersPerAddress))
+          latenciesMs.push(performance.now() - started)
+          break
+        } catch (err) {
+          if (attempt < ATTEMPTS) {
+            retried++
+            await new Promise(resolve => setTimeout(resolve, RETRY_AFTER_MS))
+            continue
+          }
+          // libp2p wraps the dial's cause in a multi-line listen error: keep the cause, less its port.
+          const lines = (err as Error).message.split('\n').map(l => l.trim()).filter(l => l !== '')
+          const message = (lines.find(l => l.includes('Error')) ?? lines[0] ?? 'unknown').replace(/\/tcp\/\d+\/p2p\/\w+|:\d+/g, '')
+          failures[message] = (failures[message] ?? 0) + 1
+        }
       }
     }
   }))
-  return { joined: latenciesMs.length, latenciesMs, failures, rssBytes: process.memoryUsage().rss }
+  return { joined: latenciesMs.length, latenciesMs, failures, retried, rssBytes: process.memoryUsage().rss }
 }
 
 async function main (): Promise<void> {
