@@ -3,9 +3,9 @@
  * container) and the capacity benchmark (which measures what that buys).
  *
  * Without flags V8 sizes its heap from the machine, not the job: in a container Node gives the
- * old space only about a quarter of the memory limit, so an anchor with a 1 GiB limit dies of
- * heap exhaustion near 4,000 reservations, and on a large machine it lets garbage pile up
- * into gigabytes of RSS. The young generation also grows to 2 × 64 MiB under churn.
+ * old space only about a quarter of the memory limit (256 MiB of 1 GiB, which an anchor's heap
+ * passes at 6,000–7,000 reservations), and on a large machine it lets garbage pile up into
+ * gigabytes of RSS. The young generation also grows to 2 × 64 MiB under churn.
  */
 export const ANCHOR_HEAP = {
   /** Share of the container's memory limit V8's old space may take; the rest is native memory (sockets, buffers, code). */
