@@ -63,6 +63,8 @@ function memberTtl (members: readonly MemberRecord[], fallbackMs: number): numbe
 export class FleetReconciler {
   private readonly init: ReconcilerInit
   private readonly applied = new Map<string, string>()
+  /** The last apply failure reported per fleet, so a retried failure records no second event. */
+  private readonly applyFailures = new Map<string, string>()
   private readonly finalizingSince = new Map<string, number>()
 
   constructor (init: ReconcilerInit) {
@@ -79,6 +81,7 @@ export class FleetReconciler {
     const fleet = this.init.fleet(namespace, name)
     if (fleet == null) {
       this.applied.delete(key)
+      this.applyFailures.delete(key)
       return {}
     }
     const log = this.init.log.child({ fleet: key })
@@ -132,9 +135,11 @@ export class FleetReconciler {
         if (!(err instanceof ApplyError)) throw err
         applyError = err
         degraded ??= err.message
-        const previous = fleet.status?.conditions?.find(c => c.type === 'Degraded')?.message
-        if (previous !== err.message) await recordEvent(this.init.kube, fleet, 'Warning', 'ApplyFailed', err.message, log)
+        // One event per distinct failure: the retries come faster than our own status write reaches the cache.
+        if (this.applyFailures.get(key) !== err.message) await recordEvent(this.init.kube, fleet, 'Warning', 'ApplyFailed', err.message, log)
+        this.applyFailures.set(key, err.message)
       }
+      if (applyError == null) this.applyFailures.delete(key)
     }
 
     let lastScaleTime = fleet.status?.lastScaleTime
