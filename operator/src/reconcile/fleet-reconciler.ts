@@ -16,7 +16,7 @@ import type { AnchorFleet, AnchorFleetStatus, MemberRecord } from '@meganet/cont
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node'
 import type { Logger } from 'pino'
 
-/** While anything is in motion (pods starting, drains), look again this soon. */
+/** While a fleet's NATS-reported state is in motion (anchors starting, drains), look again this soon. */
 const BUSY_REQUEUE_MS = 2_000
 
 /** The API server refused one of the fleet's objects (quota, exhausted Service range, invalid pod template…). */
@@ -169,7 +169,9 @@ export class FleetReconciler {
     await this.writeStatus(fleet, status)
     // Reported in the status; now let the queue retry it with backoff.
     if (applyError != null) throw applyError
-    const busy = scaleDown?.active === true || status.phase !== 'Ready' || spec.autoscaling?.enabled === true
+    // The watches report every pod and StatefulSet change; what NATS reports (anchor phases,
+    // load, drains) is not watched, so poll it while something is in motion.
+    const busy = scaleDown?.active === true || spec.autoscaling?.enabled === true || (status.phase !== 'Ready' && spec.nats != null)
     return busy ? { requeueAfterMs: BUSY_REQUEUE_MS } : {}
   }
 
