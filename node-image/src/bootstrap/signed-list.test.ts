@@ -1,6 +1,7 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { describe, expect, it } from 'vitest'
+import { MAX_BOOTSTRAP_LIST_LIFETIME_MS } from '@meganet/contracts'
 import { BootstrapListError, signBootstrapList, verifyBootstrapList } from './signed-list.js'
 
 async function signed (ttlMs = 60_000) {
@@ -33,6 +34,24 @@ describe('signed bootstrap lists', () => {
     const { list } = await signed()
     const other = await signed()
     await expect(verifyBootstrapList({ ...list, signer: other.id }, [other.id])).rejects.toBeInstanceOf(BootstrapListError)
+  })
+
+  it('refuse to verify against an empty trust set', async () => {
+    const { list } = await signed()
+    await expect(verifyBootstrapList(list, [])).rejects.toThrow(/no trusted anchors/)
+  })
+
+  it('refuse a list issued in the future or valid for longer than the maximum lifetime', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const id = peerIdFromPrivateKey(key).toString()
+    const entries = [{ peerId: id, multiaddrs: [`/ip4/203.0.113.7/tcp/4001/p2p/${id}`] }]
+    const fiftyYears = 50 * 365 * 24 * 60 * 60 * 1000
+    const future = await signBootstrapList(key, id, entries, 60_000, Date.now() + fiftyYears)
+    await expect(verifyBootstrapList(future, [id])).rejects.toThrow(/issued in the future/)
+    const forever = await signBootstrapList(key, id, entries, fiftyYears)
+    await expect(verifyBootstrapList(forever, [id])).rejects.toThrow(/lifetime/)
+    const longest = await signBootstrapList(key, id, entries, MAX_BOOTSTRAP_LIST_LIFETIME_MS)
+    await expect(verifyBootstrapList(longest, [id])).resolves.toBeDefined()
   })
 
   it('fail once expired, and on garbage', async () => {
