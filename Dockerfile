@@ -7,6 +7,7 @@ FROM node:24-slim AS build
 WORKDIR /src
 COPY package.json package-lock.json tsconfig.base.json tsconfig.json ./
 COPY contracts/package.json contracts/
+COPY fleet-client/package.json fleet-client/
 COPY node-image/package.json node-image/
 COPY cdk8s/package.json cdk8s/
 COPY operator/package.json operator/
@@ -14,17 +15,19 @@ COPY operator/package.json operator/
 COPY patches patches
 RUN npm ci --no-audit --no-fund
 COPY contracts contracts
+COPY fleet-client fleet-client
 COPY node-image node-image
 COPY cdk8s cdk8s
 COPY operator operator
 # The shipped packages only: the bench/ workspace stays out of the image.
-RUN npx tsc -b contracts node-image cdk8s operator
+RUN npx tsc -b contracts fleet-client node-image cdk8s operator
 
 FROM node:24-slim AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY contracts/package.json contracts/
+COPY fleet-client/package.json fleet-client/
 COPY node-image/package.json node-image/
 COPY cdk8s/package.json cdk8s/
 COPY operator/package.json operator/
@@ -32,6 +35,7 @@ COPY patches patches
 # The node@24 devDependency only exists for machines that ship an older Node; the image has Node 24.
 RUN npm ci --omit=dev --no-audit --no-fund && npm cache clean --force
 COPY --from=build /src/contracts/dist contracts/dist
+COPY --from=build /src/fleet-client/dist fleet-client/dist
 COPY --from=build /src/node-image/dist node-image/dist
 COPY --from=build /src/cdk8s/dist cdk8s/dist
 COPY --from=build /src/operator/dist operator/dist

@@ -5,7 +5,7 @@ import {
   commandRequestSchema, commandSubject, decodePayload, encodePayload, membersBucket
 } from '@meganet/contracts'
 import { natsConnectionOptions } from './nats-options.js'
-import { MemberView } from './member-view.js'
+import { MemberView } from '@meganet/fleet-client'
 import { PeerDirectory } from './peer-directory.js'
 import type { NatsSettings } from './nats-options.js'
 import type { Logger } from '../logging/logger.js'
