@@ -13,6 +13,8 @@ export interface FleetWorkloadProps {
   /** StatefulSet replicas; the operator lowers it only after a drain. */
   readonly replicas: number
   readonly version?: string
+  /** PeerIds of the operator keys whose signed commands the anchors obey. */
+  readonly operatorKeys?: readonly string[]
 }
 
 /** Stable names of a fleet's objects. */
@@ -56,7 +58,7 @@ export class FleetWorkload extends Construct {
     })
     new ApiObject(this, 'config', {
       apiVersion: 'v1', kind: 'ConfigMap', metadata: metadata(names.config),
-      data: { 'anchor.json': JSON.stringify(anchorConfig(name, spec), null, 2) }
+      data: { 'anchor.json': JSON.stringify(anchorConfig(name, spec, props.operatorKeys ?? []), null, 2) }
     })
     const ports = [
       { name: 'p2p-tcp', port: ANCHOR_PORTS.tcp, targetPort: 'p2p-tcp', protocol: 'TCP' },

@@ -25,6 +25,8 @@ export const operatorConfigSchema = z.object({
   resync: duration.default(300_000),
   memberTtl: duration.default(15_000),
   natsCredsFile: z.string().optional(),
+  /** Ed25519 key (PEM or libp2p protobuf) that signs drain/undrain; anchors are told to trust it. */
+  commandKeyFile: z.string().optional(),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info')
 }).refine(c => c.renewInterval < c.leaseDuration, { message: 'renewInterval must be shorter than leaseDuration', path: ['renewInterval'] })
 
@@ -48,6 +50,7 @@ export function loadOperatorConfig (flags: Record<string, string | undefined>, e
     resync: pick('resync', 'RESYNC'),
     memberTtl: pick('member-ttl', 'MEMBER_TTL'),
     natsCredsFile: pick('nats-creds-file', 'NATS_CREDS_FILE'),
+    commandKeyFile: pick('command-key-file', 'COMMAND_KEY_FILE'),
     logLevel: pick('log-level', 'LOG_LEVEL')
   }
   const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''))

@@ -2,6 +2,7 @@ import { readFile } from 'node:fs/promises'
 import { credsAuthenticator } from '@nats-io/nats-core'
 import { connect } from '@nats-io/transport-node'
 import { FleetClient } from '@meganet/fleet-client'
+import type { SigningKey } from '@meganet/fleet-client'
 import type { FleetScope } from '@meganet/contracts'
 import type { NatsConnection } from '@nats-io/nats-core'
 import type { Logger } from 'pino'
@@ -16,11 +17,13 @@ const CONNECT_TIMEOUT_MS = 5_000
 export class FleetLinks {
   private readonly connections = new Map<string, Promise<NatsConnection>>()
   private readonly credsFile?: string
+  private readonly commandKey?: SigningKey
   private readonly log: Logger
 
-  constructor (log: Logger, credsFile?: string) {
+  constructor (log: Logger, credsFile?: string, commandKey?: SigningKey) {
     this.log = log
     if (credsFile != null) this.credsFile = credsFile
+    if (commandKey != null) this.commandKey = commandKey
   }
 
   async client (servers: string, scope: FleetScope): Promise<FleetClient> {
@@ -30,7 +33,7 @@ export class FleetLinks {
       this.connections.set(servers, connection)
       connection.catch(() => { this.connections.delete(servers) })
     }
-    return new FleetClient(await connection, scope)
+    return new FleetClient(await connection, scope, this.commandKey != null ? { commandKey: this.commandKey } : {})
   }
 
   async close (): Promise<void> {
