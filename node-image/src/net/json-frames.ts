@@ -7,9 +7,13 @@ export class FrameError extends Error {
   override readonly name = 'FrameError'
 }
 
-/** One request/response exchange of JSON values in length-prefixed frames, with a size cap. */
+/**
+ * One request/response exchange of JSON values in length-prefixed frames, with a size cap. The
+ * stream buffers at most one frame: a peer that pushes more is cut off, not buffered (libp2p's
+ * default would hold up to 4 MiB per stream).
+ */
 export function jsonFrames (stream: Stream) {
-  const framed = lpStream(stream, { maxDataLength: MAX_PEER_MESSAGE_BYTES })
+  const framed = lpStream(stream, { maxDataLength: MAX_PEER_MESSAGE_BYTES, maxBufferSize: MAX_PEER_MESSAGE_BYTES + 8 })
   return {
     async write (value: unknown, signal: AbortSignal): Promise<void> {
       await framed.write(new TextEncoder().encode(JSON.stringify(value)), { signal })
