@@ -11,8 +11,10 @@ import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
 import type { AnchorConfig } from '../config/anchor-config.js'
+import type { DhtGuard } from '../dht/dht-guard.js'
 import type { RelayGuard } from '../relay/relay-guard.js'
 import type { CircuitRelayServerComponents } from '@libp2p/circuit-relay-v2'
+import type { KadDHTComponents } from '@libp2p/kad-dht'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
 
@@ -53,9 +55,11 @@ export interface AnchorLibp2pInit {
   readonly privateKey: PrivateKey
   readonly registry: Registry
   readonly guard: RelayGuard
+  /** Bounds the DHT's records and inbound streams. */
+  readonly dhtGuard: DhtGuard
 }
 
-export async function createAnchorLibp2p ({ config, privateKey, registry, guard }: AnchorLibp2pInit) {
+export async function createAnchorLibp2p ({ config, privateKey, registry, guard, dhtGuard }: AnchorLibp2pInit) {
   const relayEnabled = config.roles.includes('relay')
   const relay = circuitRelayServer({
     reservations: { maxReservations: config.relay.maxReservations, reservationTtl: config.relay.reservationTtl, ...circuitLimits(config) }
@@ -81,11 +85,11 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard 
       identifyPush: identifyPush(),
       ping: ping(),
       autoNAT: autoNAT(),
-      dht: kadDHT({
+      dht: (components: KadDHTComponents) => kadDHT({
         protocol: PROTOCOLS.dht,
         clientMode: false,
         peerInfoMapper: config.dht.allowPrivateAddresses ? passthroughMapper : removePrivateAddressesMapper
-      }),
+      })(dhtGuard.components(components)),
       ...(relayEnabled
         ? {
             relay: (components: CircuitRelayServerComponents) => relay(new Proxy(components, {
