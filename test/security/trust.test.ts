@@ -59,9 +59,13 @@ describe('only anchors are trusted as anchors', () => {
     lure.addEventListener('peer:connect', event => { if (event.detail.toString() === peer.peerId) lured = true })
     const lureAddress = lure.getMultiaddrs().map(a => a.toString()).find(a => a.includes('/tcp/'))!
 
-    const stream = await stranger.dialProtocol(multiaddr(direct), PROTOCOLS.notice, { signal: AbortSignal.timeout(5_000) })
-    await lpStream(stream).write(new TextEncoder().encode(JSON.stringify({ type: 'move', anchors: [lureAddress] })))
-    await stream.close().catch(() => {})
+    try {
+      const stream = await stranger.dialProtocol(multiaddr(direct), PROTOCOLS.notice, { signal: AbortSignal.timeout(5_000) })
+      await lpStream(stream).write(new TextEncoder().encode(JSON.stringify({ type: 'move', anchors: [lureAddress] })))
+      await stream.close().catch(() => {})
+    } catch {
+      // The peer may shut the stream at once: the defence, not a failure.
+    }
     await new Promise(resolve => setTimeout(resolve, 3_000))
     expect(lured).toBe(false)
     expect(peer.circuitAddresses().some(a => a.includes(`/p2p/${anchor.peerId}/p2p-circuit`))).toBe(true)
