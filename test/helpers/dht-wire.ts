@@ -61,7 +61,10 @@ export function countField (message: Uint8Array, field: number): number {
     const wire = tag & 7
     if ((tag >>> 3) === field) count++
     if (wire === 0) readVarint()
-    else if (wire === 2) offset += readVarint()
+    else if (wire === 2) {
+      const length = readVarint()
+      offset += length
+    }
     else throw new Error(`unexpected wire type ${wire}`)
   }
   return count

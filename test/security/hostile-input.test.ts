@@ -91,6 +91,7 @@ describe('hostile input costs an anchor bounded memory', () => {
     const target = anchors[1]!
     const streams: Stream[] = []
     const replies: Array<Promise<{ ok: boolean, code?: string } | undefined>> = []
+    let settled = 0
     // Two connections, 24 streams each: every one announces a full-size block, sends most of it, then stalls.
     for (let c = 0; c < 2; c++) {
       const node = await attacker()
@@ -98,12 +99,15 @@ describe('hostile input costs an anchor bounded memory', () => {
         const block = randomBytes(MAX_BLOCK_BYTES - 1024)
         const cid = await cidOf(block, 'raw')
         const stream = await storeStream(node, target)
-        const framed = lpStream(stream)
-        await framed.write(new TextEncoder().encode(JSON.stringify({ op: 'put', cid: cid.toString(), size: block.byteLength })))
-        stream.send(varint(block.byteLength))
-        stream.send(block.subarray(0, block.byteLength - 4096))
         streams.push(stream)
-        replies.push(replyOf(stream, 20_000).catch(() => undefined))
+        replies.push(replyOf(stream, 20_000).catch(() => undefined).finally(() => { settled++ }))
+        try {
+          await lpStream(stream).write(new TextEncoder().encode(JSON.stringify({ op: 'put', cid: cid.toString(), size: block.byteLength })))
+          stream.send(varint(block.byteLength))
+          stream.send(block.subarray(0, block.byteLength - 4096))
+        } catch {
+          // Refused and closed before the block went out: the defence at work.
+        }
       }
     }
     const inflight = await eventually(async () => {
@@ -111,11 +115,10 @@ describe('hostile input costs an anchor bounded memory', () => {
       return value > 0 ? value : undefined
     }, 10_000, 'in-flight bytes reported')
     expect(inflight).toBeLessThanOrEqual(await target.metric('meganet_inflight_budget_bytes{protocol="store"}'))
-    const refused = await eventually(async () => {
-      const count = await target.metric('meganet_inflight_refused_total{protocol="store"}')
-      return count >= 48 - Math.floor(inflight / (MAX_BLOCK_BYTES - 1024)) ? count : undefined
-    }, 10_000, 'stalled uploads past the budget refused')
-    expect(refused).toBeGreaterThan(0)
+    // All but the few the budget admits are refused or cut at once instead of being buffered.
+    const admitted = Math.floor(inflight / (MAX_BLOCK_BYTES - 1024))
+    await eventually(() => settled >= streams.length - admitted - 2 ? true : undefined, 10_000, 'stalled uploads past the budget refused')
+    expect(await target.metric('meganet_inflight_refused_total{protocol="store"}')).toBeGreaterThan(0)
     for (const stream of streams) stream.abort(new Error('done'))
     await Promise.all(replies)
     await eventually(async () => (await target.metric('meganet_inflight_bytes{protocol="store"}')) === 0 ? true : undefined, 10_000, 'budget released')
@@ -157,7 +160,11 @@ describe('hostile input costs an anchor bounded memory', () => {
       const q = lpStream(query)
       await q.write(encodeMessage({ type: DHT_MESSAGE_TYPES.GET_PROVIDERS, key }))
       const reply = await q.read({ signal: AbortSignal.timeout(5_000) })
-      found += countField(reply.subarray(), 9)
+      try {
+        found += countField(reply.subarray(), 9)
+      } catch (err) {
+        throw new Error(`${(err as Error).message} in ${Buffer.from(reply.subarray()).toString('hex')}`)
+      }
       query.abort(new Error('done'))
     }
     expect(found).toBe(0)
