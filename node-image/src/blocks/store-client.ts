@@ -1,4 +1,4 @@
-import { MAX_BLOCK_BYTES, MAX_STORE_HEADER_BYTES, PROTOCOLS, storeReplySchema } from '@meganet/contracts'
+import { MAX_BLOCK_BYTES, MAX_STORE_HEADER_BYTES, PROTOCOLS, storeReplySchema, storeRequestSchema } from '@meganet/contracts'
 import { FrameTooLargeError, boundedFrames } from '../net/bounded-frames.js'
 import { matchesCid } from './cid.js'
 import type { BoundedFrames } from '../net/bounded-frames.js'
@@ -31,18 +31,33 @@ const IDLE_ALLOWANCE_BYTES = MAX_STORE_HEADER_BYTES + 16
  * and anything but UTF-8 JSON is `malformed`.
  */
 export async function readHeader (frames: BoundedFrames, signal: AbortSignal): Promise<unknown> {
-  let frame
+  return decodeHeader(await readFrame(frames, signal))
+}
+
+/** A header frame's bytes, refused as `too_large` from its length alone. */
+export async function readFrame (frames: BoundedFrames, signal: AbortSignal): Promise<Uint8Array> {
   try {
-    frame = await frames.read({ maxLength: MAX_STORE_HEADER_BYTES, signal })
+    return (await frames.read({ maxLength: MAX_STORE_HEADER_BYTES, signal })).subarray()
   } catch (err) {
     if (err instanceof FrameTooLargeError) throw new StoreError('too_large', `header frame of ${err.length} bytes exceeds ${MAX_STORE_HEADER_BYTES}`, { cause: err })
     throw err
   }
+}
+
+/** A header frame's JSON; anything but UTF-8 JSON is `malformed`. */
+export function decodeHeader (bytes: Uint8Array): unknown {
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(frame.subarray()))
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
   } catch (err) {
     throw new StoreError('malformed', 'header frame is not UTF-8 JSON', { cause: err })
   }
+}
+
+/** A store request from a header frame's bytes, or a `malformed` StoreError saying what is wrong. */
+export function decodeStoreRequest (bytes: Uint8Array): StoreRequest {
+  const parsed = storeRequestSchema.safeParse(decodeHeader(bytes))
+  if (!parsed.success) throw new StoreError('malformed', `malformed store request: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`.trim())
+  return parsed.data
 }
 
 /** A store stream's frames: bounded reads (see {@link boundedFrames}) and length-prefixed writes. */

@@ -19,16 +19,20 @@ export function jsonFrames (stream: Stream) {
       await framed.write(new TextEncoder().encode(JSON.stringify(value)), { signal })
     },
     async read<T> (schema: z.ZodType<T>, signal: AbortSignal): Promise<T> {
-      const bytes = (await framed.read({ signal })).subarray()
-      let json: unknown
-      try {
-        json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
-      } catch (err) {
-        throw new FrameError('frame is not UTF-8 JSON', { cause: err })
-      }
-      const parsed = schema.safeParse(json)
-      if (!parsed.success) throw new FrameError(`frame does not match the protocol: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
-      return parsed.data
+      return decodeJsonFrame((await framed.read({ signal })).subarray(), schema)
     }
   }
+}
+
+/** A JSON frame's value, validated; a {@link FrameError} says what is wrong. */
+export function decodeJsonFrame<T> (bytes: Uint8Array, schema: z.ZodType<T>): T {
+  let json: unknown
+  try {
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+  } catch (err) {
+    throw new FrameError('frame is not UTF-8 JSON', { cause: err })
+  }
+  const parsed = schema.safeParse(json)
+  if (!parsed.success) throw new FrameError(`frame does not match the protocol: ${parsed.error.issues[0]?.message ?? 'invalid'}`)
+  return parsed.data
 }

@@ -1,9 +1,9 @@
 import { TypedEventEmitter } from 'main-event'
-import { CID_CODECS, MAX_BLOCK_BYTES, manifestSchema, storeRequestSchema } from '@meganet/contracts'
+import { CID_CODECS, MAX_BLOCK_BYTES, manifestSchema } from '@meganet/contracts'
 import { verifyStorageGrant } from '@meganet/fleet-client'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { CidError, matchesCid, parseCid } from '../blocks/cid.js'
-import { encodeHeader, isStoreError, readHeader, storeFrames, storeRequest } from '../blocks/store-client.js'
+import { decodeStoreRequest, encodeHeader, isStoreError, readFrame, storeFrames, storeRequest } from '../blocks/store-client.js'
 import { ByteBudget } from '../net/byte-budget.js'
 import { FrameRefusedError, FrameTooLargeError } from '../net/bounded-frames.js'
 import { networkOf } from '../net/ip-prefix.js'
@@ -148,16 +148,12 @@ export class StoreService extends TypedEventEmitter<StoreServiceEvents> {
 
   /** The request header: too long is `too_large`, anything but a valid request `malformed`. */
   private async readRequest (frames: BoundedFrames, signal: AbortSignal): Promise<StoreRequest> {
-    let header: unknown
     try {
-      header = await readHeader(frames, signal)
+      return decodeStoreRequest(await readFrame(frames, signal))
     } catch (err) {
       if (isStoreError(err, 'too_large') || isStoreError(err, 'malformed')) throw new Refusal(err.code === 'too_large' ? 'too_large' : 'malformed', err.message)
       throw err
     }
-    const parsed = storeRequestSchema.safeParse(header)
-    if (!parsed.success) throw new Refusal('malformed', `malformed store request: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`.trim())
-    return parsed.data
   }
 
   /** Takes `bytes` of the in-flight budget for this request, or refuses it at once. */
