@@ -49,7 +49,7 @@ function setPath (value: Json, path: Array<string | number>, replacement: Json |
   } else {
     node[last] = replacement
   }
-  return copy as Json
+  return copy
 }
 
 /** Structural mutations of a JSON value: a field replaced by any JSON value, removed, or a key added. */

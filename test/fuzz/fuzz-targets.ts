@@ -40,7 +40,7 @@ export interface FuzzRun {
 export interface FuzzTarget {
   readonly name: string
   /** Builds its inputs and runs the property `run.numRuns` times (fast-check reports any failure with its seed). */
-  run: (run: FuzzRun) => Promise<void>
+  run: (run: FuzzRun) => Promise<void> | void
 }
 
 /** Runs `fn`; an error is fine only if it is one of the typed errors the decoder documents. */
@@ -63,8 +63,7 @@ async function expectOnlyAsync (fn: () => Promise<unknown>, ...allowed: Array<ab
 const json = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value))
 const scope = { region: 'local', fleet: 'fuzz' }
 
-async function keys (): Promise<{ key: SigningKey, id: string, other: SigningKey, otherId: string }> {
-  await Promise.resolve()
+function keys (): { key: SigningKey, id: string, other: SigningKey, otherId: string } {
   const key = signingKeyFromSeed(new Uint8Array(32).fill(7))
   const other = signingKeyFromSeed(new Uint8Array(32).fill(9))
   return { key, id: keyId(key), other, otherId: keyId(other) }
@@ -97,20 +96,20 @@ const CID = 'bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy'
 export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   {
     name: 'store request headers',
-    run: async run => {
+    run: run => {
       const valid = [
         { op: 'put', cid: CID, size: 10, pin: true }, { op: 'get', cid: CID, local: true }, { op: 'has', cids: [CID], touch: true },
-        { op: 'replicate', cid: CID, size: 10, leases: [{ owner: (await keys()).id, expiresAt: 1 }] }, { op: 'pin', cid: CID }, { op: 'unpin', cid: CID },
-        { op: 'lease', cid: CID, lease: { owner: (await keys()).id, expiresAt: 0 } }
+        { op: 'replicate', cid: CID, size: 10, leases: [{ owner: keys().id, expiresAt: 1 }] }, { op: 'pin', cid: CID }, { op: 'unpin', cid: CID },
+        { op: 'lease', cid: CID, lease: { owner: keys().id, expiresAt: 0 } }
       ].map(v => encodeHeader(v))
-      await fc.assert(fc.property(hostileBytes(valid), bytes => { expectOnly(() => decodeStoreRequest(bytes), StoreError) }), run)
+      fc.assert(fc.property(hostileBytes(valid), bytes => { expectOnly(() => decodeStoreRequest(bytes), StoreError) }), run)
     }
   },
   {
     name: 'store replies',
-    run: async run => {
+    run: run => {
       const valid = [{ ok: true, replicas: 2, leaseExpiresAt: 5 }, { ok: true, size: 3 }, { ok: false, code: 'malformed', error: 'x' }].map(v => encodeHeader(v))
-      await fc.assert(fc.property(hostileBytes(valid), bytes => {
+      fc.assert(fc.property(hostileBytes(valid), bytes => {
         expectOnly(() => storeReplySchema.safeParse(decodeHeader(bytes)), StoreError)
       }), run)
     }
@@ -135,10 +134,10 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   },
   {
     name: 'JSON frames (lookup, notice)',
-    run: async run => {
-      const { id } = await keys()
+    run: run => {
+      const { id } = keys()
       const valid = [{ peerId: id }, { found: true, source: 'local', multiaddrs: ['/ip4/1.2.3.4/tcp/1'] }, { type: 'move', anchors: [`/ip4/1.2.3.4/tcp/1/p2p/${id}`] }].map(json)
-      await fc.assert(fc.property(hostileBytes(valid), bytes => {
+      fc.assert(fc.property(hostileBytes(valid), bytes => {
         for (const schema of [lookupRequestSchema, lookupReplySchema, moveNoticeSchema]) expectOnly(() => decodeJsonFrame(bytes, schema as never), FrameError)
       }), run)
     }
@@ -146,14 +145,14 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   {
     name: 'NATS payloads',
     run: async run => {
-      const { key, id } = await keys()
+      const { key, id } = keys()
       const now = Date.now()
       const valid = [
         encodePayload(await signMemberRecord(key, memberRecord(id, now))),
         encodePayload(await signCommand(key, 'drain', { anchor: id, scope })),
         json({ ok: true, command: 'drain', member: await signMemberRecord(key, memberRecord(id, now)) })
       ]
-      await fc.assert(fc.property(hostileBytes(valid), bytes => {
+      fc.assert(fc.property(hostileBytes(valid), bytes => {
         for (const schema of [memberRecordSchema, directoryEntrySchema, commandRequestSchema, commandReplySchema, signedEnvelopeSchema]) {
           const result = decodePayload(schema as never, bytes)
           if (typeof result.ok !== 'boolean') throw new Error('decodePayload returned no verdict')
@@ -164,7 +163,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   {
     name: 'signed membership records',
     run: async run => {
-      const { key, id } = await keys()
+      const { key, id } = keys()
       const now = Date.now()
       const record = memberRecord(id, now)
       const valid = encodePayload(await signMemberRecord(key, record))
@@ -180,7 +179,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   {
     name: 'signed directory entries',
     run: async run => {
-      const { key, id } = await keys()
+      const { key, id } = keys()
       const now = Date.now()
       const peer = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
       const entry = { schema: 1 as const, peerId: peer, anchor: id, region: 'local', fleet: 'fuzz', multiaddrs: [`/ip4/1.2.3.4/tcp/1/p2p/${id}/p2p-circuit/p2p/${peer}`], updatedAt: now, expiresAt: now + 60_000 }
@@ -195,12 +194,12 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   {
     name: 'signed commands',
     run: async run => {
-      const { key, id, other } = await keys()
+      const { key, id, other } = keys()
       const valid = encodePayload(await signCommand(key, 'drain', { anchor: id, scope }))
       const request = JSON.parse((await signCommand(key, 'undrain', { anchor: id, scope })).payload) as Record<string, unknown>
       const replay = new ReplayGuard()
       await fc.assert(fc.asyncProperty(fc.oneof(hostileBytes([valid]), mutatedJson(request).map(value => ({ signed: value }))), fc.boolean(), async (input, trustedSigner) => {
-        const bytes = input instanceof Uint8Array ? input : encodePayload(await signEnvelopeAs(trustedSigner ? key : other, (input as { signed: unknown }).signed))
+        const bytes = input instanceof Uint8Array ? input : encodePayload(await signEnvelopeAs(trustedSigner ? key : other, (input).signed))
         const verdict = verifyCommand(bytes, { anchor: id, scope, trusted: new Set([id]), replay })
         if (verdict.ok && verdict.signer !== id) throw new Error('obeyed an untrusted key')
       }), run)
@@ -209,7 +208,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   {
     name: 'storage grants',
     run: async run => {
-      const { key, id, otherId } = await keys()
+      const { key, id, otherId } = keys()
       const now = Date.now()
       const grant = { holder: otherId, issuedAt: now, expiresAt: now + 60_000, bytesPerDay: null, leaseBytes: 1000 }
       const valid = encodePayload(await signStorageGrant(key, grant))
@@ -235,7 +234,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
         if (input instanceof Uint8Array) {
           try { value = JSON.parse(new TextDecoder().decode(input)) } catch { return }
         } else {
-          const payload = JSON.stringify((input as { signed: unknown }).signed) ?? 'null'
+          const payload = JSON.stringify((input).signed) ?? 'null'
           const signature = Buffer.from(await key.sign(new TextEncoder().encode(`meganet-bootstrap-list:v1:${payload}`))).toString('base64url')
           value = { signer: id, payload, signature }
         }
@@ -245,13 +244,13 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   },
   {
     name: 'anchor config files',
-    run: async run => {
+    run: run => {
       const file = `${process.env.MEGANET_FUZZ_DIR ?? (existsSync('/dev/shm') ? '/dev/shm' : tmpdir())}/fuzz-anchor-config-${process.pid}.yaml`
       const valid = [
         'relay:\n  maxReservations: 10\n  circuitDataLimit: 1MiB\nstorage:\n  prefixShare: 10%\nnats:\n  servers: [nats://a:4222]\n',
-        JSON.stringify({ listen: { tcpPort: 1 }, coordination: { operatorKeys: [(await keys()).id] } })
+        JSON.stringify({ listen: { tcpPort: 1 }, coordination: { operatorKeys: [keys().id] } })
       ].map(text => new TextEncoder().encode(text))
-      await fc.assert(fc.property(fc.oneof(hostileBytes(valid), fc.string({ maxLength: 300 }).map(text => new TextEncoder().encode(text))), bytes => {
+      fc.assert(fc.property(fc.oneof(hostileBytes(valid), fc.string({ maxLength: 300 }).map(text => new TextEncoder().encode(text))), bytes => {
         writeFileSync(file, bytes)
         expectOnly(() => loadAnchorConfig({ file }), ConfigError)
       }), run)
@@ -259,7 +258,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   },
   {
     name: 'option values',
-    run: async run => { await fc.assert(fc.property(fc.constantFrom(...OPTION_KINDS), fc.string({ maxLength: 64 }), (kind, text) => {
+    run: run => { fc.assert(fc.property(fc.constantFrom(...OPTION_KINDS), fc.string({ maxLength: 64 }), (kind, text) => {
       const result = parseOptionText(kind, text)
       if (typeof result.ok !== 'boolean') throw new Error('no verdict')
     }), run)
@@ -267,7 +266,7 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   },
   {
     name: 'meganet:// links',
-    run: async run => { await fc.assert(fc.property(
+    run: run => { fc.assert(fc.property(
       fc.oneof(fc.string({ maxLength: 200 }), fc.string({ maxLength: 120 }).map(s => `meganet://${s}`),
         fc.tuple(fc.string({ maxLength: 10 }), fc.base64String({ maxLength: 60 })).map(([a, b]) => `meganet://bagaaiera${a}#${b}`)),
       text => { expectOnly(() => parseLink(text), LinkError) }), run)
@@ -275,14 +274,14 @@ export const FUZZ_TARGETS: readonly FuzzTarget[] = [
   },
   {
     name: 'file manifests',
-    run: async run => {
+    run: run => {
       const valid = json({ v: 1, chunks: [{ cid: CID, size: 3 }], meta: 'abc' })
-      await fc.assert(fc.property(hostileBytes([valid]), bytes => { expectOnly(() => decodeManifest(bytes), ManifestError) }), run)
+      fc.assert(fc.property(hostileBytes([valid]), bytes => { expectOnly(() => decodeManifest(bytes), ManifestError) }), run)
     }
   },
   {
     name: 'IP addresses, NATS URLs and relay hop frames',
-    run: async run => { await fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 60 }), fc.ipV4(), fc.ipV6(), fc.webUrl()), anyBytes, (text, frame) => {
+    run: run => { fc.assert(fc.property(fc.oneof(fc.string({ maxLength: 60 }), fc.ipV4(), fc.ipV6(), fc.webUrl()), anyBytes, (text, frame) => {
       ipKeys(text)
       redactNatsUrl(text)
       hopConnectDestination(frame)
