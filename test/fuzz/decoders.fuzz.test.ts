@@ -27,6 +27,8 @@ describe('fuzzed decoders and parsers', () => {
       const before = process.memoryUsage().heapUsed
       const started = Date.now()
       await target.run({ numRuns: RUNS, ...(SEED != null ? { seed: SEED } : {}) })
+      // Let timers the decoders armed (timeouts of a second or so) run out before measuring what stays.
+      await new Promise(resolve => setTimeout(resolve, 1_500))
       gc()
       const retained = process.memoryUsage().heapUsed - before
       process.stdout.write(`fuzz: ${target.name}: ${RUNS} cases in ${Date.now() - started} ms, heap retained ${(retained / 1048576).toFixed(1)} MiB\n`)
