@@ -2,8 +2,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
 import { AnchorProcess, eventually } from '../helpers/anchor-process.js'
 import { TestPeers } from '../helpers/peers.js'
-import { rawNode } from '../helpers/raw-node.js'
-import type { RawNode } from '../helpers/raw-node.js'
+import { rawNode } from '../../bench/src/attack-node.js'
+import type { RawNode } from '../../bench/src/attack-node.js'
 
 /**
  * Issue 13, finding 5: a few PeerIds must not be able to make a peer unreachable through its

@@ -7,10 +7,10 @@ import { isStoreError, storeRequest } from '../../node-image/src/blocks/store-cl
 import { eventually } from '../helpers/anchor-process.js'
 import { TestNats } from '../helpers/nats.js'
 import { TestPeers } from '../helpers/peers.js'
-import { rawNode } from '../helpers/raw-node.js'
+import { rawNode } from '../../bench/src/attack-node.js'
 import { storageFleet } from '../storage/storage-fleet.js'
 import type { AnchorProcess } from '../helpers/anchor-process.js'
-import type { RawNode } from '../helpers/raw-node.js'
+import type { RawNode } from '../../bench/src/attack-node.js'
 
 const BLOCK_BYTES = 256 * 1024
 

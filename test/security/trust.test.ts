@@ -6,8 +6,8 @@ import { PROTOCOLS } from '@meganet/contracts'
 import { verifyBootstrapList } from '../../node-image/src/bootstrap/signed-list.js'
 import { AnchorProcess, eventually } from '../helpers/anchor-process.js'
 import { TestPeers } from '../helpers/peers.js'
-import { rawNode } from '../helpers/raw-node.js'
-import type { RawNode } from '../helpers/raw-node.js'
+import { rawNode } from '../../bench/src/attack-node.js'
+import type { RawNode } from '../../bench/src/attack-node.js'
 
 /**
  * Issue 13, finding 4: only anchors are trusted as anchors. A client that claims the DHT
