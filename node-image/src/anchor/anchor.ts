@@ -104,7 +104,7 @@ export class Anchor {
         replicas: config.coordination.replicas,
         reservationTtlMs: config.relay.reservationTtl,
         operatorKeys: config.coordination.operatorKeys
-      }, { member: this.coordinatedMember(), key: init.key, metrics: this.coordinationMetrics, log: init.log })
+      }, { member: this.coordinatedMember(), key: init.key, seed: init.key.raw.subarray(0, 32), metrics: this.coordinationMetrics, log: init.log })
       this.coordinator.addEventListener('members', event => { this.onMembers(event.detail) })
     }
   }

@@ -83,11 +83,12 @@ export const anchorConfigSchema = z.strictObject({
     servers: z.array(z.string().regex(/^(nats|tls|ws|wss):\/\/\S+$|^[\w.-]+:\d+$/, { message: 'expected a NATS URL such as nats://host:4222' })),
     credsFile: z.string().min(1).optional(),
     nkeySeedFile: z.string().min(1).optional(),
+    identityNkey: z.boolean(),
     user: z.string().min(1).optional(),
     password: z.string().min(1).optional(),
     tls: z.strictObject({ caFile: z.string().min(1).optional(), certFile: z.string().min(1).optional(), keyFile: z.string().min(1).optional() })
-  }).refine(n => [n.credsFile, n.nkeySeedFile, n.user].filter(v => v != null).length <= 1, {
-    message: 'give at most one of credsFile, nkeySeedFile and user/password', when: always
+  }).refine(n => [n.credsFile, n.nkeySeedFile, n.user, n.identityNkey ? true : undefined].filter(v => v != null).length <= 1, {
+    message: 'give at most one of credsFile, nkeySeedFile, identityNkey and user/password', when: always
   }).refine(n => (n.tls?.certFile == null) === (n.tls?.keyFile == null), {
     message: 'tls.certFile and tls.keyFile go together', path: ['tls'], when: always
   }),

@@ -75,6 +75,7 @@ export const ANCHOR_OPTIONS: readonly OptionSpec[] = [
   { path: 'nats.servers', kind: 'list', defaultText: '(none: no coordination)', description: 'comma-separated NATS URLs; the anchor coordinates with its fleet through them' },
   { path: 'nats.credsFile', kind: 'string', defaultText: '(none)', description: 'NATS credentials file (JWT + nkey seed), e.g. from a mounted Secret' },
   { path: 'nats.nkeySeedFile', kind: 'string', defaultText: '(none)', description: 'file holding an nkey seed to authenticate with' },
+  { path: 'nats.identityNkey', kind: 'boolean', defaultText: 'false', description: 'authenticate to NATS with the anchor\'s own identity key as an nkey: the server grants permissions per PeerId, no credentials file' },
   { path: 'nats.user', kind: 'string', defaultText: '(none)', description: 'NATS user name' },
   { path: 'nats.password', kind: 'string', defaultText: '(none)', description: 'NATS password (prefer the env var or a file over a flag)' },
   { path: 'nats.tls.caFile', kind: 'string', defaultText: '(none)', description: 'CA bundle to verify the NATS servers with (enables TLS)' },
@@ -129,7 +130,7 @@ export const ANCHOR_DEFAULTS = {
     gcGrace: DEFAULT_GC_GRACE_MS
   },
   fleet: { region: DEFAULT_REGION, name: DEFAULT_FLEET },
-  nats: { servers: [], tls: {} },
+  nats: { servers: [], identityNkey: false, tls: {} },
   coordination: {
     operatorKeys: [],
     heartbeat: DEFAULT_HEARTBEAT_MS,

@@ -45,6 +45,8 @@ export interface CoordinatorComponents {
   readonly member: CoordinatedMember
   /** The anchor's own key (its PeerId's): membership records and directory entries are signed with it. */
   readonly key: SigningKey
+  /** The same key's 32-byte Ed25519 seed: its NATS nkey when `nats.identityNkey` is set. */
+  readonly seed: Uint8Array
   readonly metrics: CoordinationMetrics
   readonly log: Logger
 }
@@ -78,6 +80,7 @@ export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
   private readonly init: CoordinatorInit
   private readonly member: CoordinatedMember
   private readonly key: SigningKey
+  private readonly seed: Uint8Array
   private readonly trustedOperators: ReadonlySet<string>
   private readonly replay = new ReplayGuard()
   private readonly foreignBuckets = new Map<string, Promise<KV>>()
@@ -104,6 +107,7 @@ export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
     this.init = init
     this.member = components.member
     this.key = components.key
+    this.seed = components.seed
     this.trustedOperators = new Set(init.operatorKeys)
     this.metrics = components.metrics
     this.log = components.log.child({ component: 'coordination' })
@@ -170,7 +174,7 @@ export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
     let delay = 500
     while (!this.stopped) {
       try {
-        const options = await natsConnectionOptions(this.init.nats, `meganet-anchor ${this.scope.region}/${this.scope.fleet} ${this.init.peerId}`)
+        const options = await natsConnectionOptions(this.init.nats, `meganet-anchor ${this.scope.region}/${this.scope.fleet} ${this.init.peerId}`, { peerId: this.init.peerId, seed: this.seed })
         // Retry the first connection ourselves (so stop() can end it); nats.js reconnects after that.
         const nc = await connect({ ...options, waitOnFirstConnect: false })
         if (this.stopped) { await nc.close(); return }

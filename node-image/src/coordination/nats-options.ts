@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises'
+import { anchorInboxPrefix, natsUserSeed } from '@meganet/fleet-client'
 import { credsAuthenticator, nkeyAuthenticator } from '@nats-io/nats-core'
 import type { AnchorConfig } from '../config/anchor-config.js'
 import type { NodeConnectionOptions } from '@nats-io/transport-node'
@@ -61,11 +62,19 @@ export async function checkNatsCredentials (nats: NatsSettings): Promise<void> {
   }
 }
 
+/** Who connects: the anchor's PeerId (its inbox) and, for `identityNkey`, its key's 32-byte seed. */
+export interface NatsIdentity {
+  readonly peerId: string
+  readonly seed: Uint8Array
+}
+
 /** Connection options from the anchor's NATS settings; reads credential files (mounted Secrets). */
-export async function natsConnectionOptions (nats: NatsSettings, name: string): Promise<NodeConnectionOptions> {
+export async function natsConnectionOptions (nats: NatsSettings, name: string, identity: NatsIdentity): Promise<NodeConnectionOptions> {
   const options: NodeConnectionOptions = {
     servers: nats.servers.map(redactNatsUrl),
     name,
+    // Replies come to the anchor's own inbox, so its permissions need allow no wider subscription.
+    inboxPrefix: anchorInboxPrefix(identity.peerId),
     reconnect: true,
     maxReconnectAttempts: -1,
     waitOnFirstConnect: true,
@@ -76,6 +85,7 @@ export async function natsConnectionOptions (nats: NatsSettings, name: string): 
   }
   if (nats.credsFile != null) options.authenticator = credsAuthenticator(await readCredentialFile('credentials file', nats.credsFile))
   if (nats.nkeySeedFile != null) options.authenticator = nkeyAuthenticator(new TextEncoder().encode((await readCredentialFile('nkey seed file', nats.nkeySeedFile)).toString('utf8').trim()))
+  if (nats.identityNkey) options.authenticator = nkeyAuthenticator(new TextEncoder().encode(natsUserSeed(identity.seed)))
   const fromUrl = credentialsInUrls(nats.servers)
   if (nats.user != null) {
     options.user = nats.user

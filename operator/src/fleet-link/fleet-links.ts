@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { credsAuthenticator } from '@nats-io/nats-core'
 import { connect } from '@nats-io/transport-node'
-import { FleetClient } from '@meganet/fleet-client'
+import { FleetClient, OPERATOR_INBOX_PREFIX } from '@meganet/fleet-client'
 import type { SigningKey } from '@meganet/fleet-client'
 import type { FleetScope } from '@meganet/contracts'
 import type { NatsConnection } from '@nats-io/nats-core'
@@ -44,6 +44,8 @@ export class FleetLinks {
     const nc = await connect({
       servers: servers.split(',').map(s => s.trim()),
       name: 'meganet-operator',
+      // Its own inbox: NATS permissions then need grant it no wider subscription.
+      inboxPrefix: OPERATOR_INBOX_PREFIX,
       timeout: CONNECT_TIMEOUT_MS,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 1_000,
