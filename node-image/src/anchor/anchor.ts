@@ -168,6 +168,7 @@ export class Anchor {
           guard: this.guard,
           directory: () => this.coordinator?.directory,
           addresses: () => this.multiaddrs(),
+          fellows: () => (this.coordinator?.members() ?? []).filter(m => m.peerId !== this.peerId && m.phase !== 'drained').map(m => m.peerId),
           metrics: this.coordinationMetrics,
           log: this.log
         }, stream)
