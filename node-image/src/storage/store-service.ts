@@ -22,6 +22,11 @@ import type { Connection, Libp2p, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
 
 const REQUEST_TIMEOUT_MS = 60_000
+/**
+ * The least a put is charged against the limits: a block costs a file, a DHT announcement and a
+ * request whatever its size, so a flood of empty blocks is not free.
+ */
+export const MIN_PUT_CHARGE_BYTES = 4096
 /** Peers together may hold this share of the in-flight budget; the rest is the fleet's (replication, repair). */
 const PEER_BUDGET_SHARE = 0.75
 /** One network may hold this share of the peers' budget. */
@@ -239,7 +244,7 @@ export class StoreService extends TypedEventEmitter<StoreServiceEvents> {
 
   /** Charges a lease to its owner: the block, and for a manifest every chunk it lists. */
   private admitLease (requester: Requester, cidText: string, block: Uint8Array, expiresAt: number): void {
-    const admission = this.limits.admitLease(requester, cidText, leasedBytes(parse(cidText), block), expiresAt)
+    const admission = this.limits.admitLease(requester, cidText, Math.max(leasedBytes(parse(cidText), block), MIN_PUT_CHARGE_BYTES), expiresAt)
     if (!admission.ok) throw new Refusal(admission.code, admission.message)
   }
 
@@ -272,7 +277,7 @@ export class StoreService extends TypedEventEmitter<StoreServiceEvents> {
   async put (cidText: string, block: Uint8Array, pin: boolean, requester: Requester): Promise<Extract<StoreReply, { ok: true }>> {
     if (!this.accepting) throw new Refusal('draining', 'this anchor is draining: put the block through another anchor')
     if (!requester.member) {
-      const admission = this.limits.admit(requester, block.byteLength, { pinned: pin })
+      const admission = this.limits.admit(requester, Math.max(block.byteLength, MIN_PUT_CHARGE_BYTES), { pinned: pin })
       if (!admission.ok) throw new Refusal(admission.code, admission.message)
     }
     const expiresAt = Date.now() + this.init.leaseTtlMs
