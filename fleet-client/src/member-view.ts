@@ -55,8 +55,8 @@ export class MemberView {
       return { type: 'rejected', key: entry.key, reason: 'replayed', message: `record of ${entry.key} older than the one held` }
     }
     this.members.set(entry.key, verified.value)
-    const deletedAt = this.deleted.get(entry.key)
-    if (deletedAt != null && verified.value.updatedAt > deletedAt) this.deleted.delete(entry.key)
+    // A record heard after the delete (the watch delivers in order) means the anchor still writes.
+    this.deleted.delete(entry.key)
     return { type: 'upsert', member: verified.value }
   }
 
@@ -68,7 +68,7 @@ export class MemberView {
     const dropped: string[] = []
     for (const [peerId, member] of this.members) {
       const deletedAt = this.deleted.get(peerId)
-      const left = deletedAt != null && member.updatedAt <= deletedAt && now - deletedAt >= member.heartbeatMs + DELETE_GRACE_MS
+      const left = deletedAt != null && now - deletedAt >= member.heartbeatMs + DELETE_GRACE_MS
       if (left || now - member.updatedAt > this.ttlMs) {
         this.members.delete(peerId)
         this.deleted.delete(peerId)
