@@ -10,6 +10,7 @@ import { parse } from 'yaml'
 import { ANCHOR_FLEET } from '@meganet/contracts'
 import { OperatorDeployment } from '../../cdk8s/src/operator-deployment.js'
 import { OperatorRbac } from '../../cdk8s/src/operator-rbac.js'
+import { keyId, loadSigningKey } from '../../fleet-client/src/index.js'
 import { natsServerBinary } from '../helpers/nats.js'
 import { CHART_DIR, Helm, find, kinds } from './helm.js'
 import { RESTRICTED_CONTAINER, WITH_MONITORING_APIS, containerOf, envOf } from './manifests.js'
@@ -67,7 +68,7 @@ describe('charts/meganet rendered by helm', () => {
 
   it('renders the CRD, the operator, NATS, the default fleet and the test pod, and no Prometheus objects without their API', () => {
     expect(kinds(defaults)).toEqual(['AnchorFleet', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment',
-      'Pod', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount', 'StatefulSet'])
+      'Pod', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Secret', 'Service', 'ServiceAccount', 'StatefulSet'])
     for (const kind of MONITORING_KINDS) expect(defaults.some(o => o.kind === kind)).toBe(false)
     const crd = find(defaults, 'CustomResourceDefinition', `${ANCHOR_FLEET.plural}.${ANCHOR_FLEET.group}`)
     expect(crd.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep')
@@ -215,6 +216,27 @@ describe('charts/meganet rendered by helm', () => {
     } finally {
       await rm(dir, { recursive: true, force: true })
     }
+  })
+
+  it('makes the operator\'s command key once, keeps it, and mounts it; or uses a Secret of yours', async () => {
+    const secret = find<{ data: Record<string, string>, metadata: { annotations?: Record<string, string> } }>(defaults, 'Secret', 'mn-meganet-operator-command-key')
+    expect(secret.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep')
+    const dir = await mkdtemp(join(tmpdir(), 'meganet-command-key-'))
+    try {
+      await writeFile(join(dir, 'key.pem'), Buffer.from(secret.data['key.pem'] ?? '', 'base64'))
+      expect(keyId(await loadSigningKey(join(dir, 'key.pem')))).toMatch(/^12D3KooW/)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+    const operator = find<V1Deployment>(defaults, 'Deployment', 'mn-meganet-operator')
+    expect(envOf(containerOf(operator))['MEGANET_OPERATOR_COMMAND_KEY_FILE']).toBe('/etc/meganet/command-key/key.pem')
+    expect(operator.spec?.template.spec?.volumes).toContainEqual({ name: 'command-key', secret: { secretName: 'mn-meganet-operator-command-key', defaultMode: 288 } })
+    const own = await helm.template(['--set', 'operator.commandKey.create=false', '--set', 'operator.commandKey.existingSecret=my-key', '--set', 'operator.commandKey.key=operator.pem'])
+    expect(own.some(o => o.kind === 'Secret' && o.metadata.name.endsWith('command-key'))).toBe(false)
+    const mine = find<V1Deployment>(own, 'Deployment', 'mn-meganet-operator')
+    expect(envOf(containerOf(mine))['MEGANET_OPERATOR_COMMAND_KEY_FILE']).toBe('/etc/meganet/command-key/operator.pem')
+    expect(mine.spec?.template.spec?.volumes).toContainEqual({ name: 'command-key', secret: { secretName: 'my-key', defaultMode: 288 } })
+    await expect(helm.template(['--set', 'operator.commandKey.create=false'])).rejects.toThrow(/set existingSecret when create is false/)
   })
 
   it('uses an external NATS, with a credentials Secret, when nats.enabled=false', async () => {
