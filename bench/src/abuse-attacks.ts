@@ -12,16 +12,22 @@ import { cidOf, storeRequest } from '@meganet/node/testing'
 import { rawNode } from './attack-node.js'
 import { DHT_MESSAGE_TYPES, encodeMessage, encodeRecord } from './dht-wire.js'
 import type { RawNode } from './attack-node.js'
-import type { AnchorChild } from '@meganet/node/testing'
 import type { Stream } from '@libp2p/interface'
 
-/** What an attack is given: the fleet, its NATS, and the honest peers it may aim at. */
+/** An anchor as an attacker sees it: its PeerId, its TCP address and its HTTP base URL. */
+export interface AnchorRef {
+  readonly peerId: string
+  readonly tcpAddress: string
+  readonly httpUrl: string
+}
+
+/** What an attack is given (plain data: attacks run in a process of their own). */
 export interface AttackTarget {
-  readonly anchors: readonly AnchorChild[]
+  readonly anchors: readonly AnchorRef[]
   readonly natsUrl: string
   readonly scope: { readonly region: string, readonly fleet: string }
-  /** PeerIds of honest peers, and the anchor each holds its reservation on. */
-  readonly victims: () => ReadonlyArray<{ peerId: string, anchor: AnchorChild }>
+  /** Honest peers, and the anchor each holds its reservation on. */
+  readonly victims: ReadonlyArray<{ peerId: string, anchor: AnchorRef }>
 }
 
 /** One attack running until stopped; it reports how many hostile requests it made. */
@@ -95,7 +101,7 @@ const natsForgery: Attack = {
         await members.put(anchor.peerId, new TextEncoder().encode(JSON.stringify({ ...envelope, payload: JSON.stringify({ ...record, peerId: anchor.peerId, phase: 'drained' }) })))
         await nc.request(commandSubject(target.scope, anchor.peerId), new TextEncoder().encode('{"command":"drain"}'), { timeout: 2_000 }).catch(() => {})
       }
-      for (const victim of target.victims()) {
+      for (const victim of target.victims) {
         const trap = { schema: 1, peerId: victim.peerId, anchor: fakes[0], region: target.scope.region, fleet: target.scope.fleet, multiaddrs: [`/ip4/203.0.113.66/tcp/1/p2p/${fakes[0]}/p2p-circuit/p2p/${victim.peerId}`], updatedAt: Date.now(), expiresAt: Date.now() + 3_600_000 }
         await directory.put(`${victim.peerId}.${victim.anchor.peerId}`, new TextEncoder().encode(JSON.stringify(trap)))
       }
@@ -198,7 +204,7 @@ const relayStarvation: Attack = {
     const reservers = await Promise.all(Array.from({ length: 48 }, async (_, i) => await rawNode({ localAddress: `127.0.6.${1 + (i % 6)}`, reserve: true })))
     for (const [i, node] of reservers.entries()) await node.dial(multiaddr(target.anchors[i % target.anchors.length]?.tcpAddress ?? '')).catch(() => {})
     const attacks = holders.map(node => loop(async () => {
-      for (const victim of target.victims()) {
+      for (const victim of target.victims) {
         await node.dial(multiaddr(`${victim.anchor.tcpAddress}/p2p-circuit/p2p/${victim.peerId}`), { force: true, signal: AbortSignal.timeout(5_000) }).catch(() => {})
       }
     }, 500))
@@ -216,7 +222,7 @@ const httpFlood: Attack = {
     const attacks = Array.from({ length: 64 }, (_, i) => loop(async () => {
       const anchor = target.anchors[i % target.anchors.length]
       if (anchor == null) return
-      await (await fetch(anchor.url(paths[i % paths.length] ?? '/status'), { signal: AbortSignal.timeout(5_000) })).arrayBuffer()
+      await (await fetch(`${anchor.httpUrl}${paths[i % paths.length] ?? '/status'}`, { signal: AbortSignal.timeout(5_000) })).arrayBuffer()
     }))
     return parallel(attacks)
   }

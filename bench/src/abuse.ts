@@ -1,14 +1,19 @@
+import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
 import { cidOf } from '@meganet/node/testing'
 import { MeganetPeer } from '@meganet/node/peer'
 import { ATTACKS } from './abuse-attacks.js'
 import { BenchFleet } from './bench-fleet.js'
 import { residentBytes } from './process-usage.js'
-import type { Attack, RunningAttack } from './abuse-attacks.js'
+import type { AnchorRef, Attack, AttackTarget } from './abuse-attacks.js'
 import type { BenchContext, BenchResult } from './bench-types.js'
 import type { AnchorChild } from '@meganet/node/testing'
 import type { CID } from 'multiformats/cid'
 
+/** The built attack runner (src/ and dist/ both sit one level below the package root). */
+const WORKER_PATH = fileURLToPath(new URL('../dist/abuse-worker.js', import.meta.url))
 const ANCHORS = 3
 const FULL = { honestPeers: 4, phaseMs: 30_000 }
 const SMOKE = { honestPeers: 2, phaseMs: 2_000 }
@@ -82,18 +87,43 @@ async function maxRss (anchors: readonly AnchorChild[]): Promise<number> {
   return max
 }
 
+function anchorRef (anchor: AnchorChild): AnchorRef {
+  return { peerId: anchor.peerId, tcpAddress: anchor.tcpAddress, httpUrl: anchor.url('') }
+}
+
+/** Starts an attack in its own process; resolves once it attacks, with a function that stops it and says how many requests it made. */
+async function startAttack (attack: Attack, target: AttackTarget): Promise<() => Promise<number>> {
+  const child = spawn(process.execPath, [WORKER_PATH, attack.name, JSON.stringify(target)], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const lines = createInterface({ input: child.stdout })
+  const next = async (): Promise<string> => await new Promise((resolve, reject) => {
+    const onExit = (code: number | null): void => { reject(new Error(`attack ${attack.name} exited with ${code}`)) }
+    child.once('exit', onExit)
+    lines.once('line', line => { child.off('exit', onExit); resolve(line) })
+  })
+  if (await next() !== 'ready') throw new Error(`attack ${attack.name} did not start`)
+  return async () => {
+    const answer = next()
+    child.kill('SIGTERM')
+    try {
+      return (JSON.parse(await answer) as { attempts: number }).attempts
+    } catch {
+      child.kill('SIGKILL')
+      return 0
+    }
+  }
+}
+
 async function runPhase (attack: Attack | undefined, fleet: BenchFleet, honest: readonly Honest[], phaseMs: number): Promise<PhaseResult> {
   const zero = (): Record<Op, number> => ({ reserve: 0, message: 0, put: 0, get: 0 })
   const result: PhaseResult = { name: attack?.name ?? 'baseline', ok: zero(), failed: zero(), maxRssBytes: 0, attempts: 0, errors: [] }
-  let running: RunningAttack | undefined
-  if (attack != null) {
-    running = await attack.start({
-      anchors: fleet.anchors,
+  const stop = attack == null
+    ? undefined
+    : await startAttack(attack, {
+      anchors: fleet.anchors.map(anchorRef),
       natsUrl: fleet.natsUrl,
       scope: { region: 'local', fleet: 'devnet' },
-      victims: () => honest.map(h => ({ peerId: h.peer.peerId, anchor: h.anchor }))
+      victims: honest.map(h => ({ peerId: h.peer.peerId, anchor: anchorRef(h.anchor) }))
     })
-  }
   let sampling = true
   const sampler = (async () => {
     while (sampling) {
@@ -105,7 +135,7 @@ async function runPhase (attack: Attack | undefined, fleet: BenchFleet, honest: 
   try {
     await honestWork(honest, fleet.anchors, Date.now() + phaseMs, result)
   } finally {
-    (result as { attempts: number }).attempts = await running?.stop() ?? 0
+    (result as { attempts: number }).attempts = await stop?.() ?? 0
     sampling = false
     await sampler
   }
