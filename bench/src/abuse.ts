@@ -56,7 +56,8 @@ async function honestWork (honest: readonly Honest[], anchors: readonly AnchorCh
       result.ok[op]++
     } catch (err) {
       result.failed[op]++
-      if (result.errors.length < 5) result.errors.push(`${op}: ${(err as Error).message.slice(0, 200)}`)
+      const inner = (err as Error & { errors?: Error[] }).errors?.map(e => e.message).join('; ')
+      if (result.errors.length < 5) result.errors.push(`${op}: ${(err as Error).message.slice(0, 200)}${inner != null ? ` (${inner.slice(0, 300)})` : ''}`)
     }
   }
   const joiner = anchors[Math.floor(Math.random() * anchors.length)]
@@ -164,7 +165,9 @@ export async function abuse (context: BenchContext): Promise<BenchResult> {
       const anchor = fleet.anchors[i % fleet.anchors.length] as AnchorChild
       honest.push({ peer: await honestPeer(anchor), anchor })
     }
-    for (const attack of [undefined, ...ATTACKS]) {
+    // MEGANET_ABUSE_ATTACKS=name,name runs only those (to look at one closely).
+    const only = process.env.MEGANET_ABUSE_ATTACKS?.split(',').map(n => n.trim()).filter(n => n !== '')
+    for (const attack of [undefined, ...ATTACKS.filter(a => only == null || only.includes(a.name))]) {
       context.progress(`${attack?.name ?? 'baseline'}: ${attack?.finding ?? 'no attack'}, honest peers at work for ${plan.phaseMs / 1000} s`)
       const phase = await runPhase(attack, fleet, honest, plan.phaseMs)
       phases.push(phase)
