@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto'
 import { ApiObject } from 'cdk8s'
 import { Construct } from 'constructs'
 import { ANCHOR_FLEET, DEFAULT_TOPOLOGY_SPREAD, anchorNodeOptions } from '@meganet/contracts'
@@ -15,6 +16,9 @@ export interface FleetWorkloadProps {
   readonly replicas: number
   readonly version?: string
 }
+
+/** Pod annotation with a hash of the anchor config, so a config change rolls the StatefulSet. */
+export const CONFIG_HASH_ANNOTATION = 'meganet.io/config-hash'
 
 /** Stable names of a fleet's objects. */
 export function fleetNames (fleet: string) {
@@ -58,9 +62,10 @@ export class FleetWorkload extends Construct {
     new ApiObject(this, 'service-account', {
       apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(names.serviceAccount), automountServiceAccountToken: false
     })
+    const configText = JSON.stringify(anchorConfig(name, spec), null, 2)
     new ApiObject(this, 'config', {
       apiVersion: 'v1', kind: 'ConfigMap', metadata: metadata(names.config),
-      data: { 'anchor.json': JSON.stringify(anchorConfig(name, spec), null, 2) }
+      data: { 'anchor.json': configText }
     })
     const ports = PEER_PORTS.map(p => ({ name: p.name, port: p.port, targetPort: p.name, protocol: p.protocol }))
     new ApiObject(this, 'headless', {
@@ -77,7 +82,13 @@ export class FleetWorkload extends Construct {
         template: {
           metadata: {
             labels: { ...spec.podLabels, ...labels },
-            annotations: { ...spec.podAnnotations, 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(ANCHOR_PORTS.http) }
+            annotations: {
+              ...spec.podAnnotations,
+              'prometheus.io/scrape': 'true',
+              'prometheus.io/port': String(ANCHOR_PORTS.http),
+              // A new config (relay limits, storage) rolls the anchors one at a time: they read it only at start.
+              [CONFIG_HASH_ANNOTATION]: createHash('sha256').update(configText).digest('hex').slice(0, 16)
+            }
           },
           spec: {
             serviceAccountName: names.serviceAccount,

@@ -2,14 +2,19 @@
 # Builds, once, what a real (kubelet) test node and the chart's images need besides the control
 # plane, all from the Go module proxy, cached like provision.sh's binaries under
 #   ${MEGANET_CACHE:-$HOME/.cache/meganet}/bin/<tool>-<version>/<binary>
-#   kubelet                      k8s.io/kubernetes/cmd/kubelet (same version as the control plane)
+#   kubelet, kube-proxy          k8s.io/kubernetes/cmd/... (same version as the control plane)
+#   coredns                      github.com/coredns/coredns with only the plugins the node uses
+#                                (kubernetes, errors, health, ready, cache, log): cluster DNS
 #   pause                        test/tools/pause (the pods' sandbox; Kubernetes' own is C)
 #   nats-server-config-reloader  github.com/nats-io/nack (the NATS chart's reloader sidecar)
 #   prometheus-nats-exporter     github.com/nats-io/prometheus-nats-exporter (its exporter sidecar)
 # containerd, runc and the CNI plugins come from Debian (.ci/run installs them); the images are
 # built by test/images/build-images.sh.
 #
-# Usage: eval "$(bash test/cluster/provision-node.sh)"   # exports MEGANET_KUBELET, ...
+# Usage: eval "$(bash test/cluster/provision-node.sh [node|images])"   # exports MEGANET_KUBELET, ...
+#   node: only the kubelet, kube-proxy and CoreDNS; images: only pause and the NATS sidecars (what
+#   test/images/build-images.sh needs); neither: all. Each part has its own lock, so .ci/run builds
+#   both at once.
 # Progress goes to stderr; stdout carries only the `export` lines; $cache/bin/node-env.sh keeps
 # them. A binary you already have: set MEGANET_KUBELET, MEGANET_PAUSE, MEGANET_NATS_RELOADER or
 # MEGANET_NATS_EXPORTER to its path.
@@ -25,15 +30,18 @@
 set -euo pipefail
 
 KUBE_VERSION="${MEGANET_KUBE_VERSION:-v1.37.2}"
-KUBE_COMMANDS=(kubelet)
+KUBE_COMMANDS=(kubelet kube-proxy)
 NACK_VERSION="${MEGANET_NACK_VERSION:-v0.23.0}"
 NATS_EXPORTER_VERSION="${MEGANET_NATS_EXPORTER_VERSION:-v0.20.1}"
+COREDNS_VERSION="${MEGANET_COREDNS_VERSION:-v1.15.0}"
 MIN_GO_MINOR=26
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cache="${MEGANET_CACHE:-$HOME/.cache/meganet}"
 bindir="$cache/bin"
-lock_name=.provision-node.lock
+part="${1:-all}"
+case "$part" in node | images | all) ;; *) echo "usage: $0 [node|images]" >&2; exit 2 ;; esac
+lock_name=".provision-node-$part.lock"
 log_prefix=provision-node
 # shellcheck source=test/cluster/go-build.sh
 . "$here/go-build.sh"
@@ -43,6 +51,26 @@ pause_src="$here/../tools/pause"
 pause_key="$(cat "$pause_src/go.mod" "$pause_src/main.go" | sha256sum | cut -c1-12)"
 
 build_kubelet() { build_kube kubelet "$1"; }
+build_kube_proxy() { build_kube kube-proxy "$1"; }
+
+# CoreDNS's own main imports every plugin (cloud DNS providers and all); this one only those the
+# test node's Corefile uses, which cuts the build to its Kubernetes client.
+build_coredns() {
+  local dir="$work/coredns" p
+  new_wrapper "$dir" "github.com/coredns/coredns@$COREDNS_VERSION"
+  {
+    echo "package main"
+    echo
+    echo "import ("
+    echo "	\"github.com/coredns/coredns/coremain\""
+    for p in kubernetes errors health ready cache log; do echo "	_ \"github.com/coredns/coredns/plugin/$p\""; done
+    echo ")"
+    echo
+    echo "func main() { coremain.Run() }"
+  } >"$dir/main.go"
+  (cd "$dir" && quiet nice -n 19 go mod tidy)
+  (cd "$dir" && gobuild -ldflags "-s -w" -o "$1" .)
+}
 
 build_pause() {
   (cd "$pause_src" && gobuild -ldflags "-s -w" -o "$1" .)
@@ -62,20 +90,34 @@ build_exporter() {
   (cd "$dir" && gobuild -ldflags "-s -w -X main.version=${NATS_EXPORTER_VERSION#v}" -o "$1" github.com/nats-io/prometheus-nats-exporter)
 }
 
+env_file="$bindir/node-env.sh"
+if [[ "$part" != images ]]; then
 resolve kubelet MEGANET_KUBELET "$bindir/kube-$KUBE_VERSION/kubelet" build_kubelet "Kubernetes $KUBE_VERSION" --version
+resolve kube-proxy MEGANET_KUBE_PROXY "$bindir/kube-$KUBE_VERSION/kube-proxy" build_kube_proxy "Kubernetes $KUBE_VERSION" --version
+resolve coredns MEGANET_COREDNS "$bindir/coredns-$COREDNS_VERSION/coredns" build_coredns "CoreDNS-${COREDNS_VERSION#v}" -version
+fi
+if [[ "$part" != node ]]; then
 resolve pause MEGANET_PAUSE "$bindir/pause-$pause_key/pause" build_pause meganet-pause -v
 resolve nats-reloader MEGANET_NATS_RELOADER "$bindir/nack-$NACK_VERSION/nats-server-config-reloader" build_reloader "" -help
 resolve nats-exporter MEGANET_NATS_EXPORTER "$bindir/prometheus-nats-exporter-$NATS_EXPORTER_VERSION/prometheus-nats-exporter" \
   build_exporter "" -version
+fi
 
-env_file="$bindir/node-env.sh"
+# node-env.sh keeps what every run found, so the two parts (run at once) do not erase each other.
+exec 7>"$bindir/.node-env.lock"
+flock 7
+declare -A VARS=([kubelet]=MEGANET_KUBELET [kube-proxy]=MEGANET_KUBE_PROXY [coredns]=MEGANET_COREDNS [pause]=MEGANET_PAUSE
+  [nats-reloader]=MEGANET_NATS_RELOADER [nats-exporter]=MEGANET_NATS_EXPORTER)
 {
   echo "# Written by test/cluster/provision-node.sh; source it to find the test node's binaries."
-  printf 'export MEGANET_KUBELET=%q\n' "${PATHS[kubelet]}"
-  printf 'export MEGANET_PAUSE=%q\n' "${PATHS[pause]}"
-  printf 'export MEGANET_NATS_RELOADER=%q\n' "${PATHS[nats-reloader]}"
-  printf 'export MEGANET_NATS_EXPORTER=%q\n' "${PATHS[nats-exporter]}"
+  for name in "${!VARS[@]}"; do
+    if [[ -n "${PATHS[$name]:-}" ]]; then
+      printf 'export %s=%q\n' "${VARS[$name]}" "${PATHS[$name]}"
+    else
+      grep "^export ${VARS[$name]}=" "$env_file" 2>/dev/null || true
+    fi
+  done | sort
 } >"$env_file.tmp"
 mv -f "$env_file.tmp" "$env_file"
 log "wrote $env_file"
-grep '^export ' "$env_file"
+for name in "${!PATHS[@]}"; do printf 'export %s=%q\n' "${VARS[$name]}" "${PATHS[$name]}"; done
