@@ -159,6 +159,9 @@ export class FleetWorkload extends Construct {
             type: spec.exposure.type,
             selector: { ...selector, 'statefulset.kubernetes.io/pod-name': names.pod(ordinal) },
             ports,
+            // An anchor becomes Ready once it reaches the other anchors, through these very
+            // Services (its announce addresses): routing only to Ready pods would never let it.
+            publishNotReadyAddresses: true,
             ...(spec.exposure.type === 'ClusterIP' ? {} : { externalTrafficPolicy: 'Local' })
           }
         })
