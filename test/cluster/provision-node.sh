@@ -24,9 +24,14 @@
 #   is to drop that fallback, and then containerd 2.x is needed). nack v0.23.0 and
 #   prometheus-nats-exporter v0.20.1 are the versions the vendored NATS chart (2.14.2) pins.
 #
-# Cost of a cold run, measured on the 2-core/24 GiB test machine while provision.sh ran beside it
-# (empty caches): see the timings written below by whoever last measured them.
-#   kubelet ~TBD, pause ~TBD, reloader ~TBD, exporter ~TBD.
+# Cost of a cold run, measured on the 2-core/24 GiB test machine on 2026-12-02 with an empty build
+# cache for these binaries but the Kubernetes modules already downloaded (provision.sh had just
+# run), while other engineers' builds and tests kept the load average at 10-16 (so an idle
+# machine takes well under these), one binary after the other within each part:
+#   node:   kubelet 869 s (includes `go mod tidy` of the Kubernetes wrapper), kube-proxy 271 s (a
+#           second wrapper: tidy again, then a mostly cached build), CoreDNS 931 s (cold modules)
+#   images: pause 2 s, nats-server-config-reloader 19 s, prometheus-nats-exporter 283 s
+# .ci/run builds the two parts at once, beside provision.sh and the images. Warm: about a second.
 set -euo pipefail
 
 KUBE_VERSION="${MEGANET_KUBE_VERSION:-v1.37.2}"
