@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { recordResult } from '../../node-image/src/bench/bench-report.js'
+import { recordResult } from '../../bench/src/bench-report.js'
 import { imageBench } from './image-bench.js'
 
 const JSON_PATH = fileURLToPath(new URL('../../bench-results/image.json', import.meta.url))

@@ -6,18 +6,18 @@ import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { anchorNodeOptions } from '@meganet/contracts'
-import { AnchorChild } from '../../node-image/src/devnet/anchor-child.js'
-import { quantile } from '../../node-image/src/bench/stats.js'
+import { AnchorChild } from '@meganet/node/testing'
+import { quantile } from '../../bench/src/stats.js'
 import { freePorts } from '../cluster/ports.js'
 import { BUILD_IMAGES_SCRIPT } from '../cluster/kubelet-node.js'
 import { parseExports } from '../cluster/binaries.js'
-import type { BenchContext, BenchResult } from '../../node-image/src/bench/bench-types.js'
-import type { JoinAnswer, JoinCommand } from '../../node-image/src/bench/reservation-worker.js'
+import type { BenchContext, BenchResult } from '../../bench/src/bench-types.js'
+import type { JoinAnswer, JoinCommand } from '../../bench/src/reservation-worker.js'
 import type { ChildProcess } from 'node:child_process'
 import type { Interface } from 'node:readline'
 
 const run = promisify(execFile)
-const WORKER_PATH = fileURLToPath(new URL('../../node-image/dist/bench/reservation-worker.js', import.meta.url))
+const WORKER_PATH = fileURLToPath(new URL('../../bench/dist/reservation-worker.js', import.meta.url))
 const MEMORY_LIMIT = '1g'
 const GOAL_PEERS = 10_000
 const FULL = { peers: 10_000, step: 1_000, workers: 6, starts: 5 }
@@ -74,7 +74,7 @@ async function startTimes (image: string, count: number): Promise<{ container: n
     }
     const dataDir = await mkdtemp(join(tmpdir(), 'meganet-bench-start-'))
     const plain = performance.now()
-    const anchor = await AnchorChild.spawn({ dataDir, flags: {} })
+    const anchor = await AnchorChild.spawn({ dataDir, flags: {}, startTimeoutMs: 60_000 })
     try {
       await waitHealthy(anchor.url('/healthz'), 60_000)
       processes.push(performance.now() - plain)

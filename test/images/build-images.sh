@@ -117,7 +117,7 @@ app_version="$(sed -n 's/^appVersion: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' "$root/c
 app_name="ghcr.io/meganet/meganet:$app_version"
 # The build context as .dockerignore leaves it: tracked and new files of the copied folders.
 app_key="$( { cd "$root" && git ls-files -z -co --exclude-standard -- Dockerfile .dockerignore package.json package-lock.json \
-  tsconfig.base.json tsconfig.json contracts node-image cdk8s operator patches | sort -z | xargs -0 sha256sum; echo "$base_key"; } | key_of)"
+  tsconfig.base.json tsconfig.json contracts fleet-client node-image cdk8s operator patches | sort -z | xargs -0 sha256sum; echo "$base_key"; } | key_of)"
 build_app() {
   "${podman[@]}" build -q --pull=never --isolation chroot --network host \
     --ulimit nofile=4096:4096 --ulimit nproc=4096:4096 \
