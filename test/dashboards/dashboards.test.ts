@@ -173,7 +173,7 @@ function findDashboardLinter (): string | undefined {
 const dashboardLinter = findDashboardLinter()
 
 describe('dashboard-linter', () => {
-  it.skipIf(dashboardLinter == null)('finds nothing in any dashboard with --strict (needs Go to build it once: test/tools/install-dashboard-linter.sh)', async () => {
+  it.skipIf(dashboardLinter == null)('finds nothing in any dashboard with --strict (needs Go to build it once: test/tools/install-dashboard-linter.sh)', () => {
     for (const file of Object.keys(EXPECTED_DASHBOARDS)) {
       const result = spawnSync(dashboardLinter ?? '', ['lint', '--strict', join(DASHBOARDS_DIR, file)], { encoding: 'utf8' })
       // It prints each rule's description as it runs; findings are the lines marked ❌ (error) or ⚠ (warning).
