@@ -118,7 +118,8 @@ check_version() {
   out="$("$bin" "$@" 2>&1)" || die "$bin $* failed: $out"
   [[ "$out" == *"$want"* ]] || die "$bin $* printed '$out', expected '$want'"
   if [[ "$out" == *v0.0.0* ]]; then die "$bin $* printed '$out' (version flags were not applied)"; fi
-  echo "$out" | head -n 3 | tr '\n' ' ' | sed 's/ *$//'
+  # sed reads all of it: `head` would close the pipe early and fail a long usage text under pipefail.
+  printf '%s\n' "$out" | sed -n '1,3p' | tr '\n' ' ' | sed 's/ *$//'
 }
 
 declare -A PATHS=() VERSION_OUT=()

@@ -128,8 +128,9 @@ ensure "$app_name" "$images/meganet-$app_key.tar" build_app
 "${podman[@]}" tag "$app_name" localhost/meganet:dev
 
 # Go binaries (cached; each script builds only what is missing).
-eval "$(bash "$root/test/cluster/provision-node.sh" images)"
-MEGANET_NATS_SERVER="$(bash "$root/test/tools/install-nats-server.sh")"
+node_exports="$(bash "$root/test/cluster/provision-node.sh" images)" || die "test/cluster/provision-node.sh images failed (its output is above)"
+eval "$node_exports"
+MEGANET_NATS_SERVER="$(bash "$root/test/tools/install-nats-server.sh")" || die "test/tools/install-nats-server.sh failed"
 nats_version="$("$MEGANET_NATS_SERVER" --version | sed -n 's/.*v\([0-9][0-9.]*\).*/\1/p')"
 
 # --- images FROM scratch around one static Go binary ---------------------------------------------
