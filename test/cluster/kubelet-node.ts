@@ -406,7 +406,7 @@ state = "${d('containerd/state')}"
     // Depth first: rmdir only removes empty cgroups, and the last processes may still be exiting.
     const name = this.cgroupRoot.slice(1)
     const script = `for c in ${CGROUP_ROOT}/*/; do d="$c${name}"; [ -d "$d" ] && find "$d" -depth -type d -exec rmdir {} \\; 2>/dev/null; done; ! ls -d ${CGROUP_ROOT}/*/${name} >/dev/null 2>&1`
-    for (let attempt = 0; attempt < 20; attempt++) {
+    for (let attempt = 0; attempt < 60; attempt++) {
       if (await run('sh', ['-c', script]).then(() => true, () => false)) return
       await new Promise(resolve => setTimeout(resolve, 500))
     }
