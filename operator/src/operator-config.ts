@@ -25,6 +25,8 @@ export const operatorConfigSchema = z.object({
   resync: duration.default(300_000),
   memberTtl: duration.default(15_000),
   natsCredsFile: z.string().optional(),
+  /** Namespaces whose fleets the operator reconciles (with Roles there); empty means every namespace. */
+  watchNamespaces: z.string().default('').transform(text => text.split(',').map(n => n.trim()).filter(n => n !== '')),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info')
 }).refine(c => c.renewInterval < c.leaseDuration, { message: 'renewInterval must be shorter than leaseDuration', path: ['renewInterval'] })
 
@@ -48,6 +50,7 @@ export function loadOperatorConfig (flags: Record<string, string | undefined>, e
     resync: pick('resync', 'RESYNC'),
     memberTtl: pick('member-ttl', 'MEMBER_TTL'),
     natsCredsFile: pick('nats-creds-file', 'NATS_CREDS_FILE'),
+    watchNamespaces: pick('watch-namespaces', 'WATCH_NAMESPACES'),
     logLevel: pick('log-level', 'LOG_LEVEL')
   }
   const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''))

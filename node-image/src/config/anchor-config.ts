@@ -43,6 +43,8 @@ export const anchorConfigSchema = z.strictObject({
   })).min(1, { message: 'at least one role' }),
   listen: z.strictObject({ host: z.string().min(1), tcpPort: port, wsPort: port }),
   announce: z.array(multiaddrText),
+  announceFile: z.string().min(1).optional(),
+  announceWait: durationMs,
   bootstrap: z.array(anchorAddress),
   http: z.strictObject({ host: z.string().min(1), port }),
   relay: z.strictObject({

@@ -34,6 +34,8 @@ export const DEFAULT_PING_INTERVAL_MS = 60_000
 /** A connection whose ping gets no answer within this is closed. */
 export const PING_TIMEOUT_MS = 10_000
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000
+/** How long an anchor with an announce file waits at start for its entry (the operator writes it once the pod is placed). */
+export const DEFAULT_ANNOUNCE_WAIT_MS = 2 * 60 * 1000
 export const DEFAULT_LOG_LEVEL = 'info'
 
 /** How long a signed bootstrap list stays valid. */

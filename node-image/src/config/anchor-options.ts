@@ -4,7 +4,8 @@ import {
   DEFAULT_MAX_RESERVATIONS, DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_RESERVATION_TTL_MS, DEFAULT_SHUTDOWN_GRACE_MS,
   DEFAULT_TCP_PORT, DEFAULT_WS_PORT, DEFAULT_REGION, DEFAULT_FLEET, DEFAULT_HEARTBEAT_MS, DEFAULT_MEMBER_TTL_MS,
   DEFAULT_KV_REPLICAS, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_STORAGE_CAPACITY_BYTES, DEFAULT_REPLICATION, DEFAULT_WRITE_QUORUM,
-  DEFAULT_PEER_UPLOAD_RATE, DEFAULT_PEER_DAILY_QUOTA, DEFAULT_REPAIR_INTERVAL_MS, DEFAULT_GC_INTERVAL_MS, DEFAULT_GC_GRACE_MS
+  DEFAULT_PEER_UPLOAD_RATE, DEFAULT_PEER_DAILY_QUOTA, DEFAULT_REPAIR_INTERVAL_MS, DEFAULT_GC_INTERVAL_MS, DEFAULT_GC_GRACE_MS,
+  DEFAULT_ANNOUNCE_WAIT_MS
 } from './anchor-defaults.js'
 
 /** How a text value (flag, env var) is read. File values of the matching JSON type are taken as they are. */
@@ -32,6 +33,8 @@ export const ANCHOR_OPTIONS: readonly OptionSpec[] = [
   { path: 'listen.tcpPort', kind: 'port', defaultText: String(DEFAULT_TCP_PORT), description: 'libp2p TCP port (0 picks a free one)' },
   { path: 'listen.wsPort', kind: 'port', defaultText: String(DEFAULT_WS_PORT), description: 'libp2p WebSocket port (0 picks a free one)' },
   { path: 'announce', kind: 'list', defaultText: '(listen addresses)', description: 'comma-separated multiaddrs to advertise instead of the listen addresses (public IP, load balancer)' },
+  { path: 'announceFile', kind: 'string', defaultText: '(none)', description: 'file the operator writes this anchor\'s external addresses to (JSON {node?, addresses}); they are announced too, and a change restarts the anchor' },
+  { path: 'announceWait', kind: 'duration', defaultText: '2m', description: 'how long the anchor waits at start for its announceFile entry before it starts without it' },
   { path: 'bootstrap', kind: 'list', defaultText: '(none)', description: 'comma-separated multiaddrs of other anchors, each ending in /p2p/<peerId>' },
   { path: 'http.host', kind: 'string', defaultText: DEFAULT_HTTP_HOST, description: 'address the HTTP server (health, metrics, status, bootstrap list) binds' },
   { path: 'http.port', kind: 'port', defaultText: String(DEFAULT_HTTP_PORT), description: 'HTTP port (0 picks a free one)' },
@@ -78,6 +81,7 @@ export const ANCHOR_DEFAULTS = {
   roles: ['bootstrap', 'relay', 'storage'],
   listen: { host: DEFAULT_LISTEN_HOST, tcpPort: DEFAULT_TCP_PORT, wsPort: DEFAULT_WS_PORT },
   announce: [],
+  announceWait: DEFAULT_ANNOUNCE_WAIT_MS,
   bootstrap: [],
   http: { host: DEFAULT_HTTP_HOST, port: DEFAULT_HTTP_PORT },
   relay: {
