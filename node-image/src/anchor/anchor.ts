@@ -20,6 +20,8 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { VERSION } from '../version.js'
 import { AnchorDrain } from './anchor-drain.js'
+import { browserTransportStatus, openBrowserTransports } from './browser-transports.js'
+import { TRANSPORT_NAMES, transportOf } from '../transports/transport-names.js'
 import { ConnectionLiveness } from './connection-liveness.js'
 import { createAnchorLibp2p } from './anchor-libp2p.js'
 import { BOOTSTRAP_LIST_TTL_MS, IDENTITY_FILE_NAME, PING_TIMEOUT_MS } from './constants.js'
@@ -30,6 +32,7 @@ import type { Readiness } from '../http/http-server.js'
 import type { Logger } from '../logging/logger.js'
 import type { AnchorLibp2p } from './anchor-libp2p.js'
 import type { DrainProgress } from './anchor-drain.js'
+import type { BrowserTransports, BrowserTransportStatus } from './browser-transports.js'
 import type { AnchorCommand, BootstrapEntry, MemberPhase, MemberRecord, SignedBootstrapList } from '@meganet/contracts'
 import type { StorageFleet } from '../storage/storage-fleet.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
@@ -56,6 +59,8 @@ export interface AnchorStatus {
     readonly limits: AnchorConfig['relay']
   }
   readonly dht: { readonly routingTablePeers: number }
+  /** What browsers dial: the WebRTC-direct certificates served now and the WSS certificate. */
+  readonly browser: BrowserTransportStatus
   readonly anchors: { readonly configured: number, readonly connected: number }
   readonly coordination: CoordinationStatus
   readonly drain: DrainProgress | null
@@ -79,13 +84,6 @@ interface StorageRole {
 const PROVIDE_TIMEOUT_MS = 30_000
 
 const DISABLED_COORDINATION: CoordinationStatus = { state: 'disabled', servers: [], members: 0, heartbeatAgeSeconds: null, lastError: null }
-
-function transportOf (address: string): string {
-  if (address.includes('/p2p-circuit')) return 'circuit'
-  if (address.includes('/ws')) return 'websocket'
-  if (address.includes('/tcp/')) return 'tcp'
-  return 'other'
-}
 
 function routingTableSize (dht: unknown): number {
   if (dht != null && typeof dht === 'object' && 'routingTable' in dht) {
@@ -127,9 +125,11 @@ export class Anchor {
   /** Anchors the mesh keeps because they are fleet members (not static bootstrap entries). */
   private readonly memberTargets = new Set<string>()
   private http?: { server: Server, port: number }
+  private readonly browserTransports: BrowserTransports
 
-  private constructor (init: { config: AnchorConfig, node: AnchorLibp2p, key: PrivateKey, guard: RelayGuard, metrics: AnchorMetrics, registry: Registry, log: Logger, store?: Blockstore }) {
+  private constructor (init: { config: AnchorConfig, node: AnchorLibp2p, key: PrivateKey, guard: RelayGuard, metrics: AnchorMetrics, registry: Registry, log: Logger, store?: Blockstore, browserTransports: BrowserTransports }) {
     this.config = init.config
+    this.browserTransports = init.browserTransports
     this.node = init.node
     this.key = init.key
     this.guard = init.guard
@@ -160,9 +160,10 @@ export class Anchor {
     const metrics = new AnchorMetrics(registry, VERSION)
     metrics.setLimits({ maxReservations: config.relay.maxReservations, maxConnections: config.connections.max })
     const guard = new RelayGuard(config.relay, metrics)
-    const node = await createAnchorLibp2p({ config, privateKey: key, registry, guard })
+    const browserTransports = await openBrowserTransports(config, log)
+    const node = await createAnchorLibp2p({ config, privateKey: key, registry, guard, log, ...browserTransports })
     const store = config.roles.includes('storage') ? await Blockstore.open(config.dataDir, config.storage.capacity) : undefined
-    return new Anchor({ config, node, key, guard, metrics, registry, log: log.child({ peerId: node.peerId.toString() }), ...(store != null ? { store } : {}) })
+    return new Anchor({ config, node, key, guard, metrics, registry, log: log.child({ peerId: node.peerId.toString() }), browserTransports, ...(store != null ? { store } : {}) })
   }
 
   get peerId (): string {
@@ -238,6 +239,7 @@ export class Anchor {
       new Promise(resolve => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())
     ])
     this.load.stop()
+    this.browserTransports.stop()
     if (this.http != null) await closeHttp(this.http.server)
     this.phase = 'stopped'
     this.log.info('anchor stopped')
@@ -296,6 +298,7 @@ export class Anchor {
         limits: this.config.relay
       },
       dht: { routingTablePeers: routingTableSize(this.node.services.dht) },
+      browser: browserTransportStatus(this.browserTransports, this.node.services.wssCertificate?.certificate),
       anchors: { configured: this.mesh.configuredCount, connected: this.mesh.connectedCount() },
       coordination: this.coordinator?.status() ?? DISABLED_COORDINATION,
       drain: this.drainer.state ?? null,
@@ -451,7 +454,7 @@ export class Anchor {
   }
 
   private connectionsByTransport (): Record<string, number> {
-    const counts: Record<string, number> = { tcp: 0, websocket: 0, circuit: 0 }
+    const counts: Record<string, number> = Object.fromEntries(TRANSPORT_NAMES.map(name => [name, 0]))
     for (const connection of this.node.getConnections()) {
       const transport = transportOf(connection.remoteAddr.toString())
       counts[transport] = (counts[transport] ?? 0) + 1
