@@ -18,5 +18,5 @@ export default tseslint.config(
       'no-console': 'off'
     }
   },
-  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked }
+  { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked }
 )

@@ -2,7 +2,7 @@ import { execFile, execFileSync } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { DEFAULT_CIRCUIT_DATA_LIMIT_BYTES, DEFAULT_CIRCUIT_DURATION_LIMIT_MS } from '../../node-image/src/anchor/constants.js'
+import { DEFAULT_CIRCUIT_DATA_LIMIT_BYTES, DEFAULT_CIRCUIT_DURATION_LIMIT_MS } from '../../node-image/src/config/anchor-defaults.js'
 import { AnchorProcess } from '../helpers/anchor-process.js'
 
 const INSTALL_SCRIPT = fileURLToPath(new URL('../tools/install-go-relay.sh', import.meta.url))

@@ -4,7 +4,6 @@ import { isConfigError } from '../config/errors.js'
 import { VERSION } from '../version.js'
 import { userMessage } from '../peer/user-message.js'
 import { anchorCommand } from './anchor-command.js'
-import { benchCommand } from './bench-command.js'
 import { devnetCommand } from './devnet-command.js'
 import { peerCommand } from './peer-command.js'
 import { webCommand } from './web-command.js'
@@ -16,7 +15,6 @@ const program = new Command('meganet')
   .addCommand(peerCommand())
   .addCommand(devnetCommand())
   .addCommand(webCommand())
-  .addCommand(benchCommand())
 
 try {
   await program.parseAsync(process.argv)

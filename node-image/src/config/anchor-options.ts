@@ -5,11 +5,11 @@ import {
   DEFAULT_TCP_PORT, DEFAULT_WS_PORT, DEFAULT_REGION, DEFAULT_FLEET, DEFAULT_HEARTBEAT_MS, DEFAULT_MEMBER_TTL_MS,
   DEFAULT_KV_REPLICAS, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_STORAGE_CAPACITY_BYTES, DEFAULT_REPLICATION, DEFAULT_WRITE_QUORUM,
   DEFAULT_PEER_UPLOAD_RATE, DEFAULT_PEER_DAILY_QUOTA, DEFAULT_REPAIR_INTERVAL_MS, DEFAULT_GC_INTERVAL_MS, DEFAULT_GC_GRACE_MS
-} from '../anchor/constants.js'
+} from './anchor-defaults.js'
 import {
   DEFAULT_WEBRTC_DIRECT_PORT, DEFAULT_WEBRTC_DIRECT_ROTATION_PORT, DEFAULT_WEBRTC_DIRECT_CERT_LIFETIME_MS,
   DEFAULT_WEBRTC_DIRECT_CERT_OVERLAP_MS, DEFAULT_WSS_RELOAD_INTERVAL_MS
-} from '../anchor/constants.js'
+} from './anchor-defaults.js'
 
 /** How a text value (flag, env var) is read. File values of the matching JSON type are taken as they are. */
 export const OPTION_KINDS = ['string', 'port', 'count', 'size', 'size-limit', 'duration', 'duration-limit', 'boolean', 'list'] as const

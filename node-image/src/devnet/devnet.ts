@@ -5,7 +5,7 @@ import { freePort } from '../net/ports.js'
 import { AnchorChild } from './anchor-child.js'
 import { NatsChild } from './nats-child.js'
 import { serveWebApp } from '../webapp/web-server.js'
-import type { AnchorStatus } from '../anchor/anchor.js'
+import type { AnchorStatus } from '../anchor/anchor-status.js'
 import type { WebAppServer } from '../webapp/web-server.js'
 
 export interface DevnetOptions {
