@@ -2,6 +2,7 @@
 // Run by `npm run build` after `tsc -b` (it bundles the compiled dist/, so package.json's
 // "browser" field swaps in dist/peer/platform.browser.js). Fails when anything Node-only would
 // end up in the bundle.
+/* global console, process */
 import { copyFile, mkdir, writeFile } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { fileURLToPath } from 'node:url'
