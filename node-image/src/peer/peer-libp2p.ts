@@ -15,6 +15,8 @@ export interface PeerLibp2pInit {
   /** Node only: also listen on a TCP port, so dcutr can upgrade relayed connections to direct ones. */
   readonly listenTcp: boolean
   readonly allowPrivateAddresses: boolean
+  /** Browsers: STUN/TURN servers for WebRTC between pages. @default none */
+  readonly iceServers?: readonly string[]
 }
 
 /**
@@ -23,7 +25,7 @@ export interface PeerLibp2pInit {
  * (Node) or `platform.browser.ts` (browsers).
  */
 export async function createPeerLibp2p (init: PeerLibp2pInit) {
-  const platform = platformLibp2p({ listenTcp: init.listenTcp, allowPrivateAddresses: init.allowPrivateAddresses })
+  const platform = platformLibp2p({ listenTcp: init.listenTcp, allowPrivateAddresses: init.allowPrivateAddresses, iceServers: init.iceServers ?? [] })
   const listen = [...Array.from({ length: init.relays }, () => '/p2p-circuit'), ...platform.listen]
   return await createLibp2p({
     privateKey: init.privateKey,

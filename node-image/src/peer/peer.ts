@@ -51,6 +51,8 @@ export interface PeerOptions {
   readonly listenTcp?: boolean
   /** Keep loopback and private addresses (devnets, LANs). */
   readonly allowPrivateAddresses?: boolean
+  /** Browsers: STUN/TURN servers (`stun:host:port`) for WebRTC between pages. None by default: no third party learns who talks to whom. */
+  readonly iceServers?: readonly string[]
   /** How long `start()` waits for a relay reservation. Default 20 s. */
   readonly reservationTimeoutMs?: number
   /** How anchors that are gone are retried: exponential backoff with jitter, capped (default 0.5 s doubling to 30 s). */
@@ -133,7 +135,8 @@ export class MeganetPeer {
       privateKey: options.privateKey ?? await generateKeyPair('Ed25519'),
       relays: options.relays ?? 1,
       listenTcp: options.listenTcp ?? false,
-      allowPrivateAddresses: options.allowPrivateAddresses ?? false
+      allowPrivateAddresses: options.allowPrivateAddresses ?? false,
+      iceServers: options.iceServers ?? []
     })
     return new MeganetPeer(node, new AnchorMesh(node, anchors, log, options.reconnect), options)
   }

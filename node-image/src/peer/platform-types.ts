@@ -7,6 +7,8 @@ export interface PlatformInit {
   readonly listenTcp: boolean
   /** Dial loopback and private addresses (devnets, LANs): browsers refuse them by default. */
   readonly allowPrivateAddresses: boolean
+  /** STUN/TURN servers for WebRTC between browsers (`stun:host:port`); none by default. */
+  readonly iceServers: readonly string[]
 }
 
 /** The transports, listen addresses and services that differ between Node and browsers. */

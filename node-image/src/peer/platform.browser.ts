@@ -13,7 +13,14 @@ export const PLATFORM: PlatformName = 'browser'
 
 export function platformLibp2p (init: PlatformInit): PlatformLibp2p {
   return {
-    transports: [webSockets(), webRTCDirect(), webRTC(), circuitRelayTransport()],
+    transports: [
+      webSockets(),
+      webRTCDirect({ rtcConfiguration: { iceServers: [] } }),
+      // No third-party STUN servers unless the app names some: without one, two pages go direct
+      // when a host candidate reaches (same network); otherwise they stay relayed.
+      webRTC({ rtcConfiguration: { iceServers: init.iceServers.map(urls => ({ urls })) } }),
+      circuitRelayTransport()
+    ],
     // Reachable for WebRTC at <relay circuit address>/webrtc once a reservation exists.
     listen: ['/webrtc'],
     services: {},

@@ -149,7 +149,12 @@ class RotatingWebRTCDirect implements Transport, Startable {
   }
 
   transportFor (certificate: WebRTCDirectCertificate): Transport {
-    return webRTCDirect({ certificate: { privateKey: certificate.privateKeyPem, pem: certificate.certificatePem, certhash: certificate.certhash } })(this.components)
+    return webRTCDirect({
+      certificate: { privateKey: certificate.privateKeyPem, pem: certificate.certificatePem, certhash: certificate.certhash },
+      // The browser dials the announced address; the anchor needs no STUN server (the default
+      // would ask Google's, Twilio's, Cloudflare's and Mozilla's for every incoming browser).
+      rtcConfiguration: { iceServers: [] }
+    })(this.components)
   }
 
   async dial (): Promise<never> {
