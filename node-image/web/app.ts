@@ -82,7 +82,11 @@ class App {
   private statusTimer?: number
 
   async init (): Promise<void> {
-    this.config = await fetch('config.json').then(async r => r.ok ? await r.json() as PageConfig : {}).catch(() => ({}))
+    if (!window.isSecureContext || typeof crypto.subtle === 'undefined') {
+      showError('join-error', 'This page must be opened over https:// (or on localhost): browsers give it the encryption it needs only there. Ask whoever runs it for the https:// address.')
+      byId<HTMLButtonElement>('join-button').disabled = true
+    }
+    this.config =  await fetch('config.json').then(async r => r.ok ? await r.json() as PageConfig : {}).catch(() => ({}))
     const fromUrl = new URLSearchParams(location.search).getAll('anchor')
     byId<HTMLTextAreaElement>('anchors').value = (fromUrl.length > 0 ? fromUrl : this.config.anchors ?? []).join('\n')
     if (this.config.network != null) byId('network-name').textContent = `Network: ${this.config.network}.`

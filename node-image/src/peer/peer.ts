@@ -22,7 +22,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 
 /** What went wrong, for apps that word it for people (see `userMessage`). */
-export type PeerErrorCode = 'bootstrap' | 'no-anchors' | 'anchors-unreachable' | 'not-a-peer-id' | 'peer-offline' | 'storage'
+export type PeerErrorCode = 'bootstrap' | 'bad-anchor-address' | 'no-anchors' | 'anchors-unreachable' | 'not-a-peer-id' | 'peer-offline' | 'storage'
 
 export class PeerError extends Error {
   override readonly name = 'PeerError'
@@ -107,6 +107,14 @@ async function resolveAnchors (options: PeerOptions): Promise<string[]> {
     for (const entry of list.anchors) anchors.push(...entry.multiaddrs)
   }
   if (anchors.length === 0) throw new PeerError('no-anchors', 'no anchors to join: give anchor multiaddrs or a bootstrap list URL')
+  for (const anchor of anchors) {
+    try {
+      multiaddr(anchor)
+    } catch (err) {
+      throw new PeerError('bad-anchor-address', `${JSON.stringify(anchor)} is not a multiaddr`, { cause: err })
+    }
+    if (peerIdOf(anchor) == null) throw new PeerError('bad-anchor-address', `${anchor} does not end in /p2p/<peerId>`)
+  }
   return [...new Set(anchors)]
 }
 

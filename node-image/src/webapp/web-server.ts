@@ -6,8 +6,8 @@ import { fileURLToPath } from 'node:url'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 
-/** The bundled web app (`npm run build` writes it), next to the compiled CLI. */
-export const WEB_APP_DIR = fileURLToPath(new URL('../web/', import.meta.url))
+/** The bundled web app (`npm run build` writes it); src/ and dist/ both sit two levels below the package root. */
+export const WEB_APP_DIR = fileURLToPath(new URL('../../dist/web/', import.meta.url))
 
 export class WebAppError extends Error {
   override readonly name = 'WebAppError'
