@@ -145,8 +145,10 @@ class App {
 
   private setStatus (state: 'idle' | 'connecting' | 'online' | 'offline', text: string): void {
     const status = byId('status')
-    status.dataset.state = state
-    byId('status-text').textContent = text
+    const line = byId('status-text')
+    // Touch the DOM only on a change: an idle page must not re-render every second.
+    if (status.dataset.state !== state) status.dataset.state = state
+    if (line.textContent !== text) line.textContent = text
   }
 
   /** Online through which anchor and transport, or offline while the peer reconnects on its own. */
