@@ -8,7 +8,7 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { project: './tsconfig.test.json', tsconfigRootDir: import.meta.dirname }
+      parserOptions: { project: ['./tsconfig.test.json', './node-image/web/tsconfig.json'], tsconfigRootDir: import.meta.dirname }
     },
     rules: {
       '@typescript-eslint/no-explicit-any': 'error',
@@ -18,5 +18,5 @@ export default tseslint.config(
       'no-console': 'off'
     }
   },
-  { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked }
+  { files: ['**/*.js', '**/*.mjs'], ...tseslint.configs.disableTypeChecked }
 )

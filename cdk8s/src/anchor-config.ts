@@ -2,9 +2,31 @@ import { quantityBytes } from './quantity.js'
 import type { AnchorFleetSpec } from '@meganet/contracts'
 
 export const ANCHOR_PORTS = { tcp: 4001, ws: 4002, http: 9464 } as const
+
+/** One of the anchor's peer-facing ports, and how a peer's multiaddr for it reads. */
+export interface PeerPort {
+  /** The container port's and every Service port's name (at most 15 characters). */
+  readonly name: string
+  readonly port: number
+  readonly protocol: 'TCP' | 'UDP'
+  /** The multiaddr of this port at `host` (`/ip4/1.2.3.4`, `/ip6/…` or `/dns/name`) and `port`. */
+  readonly multiaddr: (host: string, port: number) => string
+}
+
+/**
+ * The ports peers reach an anchor on. Each row becomes a container port (a host port with
+ * HostPort exposure), a port of the headless and per-anchor Services, and an announce address:
+ * a new transport (a UDP one too) is one more row.
+ */
+export const PEER_PORTS: readonly PeerPort[] = [
+  { name: 'p2p-tcp', port: ANCHOR_PORTS.tcp, protocol: 'TCP', multiaddr: (host, port) => `${host}/tcp/${port}` },
+  { name: 'p2p-ws', port: ANCHOR_PORTS.ws, protocol: 'TCP', multiaddr: (host, port) => `${host}/tcp/${port}/ws` }
+]
 export const DATA_DIR = '/data'
 export const CONFIG_DIR = '/etc/meganet'
 export const NATS_CREDS_DIR = '/etc/meganet/nats'
+/** Where the operator's announce ConfigMap (one key per pod) is mounted. */
+export const ANNOUNCE_DIR = '/etc/meganet/announce'
 /** Headroom left on the volume for the filesystem and temporary files. */
 const STORAGE_HEADROOM = 0.9
 

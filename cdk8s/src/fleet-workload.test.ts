@@ -74,6 +74,64 @@ describe('FleetWorkload', () => {
     expect(JSON.stringify(objects)).toContain('"hostPort":4001')
   })
 
+  it('spreads anchors over zones and nodes by default, and follows every scheduling and registry field', () => {
+    type Pod = { metadata: { labels: Record<string, string>, annotations: Record<string, string> }, spec: Record<string, unknown> & { containers: Array<{ env: Array<{ name: string, value?: string }>, volumeMounts: unknown[], resources: unknown }>, volumes: unknown[] } }
+    const podOf = (objects: ReturnType<typeof desiredFleetObjects>): Pod => (objects.find(o => o.kind === 'StatefulSet') as unknown as { spec: { template: Pod } }).spec.template
+    const selector = { 'app.kubernetes.io/name': 'meganet-anchor', 'app.kubernetes.io/instance': 'berlin' }
+    const plain = podOf(desiredFleetObjects({ fleet: fleet(), defaultImage: 'meganet:1', replicas: 3 }))
+    expect(plain.spec['topologySpreadConstraints']).toEqual([
+      { labelSelector: { matchLabels: selector }, maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' },
+      { labelSelector: { matchLabels: selector }, maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway' }
+    ])
+    // Default requests and a memory limit, so the pod is not BestEffort and the heap is sized.
+    expect(plain.spec.containers[0]?.resources).toEqual({ requests: { cpu: '250m', memory: '1Gi' }, limits: { memory: '1Gi' } })
+    expect(plain.spec.containers[0]?.env.find(e => e.name === 'NODE_OPTIONS')?.value).toContain('--max-old-space-size-percentage=75')
+    for (const key of ['nodeSelector', 'tolerations', 'affinity', 'priorityClassName', 'imagePullSecrets']) expect(plain.spec[key], key).toBeUndefined()
+
+    const pod = podOf(desiredFleetObjects({
+      fleet: fleet({
+        nodeSelector: { pool: 'p2p' }, tolerations: [{ key: 'p2p', operator: 'Exists', effect: 'NoSchedule' }],
+        affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [] } } },
+        topologySpreadConstraints: [{ maxSkew: 2, topologyKey: 'rack', whenUnsatisfiable: 'DoNotSchedule' }],
+        priorityClassName: 'infra', imagePullSecrets: [{ name: 'regcred' }],
+        podAnnotations: { 'x/y': 'z' }, podLabels: { team: 'net', 'app.kubernetes.io/name': 'hijack' },
+        extraEnv: [{ name: 'A', value: 'b' }], extraVolumes: [{ name: 'extra', emptyDir: {} }], extraVolumeMounts: [{ name: 'extra', mountPath: '/extra' }]
+      }),
+      defaultImage: 'meganet:1',
+      replicas: 3
+    }))
+    expect(pod.spec).toMatchObject({
+      nodeSelector: { pool: 'p2p' }, tolerations: [{ key: 'p2p', operator: 'Exists', effect: 'NoSchedule' }], priorityClassName: 'infra',
+      imagePullSecrets: [{ name: 'regcred' }], affinity: { nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: [] } } },
+      topologySpreadConstraints: [{ labelSelector: { matchLabels: selector }, maxSkew: 2, topologyKey: 'rack', whenUnsatisfiable: 'DoNotSchedule' }]
+    })
+    // Extra labels cannot take over the selector.
+    expect(pod.metadata.labels).toMatchObject({ team: 'net', ...selector })
+    expect(pod.metadata.annotations).toMatchObject({ 'x/y': 'z', 'prometheus.io/scrape': 'true' })
+    expect(pod.spec.containers[0]?.env).toContainEqual({ name: 'A', value: 'b' })
+    expect(pod.spec.volumes).toContainEqual({ name: 'extra', emptyDir: {} })
+    expect(pod.spec.containers[0]?.volumeMounts).toContainEqual({ name: 'extra', mountPath: '/extra' })
+    expect(podOf(desiredFleetObjects({ fleet: fleet({ topologySpreadConstraints: [] }), defaultImage: 'meganet:1', replicas: 1 })).spec['topologySpreadConstraints']).toBeUndefined()
+  })
+
+  it('mounts the operator\'s announce addresses for anchors reached from outside, and rolls pods when the config changes', () => {
+    type Pod = { metadata: { annotations: Record<string, string> }, spec: { containers: Array<{ env: Array<{ name: string, value?: string }>, volumeMounts: Array<{ name: string }> }>, volumes: Array<{ name: string, configMap?: unknown }> } }
+    const podOf = (spec: AnchorFleetSpecInput): Pod => (desiredFleetObjects({ fleet: fleet(spec), defaultImage: 'meganet:1', replicas: 1 }).find(o => o.kind === 'StatefulSet') as unknown as { spec: { template: Pod } }).spec.template
+    const inside = podOf({})
+    expect(inside.spec.volumes.map(v => v.name)).not.toContain('announce')
+    expect(inside.spec.containers[0]?.env.map(e => e.name)).not.toContain('MEGANET_ANNOUNCE_FILE')
+    for (const type of ['NodePort', 'HostPort', 'LoadBalancer'] as const) {
+      const pod = podOf({ exposure: { type } })
+      expect(pod.spec.volumes).toContainEqual({ name: 'announce', configMap: { name: 'berlin-anchor-announce', optional: true } })
+      expect(pod.spec.containers[0]?.env).toContainEqual({ name: 'MEGANET_ANNOUNCE_FILE', value: '/etc/meganet/announce/$(POD_NAME)' })
+      expect(pod.spec.containers[0]?.env).toContainEqual({ name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } })
+    }
+    const hash = (spec: AnchorFleetSpecInput): string | undefined => podOf(spec).metadata.annotations['meganet.io/config-hash']
+    expect(hash({})).toMatch(/^[0-9a-f]{16}$/)
+    expect(hash({ relay: { maxReservationsPerIp: 16 } })).not.toBe(hash({}))
+    expect(hash({ replicas: 5 })).toBe(hash({}))
+  })
+
   it('writes an anchor config file that the anchor itself accepts', async () => {
     const spec = anchorFleetSpecSchema.parse({
       region: 'eu-west', nats: { url: 'nats://nats:4222', credentialsSecret: { name: 'creds' } },

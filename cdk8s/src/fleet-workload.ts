@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto'
 import { ApiObject } from 'cdk8s'
 import { Construct } from 'constructs'
-import { ANCHOR_FLEET, anchorNodeOptions } from '@meganet/contracts'
-import { ANCHOR_PORTS, CONFIG_DIR, DATA_DIR, NATS_CREDS_DIR, anchorConfig } from './anchor-config.js'
+import { ANCHOR_FLEET, DEFAULT_TOPOLOGY_SPREAD, anchorNodeOptions } from '@meganet/contracts'
+import { ANCHOR_PORTS, ANNOUNCE_DIR, CONFIG_DIR, DATA_DIR, NATS_CREDS_DIR, PEER_PORTS, anchorConfig } from './anchor-config.js'
+import { announceConfigMapName } from './announce-addresses.js'
 import { ANCHOR_APP, selectorLabels, standardLabels } from './labels.js'
 import { RESTRICTED_CONTAINER_SECURITY, RESTRICTED_POD_SECURITY } from './security.js'
 import type { AnchorFleet } from '@meganet/contracts'
@@ -16,6 +18,9 @@ export interface FleetWorkloadProps {
   /** PeerIds of the operator keys whose signed commands the anchors obey. */
   readonly operatorKeys?: readonly string[]
 }
+
+/** Pod annotation with a hash of the anchor config, so a config change rolls the StatefulSet. */
+export const CONFIG_HASH_ANNOTATION = 'meganet.io/config-hash'
 
 /** Stable names of a fleet's objects. */
 export function fleetNames (fleet: string) {
@@ -52,18 +57,19 @@ export class FleetWorkload extends Construct {
     const metadata = (objectName: string, extra: Record<string, unknown> = {}): Record<string, unknown> =>
       ({ name: objectName, namespace, labels, ...(ownerReferences.length > 0 ? { ownerReferences } : {}), ...extra })
     const hostPorts = spec.exposure.type === 'HostPort'
+    // Outside the cluster, peers need the addresses the operator works out (announce-addresses.ts).
+    const announce = spec.exposure.type !== 'ClusterIP'
+    const spread = (spec.topologySpreadConstraints ?? DEFAULT_TOPOLOGY_SPREAD).map(c => ({ labelSelector: { matchLabels: selector }, ...c }))
 
     new ApiObject(this, 'service-account', {
       apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(names.serviceAccount), automountServiceAccountToken: false
     })
+    const configText = JSON.stringify(anchorConfig(name, spec, props.operatorKeys ?? []), null, 2)
     new ApiObject(this, 'config', {
       apiVersion: 'v1', kind: 'ConfigMap', metadata: metadata(names.config),
-      data: { 'anchor.json': JSON.stringify(anchorConfig(name, spec, props.operatorKeys ?? []), null, 2) }
+      data: { 'anchor.json': configText }
     })
-    const ports = [
-      { name: 'p2p-tcp', port: ANCHOR_PORTS.tcp, targetPort: 'p2p-tcp', protocol: 'TCP' },
-      { name: 'p2p-ws', port: ANCHOR_PORTS.ws, targetPort: 'p2p-ws', protocol: 'TCP' }
-    ]
+    const ports = PEER_PORTS.map(p => ({ name: p.name, port: p.port, targetPort: p.name, protocol: p.protocol }))
     new ApiObject(this, 'headless', {
       apiVersion: 'v1', kind: 'Service', metadata: metadata(names.headless),
       spec: { clusterIP: 'None', publishNotReadyAddresses: true, selector, ports: [...ports, { name: 'http', port: ANCHOR_PORTS.http, targetPort: 'http', protocol: 'TCP' }] }
@@ -76,39 +82,63 @@ export class FleetWorkload extends Construct {
         podManagementPolicy: 'Parallel',
         selector: { matchLabels: selector },
         template: {
-          metadata: { labels, annotations: { 'prometheus.io/scrape': 'true', 'prometheus.io/port': String(ANCHOR_PORTS.http) } },
+          metadata: {
+            labels: { ...spec.podLabels, ...labels },
+            annotations: {
+              ...spec.podAnnotations,
+              'prometheus.io/scrape': 'true',
+              'prometheus.io/port': String(ANCHOR_PORTS.http),
+              // A new config (relay limits, storage) rolls the anchors one at a time: they read it only at start.
+              [CONFIG_HASH_ANNOTATION]: createHash('sha256').update(configText).digest('hex').slice(0, 16)
+            }
+          },
           spec: {
             serviceAccountName: names.serviceAccount,
             automountServiceAccountToken: false,
             terminationGracePeriodSeconds: 30,
             securityContext: RESTRICTED_POD_SECURITY,
+            ...(spec.imagePullSecrets != null ? { imagePullSecrets: spec.imagePullSecrets } : {}),
+            ...(spec.priorityClassName != null ? { priorityClassName: spec.priorityClassName } : {}),
+            ...(spec.nodeSelector != null ? { nodeSelector: spec.nodeSelector } : {}),
+            ...(spec.tolerations != null ? { tolerations: spec.tolerations } : {}),
+            ...(spec.affinity != null ? { affinity: spec.affinity } : {}),
+            ...(spread.length > 0 ? { topologySpreadConstraints: spread } : {}),
             containers: [{
               name: 'anchor',
               image: spec.image ?? props.defaultImage,
               args: ['anchor', '--config', `${CONFIG_DIR}/anchor.json`],
               env: [
                 { name: 'POD_NAME', valueFrom: { fieldRef: { fieldPath: 'metadata.name' } } },
+                { name: 'NODE_NAME', valueFrom: { fieldRef: { fieldPath: 'spec.nodeName' } } },
+                ...(announce ? [{ name: 'MEGANET_ANNOUNCE_FILE', value: `${ANNOUNCE_DIR}/$(POD_NAME)` }] : []),
                 // Size V8 to the container, or it takes a quarter of the limit and dies of heap long before the pod is full.
-                ...(spec.resources?.limits?.memory != null ? [{ name: 'NODE_OPTIONS', value: anchorNodeOptions('container') }] : [])
+                ...(spec.resources.limits?.memory != null ? [{ name: 'NODE_OPTIONS', value: anchorNodeOptions('container') }] : []),
+                ...(spec.extraEnv ?? [])
               ],
               ports: [
-                { name: 'p2p-tcp', containerPort: ANCHOR_PORTS.tcp, protocol: 'TCP', ...(hostPorts ? { hostPort: ANCHOR_PORTS.tcp } : {}) },
-                { name: 'p2p-ws', containerPort: ANCHOR_PORTS.ws, protocol: 'TCP', ...(hostPorts ? { hostPort: ANCHOR_PORTS.ws } : {}) },
+                ...PEER_PORTS.map(p => ({ name: p.name, containerPort: p.port, protocol: p.protocol, ...(hostPorts ? { hostPort: p.port } : {}) })),
                 { name: 'http', containerPort: ANCHOR_PORTS.http, protocol: 'TCP' }
               ],
+              // Waiting for its announce addresses (a new load balancer) or opening a large store takes a while.
+              startupProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 5, failureThreshold: 60 },
               readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 5 },
               livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 10, failureThreshold: 6 },
-              ...(spec.resources != null ? { resources: spec.resources } : {}),
+              resources: spec.resources,
               securityContext: RESTRICTED_CONTAINER_SECURITY,
               volumeMounts: [
                 { name: 'data', mountPath: DATA_DIR },
                 { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
-                ...(spec.nats?.credentialsSecret != null ? [{ name: 'nats-creds', mountPath: NATS_CREDS_DIR, readOnly: true }] : [])
+                ...(spec.nats?.credentialsSecret != null ? [{ name: 'nats-creds', mountPath: NATS_CREDS_DIR, readOnly: true }] : []),
+                ...(announce ? [{ name: 'announce', mountPath: ANNOUNCE_DIR, readOnly: true }] : []),
+                ...(spec.extraVolumeMounts ?? [])
               ]
             }],
             volumes: [
               { name: 'config', configMap: { name: names.config } },
-              ...(spec.nats?.credentialsSecret != null ? [{ name: 'nats-creds', secret: { secretName: spec.nats.credentialsSecret.name } }] : [])
+              ...(spec.nats?.credentialsSecret != null ? [{ name: 'nats-creds', secret: { secretName: spec.nats.credentialsSecret.name } }] : []),
+              // Written by the operator as it learns each anchor's node and Service; optional, so a pod can start before it exists.
+              ...(announce ? [{ name: 'announce', configMap: { name: announceConfigMapName(name), optional: true } }] : []),
+              ...(spec.extraVolumes ?? [])
             ]
           }
         },
@@ -131,6 +161,9 @@ export class FleetWorkload extends Construct {
             type: spec.exposure.type,
             selector: { ...selector, 'statefulset.kubernetes.io/pod-name': names.pod(ordinal) },
             ports,
+            // An anchor becomes Ready once it reaches the other anchors, through these very
+            // Services (its announce addresses): routing only to Ready pods would never let it.
+            publishNotReadyAddresses: true,
             ...(spec.exposure.type === 'ClusterIP' ? {} : { externalTrafficPolicy: 'Local' })
           }
         })

@@ -7,7 +7,26 @@ export interface OperatorRbacProps {
   readonly namespace: string
   readonly instance: string
   readonly serviceAccountName: string
+  /** Reconcile fleets only in these namespaces, with a Role in each instead of the ClusterRole. @default every namespace */
+  readonly watchNamespaces?: readonly string[]
 }
+
+const MANAGE = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']
+
+/** What the operator does to fleets and the objects they run on, in a namespace (or all). */
+export const FLEET_RULES = [
+  { apiGroups: [ANCHOR_FLEET.group], resources: [ANCHOR_FLEET.plural], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+  { apiGroups: [ANCHOR_FLEET.group], resources: [`${ANCHOR_FLEET.plural}/status`, `${ANCHOR_FLEET.plural}/scale`], verbs: ['get', 'update', 'patch'] },
+  { apiGroups: [ANCHOR_FLEET.group], resources: [`${ANCHOR_FLEET.plural}/finalizers`], verbs: ['update'] },
+  { apiGroups: ['apps'], resources: ['statefulsets'], verbs: MANAGE },
+  { apiGroups: [''], resources: ['services', 'configmaps', 'serviceaccounts'], verbs: MANAGE },
+  { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: MANAGE },
+  { apiGroups: [''], resources: ['pods', 'persistentvolumeclaims'], verbs: ['get', 'list', 'watch'] },
+  { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] }
+]
+
+/** Cluster-scoped reads: the node an anchor runs on gives its NodePort/HostPort announce address. */
+export const NODE_RULES = [{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }]
 
 /**
  * Least privilege for the operator: its own resource (with status, scale and finalizers), the
@@ -19,28 +38,32 @@ export class OperatorRbac extends Construct {
     super(scope, id)
     const labels = standardLabels(OPERATOR_APP, props.instance, 'operator')
     const name = `${props.instance}-operator`
-    const manage = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']
+    const subjects = [{ kind: 'ServiceAccount', name: props.serviceAccountName, namespace: props.namespace }]
+    const namespaces = props.watchNamespaces ?? []
     new ApiObject(this, 'service-account', {
       apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: props.serviceAccountName, namespace: props.namespace, labels }
     })
+    // Every namespace: one ClusterRole. Listed namespaces: a Role in each, and a ClusterRole for nodes only.
+    const clusterRole = namespaces.length === 0 ? name : `${name}-nodes`
     new ApiObject(this, 'cluster-role', {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name, labels },
-      rules: [
-        { apiGroups: [ANCHOR_FLEET.group], resources: [ANCHOR_FLEET.plural], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
-        { apiGroups: [ANCHOR_FLEET.group], resources: [`${ANCHOR_FLEET.plural}/status`, `${ANCHOR_FLEET.plural}/scale`], verbs: ['get', 'update', 'patch'] },
-        { apiGroups: [ANCHOR_FLEET.group], resources: [`${ANCHOR_FLEET.plural}/finalizers`], verbs: ['update'] },
-        { apiGroups: ['apps'], resources: ['statefulsets'], verbs: manage },
-        { apiGroups: [''], resources: ['services', 'configmaps', 'serviceaccounts'], verbs: manage },
-        { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: manage },
-        { apiGroups: [''], resources: ['pods', 'persistentvolumeclaims'], verbs: ['get', 'list', 'watch'] },
-        { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'patch'] }
-      ]
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: clusterRole, labels },
+      rules: namespaces.length === 0 ? [...FLEET_RULES, ...NODE_RULES] : NODE_RULES
     })
     new ApiObject(this, 'cluster-role-binding', {
-      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name, labels },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name },
-      subjects: [{ kind: 'ServiceAccount', name: props.serviceAccountName, namespace: props.namespace }]
+      apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRoleBinding', metadata: { name: clusterRole, labels },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: clusterRole },
+      subjects
     })
+    for (const namespace of namespaces) {
+      new ApiObject(this, `role-${namespace}`, {
+        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name, namespace, labels }, rules: FLEET_RULES
+      })
+      new ApiObject(this, `role-binding-${namespace}`, {
+        apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name, namespace, labels },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name },
+        subjects
+      })
+    }
     new ApiObject(this, 'leader-role', {
       apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: `${name}-leader-election`, namespace: props.namespace, labels },
       rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] }]
@@ -48,7 +71,7 @@ export class OperatorRbac extends Construct {
     new ApiObject(this, 'leader-role-binding', {
       apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: `${name}-leader-election`, namespace: props.namespace, labels },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: `${name}-leader-election` },
-      subjects: [{ kind: 'ServiceAccount', name: props.serviceAccountName, namespace: props.namespace }]
+      subjects
     })
   }
 }

@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import { ANCHOR_ROLES } from './roles.js'
 import { MEMBER_PHASES, scopeName } from './coordination.js'
-import { celRules } from './openapi.js'
+import { celRules, embeddedObject } from './openapi.js'
 
 export const ANCHOR_FLEET = {
   group: 'meganet.io',
@@ -24,10 +24,52 @@ const durationText = z.string().regex(/^(\d+(ms|s|m|h))+$|^unlimited$/, { messag
 const sizeText = z.string().regex(/^\d+(KiB|MiB|GiB|TiB|KB|MB|GB|B)?$|^unlimited$/, { message: 'must be a size such as 64MiB, or unlimited' })
 
 export const EXPOSURE_TYPES = ['ClusterIP', 'NodePort', 'LoadBalancer', 'HostPort'] as const
+/** Node address types, in the order the operator prefers them for NodePort and HostPort announce addresses. */
+export const NODE_ADDRESS_TYPES = ['ExternalIP', 'InternalIP', 'ExternalDNS', 'InternalDNS', 'Hostname'] as const
 
 export const resourcesSchema = z.object({
   requests: z.record(z.string(), quantity).optional(),
   limits: z.record(z.string(), quantity).optional()
+})
+
+/**
+ * What an anchor gets unless the fleet says otherwise: 1 GiB holds 10,000 reserved peers
+ * (docs/BENCHMARKS.md), and the memory limit is what sizes the V8 heap.
+ */
+export const DEFAULT_ANCHOR_RESOURCES = { requests: { cpu: '250m', memory: '1Gi' }, limits: { memory: '1Gi' } } as const
+
+const labelMap = z.record(z.string(), z.string())
+
+export const tolerationSchema = z.object({
+  key: z.string().optional(),
+  operator: z.enum(['Exists', 'Equal']).optional(),
+  value: z.string().optional(),
+  effect: z.enum(['NoSchedule', 'PreferNoSchedule', 'NoExecute']).optional(),
+  tolerationSeconds: z.number().int().optional()
+})
+
+/** A pod topology spread constraint; without a labelSelector it selects the fleet's own anchors. */
+export const topologySpreadSchema = z.object({
+  maxSkew: z.number().int().min(1),
+  topologyKey: z.string().min(1),
+  whenUnsatisfiable: z.enum(['DoNotSchedule', 'ScheduleAnyway']),
+  labelSelector: embeddedObject().optional(),
+  minDomains: z.number().int().min(1).optional(),
+  matchLabelKeys: z.array(z.string()).optional(),
+  nodeAffinityPolicy: z.enum(['Honor', 'Ignore']).optional(),
+  nodeTaintsPolicy: z.enum(['Honor', 'Ignore']).optional()
+})
+
+/** The default spread: anchors of one fleet across zones, then across nodes, as far as the cluster allows. */
+export const DEFAULT_TOPOLOGY_SPREAD = [
+  { maxSkew: 1, topologyKey: 'topology.kubernetes.io/zone', whenUnsatisfiable: 'ScheduleAnyway' },
+  { maxSkew: 1, topologyKey: 'kubernetes.io/hostname', whenUnsatisfiable: 'ScheduleAnyway' }
+] as const
+
+const envVarSchema = z.object({
+  name: z.string().min(1),
+  value: z.string().optional(),
+  valueFrom: embeddedObject().optional()
 })
 
 export const autoscalingSchema = celRules(z.object({
@@ -46,7 +88,24 @@ export const anchorFleetSpecSchema = celRules(z.object({
   roles: z.array(z.enum(ANCHOR_ROLES)).min(1).default([...ANCHOR_ROLES]),
   /** Container image; the operator's own image when empty. */
   image: z.string().optional(),
-  resources: resourcesSchema.optional(),
+  /** Secrets for pulling the anchor image from a private registry. */
+  imagePullSecrets: z.array(z.object({ name: z.string().min(1) })).optional(),
+  resources: resourcesSchema.default(structuredClone(DEFAULT_ANCHOR_RESOURCES)),
+  nodeSelector: labelMap.optional(),
+  tolerations: z.array(tolerationSchema).optional(),
+  /** A core/v1 Affinity, checked by the API server when the StatefulSet is applied. */
+  affinity: embeddedObject().optional(),
+  /** Absent: {@link DEFAULT_TOPOLOGY_SPREAD}; an empty list turns spreading off. */
+  topologySpreadConstraints: z.array(topologySpreadSchema).optional(),
+  priorityClassName: z.string().optional(),
+  podAnnotations: labelMap.optional(),
+  /** Extra pod labels; the selector labels (app.kubernetes.io/name and instance) cannot be overridden. */
+  podLabels: labelMap.optional(),
+  /** Extra environment variables of the anchor container. */
+  extraEnv: z.array(envVarSchema).optional(),
+  /** Extra pod volumes (core/v1 Volume) and where the anchor container mounts them (core/v1 VolumeMount). */
+  extraVolumes: z.array(embeddedObject()).optional(),
+  extraVolumeMounts: z.array(embeddedObject()).optional(),
   storage: z.object({
     size: quantity.default('10Gi'),
     storageClassName: z.string().optional(),
@@ -67,8 +126,10 @@ export const anchorFleetSpecSchema = celRules(z.object({
   }).optional(),
   exposure: z.object({
     type: z.enum(EXPOSURE_TYPES).default('ClusterIP'),
-    annotations: z.record(z.string(), z.string()).optional()
-  }).default({ type: 'ClusterIP' }),
+    annotations: z.record(z.string(), z.string()).optional(),
+    /** NodePort and HostPort: which node address the anchors announce, first match wins. */
+    nodeAddressTypes: z.array(z.enum(NODE_ADDRESS_TYPES)).min(1).default(['ExternalIP', 'InternalIP'])
+  }).default({ type: 'ClusterIP', nodeAddressTypes: ['ExternalIP', 'InternalIP'] }),
   autoscaling: autoscalingSchema.optional(),
   paused: z.boolean().default(false)
 }), [{ rule: '!has(self.storage) || self.storage.writeQuorum <= self.storage.replication', message: 'storage.writeQuorum must not exceed storage.replication' }])

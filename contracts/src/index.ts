@@ -28,10 +28,10 @@ export {
 } from './storage.js'
 export type { Lease, StoreRequest, StoreOp, StoreErrorCode, StoreReply, StorageGrant, Manifest, FileMeta } from './storage.js'
 export {
-  ANCHOR_FLEET, EXPOSURE_TYPES, resourcesSchema, autoscalingSchema, anchorFleetSpecSchema, CONDITION_TYPES, conditionSchema,
+  ANCHOR_FLEET, EXPOSURE_TYPES, NODE_ADDRESS_TYPES, DEFAULT_ANCHOR_RESOURCES, DEFAULT_TOPOLOGY_SPREAD, tolerationSchema, topologySpreadSchema, resourcesSchema, autoscalingSchema, anchorFleetSpecSchema, CONDITION_TYPES, conditionSchema,
   anchorStatusSchema, anchorFleetStatusSchema, FORCE_SCALE_DOWN_ANNOTATION, FLEET_FINALIZER
 } from './anchor-fleet.js'
 export type { AnchorFleet, AnchorFleetSpec, AnchorFleetSpecInput, AnchorFleetStatus, Condition, ConditionType } from './anchor-fleet.js'
-export { celRules, structuralSchema } from './openapi.js'
+export { celRules, embeddedObject, structuralSchema } from './openapi.js'
 export type { CelRule, StructuralSchema } from './openapi.js'
 export { ANCHOR_HEAP, anchorNodeOptions } from './anchor-runtime.js'

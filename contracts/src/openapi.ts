@@ -4,7 +4,7 @@
  * Covers the zod kinds the CRDs use; anything else is refused, so a new kind cannot slip in
  * unconverted.
  */
-import type { z } from 'zod'
+import { z } from 'zod'
 
 export interface CelRule {
   readonly rule: string
@@ -12,10 +12,21 @@ export interface CelRule {
 }
 
 const rules = new WeakMap<z.ZodType, readonly CelRule[]>()
+const embedded = new WeakSet<z.ZodType>()
 
 /** Attaches CEL validation rules to a schema node. */
 export function celRules<T extends z.ZodType> (schema: T, list: readonly CelRule[]): T {
   rules.set(schema, list)
+  return schema
+}
+
+/**
+ * An embedded Kubernetes object (an Affinity, a Volume, …): any JSON object, kept as it is
+ * (`x-kubernetes-preserve-unknown-fields`); the API server checks it where it ends up.
+ */
+export function embeddedObject (): z.ZodType<Record<string, unknown>> {
+  const schema = z.record(z.string(), z.unknown())
+  embedded.add(schema)
   return schema
 }
 
@@ -53,6 +64,7 @@ function checksOf (schema: z.ZodType): Array<Record<string, unknown>> {
 }
 
 export function structuralSchema (schema: z.ZodType): StructuralSchema {
+  if (embedded.has(schema)) return { type: 'object', 'x-kubernetes-preserve-unknown-fields': true }
   const def = defOf(schema)
   let out: StructuralSchema
   switch (def.type) {

@@ -16,7 +16,8 @@ function flags (argv: readonly string[]): Record<string, string> {
 Flags (or MEGANET_OPERATOR_<NAME> env vars): --kubeconfig, --namespace (lease namespace; $POD_NAMESPACE),
 --identity ($POD_NAME), --image (anchor image by default), --health-port 8080, --metrics-port 9465,
 --lease-name meganet-operator, --lease-duration 15s, --renew-interval 2s, --resync 5m, --member-ttl 15s,
---nats-creds-file, --command-key-file (signs drain/undrain; anchors trust it), --log-level info\n`)
+--nats-creds-file, --command-key-file (signs drain/undrain; anchors trust it), --watch-namespaces a,b (only these namespaces; default all),
+--log-level info\n`)
       process.exit(0)
     }
     if (!arg.startsWith('--')) throw new Error(`unexpected argument ${JSON.stringify(arg)}`)

@@ -27,6 +27,8 @@ export const operatorConfigSchema = z.object({
   natsCredsFile: z.string().optional(),
   /** Ed25519 key (PEM or libp2p protobuf) that signs drain/undrain; anchors are told to trust it. */
   commandKeyFile: z.string().optional(),
+  /** Namespaces whose fleets the operator reconciles (with Roles there); empty means every namespace. */
+  watchNamespaces: z.string().default('').transform(text => text.split(',').map(n => n.trim()).filter(n => n !== '')),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info')
 }).refine(c => c.renewInterval < c.leaseDuration, { message: 'renewInterval must be shorter than leaseDuration', path: ['renewInterval'] })
 
@@ -51,6 +53,7 @@ export function loadOperatorConfig (flags: Record<string, string | undefined>, e
     memberTtl: pick('member-ttl', 'MEMBER_TTL'),
     natsCredsFile: pick('nats-creds-file', 'NATS_CREDS_FILE'),
     commandKeyFile: pick('command-key-file', 'COMMAND_KEY_FILE'),
+    watchNamespaces: pick('watch-namespaces', 'WATCH_NAMESPACES'),
     logLevel: pick('log-level', 'LOG_LEVEL')
   }
   const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''))

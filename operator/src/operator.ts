@@ -7,7 +7,7 @@ import { FleetLinks } from './fleet-link/fleet-links.js'
 import type { SigningKey } from '@meganet/fleet-client'
 import { Kube } from './kube/kube-client.js'
 import { LeaderElection } from './kube/leader-election.js'
-import { ResilientInformer } from './kube/resilient-informer.js'
+import { NamespacedInformers } from './kube/namespaced-informers.js'
 import { OperatorMetrics } from './operator-metrics.js'
 import { FleetReconciler } from './reconcile/fleet-reconciler.js'
 import { WorkQueue } from './work-queue.js'
@@ -64,9 +64,9 @@ export class Operator {
   private readonly kube: Kube
   private readonly links: FleetLinks
   private readonly election: LeaderElection
-  private fleets?: ResilientInformer<WatchedFleet>
-  private statefulSets?: ResilientInformer<V1StatefulSet>
-  private pods?: ResilientInformer<V1Pod>
+  private fleets?: NamespacedInformers<WatchedFleet>
+  private statefulSets?: NamespacedInformers<V1StatefulSet>
+  private pods?: NamespacedInformers<V1Pod>
   private queue?: WorkQueue
   private reconciler?: FleetReconciler
   private resyncTimer?: NodeJS.Timeout
@@ -175,23 +175,27 @@ export class Operator {
       if (key != null) queue.add(key)
     }
     const kube = this.kube
-    this.fleets = new ResilientInformer<WatchedFleet>({
-      config, path: `/apis/${ANCHOR_FLEET.group}/${ANCHOR_FLEET.version}/${ANCHOR_FLEET.plural}`,
-      list: async () => await kube.call('list', async () => await kube.custom.listCustomObjectForAllNamespaces({
-        group: ANCHOR_FLEET.group, version: ANCHOR_FLEET.version, resourcePlural: ANCHOR_FLEET.plural
-      }) as KubernetesListObject<WatchedFleet>),
-      onChange: enqueue, log: this.log
-    })
-    this.statefulSets = new ResilientInformer<V1StatefulSet>({
-      config, path: '/apis/apps/v1/statefulsets', labelSelector: ANCHOR_SELECTOR,
-      list: async () => await kube.call('list', async () => await kube.apps.listStatefulSetForAllNamespaces({ labelSelector: ANCHOR_SELECTOR })),
-      onChange: enqueueOwner, log: this.log
-    })
-    this.pods = new ResilientInformer<V1Pod>({
-      config, path: '/api/v1/pods', labelSelector: ANCHOR_SELECTOR,
-      list: async () => await kube.call('list', async () => await kube.core.listPodForAllNamespaces({ labelSelector: ANCHOR_SELECTOR })),
-      onChange: enqueueOwner, log: this.log
-    })
+    // Every namespace (ClusterRole), or only the listed ones (Roles): one informer per namespace then.
+    const namespaces = this.config.watchNamespaces
+    const fleetPath = `/apis/${ANCHOR_FLEET.group}/${ANCHOR_FLEET.version}`
+    this.fleets = new NamespacedInformers<WatchedFleet>(namespaces, {
+      path: ns => ns == null ? `${fleetPath}/${ANCHOR_FLEET.plural}` : `${fleetPath}/namespaces/${ns}/${ANCHOR_FLEET.plural}`,
+      list: async ns => await kube.call('list', async () => (ns == null
+        ? await kube.custom.listCustomObjectForAllNamespaces({ group: ANCHOR_FLEET.group, version: ANCHOR_FLEET.version, resourcePlural: ANCHOR_FLEET.plural })
+        : await kube.custom.listNamespacedCustomObject({ group: ANCHOR_FLEET.group, version: ANCHOR_FLEET.version, namespace: ns, plural: ANCHOR_FLEET.plural })) as KubernetesListObject<WatchedFleet>)
+    }, { config, onChange: enqueue, log: this.log })
+    this.statefulSets = new NamespacedInformers<V1StatefulSet>(namespaces, {
+      path: ns => ns == null ? '/apis/apps/v1/statefulsets' : `/apis/apps/v1/namespaces/${ns}/statefulsets`,
+      list: async ns => await kube.call('list', async () => ns == null
+        ? await kube.apps.listStatefulSetForAllNamespaces({ labelSelector: ANCHOR_SELECTOR })
+        : await kube.apps.listNamespacedStatefulSet({ namespace: ns, labelSelector: ANCHOR_SELECTOR }))
+    }, { config, labelSelector: ANCHOR_SELECTOR, onChange: enqueueOwner, log: this.log })
+    this.pods = new NamespacedInformers<V1Pod>(namespaces, {
+      path: ns => ns == null ? '/api/v1/pods' : `/api/v1/namespaces/${ns}/pods`,
+      list: async ns => await kube.call('list', async () => ns == null
+        ? await kube.core.listPodForAllNamespaces({ labelSelector: ANCHOR_SELECTOR })
+        : await kube.core.listNamespacedPod({ namespace: ns, labelSelector: ANCHOR_SELECTOR }))
+    }, { config, labelSelector: ANCHOR_SELECTOR, onChange: enqueueOwner, log: this.log })
     await Promise.all([this.statefulSets.start(), this.pods.start()])
     await this.fleets.start()
     this.resyncTimer = setInterval(() => {

@@ -48,6 +48,8 @@ function selectorOf (object: RenderedObject): Record<string, string> | undefined
   return spec?.selector?.matchLabels
 }
 
+const helmTemplateCache: { scheduled?: RenderedObject[] } = {}
+
 describe('charts/meganet rendered by helm', () => {
   let helm: Helm
   let defaults: RenderedObject[]
@@ -74,8 +76,15 @@ describe('charts/meganet rendered by helm', () => {
     expect(crd.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep')
   })
 
-  it('labels every object with app.kubernetes.io/*, and selects on name + instance only', () => {
-    for (const object of defaults.filter(o => o.kind !== 'CustomResourceDefinition')) {
+  it('labels every object with app.kubernetes.io/*, and selects on name + instance only (the NATS chart: its own labels, and part-of meganet)', () => {
+    const fromNatsChart = (o: RenderedObject): boolean => o.metadata.labels?.['helm.sh/chart']?.startsWith('nats-') === true
+    for (const object of defaults.filter(fromNatsChart)) {
+      expect(object.metadata.labels, `${object.kind}/${object.metadata.name}`).toMatchObject({
+        'app.kubernetes.io/instance': 'mn', 'app.kubernetes.io/part-of': 'meganet', 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/name': 'nats'
+      })
+    }
+    expect(defaults.filter(fromNatsChart).map(o => o.kind).sort()).toEqual(['ConfigMap', 'PodDisruptionBudget', 'Service', 'Service', 'StatefulSet'])
+    for (const object of defaults.filter(o => o.kind !== 'CustomResourceDefinition' && !fromNatsChart(o))) {
       const what = `${object.kind}/${object.metadata.name}`
       expect(object.metadata.labels, what).toMatchObject({
         'app.kubernetes.io/instance': 'mn', 'app.kubernetes.io/part-of': 'meganet', 'app.kubernetes.io/managed-by': 'Helm', 'app.kubernetes.io/version': '0.1.0'
@@ -90,12 +99,29 @@ describe('charts/meganet rendered by helm', () => {
   it('gives the operator the same least-privilege RBAC as cdk8s/src/operator-rbac.ts', () => {
     const mirror = cdk8sOperatorObjects()
     expect(find<V1ClusterRole>(defaults, 'ClusterRole').rules).toEqual(find<V1ClusterRole>(mirror, 'ClusterRole').rules)
+    expect(find<V1ClusterRole>(defaults, 'ClusterRole').rules).toContainEqual({ apiGroups: [''], resources: ['nodes'], verbs: ['get'] })
     expect(find<V1Role>(defaults, 'Role').rules).toEqual(find<V1Role>(mirror, 'Role').rules)
     for (const binding of [find<V1ClusterRoleBinding>(defaults, 'ClusterRoleBinding'), find<V1ClusterRoleBinding>(defaults, 'RoleBinding')]) {
       expect(binding.subjects).toEqual([{ kind: 'ServiceAccount', name: 'mn-meganet-operator', namespace: 'mesh' }])
     }
     find(defaults, 'ServiceAccount', 'mn-meganet-operator')
     expect(JSON.stringify(defaults.filter(o => o.kind === 'ClusterRole' || o.kind === 'Role'))).not.toContain('secrets')
+  })
+
+  it('watches only listed namespaces with Roles there, like cdk8s/src/operator-rbac.ts, when operator.watchNamespaces is set', async () => {
+    const objects = await helm.template(['--set', 'operator.watchNamespaces={eu,us}'])
+    const chart = new Chart(new App(), 'mirror-ns')
+    new OperatorRbac(chart, 'rbac', { namespace: 'mesh', instance: 'mn', serviceAccountName: 'sa', watchNamespaces: ['eu', 'us'] })
+    const mirror = Testing.synth(chart) as RenderedObject[]
+    const roles = objects.filter(o => o.kind === 'Role' && !o.metadata.name.endsWith('leader-election')) as Array<V1Role & RenderedObject>
+    expect(roles.map(r => r.metadata.namespace)).toEqual(['eu', 'us'])
+    const mirrorRoles = mirror.filter(o => o.kind === 'Role') as Array<V1Role & RenderedObject>
+    for (const role of roles) expect(role.rules).toEqual(mirrorRoles[0]?.rules)
+    // Cluster-wide: Nodes to read, nothing else.
+    expect(find<V1ClusterRole>(objects, 'ClusterRole').rules).toEqual([{ apiGroups: [''], resources: ['nodes'], verbs: ['get'] }])
+    expect(find<V1ClusterRole>(objects, 'ClusterRole').rules).toEqual(find<V1ClusterRole>(mirror, 'ClusterRole').rules)
+    expect(objects.filter(o => o.kind === 'RoleBinding').map(o => o.metadata.namespace).sort()).toEqual(['eu', 'mesh', 'us'])
+    expect(envOf(containerOf(find<V1Deployment>(objects, 'Deployment')))['MEGANET_OPERATOR_WATCH_NAMESPACES']).toBe('eu,us')
   })
 
   it('runs two restricted operator replicas like cdk8s/src/operator-deployment.ts, with probes, metrics and the anchor image', async () => {
@@ -120,40 +146,68 @@ describe('charts/meganet rendered by helm', () => {
     expect(tagged.some(o => o.kind === 'PodDisruptionBudget' && o.metadata.name === 'mn-meganet-operator')).toBe(false)
   })
 
-  it('runs a 3-server NATS cluster with JetStream on volumes, routes over the headless Service, a PDB and lame-duck stop', async () => {
-    const sts = find<V1StatefulSet>(defaults, 'StatefulSet', 'mn-meganet-nats')
-    expect(sts.spec).toMatchObject({ replicas: 3, serviceName: 'mn-meganet-nats-headless' })
+  it('runs NATS from the official chart: a 3-server JetStream cluster on volumes, its exporter, a PDB, lame-duck stop and restricted pods', async () => {
+    const sts = find<V1StatefulSet>(defaults, 'StatefulSet', 'mn-nats')
+    expect(sts.metadata?.labels?.['helm.sh/chart']).toBe('nats-2.14.2')
+    expect(sts.spec).toMatchObject({ replicas: 3, serviceName: 'mn-nats-headless' })
     expect(sts.spec?.volumeClaimTemplates?.[0]?.spec?.resources?.requests?.['storage']).toBe('10Gi')
     const nats = containerOf(sts, 'nats')
     expect(nats.image).toBe('nats:2.15.2-alpine')
-    expect(nats.lifecycle?.preStop?.exec?.command).toEqual(['nats-server', '--signal', 'ldm=/var/run/nats/nats.pid'])
-    expect(nats.securityContext).toEqual(RESTRICTED_CONTAINER)
+    expect(nats.lifecycle?.preStop?.exec?.command).toEqual(['nats-server', '-sl=ldm=/var/run/nats/nats.pid'])
+    for (const name of ['nats', 'reloader', 'prom-exporter']) expect(containerOf(sts, name).securityContext, name).toEqual(RESTRICTED_CONTAINER)
+    expect(containerOf(sts, 'prom-exporter').ports?.[0]).toMatchObject({ name: 'prom-metrics', containerPort: 7777 })
+    expect(sts.spec?.template.spec?.securityContext).toMatchObject({ runAsNonRoot: true, runAsUser: 1000, fsGroup: 1000, seccompProfile: { type: 'RuntimeDefault' } })
     expect(sts.spec?.template.spec?.terminationGracePeriodSeconds).toBeGreaterThan(40)
-    expect(find<V1Service>(defaults, 'Service', 'mn-meganet-nats-headless').spec?.clusterIP).toBe('None')
-    expect(find<V1Service>(defaults, 'Service', 'mn-meganet-nats').spec?.ports?.[0]?.port).toBe(4222)
-    expect(find<V1PodDisruptionBudget>(defaults, 'PodDisruptionBudget', 'mn-meganet-nats').spec?.maxUnavailable).toBe(1)
+    expect(sts.spec?.template.spec?.topologySpreadConstraints?.map(c => c.topologyKey).sort()).toEqual(['kubernetes.io/hostname', 'topology.kubernetes.io/zone'])
+    expect(find<V1Service>(defaults, 'Service', 'mn-nats-headless').spec?.clusterIP).toBe('None')
+    expect(find<V1Service>(defaults, 'Service', 'mn-nats').spec?.ports?.[0]?.port).toBe(4222)
+    expect(find<V1PodDisruptionBudget>(defaults, 'PodDisruptionBudget', 'mn-nats').spec?.maxUnavailable).toBe(1)
+    expect(defaults.some(o => o.metadata.name.includes('nats-box'))).toBe(false)
 
-    const conf = find<V1ConfigMap>(defaults, 'ConfigMap', 'mn-meganet-nats-config').data?.['nats.conf'] ?? ''
-    expect(conf).toContain('nats://mn-meganet-nats-2.mn-meganet-nats-headless.mesh.svc.cluster.local:6222')
-    expect(conf).toContain('lame_duck_duration: 30s')
-    expect(conf).toContain('max_file_store: 9216Mi')
-    // The real nats-server (the version the image tag names) accepts the rendered config.
-    const dir = await mkdtemp(join(tmpdir(), 'meganet-nats-conf-'))
-    try {
-      await writeFile(join(dir, 'nats.conf'), conf)
-      const { stdout, stderr } = await exec(natsServerBinary(), ['-c', join(dir, 'nats.conf'), '-t'], { env: { ...process.env, SERVER_NAME: 'mn-meganet-nats-0' } })
-      expect(`${stdout}${stderr}`).toContain('is valid')
-    } finally {
-      await rm(dir, { recursive: true, force: true })
+    const config = async (objects: RenderedObject[]): Promise<string> => {
+      const conf = find<V1ConfigMap>(objects, 'ConfigMap', 'mn-nats-config').data?.['nats.conf'] ?? ''
+      // The real nats-server (the version the image tag names) accepts the rendered config.
+      const dir = await mkdtemp(join(tmpdir(), 'meganet-nats-conf-'))
+      try {
+        await writeFile(join(dir, 'nats.conf'), conf)
+        const { stdout, stderr } = await exec(natsServerBinary(), ['-c', join(dir, 'nats.conf'), '-t'], { env: { ...process.env, SERVER_NAME: 'mn-nats-0' } })
+        expect(`${stdout}${stderr}`).toContain('is valid')
+      } finally {
+        await rm(dir, { recursive: true, force: true })
+      }
+      return conf
     }
+    const conf = await config(defaults)
+    expect(conf).toContain('nats://mn-nats-2.mn-nats-headless:6222')
+    expect(conf).toContain('"lame_duck_duration": "30s"')
+    expect(conf).toMatch(/"max_memory_store": 256Mi/)
+    // Regions: gateways and leafnodes are the official chart's own values, under nats.*.
+    const regions = await helm.template(['--set', 'nats.config.gateway.enabled=true', '--set', 'nats.config.gateway.merge.name=eu-west',
+      '--set', 'nats.config.leafnodes.enabled=true', '--set', 'networkPolicy.enabled=true'])
+    const regional = await config(regions)
+    expect(regional).toContain('"gateway"')
+    expect(regional).toContain('"leafnodes"')
+    expect(find<V1NetworkPolicy>(regions, 'NetworkPolicy', 'mn-nats').spec?.ingress).toEqual(expect.arrayContaining([
+      { ports: [{ port: 7222, protocol: 'TCP' }] }, { ports: [{ port: 7422, protocol: 'TCP' }] }]))
   })
 
-  it('creates the default AnchorFleet as a create-once hook pointing at the chart\'s NATS', () => {
+  it('creates the default AnchorFleet as a create-once hook pointing at the chart\'s NATS', async () => {
+    helmTemplateCache.scheduled = await helm.template(['--set', 'defaultFleet.nodeSelector.pool=p2p', '--set', 'defaultFleet.tolerations[0].key=p2p',
+      '--set', 'defaultFleet.tolerations[0].operator=Exists', '--set', 'defaultFleet.priorityClassName=high', '--set-json', 'defaultFleet.topologySpreadConstraints=[]',
+      '--set', 'imagePullSecrets[0].name=regcred', '--set', 'defaultFleet.podAnnotations.a=b', '--set', 'defaultFleet.podLabels.team=net',
+      '--set', 'defaultFleet.extraEnv[0].name=X', '--set', 'defaultFleet.extraEnv[0].value=y'])
     const fleet = find<FleetManifest>(defaults, 'AnchorFleet', 'meganet')
     expect(fleet.metadata.annotations).toMatchObject({ 'helm.sh/hook': 'post-install,post-upgrade', 'helm.sh/hook-delete-policy': 'hook-failed' })
     expect(fleet.spec).toEqual({
       replicas: 3, region: 'local', storage: { size: '10Gi', replication: 3, writeQuorum: 2 },
-      nats: { url: 'nats://mn-meganet-nats.mesh.svc.cluster.local:4222' }, exposure: { type: 'ClusterIP' }
+      resources: { requests: { cpu: '250m', memory: '1Gi' }, limits: { memory: '1Gi' } },
+      nats: { url: 'nats://mn-nats.mesh.svc.cluster.local:4222' }, exposure: { type: 'ClusterIP', nodeAddressTypes: ['ExternalIP', 'InternalIP'] }
+    })
+    const scheduled = find<FleetManifest>(helmTemplateCache.scheduled ?? [], 'AnchorFleet')
+    expect(scheduled.spec).toMatchObject({
+      nodeSelector: { pool: 'p2p' }, tolerations: [{ key: 'p2p', operator: 'Exists' }], priorityClassName: 'high',
+      topologySpreadConstraints: [], imagePullSecrets: [{ name: 'regcred' }], podAnnotations: { a: 'b' }, podLabels: { team: 'net' },
+      extraEnv: [{ name: 'X', value: 'y' }]
     })
   })
 
@@ -161,19 +215,29 @@ describe('charts/meganet rendered by helm', () => {
     const objects = await helm.template(WITH_MONITORING_APIS)
     const rules = await readFile(RULES_FILE, 'utf8').catch(() => undefined)
     expect(kinds(objects).filter(k => MONITORING_KINDS.includes(k))).toEqual(rules != null ? MONITORING_KINDS : ['PodMonitor', 'ServiceMonitor'])
+    expect(objects.filter(o => o.kind === 'PodMonitor').map(o => o.metadata.name)).toEqual(['mn-meganet-anchors', 'mn-meganet-nats'])
     const serviceMonitor = find<MonitorObject>(objects, 'ServiceMonitor')
     expect(serviceMonitor.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'meganet-operator', 'app.kubernetes.io/instance': 'mn' })
     expect(serviceMonitor.spec.endpoints?.[0]).toMatchObject({ port: 'metrics', path: '/metrics' })
-    const podMonitor = find<MonitorObject>(objects, 'PodMonitor')
+    // `job` is app.kubernetes.io/name: meganet-operator, meganet-anchor, nats (the alerts and dashboards select on it).
+    expect(serviceMonitor.spec).toMatchObject({ jobLabel: 'app.kubernetes.io/name' })
+    const podMonitor = find<MonitorObject>(objects, 'PodMonitor', 'mn-meganet-anchors')
+    expect(podMonitor.spec).toMatchObject({ jobLabel: 'app.kubernetes.io/name' })
     expect(podMonitor.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'meganet-anchor' })
     expect(podMonitor.spec.podMetricsEndpoints?.[0]).toMatchObject({ port: 'http', path: '/metrics' })
-    expect(podMonitor.spec.namespaceSelector).toEqual({ matchNames: ['mesh'] })
+    // The operator manages every namespace by default, so anchors are scraped in all of them; with watchNamespaces, in those.
+    expect(podMonitor.spec.namespaceSelector).toEqual({ any: true })
+    const watched = await helm.template([...WITH_MONITORING_APIS, '--set', 'operator.watchNamespaces={eu,us}'])
+    expect(find<MonitorObject>(watched, 'PodMonitor', 'mn-meganet-anchors').spec.namespaceSelector).toEqual({ matchNames: ['eu', 'us'] })
+    const natsMonitor = find<MonitorObject>(objects, 'PodMonitor', 'mn-meganet-nats')
+    expect(natsMonitor.spec.selector.matchLabels).toEqual({ 'app.kubernetes.io/name': 'nats', 'app.kubernetes.io/instance': 'mn', 'app.kubernetes.io/component': 'nats' })
+    expect(natsMonitor.spec.podMetricsEndpoints?.[0]).toMatchObject({ port: 'prom-metrics' })
     if (rules != null) expect(find<PrometheusRuleObject>(objects, 'PrometheusRule').spec.groups).toEqual((parse(rules) as { groups: unknown[] }).groups)
 
     // One API alone renders its object alone; a toggle turns its object off.
-    const one = await helm.template(['--api-versions', 'monitoring.coreos.com/v1/PodMonitor', '--set', 'monitoring.podMonitor.namespaceSelector.any=true'])
+    const one = await helm.template(['--api-versions', 'monitoring.coreos.com/v1/PodMonitor', '--set', 'monitoring.podMonitor.namespaceSelector.matchNames={mesh}'])
     expect(kinds(one).filter(k => MONITORING_KINDS.includes(k))).toEqual(['PodMonitor'])
-    expect(find<MonitorObject>(one, 'PodMonitor').spec.namespaceSelector).toEqual({ any: true })
+    expect(find<MonitorObject>(one, 'PodMonitor', 'mn-meganet-anchors').spec.namespaceSelector).toEqual({ matchNames: ['mesh'] })
     const off = await helm.template([...WITH_MONITORING_APIS, '--set', 'monitoring.serviceMonitor.enabled=false', '--set', 'monitoring.podMonitor.enabled=false', '--set', 'monitoring.prometheusRule.enabled=false'])
     expect(kinds(off).filter(k => MONITORING_KINDS.includes(k))).toEqual([])
   })
@@ -255,20 +319,21 @@ describe('charts/meganet rendered by helm', () => {
   it('renders NetworkPolicies only when enabled: public p2p ports, NATS only for anchors and the operator, operator egress to the API server and NATS', async () => {
     expect(defaults.some(o => o.kind === 'NetworkPolicy')).toBe(false)
     const objects = (await helm.template(['--set', 'networkPolicy.enabled=true'])).filter(o => o.kind === 'NetworkPolicy')
-    expect(objects.map(o => o.metadata.name).sort()).toEqual(['mn-meganet-anchors', 'mn-meganet-nats', 'mn-meganet-operator'])
+    expect(objects.map(o => o.metadata.name).sort()).toEqual(['mn-meganet-anchors', 'mn-meganet-operator', 'mn-nats'])
     const anchors = find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'mn-meganet-anchors').spec
     expect(anchors?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/name': 'meganet-anchor' })
     expect(anchors?.ingress?.[0]).toEqual({ ports: [{ port: 4001, protocol: 'TCP' }, { port: 4002, protocol: 'TCP' }] })
     expect(anchors?.ingress?.[1]).toEqual({ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ port: 9464, protocol: 'TCP' }] })
-    const nats = find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'mn-meganet-nats').spec
+    const nats = find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'mn-nats').spec
     // Raw JSON: client-node's model calls `from` `_from`.
     const from = (nats?.ingress?.[0] as { from?: Array<{ podSelector?: { matchLabels?: Record<string, string> } }> } | undefined)?.from
     expect(from?.map(f => f.podSelector?.matchLabels?.['app.kubernetes.io/name'])).toEqual(['meganet-anchor', 'meganet-operator'])
     expect(nats?.ingress?.[0]?.ports).toEqual([{ port: 4222, protocol: 'TCP' }])
+    expect(nats?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/name': 'nats', 'app.kubernetes.io/instance': 'mn', 'app.kubernetes.io/component': 'nats' })
     const operator = find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'mn-meganet-operator').spec
     expect(operator?.policyTypes).toEqual(['Ingress', 'Egress'])
     expect(operator?.egress?.[0]).toEqual({ to: [{ ipBlock: { cidr: '0.0.0.0/0' } }], ports: [{ port: 443, protocol: 'TCP' }, { port: 6443, protocol: 'TCP' }] })
-    expect(operator?.egress?.[1]?.to?.[0]?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/name': 'meganet-nats', 'app.kubernetes.io/instance': 'mn' })
+    expect(operator?.egress?.[1]?.to?.[0]?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/name': 'nats', 'app.kubernetes.io/instance': 'mn', 'app.kubernetes.io/component': 'nats' })
   })
 
   it('has values.schema.json refuse bad values with a message', async () => {
@@ -277,8 +342,9 @@ describe('charts/meganet rendered by helm', () => {
       [['--set', 'nats.enabled=false'], /nats\/external\/url.*minLength/],
       [['--set', 'defaultFleet.exposure.type=Public'], /defaultFleet\/exposure\/type/],
       [['--set', 'defaultFleet.roles={relay,gateway}'], /defaultFleet\/roles\/1/],
-      [['--set', 'nats.replicas=2'], /nats\/replicas/],
-      [['--set', 'nats.lameDuck.duration=10s'], /nats\/lameDuck\/duration/],
+      [['--set', 'nats.config.cluster.replicas=2'], /nats\/config\/cluster\/replicas/],
+      [['--set', 'nats.config.jetstream.enabled=false'], /nats\/config\/jetstream\/enabled/],
+      [['--set', 'operator.watchNamespaces={Bad_Name}'], /operator\/watchNamespaces\/0/],
       [['--set', 'operator.leaseDuration=soon'], /operator\/leaseDuration/],
       [['--set', 'operator.replica=3'], /additional properties 'replica' not allowed|additionalProperties/]
     ]

@@ -164,6 +164,26 @@ describe('Grafana dashboards', async () => {
   })
 })
 
+/** Grafana's dashboard-linter: $MEGANET_DASHBOARD_LINTER, else built (once, cached) by test/tools/install-dashboard-linter.sh. */
+function findDashboardLinter (): string | undefined {
+  if (process.env.MEGANET_DASHBOARD_LINTER != null && process.env.MEGANET_DASHBOARD_LINTER !== '') return process.env.MEGANET_DASHBOARD_LINTER
+  const built = spawnSync('bash', [fileURLToPath(new URL('../tools/install-dashboard-linter.sh', import.meta.url))], { encoding: 'utf8' })
+  return built.status === 0 ? built.stdout.trim() : undefined
+}
+const dashboardLinter = findDashboardLinter()
+
+describe('dashboard-linter', () => {
+  it.skipIf(dashboardLinter == null)('finds nothing in any dashboard with --strict (needs Go to build it once: test/tools/install-dashboard-linter.sh)', () => {
+    for (const file of Object.keys(EXPECTED_DASHBOARDS)) {
+      const result = spawnSync(dashboardLinter ?? '', ['lint', '--strict', join(DASHBOARDS_DIR, file)], { encoding: 'utf8' })
+      // It prints each rule's description as it runs; findings are the lines marked ❌ (error) or ⚠ (warning).
+      const findings = `${result.stdout}${result.stderr}`.split('\n').filter(line => /❌|⚠/.test(line))
+      expect(findings, file).toEqual([])
+      expect(result.status, file).toBe(0)
+    }
+  })
+})
+
 describe('alert rules', () => {
   it.runIf(hasPromtool)('pass promtool check rules', async () => {
     const result = await promtool(['check', 'rules', RULES_FILE])
@@ -174,6 +194,18 @@ describe('alert rules', () => {
   it.runIf(hasPromtool)('fire as their promtool unit tests expect', async () => {
     const result = await promtool(['test', 'rules', RULES_TEST_FILE])
     expect(result.code, result.output).toBe(0)
+  })
+
+  it('select on job, and link a runbook section of docs/runbooks.md from every alert, with absent() alerts for anchors and the operator', async () => {
+    const rules = (await loadRules()).groups.flatMap(group => group.rules)
+    const runbooks = await readFile(fileURLToPath(new URL('../../docs/runbooks.md', import.meta.url)), 'utf8')
+    for (const rule of rules) {
+      expect(rule.expr, `${rule.alert} expr`).toMatch(/job="meganet-(anchor|operator)"/)
+      expect(rule.annotations?.runbook_url, `${rule.alert} runbook_url`).toBe(`https://github.com/meganet/meganet/blob/main/docs/runbooks.md#${String(rule.alert).toLowerCase()}`)
+      expect(runbooks, `docs/runbooks.md section for ${rule.alert}`).toContain(`\n## ${String(rule.alert)}\n`)
+    }
+    expect(rules.find(r => r.alert === 'AnchorsAbsent')?.expr).toBe('absent(up{job="meganet-anchor"} == 1)')
+    expect(rules.find(r => r.alert === 'OperatorAbsent')?.expr).toBe('absent(up{job="meganet-operator"} == 1)')
   })
 
   it('cover the issue\'s alerts, each with a severity, a summary and a description', async () => {

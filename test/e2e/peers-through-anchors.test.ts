@@ -71,6 +71,6 @@ describe('peers behind NAT reach each other by PeerId through four anchors', () 
     await seeker.start()
     await expect(seeker.find('not-a-peer-id')).rejects.toThrow(/is not a PeerId/)
     const stranger = (await MeganetPeer.create({ anchors: [anchors[0]!.tcpAddress] })).peerId
-    await expect(seeker.find(stranger, 5_000)).rejects.toThrow(/not found/)
+    await expect(seeker.find(stranger, 5_000)).rejects.toThrow(/is not online/)
   })
 })

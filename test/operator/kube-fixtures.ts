@@ -32,7 +32,7 @@ export interface FleetObject {
     readyReplicas?: number
     phase?: string
     conditions?: Array<{ type: string, status: string, reason: string, message: string }>
-    anchors?: Array<{ pod: string, peerId?: string, phase: string }>
+    anchors?: Array<{ pod: string, peerId?: string, phase: string, peers?: number, storedBytes?: number }>
     bootstrap?: string[]
   }
 }

@@ -2,7 +2,7 @@
 # Builds, once, test/tools/go-relay (a go-libp2p circuit-relay-v2 relay, the comparator of the
 # relay throughput benchmark) from the Go module proxy into the cache:
 #   ${MEGANET_CACHE:-$HOME/.cache/meganet}/bin/go-relay-<go-libp2p version>-<source hash>/go-relay
-# The hash covers main.go, go.mod and go.sum, so an edit rebuilds and an unchanged tree is
+# The hash covers the .go files, go.mod and go.sum, so an edit rebuilds and an unchanged tree is
 # skipped. Module and build caches are the shared ones under $MEGANET_CACHE/go (as in
 # test/cluster/provision.sh). Prints the binary's path on stdout; progress goes to stderr.
 # MEGANET_GO_RELAY points at one you already have.
@@ -32,7 +32,7 @@ if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
 fi
 
 libp2p_version="$(awk '$1 == "github.com/libp2p/go-libp2p" { print $2; exit }' "$src/go.mod")"
-hash="$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | sha256sum | cut -c1-12)"
+hash="$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go | sha256sum | cut -c1-12)"
 target="$bindir/go-relay-${libp2p_version:-unknown}-$hash/go-relay"
 
 if [[ ! -x "$target" ]]; then

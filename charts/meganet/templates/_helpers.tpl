@@ -19,8 +19,19 @@
 {{- end -}}
 
 {{- define "meganet.operator.fullname" -}}{{ include "meganet.fullname" . }}-operator{{- end -}}
-{{- define "meganet.nats.fullname" -}}{{ include "meganet.fullname" . }}-nats{{- end -}}
-{{- define "meganet.nats.headless" -}}{{ include "meganet.fullname" . }}-nats-headless{{- end -}}
+{{/* The NATS chart's own name for its objects (its "nats.fullname"), computed from its values. */}}
+{{- define "meganet.nats.fullname" -}}
+{{- if .Values.nats.fullnameOverride -}}
+{{- .Values.nats.fullnameOverride | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- $name := default "nats" .Values.nats.nameOverride -}}
+{{- if contains $name .Release.Name -}}
+{{- .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- else -}}
+{{- printf "%s-%s" .Release.Name $name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- end -}}
+{{- end -}}
 
 {{- define "meganet.operator.serviceAccountName" -}}
 {{- if .Values.operator.serviceAccount.create -}}
@@ -38,10 +49,6 @@
 {{- else -}}
 {{- printf "%s:%s" .Values.image.repository (default .Chart.AppVersion .Values.image.tag) -}}
 {{- end -}}
-{{- end -}}
-
-{{- define "meganet.nats.image" -}}
-{{- printf "%s:%s" .Values.nats.image.repository .Values.nats.image.tag -}}
 {{- end -}}
 
 {{/* Labels: app.kubernetes.io/*; selectors use name + instance only. Call with (dict "ctx" $ "name" "meganet-operator" "component" "operator"). */}}
@@ -65,8 +72,12 @@ helm.sh/chart: {{ printf "%s-%s" .ctx.Chart.Name .ctx.Chart.Version | replace "+
 
 {{- define "meganet.operator.labels" -}}{{ include "meganet.labels" (dict "ctx" . "name" "meganet-operator" "component" "operator") }}{{- end -}}
 {{- define "meganet.operator.selectorLabels" -}}{{ include "meganet.selectorLabels" (dict "ctx" . "name" "meganet-operator") }}{{- end -}}
-{{- define "meganet.nats.labels" -}}{{ include "meganet.labels" (dict "ctx" . "name" "meganet-nats" "component" "nats") }}{{- end -}}
-{{- define "meganet.nats.selectorLabels" -}}{{ include "meganet.selectorLabels" (dict "ctx" . "name" "meganet-nats") }}{{- end -}}
+{{/* The NATS chart's pod selector (its "nats.selectorLabels"). */}}
+{{- define "meganet.nats.selectorLabels" -}}
+app.kubernetes.io/name: {{ default "nats" .Values.nats.nameOverride }}
+app.kubernetes.io/instance: {{ .Release.Name }}
+app.kubernetes.io/component: nats
+{{- end -}}
 {{- define "meganet.monitoring.labels" -}}{{ include "meganet.labels" (dict "ctx" . "name" "meganet" "component" "monitoring") }}{{- end -}}
 
 {{/* The anchors' pod selector, as the operator labels them (any fleet). */}}
@@ -79,7 +90,7 @@ app.kubernetes.io/name: meganet-anchor
 {{/* The URL the operator and the default fleet use: the chart's client Service, or the external one. */}}
 {{- define "meganet.nats.url" -}}
 {{- if .Values.nats.enabled -}}
-{{- printf "nats://%s.%s.svc.%s:4222" (include "meganet.nats.fullname" .) .Release.Namespace .Values.clusterDomain -}}
+{{- printf "nats://%s.%s.svc.%s:%v" (include "meganet.nats.fullname" .) .Release.Namespace .Values.clusterDomain (dig "config" "nats" "port" 4222 .Values.nats) -}}
 {{- else -}}
 {{- required "nats.external.url is required when nats.enabled is false" .Values.nats.external.url -}}
 {{- end -}}

@@ -10,8 +10,13 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
+import { hasCerthashIfWebRTCDirect, rotatingWebRTCDirect } from '../transports/webrtc-direct-listener.js'
+import { wssCertificateReloader } from '../transports/wss-certificate.js'
 import type { AnchorConfig } from '../config/anchor-config.js'
 import type { DhtGuard } from '../dht/dht-guard.js'
+import type { Logger } from '../logging/logger.js'
+import type { CertificateRotation } from '../transports/webrtc-direct-rotation.js'
+import type { WssCertificate } from '../transports/wss-certificate.js'
 import type { RelayGuard } from '../relay/relay-guard.js'
 import type { CircuitRelayServerComponents } from '@libp2p/circuit-relay-v2'
 import type { KadDHTComponents } from '@libp2p/kad-dht'
@@ -32,11 +37,12 @@ const MAX_STREAM_WINDOW_BYTES = 2 * 1024 * 1024
 /** Lets several connections from one NAT or one devnet host arrive at once. */
 const INBOUND_CONNECTIONS_PER_SECOND_PER_HOST = 50
 
-function listenAddresses (config: AnchorConfig): string[] {
+function listenAddresses (config: AnchorConfig, webrtcDirectPorts: readonly number[]): string[] {
   const family = config.listen.host.includes(':') ? 'ip6' : 'ip4'
   return [
     `/${family}/${config.listen.host}/tcp/${config.listen.tcpPort}`,
-    `/${family}/${config.listen.host}/tcp/${config.listen.wsPort}/ws`
+    `/${family}/${config.listen.host}/tcp/${config.listen.wsPort}/ws`,
+    ...webrtcDirectPorts.map(port => `/${family}/${config.listen.host}/udp/${port}/webrtc-direct`)
   ]
 }
 
@@ -57,9 +63,14 @@ export interface AnchorLibp2pInit {
   readonly guard: RelayGuard
   /** Bounds the DHT's records and inbound streams. */
   readonly dhtGuard: DhtGuard
+  readonly log: Logger
+  /** WebRTC-direct for browsers: the certificates to serve and the two UDP ports they take turns on (concrete ports). */
+  readonly webrtcDirect?: { readonly rotation: CertificateRotation, readonly ports: readonly [number, number] }
+  /** WSS for browsers: the certificate the WebSocket listener also serves TLS with. */
+  readonly wss?: WssCertificate
 }
 
-export async function createAnchorLibp2p ({ config, privateKey, registry, guard, dhtGuard }: AnchorLibp2pInit) {
+export async function createAnchorLibp2p ({ config, privateKey, registry, guard, dhtGuard, log, webrtcDirect, wss }: AnchorLibp2pInit) {
   const relayEnabled = config.roles.includes('relay')
   const relay = circuitRelayServer({
     reservations: { maxReservations: config.relay.maxReservations, reservationTtl: config.relay.reservationTtl, ...circuitLimits(config) }
@@ -67,8 +78,13 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard,
   return await createLibp2p({
     privateKey,
     start: false,
-    addresses: { listen: listenAddresses(config), announce: config.announce },
-    transports: [tcp(), webSockets()],
+    addresses: {
+      listen: listenAddresses(config, webrtcDirect?.ports ?? []),
+      announce: config.announce,
+      // An announced WebRTC-direct address gets its port's certhash; one whose port serves no certificate now is left out.
+      announceFilter: addresses => addresses.filter(hasCerthashIfWebRTCDirect)
+    },
+    transports: [tcp(), webSockets(), ...(webrtcDirect != null ? [rotatingWebRTCDirect(webrtcDirect)] : [])],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: MAX_STREAM_WINDOW_BYTES } })],
     connectionGater: guard.gater,
@@ -85,6 +101,9 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard,
       identifyPush: identifyPush(),
       ping: ping(),
       autoNAT: autoNAT(),
+      ...(wss != null && config.wss.certFile != null && config.wss.keyFile != null
+        ? { wssCertificate: wssCertificateReloader({ certFile: config.wss.certFile, keyFile: config.wss.keyFile, initial: wss, intervalMs: config.wss.reloadInterval, log }) }
+        : {}),
       dht: (components: KadDHTComponents) => kadDHT({
         protocol: PROTOCOLS.dht,
         clientMode: false,

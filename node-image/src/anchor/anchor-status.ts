@@ -1,6 +1,7 @@
 import type { AnchorConfig } from '../config/anchor-config.js'
 import type { CoordinationStatus } from '../coordination/coordinator.js'
 import type { DrainProgress } from './anchor-drain.js'
+import type { BrowserTransportStatus } from './browser-transports.js'
 import type { StorageStatus } from './storage-role.js'
 import type { MemberPhase } from '@meganet/contracts'
 
@@ -24,18 +25,13 @@ export interface AnchorStatus {
     readonly limits: AnchorConfig['relay']
   }
   readonly dht: { readonly routingTablePeers: number }
+  /** What browsers dial: the WebRTC-direct certificates served now and the WSS certificate. */
+  readonly browser: BrowserTransportStatus
   readonly anchors: { readonly configured: number, readonly connected: number }
   readonly coordination: CoordinationStatus
   readonly drain: DrainProgress | null
   readonly storage: StorageStatus | null
   readonly uptimeSeconds: number
-}
-
-export function transportOf (address: string): string {
-  if (address.includes('/p2p-circuit')) return 'circuit'
-  if (address.includes('/ws')) return 'websocket'
-  if (address.includes('/tcp/')) return 'tcp'
-  return 'other'
 }
 
 export function routingTableSize (dht: unknown): number {

@@ -23,15 +23,18 @@ import { VERSION } from '../version.js'
 import { AnchorDrain } from './anchor-drain.js'
 import { ConnectionLiveness } from './connection-liveness.js'
 import { createAnchorLibp2p } from './anchor-libp2p.js'
+import { browserTransportStatus, openBrowserTransports } from './browser-transports.js'
+import { TRANSPORT_NAMES, transportOf } from '../transports/transport-names.js'
 import { BOOTSTRAP_LIST_REFRESH_MS, BOOTSTRAP_LIST_TTL_MS, IDENTITY_FILE_NAME, PING_TIMEOUT_MS } from '../config/anchor-defaults.js'
 import { LOOKUP_PROTOCOL, circuitAddresses, handleLookup } from './lookup-service.js'
-import { memberPhase, routingTableSize, transportOf } from './anchor-status.js'
+import { memberPhase, routingTableSize } from './anchor-status.js'
 import { StorageRole } from './storage-role.js'
 import type { AnchorConfig } from '../config/anchor-config.js'
 import type { CoordinatedMember, CoordinationStatus } from '../coordination/coordinator.js'
 import type { Readiness } from '../http/http-server.js'
 import type { Logger } from '../logging/logger.js'
 import type { AnchorLibp2p } from './anchor-libp2p.js'
+import type { BrowserTransports } from './browser-transports.js'
 import type { AnchorCommand, BootstrapEntry, MemberRecord } from '@meganet/contracts'
 import type { AnchorPhase, AnchorStatus } from './anchor-status.js'
 import type { StorageFleet } from '../storage/storage-fleet.js'
@@ -65,13 +68,15 @@ export class Anchor {
   private readonly memberTargets = new Set<string>()
   private readonly bootstrapLists: BootstrapListCache
   private http?: { server: Server, port: number }
+  private readonly browserTransports: BrowserTransports
 
   private readonly inflight: InflightMetrics
   /** Lookups in flight, each counted at its largest request; one network may take a quarter. */
   private readonly lookupBudget = new ByteBudget({ limit: MAX_LOOKUP_INFLIGHT_BYTES, holderShare: 0.25 })
 
-  private constructor (init: { config: AnchorConfig, node: AnchorLibp2p, key: PrivateKey, guard: RelayGuard, metrics: AnchorMetrics, inflight: InflightMetrics, registry: Registry, log: Logger }) {
+  private constructor (init: { config: AnchorConfig, node: AnchorLibp2p, key: PrivateKey, guard: RelayGuard, metrics: AnchorMetrics, inflight: InflightMetrics, registry: Registry, log: Logger, browserTransports: BrowserTransports }) {
     this.config = init.config
+    this.browserTransports = init.browserTransports
     this.node = init.node
     this.key = init.key
     this.guard = init.guard
@@ -133,8 +138,9 @@ export class Anchor {
     })
     dhtMetrics.bindStore(dhtGuard.store)
     inflight.track('dht', dhtGuard.budget)
-    const node = await createAnchorLibp2p({ config, privateKey: key, registry, guard, dhtGuard })
-    const anchor = new Anchor({ config, node, key, guard, metrics, inflight, registry, log: log.child({ peerId: node.peerId.toString() }) })
+    const browserTransports = await openBrowserTransports(config, log)
+    const node = await createAnchorLibp2p({ config, privateKey: key, registry, guard, dhtGuard, log, ...browserTransports })
+    const anchor = new Anchor({ config, node, key, guard, metrics, inflight, registry, log: log.child({ peerId: node.peerId.toString() }), browserTransports })
     fleetAnchor = peer => anchor.isFleetAnchor(peer)
     if (config.roles.includes('storage')) await anchor.openStorage(registry)
     return anchor
@@ -221,6 +227,7 @@ export class Anchor {
       new Promise(resolve => setTimeout(resolve, Math.max(0, deadline - Date.now())).unref())
     ])
     this.load.stop()
+    this.browserTransports.stop()
     if (this.http != null) await closeHttp(this.http.server)
     this.phase = 'stopped'
     this.log.info('anchor stopped')
@@ -282,6 +289,7 @@ export class Anchor {
         limits: this.config.relay
       },
       dht: { routingTablePeers: routingTableSize(this.node.services.dht) },
+      browser: browserTransportStatus(this.browserTransports, this.node.services.wssCertificate?.certificate),
       anchors: { configured: this.mesh.configuredCount, connected: this.mesh.connectedCount() },
       coordination: this.coordinator?.status() ?? DISABLED_COORDINATION,
       drain: this.drainer.state ?? null,
@@ -397,7 +405,7 @@ export class Anchor {
   }
 
   private connectionsByTransport (): Record<string, number> {
-    const counts: Record<string, number> = { tcp: 0, websocket: 0, circuit: 0 }
+    const counts: Record<string, number> = Object.fromEntries(TRANSPORT_NAMES.map(name => [name, 0]))
     for (const connection of this.node.getConnections()) {
       const transport = transportOf(connection.remoteAddr.toString())
       counts[transport] = (counts[transport] ?? 0) + 1

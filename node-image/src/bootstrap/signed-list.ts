@@ -106,17 +106,22 @@ export async function fetchBootstrapList (url: string, trustedSigners: readonly 
   if (trustedSigners.length === 0) throw new BootstrapListError('no trusted anchors to verify the list against: pin at least one anchor PeerId')
   const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
   if (!response.ok) throw new BootstrapListError(`bootstrap list ${url} answered HTTP ${response.status}`)
-  const chunks: Uint8Array[] = []
+  // Read chunk by chunk (browsers too), cancelling the body past the limit: nothing more is buffered.
+  const reader = (response.body as { getReader: () => { read: () => Promise<{ done: boolean, value?: Uint8Array }>, cancel: () => Promise<void> } } | null)?.getReader()
+  const body = new Uint8Array(MAX_BOOTSTRAP_LIST_BYTES)
   let size = 0
-  // Leaving the loop early (the throw) cancels the body: nothing past the limit is read.
-  for await (const chunk of (response.body ?? []) as AsyncIterable<Uint8Array>) {
+  for (let next = await reader?.read(); next != null && !next.done; next = await reader?.read()) {
+    const chunk = next.value ?? new Uint8Array()
+    if (size + chunk.byteLength > MAX_BOOTSTRAP_LIST_BYTES) {
+      await reader?.cancel()
+      throw new BootstrapListError(`bootstrap list ${url} is larger than ${MAX_BOOTSTRAP_LIST_BYTES} bytes`)
+    }
+    body.set(chunk, size)
     size += chunk.byteLength
-    if (size > MAX_BOOTSTRAP_LIST_BYTES) throw new BootstrapListError(`bootstrap list ${url} is larger than ${MAX_BOOTSTRAP_LIST_BYTES} bytes`)
-    chunks.push(chunk)
   }
   let json: unknown
   try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(Buffer.concat(chunks)))
+    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body.subarray(0, size)))
   } catch (err) {
     throw new BootstrapListError(`bootstrap list ${url} is not JSON`, { cause: err })
   }

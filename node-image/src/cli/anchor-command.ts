@@ -1,5 +1,6 @@
 import { Command, Option } from 'commander'
 import { Anchor } from '../anchor/anchor.js'
+import { waitForAnnounceFile, watchAnnounceFile } from '../anchor/announce-file.js'
 import { loadAnchorConfig } from '../config/anchor-config.js'
 import { ANCHOR_OPTIONS, envName, flagName } from '../config/anchor-options.js'
 import { createLogger } from '../logging/logger.js'
@@ -25,9 +26,22 @@ export function anchorCommand (): Command {
     const file = (command.getOptionValue('config') as string | undefined) ?? process.env.MEGANET_CONFIG
     const config = loadAnchorConfig({ flags, env: process.env, ...(file != null && file !== '' ? { file } : {}) })
     const log = createLogger(config.log.level, { component: 'anchor' })
-    const anchor = await Anchor.create(config, log)
+    // Addresses the operator works out for this pod (NodePort, HostPort, LoadBalancer exposure).
+    const announceFile = config.announceFile != null ? { path: config.announceFile, log, ...(process.env.NODE_NAME != null ? { nodeName: process.env.NODE_NAME } : {}) } : undefined
+    const announced = announceFile != null ? await waitForAnnounceFile({ ...announceFile, timeoutMs: config.announceWait }) : []
+    const anchor = await Anchor.create({ ...config, announce: [...config.announce, ...announced] }, log)
     await anchor.start()
-    await runUntilSignal(log, async () => await anchor.stop(), config.shutdownGrace)
+    const stopWatching = announceFile != null
+      ? watchAnnounceFile({
+        ...announceFile,
+        current: announced,
+        onChange: addresses => {
+          log.warn({ addresses }, 'announce addresses changed; restarting to announce them')
+          process.kill(process.pid, 'SIGTERM')
+        }
+      })
+      : () => {}
+    await runUntilSignal(log, async () => { stopWatching(); await anchor.stop() }, config.shutdownGrace)
   })
   return command
 }

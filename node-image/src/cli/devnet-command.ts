@@ -14,6 +14,12 @@ function positiveInteger (text: string): number {
   return value
 }
 
+function webPort (text: string): number {
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new InvalidArgumentError('expected a port number 0-65535')
+  return value
+}
+
 function statusLine (index: number, status: AnchorStatus | Error): string {
   if (status instanceof Error) return `anchor-${index}  not answering: ${status.message}`
   return `anchor-${index}  ${shortId(status.peerId)}  ${status.phase.padEnd(8)} peers ${String(status.connections.total).padStart(4)}  ` +
@@ -30,7 +36,9 @@ export function devnetCommand (): Command {
     .option('--host <address>', 'address anchors listen on', '127.0.0.1')
     .option('--nats-server <binary>', 'nats-server to coordinate the anchors through (default: $MEGANET_NATS_SERVER, the test cache, or PATH)')
     .option('--no-nats', 'run without NATS even when nats-server is available')
-    .action(async (options: { anchors: number, dataDir?: string, host: string, natsServer?: string, nats: boolean }) => {
+    .option('--web-port <port>', 'port of the web app (a busy default port falls back to a free one)', webPort, 8080)
+    .option('--no-web', 'do not serve the web app')
+    .action(async (options: { anchors: number, dataDir?: string, host: string, natsServer?: string, nats: boolean, webPort: number, web: boolean }) => {
       const out = process.stdout
       const natsServer = options.nats ? options.natsServer ?? findNatsServer() : undefined
       out.write(`starting ${options.anchors} anchors…\n`)
@@ -38,7 +46,8 @@ export function devnetCommand (): Command {
         anchors: options.anchors,
         host: options.host,
         ...(options.dataDir != null ? { dataDir: options.dataDir } : {}),
-        ...(natsServer != null ? { natsServer } : {})
+        ...(natsServer != null ? { natsServer } : {}),
+        ...(options.web ? { web: { host: options.host, port: options.webPort, fallback: true } } : {})
       })
       out.write(`devnet up, data in ${devnet.dataDir}\n`)
       if (devnet.nats != null) out.write(`NATS ${devnet.nats.url} (JetStream): anchors coordinate as fleet "devnet" in region "local"\n\n`)
@@ -47,7 +56,9 @@ export function devnetCommand (): Command {
         out.write(`anchor-${index}  ${anchor.peerId}\n  http  ${anchor.url('/status')}\n`)
         for (const address of anchor.multiaddrs) out.write(`  addr  ${address}\n`)
       }
-      out.write(`\njoin it:  meganet peer listen --anchor ${devnet.anchors[0]?.tcpAddress ?? ''} --allow-private-addresses\n\n`)
+      out.write(`\njoin it:  meganet peer listen --anchor ${devnet.anchors[0]?.tcpAddress ?? ''} --allow-private-addresses\n`)
+      if (devnet.web != null) out.write(`web app:  ${devnet.web.url}  (open it in a browser: join, message peers by PeerId, share files)\n`)
+      out.write('\n')
 
       let stopping = false
       let drawn = 0

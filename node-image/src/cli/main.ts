@@ -2,9 +2,11 @@
 import { Command } from 'commander'
 import { isConfigError } from '../config/errors.js'
 import { VERSION } from '../version.js'
+import { userMessage } from '../peer/user-message.js'
 import { anchorCommand } from './anchor-command.js'
 import { devnetCommand } from './devnet-command.js'
 import { peerCommand } from './peer-command.js'
+import { webCommand } from './web-command.js'
 
 const program = new Command('meganet')
   .description('MegaNet: anchors, peers and local devnets')
@@ -12,6 +14,7 @@ const program = new Command('meganet')
   .addCommand(anchorCommand())
   .addCommand(peerCommand())
   .addCommand(devnetCommand())
+  .addCommand(webCommand())
 
 try {
   await program.parseAsync(process.argv)
@@ -20,6 +23,6 @@ try {
     process.stderr.write(`meganet: ${err.message}\n`)
     process.exit(2)
   }
-  process.stderr.write(`meganet: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.stderr.write(`meganet: ${userMessage(err)}\n`)
   process.exit(1)
 }

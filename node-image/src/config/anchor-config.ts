@@ -43,8 +43,19 @@ export const anchorConfigSchema = z.strictObject({
   roles: z.array(z.enum(SERVABLE_ROLES, {
     message: `each role must be one of ${SERVABLE_ROLES.join(', ')}`
   })).min(1, { message: 'at least one role' }),
-  listen: z.strictObject({ host: z.string().min(1), tcpPort: port, wsPort: port }),
+  listen: z.strictObject({ host: z.string().min(1), tcpPort: port, wsPort: port, webrtcDirectPort: port, webrtcDirectRotationPort: port })
+    .refine(l => l.webrtcDirectPort === 0 || l.webrtcDirectPort !== l.webrtcDirectRotationPort, {
+      message: 'webrtcDirectPort and webrtcDirectRotationPort must differ (they take turns during a certificate rotation)', path: ['webrtcDirectRotationPort'], when: always
+    }),
+  webrtcDirect: z.strictObject({ enabled: z.boolean(), certificateLifetime: durationMs, certificateOverlap: durationMs })
+    .refine(w => !(w.certificateOverlap * 2 > w.certificateLifetime), {
+      message: 'certificateOverlap can be at most half of certificateLifetime', path: ['certificateOverlap'], when: always
+    }),
+  wss: z.strictObject({ certFile: z.string().min(1).optional(), keyFile: z.string().min(1).optional(), reloadInterval: durationMs })
+    .refine(w => (w.certFile == null) === (w.keyFile == null), { message: 'wss.certFile and wss.keyFile go together', path: ['certFile'], when: always }),
   announce: z.array(multiaddrText),
+  announceFile: z.string().min(1).optional(),
+  announceWait: durationMs,
   bootstrap: z.array(anchorAddress),
   http: z.strictObject({ host: z.string().min(1), port }),
   relay: z.strictObject({
@@ -56,7 +67,7 @@ export const anchorConfigSchema = z.strictObject({
     maxCircuitsPerPair: count,
     maxCircuitsPerPrefixToPeer: count,
     circuitDataLimit: limit,
-    circuitDurationLimit: limit,
+    circuitDurationLimit: limit.refine(ms => ms == null || ms >= 1000, { message: 'must be at least 1s: relays state it in whole seconds' }),
     circuitIdleTimeout: limit
   }),
   connections: z.strictObject({ max: positiveCount, maxPendingInbound: positiveCount, pingInterval: durationMs }),

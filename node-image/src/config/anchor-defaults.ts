@@ -2,6 +2,17 @@
 
 export const DEFAULT_TCP_PORT = 4001
 export const DEFAULT_WS_PORT = 4002
+/** UDP: WebRTC-direct, the way a browser reaches an anchor with no domain name or CA certificate. */
+export const DEFAULT_WEBRTC_DIRECT_PORT = 4003
+/** UDP: the second WebRTC-direct port; the two take turns serving a new certificate during a rotation. */
+export const DEFAULT_WEBRTC_DIRECT_ROTATION_PORT = 4004
+/** Each WebRTC-direct certificate is valid this long (js-libp2p's default is 14 days). */
+export const DEFAULT_WEBRTC_DIRECT_CERT_LIFETIME_MS = 30 * 24 * 60 * 60 * 1000
+/** The next certificate is made (and announced beside the current one) this long before the current one expires. */
+export const DEFAULT_WEBRTC_DIRECT_CERT_OVERLAP_MS = 7 * 24 * 60 * 60 * 1000
+export const WEBRTC_DIRECT_CERT_FILE = 'webrtc-direct/certificates.json'
+/** How often the WSS certificate and key files are read to see whether they changed. */
+export const DEFAULT_WSS_RELOAD_INTERVAL_MS = 30_000
 export const DEFAULT_HTTP_PORT = 9464
 export const DEFAULT_LISTEN_HOST = '0.0.0.0'
 export const DEFAULT_HTTP_HOST = '0.0.0.0'
@@ -34,6 +45,8 @@ export const DEFAULT_PING_INTERVAL_MS = 60_000
 /** A connection whose ping gets no answer within this is closed. */
 export const PING_TIMEOUT_MS = 10_000
 export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000
+/** How long an anchor with an announce file waits at start for its entry (the operator writes it once the pod is placed). */
+export const DEFAULT_ANNOUNCE_WAIT_MS = 2 * 60 * 1000
 export const DEFAULT_LOG_LEVEL = 'info'
 
 /** How long a signed bootstrap list stays valid (verifiers accept at most MAX_BOOTSTRAP_LIST_LIFETIME_MS). */

@@ -5,9 +5,14 @@ import {
   DEFAULT_TCP_PORT, DEFAULT_WS_PORT, DEFAULT_REGION, DEFAULT_FLEET, DEFAULT_HEARTBEAT_MS, DEFAULT_MEMBER_TTL_MS,
   DEFAULT_KV_REPLICAS, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_STORAGE_CAPACITY_BYTES, DEFAULT_REPLICATION, DEFAULT_WRITE_QUORUM,
   DEFAULT_PEER_UPLOAD_RATE, DEFAULT_PEER_DAILY_QUOTA, DEFAULT_REPAIR_INTERVAL_MS, DEFAULT_GC_INTERVAL_MS, DEFAULT_GC_GRACE_MS,
+  DEFAULT_ANNOUNCE_WAIT_MS,
   DEFAULT_MAX_RESERVATIONS_PER_PREFIX, DEFAULT_MAX_CIRCUITS_PER_PAIR, DEFAULT_MAX_CIRCUITS_PER_PREFIX_TO_PEER, DEFAULT_CIRCUIT_IDLE_TIMEOUT_MS,
   DEFAULT_PREFIX_UPLOAD_RATE, DEFAULT_PREFIX_DAILY_QUOTA, DEFAULT_PREFIX_SHARE, DEFAULT_LEASE_TTL_MS, DEFAULT_PEER_LEASE_QUOTA,
   DEFAULT_STORE_INFLIGHT_BYTES, DEFAULT_DHT_MAX_RECORDS, DEFAULT_DHT_MAX_RECORDS_PER_PEER
+} from './anchor-defaults.js'
+import {
+  DEFAULT_WEBRTC_DIRECT_PORT, DEFAULT_WEBRTC_DIRECT_ROTATION_PORT, DEFAULT_WEBRTC_DIRECT_CERT_LIFETIME_MS,
+  DEFAULT_WEBRTC_DIRECT_CERT_OVERLAP_MS, DEFAULT_WSS_RELOAD_INTERVAL_MS
 } from './anchor-defaults.js'
 
 /** How a text value (flag, env var) is read. File values of the matching JSON type are taken as they are. */
@@ -33,8 +38,18 @@ export const ANCHOR_OPTIONS: readonly OptionSpec[] = [
   { path: 'roles', kind: 'list', defaultText: 'bootstrap,relay,storage', description: 'comma-separated roles: bootstrap, relay, storage' },
   { path: 'listen.host', kind: 'string', defaultText: DEFAULT_LISTEN_HOST, description: 'address the libp2p listeners bind' },
   { path: 'listen.tcpPort', kind: 'port', defaultText: String(DEFAULT_TCP_PORT), description: 'libp2p TCP port (0 picks a free one)' },
-  { path: 'listen.wsPort', kind: 'port', defaultText: String(DEFAULT_WS_PORT), description: 'libp2p WebSocket port (0 picks a free one)' },
+  { path: 'listen.wsPort', kind: 'port', defaultText: String(DEFAULT_WS_PORT), description: 'libp2p WebSocket port (0 picks a free one); also WebSocket over TLS (/tls/ws) when wss.certFile is given' },
+  { path: 'listen.webrtcDirectPort', kind: 'port', defaultText: String(DEFAULT_WEBRTC_DIRECT_PORT), description: 'UDP port of the WebRTC-direct listener browsers dial (0 picks a free one)' },
+  { path: 'listen.webrtcDirectRotationPort', kind: 'port', defaultText: String(DEFAULT_WEBRTC_DIRECT_ROTATION_PORT), description: 'second WebRTC-direct UDP port: while certificates rotate the new one is served here beside the old one (the two ports take turns; expose both)' },
+  { path: 'webrtcDirect.enabled', kind: 'boolean', defaultText: 'true', description: 'serve WebRTC-direct (browsers reach the anchor with no domain name or CA certificate)' },
+  { path: 'webrtcDirect.certificateLifetime', kind: 'duration', defaultText: '30d', description: 'how long each WebRTC-direct certificate (kept in dataDir, so its /certhash/ survives restarts) is valid' },
+  { path: 'webrtcDirect.certificateOverlap', kind: 'duration', defaultText: '7d', description: 'how long before a WebRTC-direct certificate expires the next one is made and announced beside it (at most half the lifetime)' },
+  { path: 'wss.certFile', kind: 'string', defaultText: '(none: no WSS)', description: 'PEM certificate (chain) for WSS (/tls/ws on listen.wsPort), e.g. tls.crt of a mounted kubernetes.io/tls Secret; reloaded when it changes' },
+  { path: 'wss.keyFile', kind: 'string', defaultText: '(none)', description: 'PEM private key of wss.certFile, e.g. tls.key of the same Secret' },
+  { path: 'wss.reloadInterval', kind: 'duration', defaultText: '30s', description: 'how often the WSS certificate and key files are checked for changes' },
   { path: 'announce', kind: 'list', defaultText: '(listen addresses)', description: 'comma-separated multiaddrs to advertise instead of the listen addresses (public IP, load balancer)' },
+  { path: 'announceFile', kind: 'string', defaultText: '(none)', description: 'file the operator writes this anchor\'s external addresses to (JSON {node?, addresses}); they are announced too, and a change restarts the anchor' },
+  { path: 'announceWait', kind: 'duration', defaultText: '2m', description: 'how long the anchor waits at start for its announceFile entry before it starts without it' },
   { path: 'bootstrap', kind: 'list', defaultText: '(none)', description: 'comma-separated multiaddrs of other anchors, each ending in /p2p/<peerId>' },
   { path: 'http.host', kind: 'string', defaultText: DEFAULT_HTTP_HOST, description: 'address the HTTP server (health, metrics, status, bootstrap list) binds' },
   { path: 'http.port', kind: 'port', defaultText: String(DEFAULT_HTTP_PORT), description: 'HTTP port (0 picks a free one)' },
@@ -94,8 +109,17 @@ export const ANCHOR_OPTIONS: readonly OptionSpec[] = [
 export const ANCHOR_DEFAULTS = {
   dataDir: DEFAULT_DATA_DIR,
   roles: ['bootstrap', 'relay', 'storage'],
-  listen: { host: DEFAULT_LISTEN_HOST, tcpPort: DEFAULT_TCP_PORT, wsPort: DEFAULT_WS_PORT },
+  listen: {
+    host: DEFAULT_LISTEN_HOST,
+    tcpPort: DEFAULT_TCP_PORT,
+    wsPort: DEFAULT_WS_PORT,
+    webrtcDirectPort: DEFAULT_WEBRTC_DIRECT_PORT,
+    webrtcDirectRotationPort: DEFAULT_WEBRTC_DIRECT_ROTATION_PORT
+  },
+  webrtcDirect: { enabled: true, certificateLifetime: DEFAULT_WEBRTC_DIRECT_CERT_LIFETIME_MS, certificateOverlap: DEFAULT_WEBRTC_DIRECT_CERT_OVERLAP_MS },
+  wss: { reloadInterval: DEFAULT_WSS_RELOAD_INTERVAL_MS },
   announce: [],
+  announceWait: DEFAULT_ANNOUNCE_WAIT_MS,
   bootstrap: [],
   http: { host: DEFAULT_HTTP_HOST, port: DEFAULT_HTTP_PORT },
   relay: {

@@ -45,7 +45,7 @@ export class AnchorChild {
   static async spawn (options: AnchorChildOptions): Promise<AnchorChild> {
     const host = options.host ?? '127.0.0.1'
     const args = [CLI_PATH, 'anchor', '--data-dir', options.dataDir, '--listen-host', host, '--listen-tcp-port', '0',
-      '--listen-ws-port', '0', '--http-host', host, '--http-port', '0', '--dht-allow-private-addresses', 'true']
+      '--listen-ws-port', '0', '--listen-webrtc-direct-port', '0', '--listen-webrtc-direct-rotation-port', '0', '--http-host', host, '--http-port', '0', '--dht-allow-private-addresses', 'true']
     if (options.bootstrap != null && options.bootstrap.length > 0) args.push('--bootstrap', options.bootstrap.join(','))
     for (const [flag, value] of Object.entries(options.flags ?? {})) args.push(`--${flag}`, value)
     const child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'ignore', 'pipe'] })

@@ -4,7 +4,9 @@ import { join } from 'node:path'
 import { freePort } from '../net/ports.js'
 import { AnchorChild } from './anchor-child.js'
 import { NatsChild } from './nats-child.js'
+import { serveWebApp } from '../webapp/web-server.js'
 import type { AnchorStatus } from '../anchor/anchor-status.js'
+import type { WebAppServer } from '../webapp/web-server.js'
 
 export interface DevnetOptions {
   readonly anchors: number
@@ -15,6 +17,13 @@ export interface DevnetOptions {
   readonly anchorFlags?: Readonly<Record<string, string>>
   /** A nats-server binary to coordinate the anchors through; none runs them uncoordinated. */
   readonly natsServer?: string
+  /** Serve the web app, joined through these anchors; a busy port falls back to a free one when `fallback` is set. */
+  readonly web?: { readonly host: string, readonly port: number, readonly fallback?: boolean }
+}
+
+/** The addresses a page on http://127.0.0.1 can dial: WebRTC-direct (with certhash) and WebSocket. */
+export function browserAddresses (multiaddrs: readonly string[]): string[] {
+  return multiaddrs.filter(a => !a.includes('/p2p-circuit') && ((a.includes('/webrtc-direct/') && a.includes('/certhash/')) || a.includes('/ws/')))
 }
 
 /** N anchors on loopback, each bootstrapping from the ones started before it. */
@@ -22,6 +31,8 @@ export class Devnet {
   readonly anchors: AnchorChild[]
   readonly nats?: NatsChild
   readonly dataDir: string
+  /** The web app, when asked for: open `web.url` in a browser. */
+  web?: WebAppServer
   private readonly temporary: boolean
 
   private constructor (anchors: AnchorChild[], nats: NatsChild | undefined, dataDir: string, temporary: boolean) {
@@ -29,6 +40,16 @@ export class Devnet {
     this.nats = nats
     this.dataDir = dataDir
     this.temporary = temporary
+  }
+
+  private async serveWeb (options: NonNullable<DevnetOptions['web']>): Promise<void> {
+    const config = { anchors: this.anchors.flatMap(a => browserAddresses(a.multiaddrs)), allowPrivateAddresses: true, network: 'devnet on this machine' }
+    try {
+      this.web = await serveWebApp(config, options)
+    } catch (err) {
+      if (options.fallback !== true || options.port === 0) throw err
+      this.web = await serveWebApp(config, { ...options, port: 0 })
+    }
   }
 
   static async start (options: DevnetOptions): Promise<Devnet> {
@@ -57,7 +78,16 @@ export class Devnet {
       if (temporary) await rm(dataDir, { recursive: true, force: true })
       throw err
     }
-    return new Devnet(anchors, nats, dataDir, temporary)
+    const devnet = new Devnet(anchors, nats, dataDir, temporary)
+    if (options.web != null) {
+      try {
+        await devnet.serveWeb(options.web)
+      } catch (err) {
+        await devnet.stop()
+        throw err
+      }
+    }
+    return devnet
   }
 
   /** Every anchor's /status; an anchor that does not answer gives its error instead. */
@@ -73,6 +103,7 @@ export class Devnet {
   }
 
   async stop (): Promise<void> {
+    await this.web?.close()
     await Promise.all(this.anchors.map(async a => await a.stop('SIGTERM')))
     await this.nats?.stop('SIGTERM')
     if (this.temporary) await rm(this.dataDir, { recursive: true, force: true })

@@ -1,5 +1,5 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto'
 import { fileMetaSchema } from '@meganet/contracts'
+import { fromString as bytesFromString, toString as bytesToString } from 'uint8arrays'
 import { BLOCK_OVERHEAD_BYTES, FILE_KEY_BYTES, NONCE_BYTES, TAG_BYTES } from './constants.js'
 import { ManifestError } from './manifest.js'
 import type { FileMeta } from '@meganet/contracts'
@@ -8,76 +8,84 @@ import type { FileMeta } from '@meganet/contracts'
  * Client-side encryption of files: AES-256-GCM with one random key per file. A block is
  * nonce ‖ ciphertext ‖ tag. The additional data binds a chunk to its position
  * (`meganet-chunk:v1:<index>`), so chunks cannot be reordered or swapped unnoticed.
+ *
+ * WebCrypto (`globalThis.crypto.subtle`), so the same code runs in Node and in browsers.
  */
 
-const CIPHER = 'aes-256-gcm'
-const META_AAD = Buffer.from('meganet-meta:v1')
+const META_AAD = new TextEncoder().encode('meganet-meta:v1')
 
 /** A wrong key, or a block or manifest that was altered after it was encrypted. */
 export class DecryptError extends Error {
   override readonly name = 'DecryptError'
 }
 
-function chunkAad (index: number): Buffer {
-  return Buffer.from(`meganet-chunk:v1:${index}`)
+function chunkAad (index: number): Uint8Array<ArrayBuffer> {
+  return new TextEncoder().encode(`meganet-chunk:v1:${index}`)
 }
 
-function checkKey (key: Uint8Array): void {
+type AesKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>
+
+/** Imported keys, so a file's chunks do not each import the same raw key. */
+const imported = new WeakMap<Uint8Array, Promise<AesKey>>()
+
+async function aesKey (key: Uint8Array): Promise<AesKey> {
   if (key.byteLength !== FILE_KEY_BYTES) throw new RangeError(`a file key is ${FILE_KEY_BYTES} bytes; got ${key.byteLength}`)
+  let found = imported.get(key)
+  if (found == null) {
+    found = crypto.subtle.importKey('raw', new Uint8Array(key), { name: 'AES-GCM' }, false, ['encrypt', 'decrypt'])
+    imported.set(key, found)
+  }
+  return await found
 }
 
 /** A fresh random file key. */
 export function generateFileKey (): Uint8Array {
-  return new Uint8Array(randomBytes(FILE_KEY_BYTES))
+  return crypto.getRandomValues(new Uint8Array(FILE_KEY_BYTES))
 }
 
-function seal (key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Uint8Array {
-  checkKey(key)
-  const nonce = randomBytes(NONCE_BYTES)
-  const cipher = createCipheriv(CIPHER, key, nonce, { authTagLength: TAG_BYTES })
-  cipher.setAAD(aad)
-  const body = cipher.update(plaintext)
-  const rest = cipher.final()
-  return new Uint8Array(Buffer.concat([nonce, body, rest, cipher.getAuthTag()], plaintext.byteLength + BLOCK_OVERHEAD_BYTES))
+async function seal (key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+  const cryptoKey = await aesKey(key)
+  const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES))
+  const sealed = await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce, additionalData: aad, tagLength: TAG_BYTES * 8 }, cryptoKey, plaintext)
+  const block = new Uint8Array(NONCE_BYTES + sealed.byteLength)
+  block.set(nonce, 0)
+  block.set(new Uint8Array(sealed), NONCE_BYTES)
+  return block
 }
 
 /** Returns the plaintext, or undefined when the block does not authenticate. */
-function unseal (key: Uint8Array, block: Uint8Array, aad: Uint8Array): Uint8Array | undefined {
-  checkKey(key)
+async function unseal (key: Uint8Array, block: Uint8Array, aad: Uint8Array<ArrayBuffer>): Promise<Uint8Array | undefined> {
+  const cryptoKey = await aesKey(key)
   if (block.byteLength < BLOCK_OVERHEAD_BYTES) return undefined
-  const nonce = block.subarray(0, NONCE_BYTES)
-  const tag = block.subarray(block.byteLength - TAG_BYTES)
-  const decipher = createDecipheriv(CIPHER, key, nonce, { authTagLength: TAG_BYTES })
-  decipher.setAAD(aad)
-  decipher.setAuthTag(tag)
-  const body = decipher.update(block.subarray(NONCE_BYTES, block.byteLength - TAG_BYTES))
   try {
-    return new Uint8Array(Buffer.concat([body, decipher.final()]))
+    const plaintext = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: block.subarray(0, NONCE_BYTES) as Uint8Array<ArrayBuffer>, additionalData: aad, tagLength: TAG_BYTES * 8 },
+      cryptoKey, block.subarray(NONCE_BYTES))
+    return new Uint8Array(plaintext)
   } catch {
     return undefined
   }
 }
 
 /** Chunk `index` (from 0) of a file, as the block to store. */
-export function encryptChunk (key: Uint8Array, index: number, plaintext: Uint8Array): Uint8Array {
-  return seal(key, plaintext, chunkAad(index))
+export async function encryptChunk (key: Uint8Array, index: number, plaintext: Uint8Array): Promise<Uint8Array> {
+  return await seal(key, plaintext, chunkAad(index))
 }
 
-export function decryptChunk (key: Uint8Array, index: number, block: Uint8Array): Uint8Array {
-  const plaintext = unseal(key, block, chunkAad(index))
+export async function decryptChunk (key: Uint8Array, index: number, block: Uint8Array): Promise<Uint8Array> {
+  const plaintext = await unseal(key, block, chunkAad(index))
   if (plaintext == null) throw new DecryptError(`cannot decrypt chunk ${index}: wrong key or the data was altered`)
   return plaintext
 }
 
 /** The manifest's `meta` field: base64url of the sealed JSON. */
-export function encryptMeta (key: Uint8Array, meta: FileMeta): string {
+export async function encryptMeta (key: Uint8Array, meta: FileMeta): Promise<string> {
   const checked = fileMetaSchema.parse(meta)
-  return Buffer.from(seal(key, new TextEncoder().encode(JSON.stringify(checked)), META_AAD)).toString('base64url')
+  return bytesToString(await seal(key, new TextEncoder().encode(JSON.stringify(checked)), META_AAD), 'base64url')
 }
 
-export function decryptMeta (key: Uint8Array, text: string): FileMeta {
+export async function decryptMeta (key: Uint8Array, text: string): Promise<FileMeta> {
   if (!/^[A-Za-z0-9_-]*$/.test(text)) throw new ManifestError('the manifest\'s meta field is not base64url')
-  const plaintext = unseal(key, Buffer.from(text, 'base64url'), META_AAD)
+  const plaintext = await unseal(key, bytesFromString(text, 'base64url'), META_AAD)
   if (plaintext == null) throw new DecryptError('cannot decrypt the file details: wrong key or the data was altered')
   let value: unknown
   try {

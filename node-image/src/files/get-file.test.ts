@@ -191,7 +191,7 @@ describe('getting a file', () => {
 
   it('refuses a chunk block listed as a manifest', async () => {
     const transport = new MemoryBlockTransport()
-    const block = encryptChunk(randomBytes(32), 0, randomBytes(10))
+    const block = await encryptChunk(randomBytes(32), 0, randomBytes(10))
     const cid = await cidOf(block, 'raw')
     await transport.put(cid, block, { pin: false })
     const json = await cidOf(block, 'json')

@@ -6,8 +6,8 @@ describe('the files entry point', () => {
     expect(Object.keys(files).sort()).toEqual([
       'BLOCK_OVERHEAD_BYTES', 'BlockMismatchError', 'BlockNotFoundError', 'DEFAULT_CHUNK_BYTES', 'DEFAULT_CONCURRENCY',
       'DecryptError', 'LinkError', 'MAX_CHUNK_BYTES', 'MAX_CONCURRENCY', 'MIN_CHUNK_BYTES', 'ManifestError', 'MemoryBlockTransport',
-      'PutFileError', 'TransferOptionError', 'createProgressReporter', 'formatDuration', 'formatLink', 'getFile',
-      'getVerifiedBlock', 'maxManifestChunks', 'parseChunkSizeText', 'parseConcurrencyText', 'parseLink', 'putFile'
+      'PutFileError', 'TransferOptionError', 'createProgressReporter', 'fetchFile', 'formatDuration', 'formatLink', 'getBlob', 'getFile',
+      'getVerifiedBlock', 'maxManifestChunks', 'parseChunkSizeText', 'parseConcurrencyText', 'parseLink', 'putBlob', 'putFile'
     ])
   })
 })

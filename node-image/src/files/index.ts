@@ -4,10 +4,12 @@
  * stored as CID-addressed blocks under a pinned manifest, and shared as
  * `meganet://<manifest CID>#<key>`. Anchors hold only ciphertext; the key travels in the link.
  */
-export { putFile, PutFileError } from './put-file.js'
-export type { PutFileOptions, PutFileResult } from './put-file.js'
+export { putFile } from './put-file.js'
+export { putBlob, PutFileError } from './put-blob.js'
+export type { PutFileOptions, PutFileResult } from './put-blob.js'
 export { getFile } from './get-file.js'
-export type { GetFileOptions, GetFileResult } from './get-file.js'
+export { fetchFile, getBlob } from './fetch-file.js'
+export type { GetFileOptions, GetFileResult, GetBlobResult } from './fetch-file.js'
 export { getVerifiedBlock, BlockMismatchError } from './block-transport.js'
 export type { BlockTransport } from './block-transport.js'
 export { MemoryBlockTransport, BlockNotFoundError } from './memory-transport.js'

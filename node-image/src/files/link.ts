@@ -1,4 +1,5 @@
 import { CID_CODECS, LINK_SCHEME } from '@meganet/contracts'
+import { fromString as bytesFromString, toString as bytesToString } from 'uint8arrays'
 import { parseCid } from '../blocks/cid.js'
 import { FILE_KEY_BYTES } from './constants.js'
 import type { CID } from 'multiformats/cid'
@@ -21,7 +22,7 @@ const PREFIX = `${LINK_SCHEME}//`
 const LINK_SHAPE = `${PREFIX}<cid>#<key>`
 
 export function formatLink (manifestCid: CID, key: Uint8Array): string {
-  return `${PREFIX}${manifestCid.toString()}#${Buffer.from(key).toString('base64url')}`
+  return `${PREFIX}${manifestCid.toString()}#${bytesToString(key, 'base64url')}`
 }
 
 export function parseLink (text: string): FileLink {
@@ -43,7 +44,12 @@ export function parseLink (text: string): FileLink {
   const keyText = hash < 0 ? '' : rest.slice(hash + 1)
   if (keyText === '') throw new LinkError(`link has no key: expected ${LINK_SHAPE}`)
   if (!/^[A-Za-z0-9_-]+$/.test(keyText)) throw new LinkError('link key is not base64url')
-  const key = new Uint8Array(Buffer.from(keyText, 'base64url'))
+  let key: Uint8Array
+  try {
+    key = bytesFromString(keyText, 'base64url')
+  } catch (err) {
+    throw new LinkError('link key is not base64url', { cause: err })
+  }
   if (key.byteLength !== FILE_KEY_BYTES) throw new LinkError(`link key is ${key.byteLength} bytes; expected ${FILE_KEY_BYTES} (was the link cut short?)`)
   return { manifestCid, key }
 }

@@ -65,14 +65,14 @@ describe('putting a file', () => {
 
     const { key } = parseLink(result.link)
     const manifest = decodeManifest(transport.blocks.get(result.manifestCid.toString()) ?? new Uint8Array())
-    expect(decryptMeta(key, manifest.meta)).toEqual({ name: 'report.pdf', size: bytes.byteLength, chunkSize: 64 * KiB })
+    expect(await decryptMeta(key, manifest.meta)).toEqual({ name: 'report.pdf', size: bytes.byteLength, chunkSize: 64 * KiB })
     expect(manifest.chunks.map(c => c.size)).toEqual([64 * KiB, 64 * KiB, 22 * KiB].map(n => n + BLOCK_OVERHEAD_BYTES))
-    const plaintext = manifest.chunks.map((chunk, index) => {
+    const plaintext = await Promise.all(manifest.chunks.map(async (chunk, index) => {
       expect(parseCid(chunk.cid).code).toBe(0x55)
       const block = transport.blocks.get(chunk.cid) ?? new Uint8Array()
       expect(Buffer.from(block).includes(bytes.subarray(0, 32))).toBe(false)
-      return decryptChunk(key, index, block)
-    })
+      return await decryptChunk(key, index, block)
+    }))
     expect(Buffer.concat(plaintext)).toEqual(bytes)
   })
 
@@ -82,7 +82,7 @@ describe('putting a file', () => {
     expect(result).toMatchObject({ size: 0, chunks: 0 })
     expect(transport.blocks.size).toBe(1)
     const manifest = decodeManifest(transport.blocks.get(result.manifestCid.toString()) ?? new Uint8Array())
-    expect(decryptMeta(parseLink(result.link).key, manifest.meta)).toEqual({ name: 'source.bin', size: 0, chunkSize: DEFAULT_CHUNK_BYTES })
+    expect(await decryptMeta(parseLink(result.link).key, manifest.meta)).toEqual({ name: 'source.bin', size: 0, chunkSize: DEFAULT_CHUNK_BYTES })
   })
 
   it('gives every upload its own key, and records the name it is given', async () => {
@@ -92,7 +92,7 @@ describe('putting a file', () => {
     const b = await putFile(path, transport)
     expect(a.link).not.toBe(b.link)
     const manifest = decodeManifest(transport.blocks.get(a.manifestCid.toString()) ?? new Uint8Array())
-    expect(decryptMeta(parseLink(a.link).key, manifest.meta).name).toBe('shared.txt')
+    expect((await decryptMeta(parseLink(a.link).key, manifest.meta)).name).toBe('shared.txt')
   })
 
   it('never has more than `concurrency` puts in flight', async () => {

@@ -1,86 +1,19 @@
-import { open } from 'node:fs/promises'
+import { openAsBlob } from 'node:fs'
+import { stat } from 'node:fs/promises'
 import { basename } from 'node:path'
-import { cidOf } from '../blocks/cid.js'
-import { encryptChunk, encryptMeta, generateFileKey } from './chunk-crypto.js'
-import { readChunks } from './chunk-reader.js'
-import { formatLink } from './link.js'
-import { checkManifestCapacity, encodeManifest } from './manifest.js'
-import { mapInOrder } from './ordered-pool.js'
-import { resolveChunkSize, resolveConcurrency } from './transfer-options.js'
+import { PutFileError, putBlob } from './put-blob.js'
 import type { BlockTransport } from './block-transport.js'
-import type { TransferProgress } from './progress.js'
-import type { Manifest } from '@meganet/contracts'
-import type { CID } from 'multiformats/cid'
+import type { PutFileOptions, PutFileResult } from './put-blob.js'
 
-export class PutFileError extends Error {
-  override readonly name = 'PutFileError'
-}
-
-export interface PutFileOptions {
-  /** Plaintext bytes per chunk. @default DEFAULT_CHUNK_BYTES */
-  readonly chunkSize?: number
-  /** Chunks being encrypted and stored at once; reading waits for room. @default DEFAULT_CONCURRENCY */
-  readonly concurrency?: number
-  /** The name recorded (encrypted) for whoever gets the file. @default the source's base name */
-  readonly name?: string
-  /** Called as chunks are stored; `totalBytes` is the file's size when it was opened. */
-  readonly onProgress?: (progress: TransferProgress) => void
-  /** Stops reading and storing; the call rejects with the signal's reason. */
-  readonly signal?: AbortSignal
-}
-
-export interface PutFileResult {
-  /** `meganet://<manifest CID>#<key>`: all anyone needs to get the file. Keep it secret. */
-  readonly link: string
-  readonly manifestCid: CID
-  /** Plaintext bytes stored. */
-  readonly size: number
-  readonly chunks: number
-}
-
-interface StoredChunk {
-  readonly entry: Manifest['chunks'][number]
-  readonly plainBytes: number
-}
+export { PutFileError }
+export type { PutFileOptions, PutFileResult }
 
 /**
- * Encrypts a file chunk by chunk under a fresh key and stores the chunks, then the manifest
- * (pinned). At most `concurrency` chunks are held at once, whatever the file's size.
+ * Node: encrypts and stores the file at `source` (see {@link putBlob}); its base name is the
+ * name recorded unless `options.name` says otherwise.
  */
 export async function putFile (source: string, transport: BlockTransport, options: PutFileOptions = {}): Promise<PutFileResult> {
-  const chunkSize = resolveChunkSize(options.chunkSize)
-  const concurrency = resolveConcurrency(options.concurrency)
-  const name = options.name ?? basename(source)
-  const key = generateFileKey()
-  const chunks: Array<Manifest['chunks'][number]> = []
-  let size = 0
-
-  const handle = await open(source, 'r')
-  try {
-    const stat = await handle.stat()
-    if (!stat.isFile()) throw new PutFileError(`${source} is not a regular file`)
-    checkManifestCapacity(stat.size, chunkSize)
-    let stored = 0
-    const report = (): void => options.onProgress?.({ bytes: stored, totalBytes: Math.max(stat.size, stored) })
-    report()
-    await mapInOrder(readChunks(handle, chunkSize), async (plaintext, index): Promise<StoredChunk> => {
-      const block = encryptChunk(key, index, plaintext)
-      const cid = await cidOf(block, 'raw')
-      await transport.put(cid, block, { pin: false })
-      stored += plaintext.byteLength
-      report()
-      return { entry: { cid: cid.toString(), size: block.byteLength }, plainBytes: plaintext.byteLength }
-    }, chunk => {
-      chunks.push(chunk.entry)
-      size += chunk.plainBytes
-    }, { limit: concurrency, ...(options.signal != null ? { signal: options.signal } : {}) })
-  } finally {
-    await handle.close()
-  }
-
-  const manifest = encodeManifest({ v: 1, chunks, meta: encryptMeta(key, { name, size, chunkSize }) })
-  const manifestCid = await cidOf(manifest, 'json')
-  options.signal?.throwIfAborted()
-  await transport.put(manifestCid, manifest, { pin: true })
-  return { link: formatLink(manifestCid, key), manifestCid, size, chunks: chunks.length }
+  const info = await stat(source)
+  if (!info.isFile()) throw new PutFileError(`${source} is not a regular file`)
+  return await putBlob(await openAsBlob(source), transport, { name: basename(source), ...options })
 }

@@ -4,48 +4,77 @@ import type { Logger } from '../logging/logger.js'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-const INITIAL_BACKOFF_MS = 500
-const MAX_BACKOFF_MS = 30_000
+export const DEFAULT_INITIAL_BACKOFF_MS = 500
+export const DEFAULT_MAX_BACKOFF_MS = 30_000
+const DIAL_TIMEOUT_MS = 10_000
+
+export interface AnchorMeshOptions {
+  /** First retry after a failed dial (then doubled each time). @default DEFAULT_INITIAL_BACKOFF_MS */
+  readonly initialBackoffMs?: number
+  /** Retries never wait longer than this. @default DEFAULT_MAX_BACKOFF_MS */
+  readonly maxBackoffMs?: number
+  /** [0, 1): tests pin the jitter. @default Math.random */
+  readonly random?: () => number
+}
 
 interface Target {
   readonly peer: PeerId
-  readonly address: Multiaddr
+  readonly addresses: Multiaddr[]
   backoffMs: number
-  timer?: NodeJS.Timeout
+  timer?: ReturnType<typeof setTimeout>
+}
+
+/** Node's timers keep the process alive unless unref'd; browsers' timers are numbers. */
+function unref (timer: ReturnType<typeof setTimeout>): void {
+  if (typeof timer === 'object' && timer != null && 'unref' in timer) timer.unref()
 }
 
 /**
- * Keeps this anchor connected to the anchors it was configured with: dials them at start and
- * redials with exponential backoff whenever a connection drops, so the DHT and relay mesh heal
- * after an anchor restarts. An anchor that is down at start is not an error, only a retry.
+ * Keeps a node connected to a set of anchors: dials them at start and redials whenever a
+ * connection drops, backing off exponentially with jitter (capped) while an anchor stays
+ * unreachable, so a phone whose anchors are gone sleeps between attempts instead of spinning.
+ * When any of the anchors answers again, or the app says the network changed
+ * ({@link retryNow}), the others are retried at once. Anchors use it for their fellow anchors,
+ * peers for the anchors they joined through. An anchor that is down at start is only a retry.
  */
 export class AnchorMesh {
   private readonly node: Libp2p
   private readonly log: Logger
   private readonly targets = new Map<string, Target>()
+  private readonly initialBackoffMs: number
+  private readonly maxBackoffMs: number
+  private readonly random: () => number
   private stopped = false
-
   private started = false
 
-  constructor (node: Libp2p, addresses: readonly string[], log: Logger) {
+  constructor (node: Libp2p, addresses: readonly string[], log: Logger, options: AnchorMeshOptions = {}) {
     this.node = node
     this.log = log
+    this.initialBackoffMs = options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS
+    this.maxBackoffMs = options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS
+    this.random = options.random ?? Math.random
     this.add(addresses)
   }
 
   start (): void {
     this.started = true
     this.node.addEventListener('peer:disconnect', this.onDisconnect)
+    this.node.addEventListener('peer:connect', this.onConnect)
     for (const target of this.targets.values()) this.schedule(target, 0)
   }
 
-  /** Keeps these anchors connected too (addresses ending in /p2p/<peerId>); known ones are left as they are. */
+  /** Keeps these anchors connected too (addresses ending in /p2p/<peerId>); more addresses of a known one are added to it. */
   add (addresses: readonly string[]): void {
     for (const text of addresses) {
       const address = multiaddr(text)
       const id = address.getComponents().findLast(c => c.name === 'p2p')?.value
-      if (id == null || id === this.node.peerId.toString() || this.targets.has(id)) continue
-      const target: Target = { peer: peerIdFromString(id), address, backoffMs: INITIAL_BACKOFF_MS }
+      if (id == null || id === this.node.peerId.toString()) continue
+      const known = this.targets.get(id)
+      if (known != null) {
+        if (!known.addresses.some(a => a.equals(address))) known.addresses.push(address)
+        continue
+      }
+      const target: Target = { peer: peerIdFromString(id), addresses: [address], backoffMs: this.initialBackoffMs }
       this.targets.set(id, target)
       if (this.started) this.schedule(target, 0)
     }
@@ -63,9 +92,19 @@ export class AnchorMesh {
     return this.targets.has(peerId)
   }
 
+  /** Dials every disconnected anchor now, with a fresh backoff: the network changed, or one of them answered. */
+  retryNow (): void {
+    for (const target of this.targets.values()) {
+      if (this.node.getConnections(target.peer).length > 0) continue
+      target.backoffMs = this.initialBackoffMs
+      this.schedule(target, 0)
+    }
+  }
+
   stop (): void {
     this.stopped = true
     this.node.removeEventListener('peer:disconnect', this.onDisconnect)
+    this.node.removeEventListener('peer:connect', this.onConnect)
     for (const target of this.targets.values()) clearTimeout(target.timer)
   }
 
@@ -82,28 +121,49 @@ export class AnchorMesh {
     return this.targets.size
   }
 
+  /** When the next attempt for each disconnected anchor is due, for tests and status. */
+  backoffs (): Map<string, number> {
+    return new Map([...this.targets].map(([id, target]) => [id, target.backoffMs]))
+  }
+
   private readonly onDisconnect = (event: CustomEvent<PeerId>): void => {
     const target = this.targets.get(event.detail.toString())
-    if (target != null) this.schedule(target, target.backoffMs)
+    if (target != null) this.schedule(target, this.jittered(target.backoffMs))
+  }
+
+  private readonly onConnect = (event: CustomEvent<PeerId>): void => {
+    const target = this.targets.get(event.detail.toString())
+    if (target == null) return
+    target.backoffMs = this.initialBackoffMs
+    // An anchor answered (whoever dialled): the network is back, so the others may be too.
+    this.retryNow()
+  }
+
+  /** Equal jitter: half the backoff, plus up to the other half at random, so peers do not retry in step. */
+  private jittered (backoffMs: number): number {
+    return Math.round(backoffMs / 2 + this.random() * backoffMs / 2)
   }
 
   private schedule (target: Target, delayMs: number): void {
     if (this.stopped) return
     clearTimeout(target.timer)
     target.timer = setTimeout(() => { void this.dial(target) }, delayMs)
-    target.timer.unref()
+    unref(target.timer)
   }
 
   private async dial (target: Target): Promise<void> {
     if (this.stopped || this.node.getConnections(target.peer).length > 0) return
     try {
-      await this.node.dial(target.address, { signal: AbortSignal.timeout(10_000) })
-      target.backoffMs = INITIAL_BACKOFF_MS
+      // By PeerId: the configured addresses plus what identify taught us (e.g. a rotated certhash).
+      await this.node.peerStore.merge(target.peer, { multiaddrs: target.addresses })
+      await this.node.dial(target.peer, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+      target.backoffMs = this.initialBackoffMs
       this.log.info({ anchor: target.peer.toString() }, 'connected to anchor')
     } catch (err) {
-      this.log.debug({ anchor: target.peer.toString(), err: (err as Error).message, retryInMs: target.backoffMs }, 'anchor not reachable yet')
-      const delay = target.backoffMs
-      target.backoffMs = Math.min(target.backoffMs * 2, MAX_BACKOFF_MS)
+      if (this.stopped) return
+      const delay = this.jittered(target.backoffMs)
+      this.log.debug({ anchor: target.peer.toString(), err: (err as Error).message, retryInMs: delay }, 'anchor not reachable yet')
+      target.backoffMs = Math.min(target.backoffMs * 2, this.maxBackoffMs)
       this.schedule(target, delay)
     }
   }

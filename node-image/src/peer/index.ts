@@ -3,8 +3,12 @@
  * The MegaNet peer library: join through anchors, be reachable by PeerId, message and ping
  * other peers.
  */
-export { MeganetPeer, PeerError } from './peer.js'
-export type { PeerOptions, PingResult, FoundPeer, FoundVia, PeerBlocks } from './peer.js'
+export { MeganetPeer, PeerError, isPeerError } from './peer.js'
+export type { PeerErrorCode } from './peer.js'
+export { userMessage } from './user-message.js'
+export type { PeerOptions, PingResult, PeerPath, FoundPeer, FoundVia, PeerBlocks } from './peer.js'
+export type { ConnectionPath } from './connection-path.js'
+export type { AnchorMeshOptions as ReconnectOptions } from '../net/anchor-mesh.js'
 export { MessageError, MAX_MESSAGE_BYTES } from './messaging.js'
 export type { ReceivedMessage } from './messaging.js'
 export { verifyBootstrapList, BootstrapListError } from '../bootstrap/signed-list.js'

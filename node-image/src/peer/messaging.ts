@@ -1,5 +1,6 @@
 import { PROTOCOLS } from '@meganet/contracts'
 import { lpStream } from '@libp2p/utils'
+import { pathOf } from './connection-path.js'
 import type { Connection, Stream } from '@libp2p/interface'
 
 /** Messages are for signalling and chat, not bulk data: that goes to storage. */
@@ -35,7 +36,7 @@ export async function readMessage (stream: Stream, connection: Connection): Prom
   const data = (await framed.read({ signal })).subarray()
   await framed.write(ACK, { signal })
   await stream.close({ signal })
-  return { from: connection.remotePeer.toString(), data, relayed: connection.limits != null || connection.remoteAddr.toString().includes('/p2p-circuit') }
+  return { from: connection.remotePeer.toString(), data, relayed: pathOf(connection) === 'relayed' }
 }
 
 export const MESSAGE_PROTOCOL = PROTOCOLS.message

@@ -1,43 +1,45 @@
 import { PROTOCOLS } from '@meganet/contracts'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
-import { autoNAT } from '@libp2p/autonat'
-import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import { dcutr } from '@libp2p/dcutr'
 import { identify, identifyPush } from '@libp2p/identify'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
-import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
+import { platformLibp2p } from './platform.js'
 import type { PrivateKey } from '@libp2p/interface'
 
 export interface PeerLibp2pInit {
   readonly privateKey: PrivateKey
   /** How many anchors to hold a relay reservation on. */
   readonly relays: number
-  /** Also listen on a TCP port, so dcutr can upgrade relayed connections to direct ones. */
+  /** Node only: also listen on a TCP port, so dcutr can upgrade relayed connections to direct ones. */
   readonly listenTcp: boolean
   readonly allowPrivateAddresses: boolean
+  /** Browsers: STUN/TURN servers for WebRTC between pages. @default none */
+  readonly iceServers?: readonly string[]
 }
 
-/** A peer (phone, laptop): a DHT client that is reachable through relay reservations. */
+/**
+ * A peer (phone, laptop, browser page): a DHT client that is reachable through relay
+ * reservations. Transports and the services that differ by platform come from `platform.ts`
+ * (Node) or `platform.browser.ts` (browsers).
+ */
 export async function createPeerLibp2p (init: PeerLibp2pInit) {
-  const listen = Array.from({ length: init.relays }, () => '/p2p-circuit')
-  if (init.listenTcp) listen.push('/ip4/0.0.0.0/tcp/0')
+  const platform = platformLibp2p({ listenTcp: init.listenTcp, allowPrivateAddresses: init.allowPrivateAddresses, iceServers: init.iceServers ?? [] })
+  const listen = [...Array.from({ length: init.relays }, () => '/p2p-circuit'), ...platform.listen]
   return await createLibp2p({
     privateKey: init.privateKey,
     start: false,
     addresses: { listen },
-    transports: [tcp(), webSockets(), circuitRelayTransport()],
+    transports: platform.transports,
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
+    ...(platform.connectionGater != null ? { connectionGater: platform.connectionGater } : {}),
     services: {
+      ...(platform.services as Record<string, never>),
       identify: identify(),
       identifyPush: identifyPush(),
       ping: ping(),
-      autoNAT: autoNAT(),
-      dcutr: dcutr(),
       dht: kadDHT({
         protocol: PROTOCOLS.dht,
         clientMode: true,

@@ -9,6 +9,11 @@ import { jsonFrames } from '../net/json-frames.js'
 import { getBlock, isStoreError, putBlock } from '../blocks/store-client.js'
 import { MESSAGE_PROTOCOL, MESSAGE_TIMEOUT_MS, readMessage, writeMessage } from './messaging.js'
 import { createPeerLibp2p } from './peer-libp2p.js'
+import { PLATFORM, directUpgrade, watchNetwork } from './platform.js'
+import { pathOf } from './connection-path.js'
+import type { ConnectionPath } from './connection-path.js'
+import type { AnchorMeshOptions } from '../net/anchor-mesh.js'
+import type { PlatformName } from './platform-types.js'
 import type { ReceivedMessage } from './messaging.js'
 import type { PeerLibp2p } from './peer-libp2p.js'
 import type { Logger } from '../logging/logger.js'
@@ -16,8 +21,21 @@ import type { Connection, PeerId, PrivateKey, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 
+/** What went wrong, for apps that word it for people (see `userMessage`). */
+export type PeerErrorCode = 'bootstrap' | 'bad-anchor-address' | 'no-anchors' | 'anchors-unreachable' | 'not-a-peer-id' | 'peer-offline' | 'storage'
+
 export class PeerError extends Error {
   override readonly name = 'PeerError'
+  readonly code: PeerErrorCode
+
+  constructor (code: PeerErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options)
+    this.code = code
+  }
+}
+
+export function isPeerError (err: unknown, code?: PeerErrorCode): err is PeerError {
+  return err instanceof PeerError && (code == null || err.code === code)
 }
 
 export interface PeerOptions {
@@ -33,15 +51,22 @@ export interface PeerOptions {
   readonly listenTcp?: boolean
   /** Keep loopback and private addresses (devnets, LANs). */
   readonly allowPrivateAddresses?: boolean
+  /** Browsers: STUN/TURN servers (`stun:host:port`) for WebRTC between pages. None by default: no third party learns who talks to whom. */
+  readonly iceServers?: readonly string[]
   /** How long `start()` waits for a relay reservation. Default 20 s. */
   readonly reservationTimeoutMs?: number
+  /** How anchors that are gone are retried: exponential backoff with jitter, capped (default 0.5 s doubling to 30 s). */
+  readonly reconnect?: AnchorMeshOptions
   readonly log?: Logger
 }
 
 export interface PingResult {
   readonly rttMs: number
-  readonly path: 'relayed' | 'direct'
+  readonly path: ConnectionPath
 }
+
+/** How this peer is connected to another one now. */
+export type PeerPath = ConnectionPath | 'none'
 
 const DEFAULT_RESERVATION_TIMEOUT_MS = 20_000
 const LOOKUP_TIMEOUT_MS = 5_000
@@ -84,11 +109,24 @@ async function resolveAnchors (options: PeerOptions): Promise<string[]> {
   const anchors = [...(options.anchors ?? [])]
   if (options.bootstrapUrl != null) {
     const trusted = options.trustedAnchors ?? anchors.map(peerIdOf).filter((id): id is string => id != null)
-    if (trusted.length === 0) throw new PeerError('a bootstrap list URL needs trusted anchor PeerIds to verify it against')
-    const list = await fetchBootstrapList(options.bootstrapUrl, trusted)
+    if (trusted.length === 0) throw new PeerError('bootstrap', 'a bootstrap list URL needs trusted anchor PeerIds to verify it against')
+    let list
+    try {
+      list = await fetchBootstrapList(options.bootstrapUrl, trusted)
+    } catch (err) {
+      throw new PeerError('bootstrap', (err as Error).message, { cause: err })
+    }
     for (const entry of list.anchors) anchors.push(...entry.multiaddrs)
   }
-  if (anchors.length === 0) throw new PeerError('no anchors to join: give anchor multiaddrs or a bootstrap list URL')
+  if (anchors.length === 0) throw new PeerError('no-anchors', 'no anchors to join: give anchor multiaddrs or a bootstrap list URL')
+  for (const anchor of anchors) {
+    try {
+      multiaddr(anchor)
+    } catch (err) {
+      throw new PeerError('bad-anchor-address', `${JSON.stringify(anchor)} is not a multiaddr`, { cause: err })
+    }
+    if (peerIdOf(anchor) == null) throw new PeerError('bad-anchor-address', `${anchor} does not end in /p2p/<peerId>`)
+  }
   return [...new Set(anchors)]
 }
 
@@ -102,6 +140,7 @@ export class MeganetPeer {
   private readonly mesh: AnchorMesh
   private readonly options: PeerOptions
   private readonly handlers = new Set<(message: ReceivedMessage) => void>()
+  private unwatchNetwork = (): void => {}
 
   private constructor (node: PeerLibp2p, mesh: AnchorMesh, options: PeerOptions) {
     this.node = node
@@ -116,9 +155,15 @@ export class MeganetPeer {
       privateKey: options.privateKey ?? await generateKeyPair('Ed25519'),
       relays: options.relays ?? 1,
       listenTcp: options.listenTcp ?? false,
-      allowPrivateAddresses: options.allowPrivateAddresses ?? false
+      allowPrivateAddresses: options.allowPrivateAddresses ?? false,
+      iceServers: options.iceServers ?? []
     })
-    return new MeganetPeer(node, new AnchorMesh(node, anchors, log), options)
+    return new MeganetPeer(node, new AnchorMesh(node, anchors, log, options.reconnect), options)
+  }
+
+  /** Where this library runs: `node`, or `browser` (the build bundlers take for pages). */
+  static get platform (): PlatformName {
+    return PLATFORM
   }
 
   get peerId (): string {
@@ -134,12 +179,45 @@ export class MeganetPeer {
     await this.node.handle(PROTOCOLS.notice, async (stream, connection) => { await this.onNotice(stream, connection) })
     await this.node.start()
     this.mesh.start()
+    this.unwatchNetwork = watchNetwork(() => { this.networkChanged() })
     await this.waitForRelayAddress(this.options.reservationTimeoutMs ?? DEFAULT_RESERVATION_TIMEOUT_MS)
   }
 
   async stop (): Promise<void> {
+    this.unwatchNetwork()
     this.mesh.stop()
     await this.node.stop()
+  }
+
+  /**
+   * The network changed (back online, Wi-Fi to cellular): anchors that were unreachable are
+   * dialled again at once instead of waiting out their backoff. Browsers call this on their
+   * own (`online`, Network Information `change`); apps on other platforms call it when they know.
+   */
+  networkChanged (): void {
+    this.mesh.retryNow()
+  }
+
+  /** How this peer is connected to `peerId` now: directly, through a relay, or not at all. */
+  pathTo (peerId: string): PeerPath {
+    const connections = this.node.getConnections(this.parsePeerId(peerId))
+    if (connections.length === 0) return 'none'
+    return connections.some(c => pathOf(c) === 'direct') ? 'direct' : 'relayed'
+  }
+
+  /**
+   * Tries to turn a relayed connection to `peerId` into a direct one: in browsers a WebRTC
+   * connection signalled over the relay, in Node dcutr (which runs by itself when listening on
+   * TCP). Resolves with the path afterwards; a failed attempt leaves the relayed connection.
+   */
+  async goDirect (peerId: string, timeoutMs = MESSAGE_TIMEOUT_MS): Promise<PeerPath> {
+    const id = this.parsePeerId(peerId)
+    try {
+      await directUpgrade(this.node, id, AbortSignal.timeout(timeoutMs))
+    } catch (err) {
+      this.options.log?.debug({ peer: peerId, err: (err as Error).message }, 'could not go direct; staying relayed')
+    }
+    return this.pathTo(peerId)
   }
 
   /** Addresses other peers can reach this one at (through its relays). */
@@ -155,7 +233,7 @@ export class MeganetPeer {
       if (addresses.length > 0) return addresses
       await new Promise(resolve => setTimeout(resolve, 100))
     }
-    throw new PeerError(`no relay reservation within ${timeoutMs} ms: are the anchors up and running the relay role?`)
+    throw new PeerError('anchors-unreachable', `no relay reservation within ${timeoutMs} ms: are the anchors up and running the relay role?`)
   }
 
   onMessage (handler: (message: ReceivedMessage) => void): () => void {
@@ -177,7 +255,7 @@ export class MeganetPeer {
       const info = await this.node.peerRouting.findPeer(id, { signal: AbortSignal.timeout(timeoutMs) })
       return { multiaddrs: info.multiaddrs, via: 'dht' }
     } catch (err) {
-      throw new PeerError(`peer ${peerId} not found: ${(err as Error).message}`, { cause: err })
+      throw new PeerError('peer-offline', `peer ${peerId} is not online (no anchor holds it and the DHT has no record): ask them to open their app, then try again`, { cause: err })
     }
   }
 
@@ -193,7 +271,7 @@ export class MeganetPeer {
   async ping (peerId: string): Promise<PingResult> {
     const id = await this.reach(peerId)
     const rttMs = await this.node.services.ping.ping(id, { signal: AbortSignal.timeout(MESSAGE_TIMEOUT_MS), runOnLimitedConnection: true })
-    const direct = this.node.getConnections(id).some(c => c.limits == null && !c.remoteAddr.toString().includes('/p2p-circuit'))
+    const direct = this.node.getConnections(id).some(c => pathOf(c) === 'direct')
     return { rttMs, path: direct ? 'direct' : 'relayed' }
   }
 
@@ -206,7 +284,7 @@ export class MeganetPeer {
     let turn = 0
     const attempt = async <T>(what: string, run: (anchor: PeerId) => Promise<T>): Promise<T> => {
       const anchors = this.anchorConnections().map(c => c.remotePeer)
-      if (anchors.length === 0) throw new PeerError(`${what}: not connected to any anchor`)
+      if (anchors.length === 0) throw new PeerError('storage', `${what}: not connected to any anchor`)
       const start = turn++
       const failures: string[] = []
       for (let i = 0; i < anchors.length; i++) {
@@ -224,7 +302,7 @@ export class MeganetPeer {
           }
         }
       }
-      throw new PeerError(`${what} failed on every anchor: ${failures.join('; ')}`)
+      throw new PeerError('storage', `${what} failed on every anchor: ${failures.join('; ')}`)
     }
     return {
       put: async (cid, bytes, { pin }) => { await attempt(`put ${cid.toString()}`, async anchor => await putBlock(this.node, anchor, cid, bytes, pin)) },
@@ -262,7 +340,7 @@ export class MeganetPeer {
   private async onNotice (stream: Stream, connection: Connection): Promise<void> {
     const from = connection.remotePeer.toString()
     if (!this.mesh.has(from) || connection.limits != null) {
-      stream.abort(new PeerError(`move notice from ${from}, which is not one of this peer's anchors: ignored`))
+      stream.abort(new Error(`move notice from ${from}, which is not one of this peer's anchors: ignored`))
       return
     }
     const signal = AbortSignal.timeout(LOOKUP_TIMEOUT_MS)
@@ -281,7 +359,7 @@ export class MeganetPeer {
     try {
       return peerIdFromString(text)
     } catch (err) {
-      throw new PeerError(`${JSON.stringify(text)} is not a PeerId`, { cause: err })
+      throw new PeerError('not-a-peer-id', `${JSON.stringify(text)} is not a PeerId`, { cause: err })
     }
   }
 

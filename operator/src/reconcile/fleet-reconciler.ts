@@ -4,6 +4,7 @@ import {
 } from '@meganet/contracts'
 import { ANCHOR_APP, desiredFleetObjects, fleetNames, selectorLabels } from '@meganet/cdk8s'
 import { apiErrorMessage, isNotFound } from '../kube/kube-client.js'
+import { AnnounceSync } from './announce-sync.js'
 import { autoscaleDecision } from './autoscale.js'
 import { recordEvent } from './events.js'
 import { fleetStatus } from './fleet-status.js'
@@ -68,9 +69,11 @@ export class FleetReconciler {
   /** The last apply failure reported per fleet, so a retried failure records no second event. */
   private readonly applyFailures = new Map<string, string>()
   private readonly finalizingSince = new Map<string, number>()
+  private readonly announce: AnnounceSync
 
   constructor (init: ReconcilerInit) {
     this.init = init
+    this.announce = new AnnounceSync({ kube: init.kube, version: init.version })
   }
 
   /** Forget what was applied, so the next reconcile of every fleet applies again (resync). */
@@ -83,6 +86,7 @@ export class FleetReconciler {
     const fleet = this.init.fleet(namespace, name)
     if (fleet == null) {
       this.applied.delete(key)
+      this.announce.forget(key)
       this.applyFailures.delete(key)
       return {}
     }
@@ -142,6 +146,8 @@ export class FleetReconciler {
         this.applyFailures.set(key, err.message)
       }
       if (applyError == null) this.applyFailures.delete(key)
+      // Where each anchor is reachable from outside (NodePort, HostPort, LoadBalancer), for its announce addresses.
+      if (applyError == null) await this.announce.sync({ ...fleet, spec }, this.init.pods(namespace, name))
     }
 
     let lastScaleTime = fleet.status?.lastScaleTime

@@ -13,6 +13,8 @@
 //
 // then runs until SIGINT or SIGTERM and exits 0. Logs (if any) go to stderr.
 //
+// `go-relay reserve --relay MULTIADDR` is a go-libp2p relay client instead (reserve.go).
+//
 // Flags:
 //
 //	--listen MULTIADDR   listen address, repeatable or comma-separated (default /ip4/127.0.0.1/tcp/0)
@@ -61,6 +63,13 @@ type startup struct {
 }
 
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "reserve" {
+		if err := reserve(os.Args[2:]); err != nil {
+			fmt.Fprintln(os.Stderr, "go-relay:", err)
+			os.Exit(1)
+		}
+		return
+	}
 	if err := run(); err != nil {
 		fmt.Fprintln(os.Stderr, "go-relay:", err)
 		os.Exit(1)

@@ -1,0 +1,41 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { pino } from 'pino'
+import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { readAnnounceFile, waitForAnnounceFile } from './announce-file.js'
+
+const log = pino({ level: 'silent' })
+
+describe('announce file', () => {
+  let dir: string
+  let path: string
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'meganet-announce-'))
+    path = join(dir, 'eu-anchor-0')
+  })
+  afterEach(async () => { await rm(dir, { recursive: true, force: true }) })
+
+  it('reads the addresses of an entry for this node, or of one with no node', async () => {
+    await writeFile(path, JSON.stringify({ node: 'n1', addresses: ['/ip4/203.0.113.7/tcp/31001'] }))
+    expect(await readAnnounceFile({ path, nodeName: 'n1', log })).toEqual(['/ip4/203.0.113.7/tcp/31001'])
+    await writeFile(path, JSON.stringify({ addresses: ['/dns/lb.example.net/tcp/4001'] }))
+    expect(await readAnnounceFile({ path, nodeName: 'n1', log })).toEqual(['/dns/lb.example.net/tcp/4001'])
+  })
+
+  it('ignores a missing file, an entry for another node (a stale one after rescheduling) and anything malformed', async () => {
+    expect(await readAnnounceFile({ path, log })).toBeUndefined()
+    await writeFile(path, JSON.stringify({ node: 'old-node', addresses: ['/ip4/1.2.3.4/tcp/1'] }))
+    expect(await readAnnounceFile({ path, nodeName: 'n1', log })).toBeUndefined()
+    for (const bad of ['not json', '{"addresses":["not a multiaddr"]}', '{"addresses":[],"extra":1}', JSON.stringify({ addresses: Array(40).fill('/ip4/1.2.3.4/tcp/1') })]) {
+      await writeFile(path, bad)
+      expect(await readAnnounceFile({ path, log }), bad).toBeUndefined()
+    }
+  })
+
+  it('waits for the entry, and starts without one after the timeout', async () => {
+    setTimeout(() => { void writeFile(path, JSON.stringify({ node: 'n1', addresses: ['/ip4/203.0.113.7/tcp/31001'] })) }, 300)
+    expect(await waitForAnnounceFile({ path, nodeName: 'n1', log, timeoutMs: 10_000 })).toEqual(['/ip4/203.0.113.7/tcp/31001'])
+    expect(await waitForAnnounceFile({ path: join(dir, 'never'), log, timeoutMs: 100 })).toEqual([])
+  })
+})

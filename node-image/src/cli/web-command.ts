@@ -1,0 +1,50 @@
+import { Command, InvalidArgumentError } from 'commander'
+import { multiaddr } from '@multiformats/multiaddr'
+import { serveWebApp } from '../webapp/web-server.js'
+import { isBrowserDialable } from '../transports/transport-names.js'
+
+function anchorAddress (text: string, previous: string[]): string[] {
+  const found: string[] = []
+  for (const part of text.split(',').map(s => s.trim()).filter(s => s.length > 0)) {
+    try {
+      multiaddr(part)
+    } catch {
+      throw new InvalidArgumentError(`${JSON.stringify(part)} is not a multiaddr: copy an anchor address such as /ip4/203.0.113.7/udp/4003/webrtc-direct/certhash/uEi…/p2p/12D3Koo…`)
+    }
+    if (!part.includes('/p2p/')) throw new InvalidArgumentError(`${part} has no /p2p/<PeerId>: add the anchor's PeerId so the page can check it is talking to that anchor`)
+    found.push(part)
+  }
+  return [...previous, ...found]
+}
+
+function port (text: string): number {
+  const value = Number(text)
+  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new InvalidArgumentError('expected a port number 0-65535')
+  return value
+}
+
+export function webCommand (): Command {
+  return new Command('web')
+    .description('serve the MegaNet web app for a fleet: a page that joins through these anchors, messages peers by PeerId and shares files by link')
+    .option('-a, --anchor <multiaddr>', 'anchor the page joins through, ending in /p2p/<PeerId> (repeatable, or comma-separated): WebRTC-direct (/webrtc-direct/certhash/…) or WSS (/tls/ws); plain /ws only from http:// pages', anchorAddress, [])
+    .option('--host <address>', 'address to serve on', '127.0.0.1')
+    .option('-p, --port <port>', 'port to serve on (0 picks a free one)', port, 8080)
+    .option('--allow-private-addresses', 'let the page dial loopback and private addresses (devnets, LANs)')
+    .option('--network <name>', 'a name for the network, shown on the page')
+    .action(async (options: { anchor: string[], host: string, port: number, allowPrivateAddresses?: boolean, network?: string }) => {
+      if (options.anchor.length === 0) throw new InvalidArgumentError('give at least one --anchor: an anchor\'s WebRTC-direct or WSS multiaddr (see its /status or the devnet\'s output)')
+      const dialable = options.anchor.filter(a => isBrowserDialable(a) || a.includes('/ws'))
+      if (dialable.length === 0) process.stderr.write('meganet web: none of the anchors has a WebRTC-direct, WSS or WebSocket address: a browser cannot dial TCP; give those addresses instead\n')
+      const served = await serveWebApp({
+        anchors: options.anchor,
+        allowPrivateAddresses: options.allowPrivateAddresses === true,
+        ...(options.network != null ? { network: options.network } : {})
+      }, { host: options.host, port: options.port })
+      process.stdout.write(`web app  ${served.url}\n`)
+      await new Promise<void>(resolve => {
+        process.once('SIGINT', () => resolve())
+        process.once('SIGTERM', () => resolve())
+      })
+      await served.close()
+    })
+}

@@ -1,0 +1,1 @@
+export { TestNetwork } from '../../bench/src/browser/netns.js'

@@ -1,0 +1,3 @@
+module meganet.invalid/tools/pause
+
+go 1.26
