@@ -70,7 +70,7 @@ describe('charts/meganet rendered by helm', () => {
 
   it('renders the CRD, the operator, NATS, the default fleet and the test pod, and no Prometheus objects without their API', () => {
     expect(kinds(defaults)).toEqual(['AnchorFleet', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment',
-      'Pod', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Secret', 'Service', 'ServiceAccount', 'StatefulSet'])
+      'NetworkPolicy', 'Pod', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Secret', 'Service', 'ServiceAccount', 'StatefulSet'])
     for (const kind of MONITORING_KINDS) expect(defaults.some(o => o.kind === kind)).toBe(false)
     const crd = find(defaults, 'CustomResourceDefinition', `${ANCHOR_FLEET.plural}.${ANCHOR_FLEET.group}`)
     expect(crd.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep')
@@ -316,9 +316,9 @@ describe('charts/meganet rendered by helm', () => {
     expect(find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'mn-meganet-operator').spec?.egress).toContainEqual({ ports: [{ port: 4222, protocol: 'TCP' }, { port: 4333, protocol: 'TCP' }] })
   })
 
-  it('renders NetworkPolicies only when enabled: public p2p ports, NATS only for anchors and the operator, operator egress to the API server and NATS', async () => {
-    expect(defaults.some(o => o.kind === 'NetworkPolicy')).toBe(false)
-    const objects = (await helm.template(['--set', 'networkPolicy.enabled=true'])).filter(o => o.kind === 'NetworkPolicy')
+  it('renders NetworkPolicies by default (off only when disabled): public p2p ports, NATS only for this namespace\'s anchors and operator, operator egress to the API server and NATS', async () => {
+    expect((await helm.template(['--set', 'networkPolicy.enabled=false'])).some(o => o.kind === 'NetworkPolicy')).toBe(false)
+    const objects = defaults.filter(o => o.kind === 'NetworkPolicy')
     expect(objects.map(o => o.metadata.name).sort()).toEqual(['mn-meganet-anchors', 'mn-meganet-operator', 'mn-nats'])
     const anchors = find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'mn-meganet-anchors').spec
     expect(anchors?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/name': 'meganet-anchor' })
@@ -328,6 +328,11 @@ describe('charts/meganet rendered by helm', () => {
     // Raw JSON: client-node's model calls `from` `_from`.
     const from = (nats?.ingress?.[0] as { from?: Array<{ podSelector?: { matchLabels?: Record<string, string> } }> } | undefined)?.from
     expect(from?.map(f => f.podSelector?.matchLabels?.['app.kubernetes.io/name'])).toEqual(['meganet-anchor', 'meganet-operator'])
+    // Anchors of this release's namespace only (no namespaceSelector: {} admitting every namespace), plus those named.
+    expect(JSON.stringify(from)).not.toContain('namespaceSelector')
+    const wider = find<V1NetworkPolicy>(await helm.template(['--set', 'networkPolicy.natsClientNamespaces={edge-eu}']), 'NetworkPolicy', 'mn-nats').spec
+    const widerFrom = (wider?.ingress?.[0] as { from?: Array<{ namespaceSelector?: { matchLabels?: Record<string, string> } }> } | undefined)?.from
+    expect(widerFrom?.map(f => f.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'])).toEqual([undefined, 'edge-eu', undefined])
     expect(nats?.ingress?.[0]?.ports).toEqual([{ port: 4222, protocol: 'TCP' }])
     expect(nats?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/name': 'nats', 'app.kubernetes.io/instance': 'mn', 'app.kubernetes.io/component': 'nats' })
     const operator = find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'mn-meganet-operator').spec
