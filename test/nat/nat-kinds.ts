@@ -60,6 +60,9 @@ export function natRuleset (kind: NatKind, i: RouterInterfaces): string {
     'table ip filter {',
     '  chain forward {',
     '    type filter hook forward priority filter; policy drop;',
+    // As home routers do: a packet conntrack cannot place (e.g. a SYN-ACK whose sequence does
+    // not match the SYN it answers) would otherwise leave un-NATed, with its private source.
+    '    ct state invalid drop',
     '    ct state established,related accept',
     `    iifname "${i.lan}" oifname "${i.wan}" accept`,
     loose ? `    iifname "${i.wan}" ct status dnat accept` : '',

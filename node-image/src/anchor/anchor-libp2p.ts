@@ -10,7 +10,9 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
+import { publicAddresses } from './public-addresses.js'
 import type { AnchorConfig } from '../config/anchor-config.js'
+import type { Logger } from '../logging/logger.js'
 import type { RelayGuard } from '../relay/relay-guard.js'
 import type { CircuitRelayServerComponents } from '@libp2p/circuit-relay-v2'
 import type { PrivateKey } from '@libp2p/interface'
@@ -53,9 +55,10 @@ export interface AnchorLibp2pInit {
   readonly privateKey: PrivateKey
   readonly registry: Registry
   readonly guard: RelayGuard
+  readonly log: Logger
 }
 
-export async function createAnchorLibp2p ({ config, privateKey, registry, guard }: AnchorLibp2pInit) {
+export async function createAnchorLibp2p ({ config, privateKey, registry, guard, log }: AnchorLibp2pInit) {
   const relayEnabled = config.roles.includes('relay')
   const relay = circuitRelayServer({
     reservations: { maxReservations: config.relay.maxReservations, reservationTtl: config.relay.reservationTtl, ...circuitLimits(config) }
@@ -81,6 +84,7 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard 
       identifyPush: identifyPush(),
       ping: ping(),
       autoNAT: autoNAT(),
+      publicAddresses: publicAddresses({ announce: config.announce, privateNetwork: config.dht.allowPrivateAddresses, log }),
       dht: kadDHT({
         protocol: PROTOCOLS.dht,
         clientMode: false,

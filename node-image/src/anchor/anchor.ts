@@ -160,7 +160,7 @@ export class Anchor {
     const metrics = new AnchorMetrics(registry, VERSION)
     metrics.setLimits({ maxReservations: config.relay.maxReservations, maxConnections: config.connections.max })
     const guard = new RelayGuard(config.relay, metrics)
-    const node = await createAnchorLibp2p({ config, privateKey: key, registry, guard })
+    const node = await createAnchorLibp2p({ config, privateKey: key, registry, guard, log })
     const store = config.roles.includes('storage') ? await Blockstore.open(config.dataDir, config.storage.capacity) : undefined
     return new Anchor({ config, node, key, guard, metrics, registry, log: log.child({ peerId: node.peerId.toString() }), ...(store != null ? { store } : {}) })
   }
@@ -175,6 +175,7 @@ export class Anchor {
 
   async start (): Promise<void> {
     await this.node.start()
+    this.node.services.publicAddresses.announceInterfaceAddresses()
     const relay = this.node.services.relay
     if (relay != null) this.guard.attach({ relay, getConnections: peer => this.node.getConnections(peer) })
     this.guard.onReserved = peer => { this.recordInDirectory(peer) }

@@ -3,14 +3,13 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { autoNAT } from '@libp2p/autonat'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import { dcutr } from '@libp2p/dcutr'
 import { identify, identifyPush } from '@libp2p/identify'
 import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p/kad-dht'
 import { ping } from '@libp2p/ping'
-import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
-import type { PrivateKey } from '@libp2p/interface'
+import { directConnections } from './direct-connections.js'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 export interface PeerLibp2pInit {
   readonly privateKey: PrivateKey
@@ -19,17 +18,20 @@ export interface PeerLibp2pInit {
   /** Also listen on a TCP port, so dcutr can upgrade relayed connections to direct ones. */
   readonly listenTcp: boolean
   readonly allowPrivateAddresses: boolean
+  /** Whether a peer is one of the anchors this peer joined through (trusted to observe its address); default none. */
+  readonly isAnchor?: (peer: PeerId) => boolean
 }
 
 /** A peer (phone, laptop): a DHT client that is reachable through relay reservations. */
 export async function createPeerLibp2p (init: PeerLibp2pInit) {
   const listen = Array.from({ length: init.relays }, () => '/p2p-circuit')
   if (init.listenTcp) listen.push('/ip4/0.0.0.0/tcp/0')
+  const direct = directConnections({ isAnchor: init.isAnchor ?? (() => false) })
   return await createLibp2p({
     privateKey: init.privateKey,
     start: false,
     addresses: { listen },
-    transports: [tcp(), webSockets(), circuitRelayTransport()],
+    transports: [direct.tcp, webSockets(), circuitRelayTransport()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     services: {
@@ -37,7 +39,7 @@ export async function createPeerLibp2p (init: PeerLibp2pInit) {
       identifyPush: identifyPush(),
       ping: ping(),
       autoNAT: autoNAT(),
-      dcutr: dcutr(),
+      ...direct.services,
       dht: kadDHT({
         protocol: PROTOCOLS.dht,
         clientMode: true,

@@ -9,6 +9,8 @@ import { jsonFrames } from '../net/json-frames.js'
 import { getBlock, isStoreError, putBlock } from '../blocks/store-client.js'
 import { MESSAGE_PROTOCOL, MESSAGE_TIMEOUT_MS, readMessage, writeMessage } from './messaging.js'
 import { createPeerLibp2p } from './peer-libp2p.js'
+import { PeerConnections, isRelayed } from './peer-connections.js'
+import { usableAddresses } from './usable-addresses.js'
 import type { ReceivedMessage } from './messaging.js'
 import type { PeerLibp2p } from './peer-libp2p.js'
 import type { Logger } from '../logging/logger.js'
@@ -95,23 +97,28 @@ export class MeganetPeer {
   private readonly mesh: AnchorMesh
   private readonly options: PeerOptions
   private readonly handlers = new Set<(message: ReceivedMessage) => void>()
+  private readonly connections: PeerConnections
 
   private constructor (node: PeerLibp2p, mesh: AnchorMesh, options: PeerOptions) {
     this.node = node
     this.mesh = mesh
     this.options = options
+    this.connections = new PeerConnections(node)
   }
 
   static async create (options: PeerOptions): Promise<MeganetPeer> {
     const anchors = await resolveAnchors(options)
     const log = options.log ?? pino({ level: 'silent' })
+    let mesh: AnchorMesh | undefined
     const node = await createPeerLibp2p({
       privateKey: options.privateKey ?? await generateKeyPair('Ed25519'),
       relays: options.relays ?? 1,
       listenTcp: options.listenTcp ?? false,
-      allowPrivateAddresses: options.allowPrivateAddresses ?? false
+      allowPrivateAddresses: options.allowPrivateAddresses ?? false,
+      isAnchor: peer => mesh?.has(peer.toString()) ?? false
     })
-    return new MeganetPeer(node, new AnchorMesh(node, anchors, log), options)
+    mesh = new AnchorMesh(node, anchors, log)
+    return new MeganetPeer(node, mesh, options)
   }
 
   get peerId (): string {
@@ -156,7 +163,10 @@ export class MeganetPeer {
     return () => this.handlers.delete(handler)
   }
 
-  /** Finds a peer's addresses by PeerId: asks its anchors (peer directory) first, then walks the DHT. */
+  /**
+   * Finds a peer's addresses by PeerId: asks its anchors (peer directory) first, then walks the
+   * DHT. An answer with no address this peer could dial counts as no answer.
+   */
   async find (peerId: string, timeoutMs = MESSAGE_TIMEOUT_MS): Promise<Multiaddr[]> {
     return (await this.locate(peerId, timeoutMs)).multiaddrs
   }
@@ -166,28 +176,30 @@ export class MeganetPeer {
     const id = this.parsePeerId(peerId)
     const fromAnchors = await this.askAnchors(peerId)
     if (fromAnchors != null) return fromAnchors
+    let multiaddrs: Multiaddr[]
     try {
-      const info = await this.node.peerRouting.findPeer(id, { signal: AbortSignal.timeout(timeoutMs) })
-      return { multiaddrs: info.multiaddrs, via: 'dht' }
+      multiaddrs = (await this.node.peerRouting.findPeer(id, { signal: AbortSignal.timeout(timeoutMs) })).multiaddrs
     } catch (err) {
       throw new PeerError(`peer ${peerId} not found: ${(err as Error).message}`, { cause: err })
     }
+    const usable = usableAddresses(multiaddrs, this.allowPrivateAddresses)
+    if (usable.length === 0) throw new PeerError(`peer ${peerId} was found, but with no address this peer can dial (${multiaddrs.length} found)`)
+    return { multiaddrs: usable, via: 'dht' }
   }
 
   /** Sends one message to a peer known only by its PeerId; resolves once the peer acknowledged it. */
   async send (peerId: string, data: Uint8Array): Promise<void> {
     const signal = AbortSignal.timeout(MESSAGE_TIMEOUT_MS)
     const id = await this.reach(peerId)
-    const stream = await this.node.dialProtocol(id, MESSAGE_PROTOCOL, { signal, runOnLimitedConnection: true })
+    const { stream } = await this.connections.openStream(id, MESSAGE_PROTOCOL, signal)
     await writeMessage(stream, data, signal)
   }
 
   /** Round-trip time to a peer, and whether the path is relayed or direct. */
   async ping (peerId: string): Promise<PingResult> {
     const id = await this.reach(peerId)
-    const rttMs = await this.node.services.ping.ping(id, { signal: AbortSignal.timeout(MESSAGE_TIMEOUT_MS), runOnLimitedConnection: true })
-    const direct = this.node.getConnections(id).some(c => c.limits == null && !c.remoteAddr.toString().includes('/p2p-circuit'))
-    return { rttMs, path: direct ? 'direct' : 'relayed' }
+    const { rttMs, connection } = await this.connections.ping(id, AbortSignal.timeout(MESSAGE_TIMEOUT_MS))
+    return { rttMs, path: isRelayed(connection) ? 'relayed' : 'direct' }
   }
 
   /**
@@ -235,12 +247,19 @@ export class MeganetPeer {
         await frames.write({ peerId }, signal)
         const reply = await frames.read(lookupReplySchema, signal)
         await stream.close({ signal })
-        if (reply.found) return { multiaddrs: reply.multiaddrs.map(a => multiaddr(a)), via: reply.source === 'local' ? 'anchor' : 'directory' }
+        if (!reply.found) continue
+        // An anchor that knows the peer but has no address to give (no --announce) is no answer.
+        const multiaddrs = usableAddresses(reply.multiaddrs.map(a => multiaddr(a)), this.allowPrivateAddresses)
+        if (multiaddrs.length > 0) return { multiaddrs, via: reply.source === 'local' ? 'anchor' : 'directory' }
       } catch {
         // An anchor that cannot answer is skipped: the DHT walk remains.
       }
     }
     return undefined
+  }
+
+  private get allowPrivateAddresses (): boolean {
+    return this.options.allowPrivateAddresses ?? false
   }
 
   private anchorConnections (): Connection[] {
