@@ -13,7 +13,7 @@ import type { ChildProcess } from 'node:child_process'
 const WORKER_PATH = fileURLToPath(new URL('./peer-worker.ts', import.meta.url))
 export const ANCHOR_TCP_PORT = 4001
 const ANCHOR_HTTP_PORT = 9464
-const WORKER_START_TIMEOUT_MS = 20_000
+const WORKER_START_TIMEOUT_MS = 60_000
 
 /** An anchor process on a public lab host, started as operators would: no `--announce`. */
 export interface LabAnchor {

@@ -99,6 +99,7 @@ export class NatLab {
   private readonly namespaces: string[] = []
   private nextPublic = 10
   private nextRouter = 1
+  private nextPort = 0
   private destroyed = false
 
   private constructor (id: string) {
@@ -204,7 +205,7 @@ export class NatLab {
 
   /** A veth from `ns` (as `wan`) to the internet bridge, with `address` on it. */
   private async plugIntoInternet (ns: string, address: string): Promise<void> {
-    const port = `p${this.namespaces.length}`
+    const port = `p${this.nextPort++}`
     await sh(['ip', '-n', ns, 'link', 'add', 'wan', 'type', 'veth', 'peer', 'name', port, 'netns', this.internetNs])
     await sh(['ip', '-n', this.internetNs, 'link', 'set', port, 'master', 'br0', 'up'])
     await sh(['ip', '-n', ns, 'addr', 'add', `${address}/${INTERNET_MASK}`, 'dev', 'wan'])

@@ -47,6 +47,8 @@ export interface PingResult {
 
 const DEFAULT_RESERVATION_TIMEOUT_MS = 20_000
 const LOOKUP_TIMEOUT_MS = 5_000
+/** How long a lookup waits for the anchors this peer is still connecting to. */
+const MESH_WAIT_MS = 2_000
 /** How long a peer asked to move waits to reach another anchor before it leaves the old one anyway. */
 const MOVE_TIMEOUT_MS = 10_000
 
@@ -239,6 +241,12 @@ export class MeganetPeer {
 
   /** One lookup round over the anchors this peer is connected to; undefined when none knows. */
   private async askAnchors (peerId: string): Promise<FoundPeer | undefined> {
+    // Right after start only the anchor holding our reservation may be connected; the others
+    // (one of which may hold the target's reservation) are moments away.
+    const deadline = Date.now() + MESH_WAIT_MS
+    while (this.mesh.connectedCount() < this.mesh.configuredCount && Date.now() < deadline) {
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
     for (const connection of this.anchorConnections()) {
       try {
         const signal = AbortSignal.timeout(LOOKUP_TIMEOUT_MS)

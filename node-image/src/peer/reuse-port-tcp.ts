@@ -30,6 +30,8 @@ const TCP_WRAP = loadTcpWrap()
 
 /** Errors that mean "this local port cannot reach that remote now" (e.g. still in TIME_WAIT): dial from any port. */
 const PORT_BUSY = new Set(['EADDRINUSE', 'EADDRNOTAVAIL'])
+/** The dial priority @libp2p/dcutr gives its hole-punch dials. */
+const DCUTR_DIAL_PRIORITY = 100
 
 export interface ReusePortTcpInit extends Omit<TCPOptions, 'listenOpts'> {}
 
@@ -90,6 +92,9 @@ export class ReusePortTcp implements Transport {
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code
       if (code == null || !PORT_BUSY.has(code) || options.signal.aborted) throw err
+      // A hole punch from another port cannot work (the peer's NAT expects this one); the port
+      // is busy because the peer's own dial reached our listener, which is the connection wanted.
+      if ((options as { priority?: number }).priority === DCUTR_DIAL_PRIORITY) throw err
       return await this.inner.dial(ma, options)
     }
   }

@@ -1,0 +1,22 @@
+import { fileURLToPath } from 'node:url'
+import { describe, expect, it } from 'vitest'
+import { recordResult } from '../../node-image/src/bench/bench-report.js'
+import { natLabUnavailable } from './nat-lab.js'
+import { natTraversal } from './nat-bench.js'
+
+const JSON_PATH = fileURLToPath(new URL('../../bench-results/nat-traversal.json', import.meta.url))
+const REPORT_PATH = fileURLToPath(new URL('../../docs/BENCHMARKS.md', import.meta.url))
+const unavailable = await natLabUnavailable()
+
+/**
+ * The NAT traversal benchmark at full size (`npm run bench:nat`): it needs root for the lab's
+ * network namespaces, so it runs here rather than in `meganet bench`. It reports; it gates nothing.
+ */
+describe('NAT traversal benchmark', () => {
+  it.skipIf(unavailable != null)(`runs at full size and records the result${unavailable != null ? ` (skipped: ${unavailable})` : ''}`, async () => {
+    const result = await natTraversal({ smoke: process.env.MEGANET_BENCH_SMOKE === '1', progress: message => { process.stderr.write(`  nat-traversal: ${message}\n`) } })
+    process.stdout.write(`${result.name}: ${result.summary}\n`)
+    if (process.env.MEGANET_BENCH_SMOKE !== '1') await recordResult(result, JSON_PATH, REPORT_PATH)
+    expect(result.name).toBe('nat-traversal')
+  })
+})
