@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { BENCHMARKS } from '../../node-image/src/bench/benchmarks.js'
+import { BENCHMARKS } from '../../bench/src/benchmarks.js'
 
 /** Benchmarks report, they do not gate: this only keeps each one working (tiny sizes). */
 describe('benchmarks in smoke mode', () => {

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { recordResult } from '../../node-image/src/bench/bench-report.js'
+import { recordResult } from '../../bench/src/bench-report.js'
 import { operatorBench } from './operator-bench.js'
 
 const JSON_PATH = fileURLToPath(new URL('../../bench-results/operator.json', import.meta.url))
@@ -8,7 +8,7 @@ const REPORT_PATH = fileURLToPath(new URL('../../docs/BENCHMARKS.md', import.met
 
 /**
  * The operator benchmark at full size (`npm run bench:operator`, vitest.bench.config.ts): it needs
- * the test control plane, so it runs here rather than in `meganet bench`. It reports; it gates nothing.
+ * the test control plane, so it runs here rather than in `npm run bench:anchors`. It reports; it gates nothing.
  */
 describe('operator benchmark', () => {
   it('runs at full size and records the result', async () => {

@@ -1,7 +1,7 @@
 import { Kvm } from '@nats-io/kv'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
 import { PEER_DIRECTORY_BUCKET, commandSubject, membersBucket } from '@meganet/contracts'
-import { FleetClient } from '../../node-image/src/coordination/index.js'
+import { FleetClient } from '../../fleet-client/src/index.js'
 import type { AnchorProcess} from '../helpers/anchor-process.js';
 import { eventually } from '../helpers/anchor-process.js'
 import { TestPeers } from '../helpers/peers.js'

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FleetClient } from '../../node-image/src/coordination/index.js'
+import { FleetClient } from '../../fleet-client/src/index.js'
 import type { AnchorProcess} from '../helpers/anchor-process.js';
 import { eventually } from '../helpers/anchor-process.js'
 import { TestNats, natsClient } from '../helpers/nats.js'

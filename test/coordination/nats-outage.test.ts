@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { FleetClient } from '../../node-image/src/coordination/index.js'
+import { FleetClient } from '../../fleet-client/src/index.js'
 import { MeganetPeer } from '../../node-image/src/peer/index.js'
 import type { AnchorProcess} from '../helpers/anchor-process.js';
 import { eventually } from '../helpers/anchor-process.js'

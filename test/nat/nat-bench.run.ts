@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
-import { recordResult } from '../../node-image/src/bench/bench-report.js'
+import { recordResult } from '../../bench/src/bench-report.js'
 import { natLabUnavailable } from './nat-lab.js'
 import { natTraversal } from './nat-bench.js'
 

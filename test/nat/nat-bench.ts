@@ -1,7 +1,7 @@
-import { quantile } from '../../node-image/src/bench/stats.js'
+import { quantile } from '../../bench/src/stats.js'
 import { LabNetwork } from './lab-network.js'
 import { PAIR_KINDS, PairLane } from './nat-trials.js'
-import type { BenchContext, BenchResult } from '../../node-image/src/bench/bench-types.js'
+import type { BenchContext, BenchResult } from '../../bench/src/bench-types.js'
 import type { PairKind, TrialResult } from './nat-trials.js'
 
 const FULL_TRIALS = 100

@@ -1,4 +1,5 @@
 import { PROTOCOLS } from '@meganet/contracts'
+import { TypedEventEmitter } from 'main-event'
 import { jsonFrames } from '../net/json-frames.js'
 import type { Logger } from '../logging/logger.js'
 import type { RelayGuard } from '../relay/relay-guard.js'
@@ -16,25 +17,35 @@ export interface DrainProgress {
   readonly done: boolean
 }
 
+export interface AnchorDrainComponents {
+  readonly node: Libp2p
+  readonly guard: RelayGuard
+  readonly log: Logger
+}
+
+export interface AnchorDrainEvents {
+  /** Every half second while draining, and once when done. */
+  progress: CustomEvent<DrainProgress>
+}
+
 /**
  * Moves an anchor's peers elsewhere: stop admitting reservations, tell every reserved peer
  * which anchors serve, wait until they have left (or the timeout passes, then disconnect the
  * rest), and report `done`.
  */
-export class AnchorDrain {
+export class AnchorDrain extends TypedEventEmitter<AnchorDrainEvents> {
   private readonly node: Libp2p
   private readonly guard: RelayGuard
   private readonly log: Logger
-  private readonly onProgress: () => void
   private progress?: { startedAt: number, done: boolean }
   private timer?: NodeJS.Timeout
   private blocksLeft: () => number = () => 0
 
-  constructor (node: Libp2p, guard: RelayGuard, log: Logger, onProgress: () => void) {
-    this.node = node
-    this.guard = guard
-    this.log = log
-    this.onProgress = onProgress
+  constructor (components: AnchorDrainComponents) {
+    super()
+    this.node = components.node
+    this.guard = components.guard
+    this.log = components.log
   }
 
   get state (): DrainProgress | undefined {
@@ -63,7 +74,7 @@ export class AnchorDrain {
         return
       }
       if (left === 0 && this.blocksLeft() === 0) this.finish()
-      this.onProgress()
+      this.reportProgress()
     }, PROGRESS_INTERVAL_MS)
     this.timer.unref()
   }
@@ -84,7 +95,12 @@ export class AnchorDrain {
     clearInterval(this.timer)
     this.progress = { ...this.progress, done: true }
     this.log.info({ seconds: (Date.now() - this.progress.startedAt) / 1000 }, 'drained')
-    this.onProgress()
+    this.reportProgress()
+  }
+
+  private reportProgress (): void {
+    const state = this.state
+    if (state != null) this.safeDispatchEvent('progress', { detail: state })
   }
 
   private async notify (peer: PeerId, notice: MoveNotice): Promise<void> {

@@ -11,98 +11,28 @@ import { AnchorMetrics } from '../metrics/anchor-metrics.js'
 import { CoordinationMetrics } from '../metrics/coordination-metrics.js'
 import { AnchorMesh } from '../net/anchor-mesh.js'
 import { RelayGuard } from '../relay/relay-guard.js'
-import { StorageMetrics } from '../metrics/storage-metrics.js'
-import { Blockstore } from '../storage/blockstore.js'
-import { PeerLimits } from '../storage/peer-limits.js'
-import { Replicator } from '../storage/replicator.js'
-import { StoreService } from '../storage/store-service.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { VERSION } from '../version.js'
 import { AnchorDrain } from './anchor-drain.js'
 import { ConnectionLiveness } from './connection-liveness.js'
 import { createAnchorLibp2p } from './anchor-libp2p.js'
-import { BOOTSTRAP_LIST_TTL_MS, IDENTITY_FILE_NAME, PING_TIMEOUT_MS } from './constants.js'
+import { BOOTSTRAP_LIST_TTL_MS, IDENTITY_FILE_NAME, PING_TIMEOUT_MS } from '../config/anchor-defaults.js'
 import { LOOKUP_PROTOCOL, circuitAddresses, handleLookup } from './lookup-service.js'
+import { memberPhase, routingTableSize, transportOf } from './anchor-status.js'
+import { StorageRole } from './storage-role.js'
 import type { AnchorConfig } from '../config/anchor-config.js'
-import type { CoordinationStatus, CoordinatorHost } from '../coordination/coordinator.js'
+import type { CoordinatedMember, CoordinationStatus } from '../coordination/coordinator.js'
 import type { Readiness } from '../http/http-server.js'
 import type { Logger } from '../logging/logger.js'
 import type { AnchorLibp2p } from './anchor-libp2p.js'
-import type { DrainProgress } from './anchor-drain.js'
-import type { AnchorCommand, BootstrapEntry, MemberPhase, MemberRecord, SignedBootstrapList } from '@meganet/contracts'
+import type { AnchorCommand, BootstrapEntry, MemberRecord, SignedBootstrapList } from '@meganet/contracts'
+import type { AnchorPhase, AnchorStatus } from './anchor-status.js'
 import type { StorageFleet } from '../storage/storage-fleet.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
-import type { CID } from 'multiformats/cid'
 import type { Server } from 'node:http'
 
-export const ANCHOR_PHASES = ['starting', 'serving', 'draining', 'drained', 'stopping', 'stopped'] as const
-export type AnchorPhase = (typeof ANCHOR_PHASES)[number]
-
-export interface AnchorStatus {
-  readonly peerId: string
-  readonly version: string
-  readonly phase: AnchorPhase
-  readonly roles: readonly string[]
-  readonly region: string
-  readonly fleet: string
-  readonly multiaddrs: readonly string[]
-  readonly httpPort: number
-  readonly connections: { readonly total: number, readonly byTransport: Record<string, number> }
-  readonly relay: {
-    readonly reservations: number
-    readonly circuits: number
-    readonly relayedBytes: number
-    readonly limits: AnchorConfig['relay']
-  }
-  readonly dht: { readonly routingTablePeers: number }
-  readonly anchors: { readonly configured: number, readonly connected: number }
-  readonly coordination: CoordinationStatus
-  readonly drain: DrainProgress | null
-  readonly storage: {
-    readonly blocks: number
-    readonly storedBytes: number
-    readonly capacityBytes: number
-    readonly underReplicated: number
-    readonly repairQueue: number
-  } | null
-  readonly uptimeSeconds: number
-}
-
-/** The storage role's parts, present when the anchor serves it. */
-interface StorageRole {
-  readonly store: Blockstore
-  readonly service: StoreService
-  readonly replicator: Replicator
-}
-
-const PROVIDE_TIMEOUT_MS = 30_000
-
 const DISABLED_COORDINATION: CoordinationStatus = { state: 'disabled', servers: [], members: 0, heartbeatAgeSeconds: null, lastError: null }
-
-function transportOf (address: string): string {
-  if (address.includes('/p2p-circuit')) return 'circuit'
-  if (address.includes('/ws')) return 'websocket'
-  if (address.includes('/tcp/')) return 'tcp'
-  return 'other'
-}
-
-function routingTableSize (dht: unknown): number {
-  if (dht != null && typeof dht === 'object' && 'routingTable' in dht) {
-    const table = dht.routingTable
-    if (table != null && typeof table === 'object' && 'size' in table && typeof table.size === 'number') return table.size
-  }
-  return 0
-}
-
-function memberPhase (phase: AnchorPhase): MemberPhase {
-  switch (phase) {
-    case 'starting': return 'joining'
-    case 'serving': return 'serving'
-    case 'drained': return 'drained'
-    default: return 'draining'
-  }
-}
 
 /** One anchor: a libp2p node serving the DHT and relay, its HTTP endpoints, and its fleet link. */
 export class Anchor {
@@ -117,9 +47,7 @@ export class Anchor {
   private readonly drainer: AnchorDrain
   private readonly coordinator?: Coordinator
   private readonly load: LoadSampler
-  private readonly storage?: StorageRole
-  private readonly provideQueue: CID[] = []
-  private providing = false
+  private storage?: StorageRole
   private lastMemberIds = ''
   private readonly log: Logger
   private readonly startedAt = Date.now()
@@ -128,7 +56,7 @@ export class Anchor {
   private readonly memberTargets = new Set<string>()
   private http?: { server: Server, port: number }
 
-  private constructor (init: { config: AnchorConfig, node: AnchorLibp2p, key: PrivateKey, guard: RelayGuard, metrics: AnchorMetrics, registry: Registry, log: Logger, store?: Blockstore }) {
+  private constructor (init: { config: AnchorConfig, node: AnchorLibp2p, key: PrivateKey, guard: RelayGuard, metrics: AnchorMetrics, registry: Registry, log: Logger }) {
     this.config = init.config
     this.node = init.node
     this.key = init.key
@@ -138,7 +66,8 @@ export class Anchor {
     this.coordinationMetrics = new CoordinationMetrics(init.registry)
     this.mesh = new AnchorMesh(init.node, init.config.bootstrap, init.log)
     this.liveness = new ConnectionLiveness(init.node, { intervalMs: init.config.connections.pingInterval, timeoutMs: PING_TIMEOUT_MS, log: init.log })
-    this.drainer = new AnchorDrain(init.node, init.guard, init.log, () => { this.onDrainProgress() })
+    this.drainer = new AnchorDrain({ node: init.node, guard: init.guard, log: init.log })
+    this.drainer.addEventListener('progress', () => { this.onDrainProgress() })
     this.load = new LoadSampler({
       // Peers, not fellow anchors: the autoscaler divides this by the anchors it has.
       connectedPeers: () => new Set(this.node.getConnections().map(c => c.remotePeer.toString()).filter(id => !this.mesh.has(id))).size,
@@ -146,9 +75,18 @@ export class Anchor {
       relayedBytesTotal: async () => (await this.metrics.relayedBytes.get()).values[0]?.value ?? 0,
       storedBytes: () => this.storage?.store.usedBytes ?? 0
     }, init.config.dataDir)
-    if (init.store != null) this.storage = this.createStorageRole(init.store, init.registry)
     if (init.config.nats.servers.length > 0) {
-      this.coordinator = new Coordinator(init.config, this.coordinatorHost(), this.coordinationMetrics, init.log)
+      const { config } = init
+      this.coordinator = new Coordinator({
+        peerId: init.node.peerId.toString(),
+        scope: { region: config.fleet.region, fleet: config.fleet.name },
+        nats: config.nats,
+        heartbeatMs: config.coordination.heartbeat,
+        memberTtlMs: config.coordination.memberTtl,
+        replicas: config.coordination.replicas,
+        reservationTtlMs: config.relay.reservationTtl
+      }, { member: this.coordinatedMember(), metrics: this.coordinationMetrics, log: init.log })
+      this.coordinator.addEventListener('members', event => { this.onMembers(event.detail) })
     }
   }
 
@@ -161,8 +99,9 @@ export class Anchor {
     metrics.setLimits({ maxReservations: config.relay.maxReservations, maxConnections: config.connections.max })
     const guard = new RelayGuard(config.relay, metrics)
     const node = await createAnchorLibp2p({ config, privateKey: key, registry, guard, log })
-    const store = config.roles.includes('storage') ? await Blockstore.open(config.dataDir, config.storage.capacity) : undefined
-    return new Anchor({ config, node, key, guard, metrics, registry, log: log.child({ peerId: node.peerId.toString() }), ...(store != null ? { store } : {}) })
+    const anchor = new Anchor({ config, node, key, guard, metrics, registry, log: log.child({ peerId: node.peerId.toString() }) })
+    if (config.roles.includes('storage')) await anchor.openStorage(registry)
+    return anchor
   }
 
   get peerId (): string {
@@ -178,8 +117,8 @@ export class Anchor {
     this.node.services.publicAddresses.announceInterfaceAddresses()
     const relay = this.node.services.relay
     if (relay != null) this.guard.attach({ relay, getConnections: peer => this.node.getConnections(peer) })
-    this.guard.onReserved = peer => { this.recordInDirectory(peer) }
-    this.guard.onReleased = peer => { void this.coordinator?.directory?.remove(peer.toString()).catch(() => {}) }
+    this.guard.addEventListener('reserved', event => { this.recordInDirectory(event.detail) })
+    this.guard.addEventListener('released', event => { void this.coordinator?.directory?.remove(event.detail.toString()).catch(() => {}) })
     this.node.addEventListener('peer:disconnect', event => { this.guard.onPeerDisconnect(event.detail) })
     await this.node.handle(LOOKUP_PROTOCOL, async (stream) => {
       await handleLookup({
@@ -191,11 +130,7 @@ export class Anchor {
         log: this.log
       }, stream)
     })
-    if (this.storage != null) {
-      const service = this.storage.service
-      await this.node.handle(PROTOCOLS.store, async (stream, connection) => { await service.handle(stream, connection) })
-      this.storage.replicator.start()
-    }
+    await this.storage?.start()
     this.metrics.bindGauges({
       peersByTransport: () => this.connectionsByTransport(),
       reservations: () => this.guard.reservationCount(),
@@ -228,7 +163,7 @@ export class Anchor {
     this.mesh.stop()
     this.liveness.stop()
     this.drainer.stop()
-    this.storage?.replicator.stop()
+    await this.storage?.stop()
     const deadline = Date.now() + this.config.shutdownGrace
     await this.coordinator?.stop()
     while (Date.now() < deadline && this.guard.openCircuits() > 0) {
@@ -251,17 +186,15 @@ export class Anchor {
     const alternatives = (this.coordinator?.members() ?? [])
       .filter(m => m.peerId !== this.peerId && m.phase === 'serving')
       .flatMap(m => m.multiaddrs)
-    this.storage?.service.setAccepting(false)
-    this.storage?.replicator.setDraining(true)
-    const replicator = this.storage?.replicator
-    this.drainer.start(alternatives, this.config.coordination.drainTimeout, () => replicator?.lastReport.unconfirmed ?? 0)
+    const storage = this.storage
+    storage?.setDraining(true)
+    this.drainer.start(alternatives, this.config.coordination.drainTimeout, () => storage?.blocksLeft ?? 0)
   }
 
   undrain (): void {
     if (this.phase !== 'draining' && this.phase !== 'drained') return
     this.drainer.cancel()
-    this.storage?.service.setAccepting(true)
-    this.storage?.replicator.setDraining(false)
+    this.storage?.setDraining(false)
     this.phase = 'serving'
   }
 
@@ -300,15 +233,7 @@ export class Anchor {
       anchors: { configured: this.mesh.configuredCount, connected: this.mesh.connectedCount() },
       coordination: this.coordinator?.status() ?? DISABLED_COORDINATION,
       drain: this.drainer.state ?? null,
-      storage: this.storage == null
-        ? null
-        : {
-            blocks: this.storage.store.blockCount,
-            storedBytes: this.storage.store.usedBytes,
-            capacityBytes: this.storage.store.capacityBytes,
-            underReplicated: this.storage.replicator.lastReport.underReplicated,
-            repairQueue: this.storage.replicator.repairQueue
-          },
+      storage: this.storage?.status() ?? null,
       uptimeSeconds: Math.round((Date.now() - this.startedAt) / 1000)
     }
   }
@@ -329,11 +254,9 @@ export class Anchor {
     return await signBootstrapList(this.key, this.peerId, entries, BOOTSTRAP_LIST_TTL_MS)
   }
 
-  private coordinatorHost (): CoordinatorHost {
+  private coordinatedMember (): CoordinatedMember {
     return {
-      peerId: this.peerId,
       memberRecord: async () => await this.memberRecord(),
-      onMembers: members => { this.onMembers(members) },
       command: (command: AnchorCommand) => {
         if (command === 'drain') this.drain()
         else if (command === 'undrain') this.undrain()
@@ -379,32 +302,15 @@ export class Anchor {
     const memberIds = members.filter(m => m.roles.includes('storage')).map(m => `${m.peerId}:${m.phase}`).sort().join(',')
     if (memberIds !== this.lastMemberIds) {
       this.lastMemberIds = memberIds
-      this.storage?.replicator.trigger()
+      this.storage?.membershipChanged()
     }
   }
 
-  private createStorageRole (store: Blockstore, registry: Registry): StorageRole {
-    const fleet = this.storageFleet()
-    const settings = this.config.storage
-    const metrics = new StorageMetrics(registry, {
-      storedBytes: () => store.usedBytes,
-      blocks: () => store.blockCount,
-      capacityBytes: () => store.capacityBytes,
-      repairQueue: () => this.storage?.replicator.repairQueue ?? 0,
-      underReplicated: () => this.storage?.replicator.lastReport.underReplicated ?? 0,
-      drainBlocksLeft: () => (this.drainer.state?.blocksLeft ?? 0)
-    })
-    const service = new StoreService(this.node, store, fleet, new PeerLimits({ bytesPerSecond: settings.peerRate, bytesPerDay: settings.peerQuota }),
-      metrics, { replication: settings.replication, writeQuorum: settings.writeQuorum }, this.log)
-    service.onStored = cid => { this.announce(cid) }
-    const replicator = new Replicator(this.node, store, service, fleet, metrics, {
-      replication: settings.replication,
-      repairIntervalMs: settings.repairInterval,
-      gcIntervalMs: settings.gcInterval,
-      gcGraceMs: settings.gcGrace
-    }, this.log)
-    replicator.onRound = () => { if (this.phase === 'draining') this.onDrainProgress() }
-    return { store, service, replicator }
+  private async openStorage (registry: Registry): Promise<void> {
+    const storage = await StorageRole.open({ dataDir: this.config.dataDir, storage: this.config.storage },
+      { node: this.node, fleet: this.storageFleet(), registry, log: this.log })
+    storage.addEventListener('round', () => { if (this.phase === 'draining') this.onDrainProgress() })
+    this.storage = storage
   }
 
   /** Storage membership as placement needs it, from the fleet's live records. */
@@ -420,23 +326,6 @@ export class Anchor {
       readableAnchors: () => [...storing().map(m => m.peerId), ...(selfStores() ? [this.peerId] : [])],
       isMember: peerId => (this.coordinator?.members() ?? []).some(m => m.peerId === peerId)
     }
-  }
-
-  /** Announces a stored block as a DHT provider record, one at a time in the background. */
-  private announce (cid: CID): void {
-    this.provideQueue.push(cid)
-    if (this.providing) return
-    this.providing = true
-    void (async () => {
-      for (let next = this.provideQueue.shift(); next != null && this.phase !== 'stopped'; next = this.provideQueue.shift()) {
-        try {
-          await this.node.contentRouting.provide(next, { signal: AbortSignal.timeout(PROVIDE_TIMEOUT_MS) })
-        } catch (err) {
-          this.log.debug({ cid: next.toString(), err: (err as Error).message }, 'could not announce the block')
-        }
-      }
-      this.providing = false
-    })()
   }
 
   private onDrainProgress (): void {

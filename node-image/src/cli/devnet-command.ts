@@ -3,7 +3,7 @@ import { Devnet } from '../devnet/devnet.js'
 import { findNatsServer } from '../devnet/nats-child.js'
 import { formatBytes } from '../config/units.js'
 import { shortId } from './format.js'
-import type { AnchorStatus } from '../anchor/anchor.js'
+import type { AnchorStatus } from '../anchor/anchor-status.js'
 
 const REFRESH_MS = 2_000
 const PLAIN_EVERY_MS = 10_000

@@ -3,7 +3,6 @@ import { Command } from 'commander'
 import { isConfigError } from '../config/errors.js'
 import { VERSION } from '../version.js'
 import { anchorCommand } from './anchor-command.js'
-import { benchCommand } from './bench-command.js'
 import { devnetCommand } from './devnet-command.js'
 import { peerCommand } from './peer-command.js'
 
@@ -13,7 +12,6 @@ const program = new Command('meganet')
   .addCommand(anchorCommand())
   .addCommand(peerCommand())
   .addCommand(devnetCommand())
-  .addCommand(benchCommand())
 
 try {
   await program.parseAsync(process.argv)

@@ -2,7 +2,7 @@ import { mkdtemp, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import { DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_TCP_PORT } from '../anchor/constants.js'
+import { DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_TCP_PORT } from './anchor-defaults.js'
 import { loadAnchorConfig } from './anchor-config.js'
 import { ConfigError } from './errors.js'
 

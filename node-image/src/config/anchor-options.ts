@@ -5,7 +5,7 @@ import {
   DEFAULT_TCP_PORT, DEFAULT_WS_PORT, DEFAULT_REGION, DEFAULT_FLEET, DEFAULT_HEARTBEAT_MS, DEFAULT_MEMBER_TTL_MS,
   DEFAULT_KV_REPLICAS, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_STORAGE_CAPACITY_BYTES, DEFAULT_REPLICATION, DEFAULT_WRITE_QUORUM,
   DEFAULT_PEER_UPLOAD_RATE, DEFAULT_PEER_DAILY_QUOTA, DEFAULT_REPAIR_INTERVAL_MS, DEFAULT_GC_INTERVAL_MS, DEFAULT_GC_GRACE_MS
-} from '../anchor/constants.js'
+} from './anchor-defaults.js'
 
 /** How a text value (flag, env var) is read. File values of the matching JSON type are taken as they are. */
 export const OPTION_KINDS = ['string', 'port', 'count', 'size', 'size-limit', 'duration', 'duration-limit', 'boolean', 'list'] as const

@@ -1,12 +1,13 @@
 import { Kvm } from '@nats-io/kv'
+import { TypedEventEmitter } from 'main-event'
 import { connect } from '@nats-io/transport-node'
 import {
   commandRequestSchema, commandSubject, decodePayload, encodePayload, membersBucket
 } from '@meganet/contracts'
 import { natsConnectionOptions } from './nats-options.js'
-import { MemberView } from './member-view.js'
+import { MemberView } from '@meganet/fleet-client'
 import { PeerDirectory } from './peer-directory.js'
-import type { AnchorConfig } from '../config/anchor-config.js'
+import type { NatsSettings } from './nats-options.js'
 import type { Logger } from '../logging/logger.js'
 import type { CoordinationMetrics } from '../metrics/coordination-metrics.js'
 import type { AnchorCommand, CommandReply, FleetScope, MemberRecord } from '@meganet/contracts'
@@ -16,15 +17,38 @@ import type { NatsConnection, Subscription } from '@nats-io/nats-core'
 export const COORDINATION_STATES = ['disabled', 'connecting', 'connected', 'disconnected', 'closed'] as const
 export type CoordinationState = (typeof COORDINATION_STATES)[number]
 
-/** What the coordinator asks of its anchor. */
-export interface CoordinatorHost {
+/** What the coordinator needs to know, and nothing more of the anchor's configuration. */
+export interface CoordinatorInit {
+  /** The anchor's PeerId: the key of its membership record and its command subject. */
   readonly peerId: string
+  readonly scope: FleetScope
+  readonly nats: NatsSettings
+  readonly heartbeatMs: number
+  /** A record not rewritten for this long is gone. */
+  readonly memberTtlMs: number
+  /** JetStream replicas of the coordination buckets. */
+  readonly replicas: number
+  /** How long a peer directory entry outlives its last write (a reservation's TTL). */
+  readonly reservationTtlMs: number
+}
+
+/** What the coordinator asks of its anchor. */
+export interface CoordinatedMember {
   /** The anchor's membership record as of now. */
   memberRecord: () => Promise<MemberRecord>
-  /** Called whenever the live member list changes (the anchor dials new fellow anchors). */
-  onMembers: (members: readonly MemberRecord[]) => void
   /** Carries out drain / undrain; status needs nothing. */
   command: (command: AnchorCommand) => Promise<void>
+}
+
+export interface CoordinatorComponents {
+  readonly member: CoordinatedMember
+  readonly metrics: CoordinationMetrics
+  readonly log: Logger
+}
+
+export interface CoordinatorEvents {
+  /** The live member list changed (the anchor dials new fellow anchors, storage repairs). */
+  members: CustomEvent<readonly MemberRecord[]>
 }
 
 export interface CoordinationStatus {
@@ -45,9 +69,9 @@ const MARKER_TTL_MS = 60_000
  * the fleet's members, answers commands, and keeps the peer directory. The anchor serves peers
  * whatever happens here: while NATS is down this only reports `disconnected` and retries.
  */
-export class Coordinator {
-  private readonly config: AnchorConfig
-  private readonly host: CoordinatorHost
+export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
+  private readonly init: CoordinatorInit
+  private readonly member: CoordinatedMember
   private readonly metrics: CoordinationMetrics
   private readonly log: Logger
   private readonly scope: FleetScope
@@ -66,14 +90,15 @@ export class Coordinator {
   private lastError: string | null = null
   private stopped = false
 
-  constructor (config: AnchorConfig, host: CoordinatorHost, metrics: CoordinationMetrics, log: Logger) {
-    this.config = config
-    this.host = host
-    this.metrics = metrics
-    this.log = log.child({ component: 'coordination' })
-    this.scope = { region: config.fleet.region, fleet: config.fleet.name }
-    this.view = new MemberView(config.coordination.memberTtl)
-    metrics.heartbeatAgeSource = () => this.heartbeatAgeSeconds()
+  constructor (init: CoordinatorInit, components: CoordinatorComponents) {
+    super()
+    this.init = init
+    this.member = components.member
+    this.metrics = components.metrics
+    this.log = components.log.child({ component: 'coordination' })
+    this.scope = init.scope
+    this.view = new MemberView(init.memberTtlMs)
+    this.metrics.bindHeartbeatAge(() => this.heartbeatAgeSeconds())
   }
 
   /** Starts connecting in the background; never throws and never blocks the anchor. */
@@ -84,7 +109,7 @@ export class Coordinator {
   status (): CoordinationStatus {
     return {
       state: this.state,
-      servers: this.config.nats.servers,
+      servers: this.init.nats.servers,
       members: this.view.size,
       heartbeatAgeSeconds: this.heartbeatAgeSeconds(),
       lastError: this.lastError
@@ -104,8 +129,8 @@ export class Coordinator {
     const kv = this.membersKv
     if (kv == null || this.state !== 'connected') return
     try {
-      const record = await this.host.memberRecord()
-      await kv.put(this.host.peerId, encodePayload(record))
+      const record = await this.member.memberRecord()
+      await kv.put(this.init.peerId, encodePayload(record))
       this.lastHeartbeatAt = Date.now()
     } catch (err) {
       this.metrics.kvErrors.inc({ op: 'member_put' })
@@ -121,7 +146,7 @@ export class Coordinator {
     const nc = this.nc
     if (nc == null || nc.isClosed()) { this.setState('closed'); return }
     try {
-      await this.membersKv?.delete(this.host.peerId)
+      await this.membersKv?.delete(this.init.peerId)
     } catch (err) {
       this.noteError('could not delete the membership record', err)
     }
@@ -134,7 +159,7 @@ export class Coordinator {
     let delay = 500
     while (!this.stopped) {
       try {
-        const options = await natsConnectionOptions(this.config.nats, `meganet-anchor ${this.config.fleet.region}/${this.config.fleet.name} ${this.host.peerId}`)
+        const options = await natsConnectionOptions(this.init.nats, `meganet-anchor ${this.scope.region}/${this.scope.fleet} ${this.init.peerId}`)
         // Retry the first connection ourselves (so stop() can end it); nats.js reconnects after that.
         const nc = await connect({ ...options, waitOnFirstConnect: false })
         if (this.stopped) { await nc.close(); return }
@@ -183,15 +208,15 @@ export class Coordinator {
 
   private async setup (nc: NatsConnection): Promise<void> {
     const kvm = new Kvm(nc)
-    const replicas = this.config.coordination.replicas
-    this.membersKv = await this.openBucket(kvm, membersBucket(this.scope), { history: 1, replicas, ttl: this.config.coordination.memberTtl })
+    const { replicas, memberTtlMs } = this.init
+    this.membersKv = await this.openBucket(kvm, membersBucket(this.scope), { history: 1, replicas, ttl: memberTtlMs })
     this.directoryKv = new PeerDirectory(
-      await this.openBucket(kvm, PeerDirectory.bucket, { history: 1, replicas, ttl: this.config.relay.reservationTtl + this.config.coordination.memberTtl }),
-      this.host.peerId, this.scope, this.metrics)
+      await this.openBucket(kvm, PeerDirectory.bucket, { history: 1, replicas, ttl: this.init.reservationTtlMs + memberTtlMs }),
+      this.init.peerId, this.scope, this.metrics)
     await this.watchMembers(this.membersKv)
     if (this.subscription == null) this.subscription = this.serveCommands(nc)
     clearInterval(this.heartbeatTimer)
-    this.heartbeatTimer = setInterval(() => { void this.beat() }, this.config.coordination.heartbeat)
+    this.heartbeatTimer = setInterval(() => { void this.beat() }, this.init.heartbeatMs)
     this.heartbeatTimer.unref()
     await this.heartbeat()
   }
@@ -219,7 +244,7 @@ export class Coordinator {
    */
   private async checkWatch (): Promise<void> {
     const kv = this.membersKv
-    const limit = 3 * this.config.coordination.heartbeat + 1_000
+    const limit = 3 * this.init.heartbeatMs + 1_000
     if (kv == null || this.rewatching || this.state !== 'connected' || this.lastHeartbeatAt == null) return
     if (Date.now() - this.lastEchoAt < limit || Date.now() - this.lastHeartbeatAt > limit) return
     this.rewatching = true
@@ -241,7 +266,7 @@ export class Coordinator {
     this.watchStop = () => { watcher.stop() }
     void (async () => {
       for await (const entry of watcher) {
-        if (entry.key === this.host.peerId) this.lastEchoAt = Date.now()
+        if (entry.key === this.init.peerId) this.lastEchoAt = Date.now()
         const change = this.view.apply(entry)
         if (change == null) continue
         if (change.type === 'rejected') {
@@ -256,11 +281,11 @@ export class Coordinator {
 
   private publishMembers (): void {
     this.metrics.members.set(this.view.size)
-    this.host.onMembers(this.view.list())
+    this.safeDispatchEvent('members', { detail: this.view.list() })
   }
 
   private serveCommands (nc: NatsConnection): Subscription {
-    const subject = commandSubject(this.scope, this.host.peerId)
+    const subject = commandSubject(this.scope, this.init.peerId)
     return nc.subscribe(subject, {
       callback: (err, msg) => {
         if (err != null) { this.noteError('command subscription error', err); return }
@@ -281,8 +306,8 @@ export class Coordinator {
     }
     const { command } = decoded.value
     try {
-      await this.host.command(command)
-      const member = await this.host.memberRecord()
+      await this.member.command(command)
+      const member = await this.member.memberRecord()
       this.metrics.commands.inc({ command, outcome: 'ok' })
       void this.heartbeat()
       return { ok: true, command, member }

@@ -7,8 +7,10 @@ import type { NodeConnectionOptions } from '@nats-io/transport-node'
 const RECONNECT_WAIT_MS = 1_000
 const RECONNECT_JITTER_MS = 1_000
 
+export type NatsSettings = AnchorConfig['nats']
+
 /** Connection options from the anchor's NATS settings; reads credential files (mounted Secrets). */
-export async function natsConnectionOptions (nats: AnchorConfig['nats'], name: string): Promise<NodeConnectionOptions> {
+export async function natsConnectionOptions (nats: NatsSettings, name: string): Promise<NodeConnectionOptions> {
   const options: NodeConnectionOptions = {
     servers: nats.servers,
     name,

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { freePort } from '../net/ports.js'
 import { AnchorChild } from './anchor-child.js'
 import { NatsChild } from './nats-child.js'
-import type { AnchorStatus } from '../anchor/anchor.js'
+import type { AnchorStatus } from '../anchor/anchor-status.js'
 
 export interface DevnetOptions {
   readonly anchors: number

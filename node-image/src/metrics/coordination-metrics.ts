@@ -17,8 +17,7 @@ export class CoordinationMetrics {
   readonly rejected: Counter<'source' | 'reason'>
   readonly members: Gauge
   readonly lookups: Counter<'result'>
-  /** Read at scrape time; null until the first record is written. */
-  heartbeatAgeSource: () => number | null = () => null
+  private heartbeatAgeSource: () => number | null = () => null
 
   constructor (registry: Registry) {
     const registers = [registry]
@@ -39,5 +38,10 @@ export class CoordinationMetrics {
     this.connected.set(0)
     for (const source of REJECTED_SOURCES) for (const reason of REJECT_REASONS) this.rejected.inc({ source, reason }, 0)
     for (const result of LOOKUP_RESULTS) this.lookups.inc({ result }, 0)
+  }
+
+  /** Where the heartbeat age is read at scrape time (null until the first record is written). */
+  bindHeartbeatAge (source: () => number | null): void {
+    this.heartbeatAgeSource = source
   }
 }

@@ -1,3 +1,4 @@
+import { TypedEventEmitter } from 'main-event'
 import type { AnchorMetrics } from '../metrics/anchor-metrics.js'
 import type { RelayCaps } from './relay-policy.js'
 import { circuitRefusal, reservationRefusal } from './relay-policy.js'
@@ -30,13 +31,20 @@ function countStreams (connections: Connection[], protocol: string, direction: '
   return count
 }
 
+export interface RelayGuardEvents {
+  /** A reservation was made or renewed. */
+  reserved: CustomEvent<PeerId>
+  /** A reservation was freed because its peer left. */
+  released: CustomEvent<PeerId>
+}
+
 /**
  * Adds what js-libp2p's relay server lacks: per-IP reservation caps, per-peer circuit caps,
  * refusal while draining, reservations freed when their peer disconnects, and accounting of
  * relayed bytes and limit cut-offs. It plugs in through libp2p's own hooks: the connection
  * gater (which the relay consults) and the registrar the relay registers its hop handler with.
  */
-export class RelayGuard {
+export class RelayGuard extends TypedEventEmitter<RelayGuardEvents> {
   private readonly caps: RelayCaps
   private readonly metrics: AnchorMetrics
   private view?: RelayView
@@ -44,6 +52,7 @@ export class RelayGuard {
   private readonly byIp = new ReservationsByIp<PeerId>()
 
   constructor (caps: RelayCaps, metrics: AnchorMetrics) {
+    super()
     this.caps = caps
     this.metrics = metrics
   }
@@ -51,10 +60,6 @@ export class RelayGuard {
   attach (view: RelayView): void {
     this.view = view
   }
-
-  /** Called when a reservation is made or renewed, and when its peer leaves. */
-  onReserved?: (peer: PeerId) => void
-  onReleased?: (peer: PeerId) => void
 
   /** Refuse new reservations and circuits from now on (drain or shutdown). */
   drain (): void {
@@ -100,7 +105,7 @@ export class RelayGuard {
       if (refusal == null) {
         if (ip != null) this.byIp.add(key, peer, ip)
         this.metrics.reservationsAccepted.inc()
-        this.onReserved?.(peer)
+        this.safeDispatchEvent('reserved', { detail: peer })
         return false
       }
       this.metrics.reservationsRefused.inc({ reason: refusal })
@@ -136,7 +141,7 @@ export class RelayGuard {
     if (reservation == null) return
     reservation.signal.clear()
     this.view?.relay.reservations.delete(peer)
-    this.onReleased?.(peer)
+    this.safeDispatchEvent('released', { detail: peer })
   }
 
   /** Wraps the registrar handed to the relay server so every hop stream is accounted. */

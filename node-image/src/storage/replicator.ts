@@ -1,3 +1,4 @@
+import { TypedEventEmitter } from 'main-event'
 import { CID_CODECS, MAX_HAS_BATCH, manifestSchema } from '@meganet/contracts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { parseCid } from '../blocks/cid.js'
@@ -30,6 +31,11 @@ export interface RepairReport {
   readonly unconfirmed: number
 }
 
+export interface ReplicatorEvents {
+  /** After every repair round (drain progress). */
+  round: CustomEvent<RepairReport>
+}
+
 /**
  * Keeps every block on its `replication` anchors as membership changes: each holder checks
  * the block's current anchors and pushes copies to those that lack it (repair after a loss,
@@ -37,7 +43,7 @@ export interface RepairReport {
  * elsewhere. Garbage collection keeps pinned manifests, and the chunks they list (their anchors
  * are told so on each round), and removes other blocks not referenced within the grace period.
  */
-export class Replicator {
+export class Replicator extends TypedEventEmitter<ReplicatorEvents> {
   private readonly node: Libp2p
   private readonly store: Blockstore
   private readonly service: StoreService
@@ -52,10 +58,9 @@ export class Replicator {
   private stopped = false
   private last: RepairReport = { checked: 0, pushed: 0, underReplicated: 0, unconfirmed: 0 }
   private queued = 0
-  /** Called after every repair round (drain progress). */
-  onRound?: (report: RepairReport) => void
 
   constructor (node: Libp2p, store: Blockstore, service: StoreService, fleet: StorageFleet, metrics: StorageMetrics, init: ReplicatorInit, log: Logger) {
+    super()
     this.node = node
     this.store = store
     this.service = service
@@ -116,7 +121,7 @@ export class Replicator {
     for (const cid of this.store.cids()) if (!(await this.isGarbage(cid))) cids.push(cid)
     if (anchors.length === 0 || cids.length === 0) {
       this.last = { checked: cids.length, pushed: 0, underReplicated: 0, unconfirmed: this.draining ? cids.length : 0 }
-      this.onRound?.(this.last)
+      this.safeDispatchEvent('round', { detail: this.last })
       return this.last
     }
     const placement = new Map<string, string[]>()
@@ -142,7 +147,7 @@ export class Replicator {
     }
     this.last = { checked: cids.length, pushed, underReplicated, unconfirmed }
     if (pushed > 0 || unconfirmed > 0) this.log.info(this.last, 'repair round')
-    this.onRound?.(this.last)
+    this.safeDispatchEvent('round', { detail: this.last })
     return this.last
   }
 

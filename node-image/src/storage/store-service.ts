@@ -1,3 +1,4 @@
+import { TypedEventEmitter } from 'main-event'
 import { MAX_BLOCK_BYTES, storeRequestSchema } from '@meganet/contracts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { matchesCid, parseCid } from '../blocks/cid.js'
@@ -29,13 +30,18 @@ class Refusal extends Error {
   }
 }
 
+export interface StoreServiceEvents {
+  /** A block newly stored here (to announce it in the DHT). */
+  stored: CustomEvent<CID>
+}
+
 /**
  * Serves `/meganet/store/1.0.0`. A `put` is verified against its CID, placed on the
  * `replication` anchors that rendezvous hashing picks from the live membership, and
  * acknowledged once `writeQuorum` of them hold it; a `get` is served locally or fetched from
  * the block's anchors. Everything read is checked against its CID.
  */
-export class StoreService {
+export class StoreService extends TypedEventEmitter<StoreServiceEvents> {
   private readonly node: Libp2p
   private readonly store: Blockstore
   private readonly fleet: StorageFleet
@@ -43,11 +49,10 @@ export class StoreService {
   private readonly metrics: StorageMetrics
   private readonly init: StoreServiceInit
   private readonly log: Logger
-  /** Called for each block newly stored here (to announce it in the DHT). */
-  onStored?: (cid: CID) => void
   private accepting = true
 
   constructor (node: Libp2p, store: Blockstore, fleet: StorageFleet, limits: PeerLimits, metrics: StorageMetrics, init: StoreServiceInit, log: Logger) {
+    super()
     this.node = node
     this.store = store
     this.fleet = fleet
@@ -215,6 +220,6 @@ export class StoreService {
       if (err instanceof StoreFullError) throw new Refusal('store_full', err.message)
       throw err
     }
-    if (fresh) this.onStored?.(cid)
+    if (fresh) this.safeDispatchEvent('stored', { detail: cid })
   }
 }

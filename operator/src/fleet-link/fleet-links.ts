@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { credsAuthenticator } from '@nats-io/nats-core'
 import { connect } from '@nats-io/transport-node'
-import { FleetClient } from '@meganet/node/fleet'
+import { FleetClient } from '@meganet/fleet-client'
 import type { FleetScope } from '@meganet/contracts'
 import type { NatsConnection } from '@nats-io/nats-core'
 import type { Logger } from 'pino'

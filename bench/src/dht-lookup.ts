@@ -2,15 +2,15 @@ import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { MeganetPeer } from '../peer/index.js'
+import { MeganetPeer } from '@meganet/node/peer'
 import { BenchFleet } from './bench-fleet.js'
 import { quantile } from './stats.js'
 import { cpuSeconds, cpuSecondsOf, residentBytes } from './process-usage.js'
 import type { BenchContext, BenchResult } from './bench-types.js'
 import type { ChildProcess } from 'node:child_process'
 
-/** The built worker (src/ and dist/ both sit two levels below the package root). */
-const WORKER_PATH = fileURLToPath(new URL('../../dist/bench/dht-peer-worker.js', import.meta.url))
+/** The built worker (src/ and dist/ both sit one level below the package root). */
+const WORKER_PATH = fileURLToPath(new URL('../dist/dht-peer-worker.js', import.meta.url))
 const ANCHORS = 5
 const FULL_PEERS = 500
 const SMOKE_PEERS = 10

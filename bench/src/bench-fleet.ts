@@ -1,6 +1,5 @@
-import { Devnet } from '../devnet/devnet.js'
-import { findNatsServer } from '../devnet/nats-child.js'
-import type { AnchorChild } from '../devnet/anchor-child.js'
+import { Devnet, findNatsServer } from '@meganet/node/testing'
+import type { AnchorChild } from '@meganet/node/testing'
 
 /** Coordination timings short enough for a benchmark: a beat every 500 ms, a record stale after 2 s. */
 export const BENCH_FLEET_FLAGS = { 'coordination-heartbeat': '500ms', 'coordination-member-ttl': '2s', 'shutdown-grace': '1s' }

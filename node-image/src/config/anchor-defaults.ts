@@ -1,4 +1,4 @@
-/** Every anchor default, in one place. Tests import these instead of repeating numbers. */
+/** Every anchor default, in one place, beside the option table that reads them. Tests import these instead of repeating numbers. */
 
 export const DEFAULT_TCP_PORT = 4001
 export const DEFAULT_WS_PORT = 4002

@@ -4,7 +4,7 @@
  * a relay reservation there. Prints `{"peerIds":[...]}` on stdout once all are reachable, then
  * stays up until killed.
  */
-import { MeganetPeer } from '../peer/index.js'
+import { MeganetPeer } from '@meganet/node/peer'
 
 interface WorkerInput { anchors: string[], count: number, offset: number }
 

@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { anchorNodeOptions } from '@meganet/contracts'
-import { AnchorChild } from '../devnet/anchor-child.js'
+import { AnchorChild } from '@meganet/node/testing'
 import { cpuSeconds, cpuSecondsOf, residentBytes } from './process-usage.js'
 import { quantile } from './stats.js'
 import type { BenchContext, BenchResult } from './bench-types.js'
@@ -13,8 +13,8 @@ import type { JoinAnswer, JoinCommand } from './reservation-worker.js'
 import type { ChildProcess } from 'node:child_process'
 import type { Interface } from 'node:readline'
 
-/** The built worker (src/ and dist/ both sit two levels below the package root). */
-const WORKER_PATH = fileURLToPath(new URL('../../dist/bench/reservation-worker.js', import.meta.url))
+/** The built worker (src/ and dist/ both sit one level below the package root). */
+const WORKER_PATH = fileURLToPath(new URL('../dist/reservation-worker.js', import.meta.url))
 const GOAL_PEERS = 10_000
 const GOAL_RSS_BYTES = 1024 ** 3
 /** Past the goal, to see where it breaks; the anchor's reservation cap is raised to match. */

@@ -4,7 +4,7 @@ import { relayThroughput } from './relay-throughput.js'
 import { storage } from './storage.js'
 import type { Benchmark } from './bench-types.js'
 
-/** Every benchmark `meganet bench` knows, by name. */
+/** Every benchmark `npm run bench:anchors` knows, by name. */
 export const BENCHMARKS: readonly Benchmark[] = [
   { name: 'capacity', description: 'peers holding relay reservations on one anchor, ramped in steps: anchor RSS per peer, join latency p50/p99', run: capacity },
   { name: 'dht-lookup', description: 'peer lookup latency through the fleet peer directory vs a DHT walk, N peers on five anchors', run: dhtLookup },

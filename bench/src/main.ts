@@ -1,0 +1,34 @@
+#!/usr/bin/env node
+import { join } from 'node:path'
+import { Command } from 'commander'
+import { recordResult } from './bench-report.js'
+import { BENCHMARKS } from './benchmarks.js'
+
+/** `npm run bench:anchors -- [names...]`: the anchor benchmarks, side by side with their comparators. */
+const program = new Command('bench:anchors')
+  .description(`run benchmarks side by side with their comparators: ${BENCHMARKS.map(b => b.name).join(', ')} (all by default)`)
+  .argument('[names...]', 'benchmarks to run')
+  .option('--smoke', 'tiny sizes: only check that each benchmark still works')
+  .option('--out <dir>', 'folder for JSON results', 'bench-results')
+  .option('--report <file>', 'Markdown report to update (not with --smoke)', 'docs/BENCHMARKS.md')
+  .action(async (names: string[], options: { smoke?: boolean, out: string, report: string }) => {
+    const unknown = names.filter(n => !BENCHMARKS.some(b => b.name === n))
+    if (unknown.length > 0) {
+      process.stderr.write(`bench: unknown benchmark(s) ${unknown.join(', ')}; known: ${BENCHMARKS.map(b => b.name).join(', ')}\n`)
+      process.exit(2)
+    }
+    const selected = names.length === 0 ? BENCHMARKS : BENCHMARKS.filter(b => names.includes(b.name))
+    for (const bench of selected) {
+      process.stderr.write(`${bench.name}: ${bench.description}\n`)
+      const result = await bench.run({ smoke: options.smoke === true, progress: message => process.stderr.write(`  ${bench.name}: ${message}\n`) })
+      process.stdout.write(`${result.name}: ${result.summary}\n`)
+      if (options.smoke !== true) await recordResult(result, join(options.out, `${result.name}.json`), options.report)
+    }
+  })
+
+try {
+  await program.parseAsync(process.argv)
+} catch (err) {
+  process.stderr.write(`bench: ${err instanceof Error ? err.message : String(err)}\n`)
+  process.exit(1)
+}

@@ -1,0 +1,12 @@
+/**
+ * @packageDocumentation
+ * Internals that tests and benchmarks drive from outside the package: a local devnet of anchor
+ * processes, the bare libp2p node a peer runs, and replica counting. Not a stable API.
+ */
+export { Devnet } from './devnet/devnet.js'
+export type { DevnetOptions } from './devnet/devnet.js'
+export { AnchorChild } from './devnet/anchor-child.js'
+export { findNatsServer } from './devnet/nats-child.js'
+export { createPeerLibp2p } from './peer/peer-libp2p.js'
+export type { PeerLibp2p, PeerLibp2pInit } from './peer/peer-libp2p.js'
+export { replicaCounts } from './blocks/replica-counts.js'
