@@ -151,11 +151,11 @@ export class LabNetwork {
   }
 
   async natWorker (name: string, kind: NatKind): Promise<PeerWorker> {
-    return await this.track(await PeerWorker.start(this.lab, await this.lab.addNatHost(name, kind)))
+    return this.track(await PeerWorker.start(this.lab, await this.lab.addNatHost(name, kind)))
   }
 
   async publicWorker (name: string): Promise<PeerWorker> {
-    return await this.track(await PeerWorker.start(this.lab, await this.lab.addPublicHost(name)))
+    return this.track(await PeerWorker.start(this.lab, await this.lab.addPublicHost(name)))
   }
 
   /** One metric sample from an anchor's /metrics, fetched inside its namespace. */
@@ -172,7 +172,7 @@ export class LabNetwork {
     await Promise.all(this.dataDirs.map(async d => await rm(d, { recursive: true, force: true })))
   }
 
-  private async track (worker: PeerWorker): Promise<PeerWorker> {
+  private track (worker: PeerWorker): PeerWorker {
     this.workers.push(worker)
     return worker
   }

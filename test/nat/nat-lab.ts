@@ -180,12 +180,6 @@ export class NatLab {
     return await sh(['ip', 'netns', 'exec', ns, ...argv])
   }
 
-  /** Forgets a router's NAT mappings (conntrack and the mapping set), as after a reboot. */
-  async resetMappings (host: LabHost): Promise<void> {
-    if (host.nat == null) return
-    await sh(['ip', 'netns', 'exec', host.nat.routerNs, 'conntrack', '-F']).catch(() => {})
-  }
-
   /** Kills every process in the lab's namespaces and deletes them. Safe to call twice. */
   async destroy (): Promise<void> {
     this.destroyed = true

@@ -61,7 +61,7 @@ function runNode (lab: NatLab, host: LabHost, code: string): ReturnType<NatLab['
 export async function observeNat (lab: NatLab, host: LabHost, observers: readonly [LabHost, LabHost], stranger: LabHost): Promise<NatBehaviour> {
   const servers = observers.map(o => runNode(lab, o, OBSERVER))
   try {
-    await Promise.all(servers.map(async s => await once(createInterface({ input: s.stdout! }), 'line')))
+    await Promise.all(servers.map(async s => { await once(createInterface({ input: s.stdout! }), 'line') }))
     const client = runNode(lab, host, CLIENT(observers[0].address, observers[1].address))
     const received: string[] = []
     let maps: string[] | undefined

@@ -51,7 +51,7 @@ export class AnchorChild {
     if (options.bootstrap != null && options.bootstrap.length > 0) args.push('--bootstrap', options.bootstrap.join(','))
     for (const [flag, value] of Object.entries(options.flags ?? {})) args.push(`--${flag}`, value)
     const [command, ...prefix] = [...(options.launcher ?? []), process.execPath]
-    const child = spawn(command as string, [...prefix, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'ignore', 'pipe'] })
+    const child = spawn(command, [...prefix, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'ignore', 'pipe'] })
     const logs: string[] = []
     const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS
     const line = await waitForLogMessage<ServingLine>(child, logs, 'anchor serving', timeoutMs, 'anchor')

@@ -111,16 +111,17 @@ export class MeganetPeer {
   static async create (options: PeerOptions): Promise<MeganetPeer> {
     const anchors = await resolveAnchors(options)
     const log = options.log ?? pino({ level: 'silent' })
-    let mesh: AnchorMesh | undefined
+    // The node asks whether a peer is one of our anchors; the mesh that knows is made from the node.
+    const anchorsOf: { mesh?: AnchorMesh } = {}
     const node = await createPeerLibp2p({
       privateKey: options.privateKey ?? await generateKeyPair('Ed25519'),
       relays: options.relays ?? 1,
       listenTcp: options.listenTcp ?? false,
       allowPrivateAddresses: options.allowPrivateAddresses ?? false,
-      isAnchor: peer => mesh?.has(peer.toString()) ?? false
+      isAnchor: peer => anchorsOf.mesh?.has(peer.toString()) ?? false
     })
-    mesh = new AnchorMesh(node, anchors, log)
-    return new MeganetPeer(node, mesh, options)
+    anchorsOf.mesh = new AnchorMesh(node, anchors, log)
+    return new MeganetPeer(node, anchorsOf.mesh, options)
   }
 
   get peerId (): string {

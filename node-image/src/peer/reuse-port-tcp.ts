@@ -33,7 +33,7 @@ const PORT_BUSY = new Set(['EADDRINUSE', 'EADDRNOTAVAIL'])
 /** The dial priority @libp2p/dcutr gives its hole-punch dials. */
 const DCUTR_DIAL_PRIORITY = 100
 
-export interface ReusePortTcpInit extends Omit<TCPOptions, 'listenOpts'> {}
+export type ReusePortTcpInit = Omit<TCPOptions, 'listenOpts'>
 
 /**
  * TCP whose outbound connections leave from the port it listens on (SO_REUSEPORT on both), as
