@@ -9,7 +9,7 @@ export default defineConfig({
   test: {
     include: ['test/bench/**/*.run.ts', 'test/nat/**/*.run.ts'],
     pool: 'forks',
-    testTimeout: 40 * 60_000,
+    testTimeout: 120 * 60_000,
     hookTimeout: 5 * 60_000,
     teardownTimeout: 60_000
   }

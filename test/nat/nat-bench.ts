@@ -7,7 +7,7 @@ import type { PairKind, TrialResult } from './nat-trials.js'
 const FULL_TRIALS = 100
 const SMOKE_TRIALS = 2
 /** Pairs run side by side per kind: each lane is two peer hosts (and their routers). */
-const LANES = 4
+const LANES = 6
 /** The largest measurement of DCUtR in production (IPFS network, 2025): 70% ± 7.1%. */
 export const PRODUCTION_BASELINE = 0.70
 
@@ -42,6 +42,15 @@ async function runKind (network: LabNetwork, kind: PairKind, trials: number, con
   return { kind, results, seconds: (performance.now() - started) / 1000, circuitsOpened: await circuitsOpened(network) - circuitsBefore }
 }
 
+function describe ({ results, circuitsOpened: circuits }: KindOutcome): string {
+  const direct = results.filter(r => r.direct)
+  const times = direct.map(r => r.timeToDirectMs).filter((t): t is number => t != null)
+  return `${percent(direct.length, results.length)} direct of ${results.length}` +
+    (times.length > 0 ? `, p50 ${quantile(times, 0.5).toFixed(0)} ms, p90 ${quantile(times, 0.9).toFixed(0)} ms` : '') +
+    `, relayed bytes after direct ${results.reduce((sum, r) => sum + r.relayedBytesAfterDirect, 0)}` +
+    `, ${(circuits / results.length).toFixed(2)} circuits/pair, ${results.filter(r => r.error != null).length} errors`
+}
+
 function percent (part: number, whole: number): string {
   return whole === 0 ? '-' : `${(100 * part / whole).toFixed(0)}%`
 }
@@ -61,7 +70,10 @@ export async function natTraversal (context: BenchContext): Promise<BenchResult>
   try {
     for (const kind of PAIR_KINDS) {
       context.progress(`${kind.name}: ${trials} pairs, ${LANES} at a time`)
-      outcomes.push(await runKind(network, kind, trials, context))
+      const outcome = await runKind(network, kind, trials, context)
+      outcomes.push(outcome)
+      // Each kind's outcome as it finishes, so a run cut short still says what it measured.
+      context.progress(`${kind.name} done in ${outcome.seconds.toFixed(0)} s: ${describe(outcome)}`)
     }
   } finally {
     await network.stop()
