@@ -14,9 +14,11 @@ const unavailable = await natLabUnavailable()
  */
 describe('NAT traversal benchmark', () => {
   it.skipIf(unavailable != null)(`runs at full size and records the result${unavailable != null ? ` (skipped: ${unavailable})` : ''}`, async () => {
-    const result = await natTraversal({ smoke: process.env.MEGANET_BENCH_SMOKE === '1', progress: message => { process.stderr.write(`  nat-traversal: ${message}\n`) } })
+    const smoke = process.env.MEGANET_BENCH_SMOKE === '1'
+    // Recorded after every kind, so a run cut short still leaves what it measured.
+    const record = async (partial: Awaited<ReturnType<typeof natTraversal>>): Promise<void> => { if (!smoke) await recordResult(partial, JSON_PATH, REPORT_PATH) }
+    const result = await natTraversal({ smoke, progress: message => { process.stderr.write(`  nat-traversal: ${message}\n`) } }, record)
     process.stdout.write(`${result.name}: ${result.summary}\n`)
-    if (process.env.MEGANET_BENCH_SMOKE !== '1') await recordResult(result, JSON_PATH, REPORT_PATH)
     expect(result.name).toBe('nat-traversal')
   })
 })
