@@ -136,6 +136,8 @@ export class LabNetwork {
       host: '0.0.0.0',
       launcher: ['ip', 'netns', 'exec', host.ns],
       bootstrap: this.anchors.slice(0, 1).map(a => a.address),
+      // A shared machine under load can take well over the default 20 s to start a process.
+      startTimeoutMs: 120_000,
       flags: {
         'listen-tcp-port': String(ANCHOR_TCP_PORT),
         'listen-ws-port': String(ANCHOR_TCP_PORT + 1),
