@@ -51,7 +51,8 @@ function describe ({ results, circuitsOpened: circuits }: KindOutcome): string {
     (times.length > 0 ? `, p50 ${quantile(times, 0.5).toFixed(0)} ms, p90 ${quantile(times, 0.9).toFixed(0)} ms` : '') +
     `, relayed bytes after direct ${results.reduce((sum, r) => sum + r.relayedBytesAfterDirect, 0)}` +
     `, ${(circuits / results.length).toFixed(2)} circuits/pair` +
-    (firstError != null ? `, ${results.length - met.length} of ${results.length} never met (e.g. ${firstError.slice(0, 120)})` : '')
+    (firstError != null ? `, ${results.length - met.length} of ${results.length} never met (e.g. ${firstError.slice(0, 120)})` : '') +
+    (met.some(r => r.trafficError != null) ? `, ${met.filter(r => r.trafficError != null).length} with a failed message or ping after meeting` : '')
 }
 
 function percent (part: number, whole: number): string {

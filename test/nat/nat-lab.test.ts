@@ -52,6 +52,7 @@ describe.skipIf(unavailable != null)(`NAT lab: peers behind NAT routers go direc
       const result = await lane.trial(network.anchorAddresses, { ...DEFAULT_TRIAL, waitDirectMs: 10_000 })
       const circuits = await circuitsOpened(network) - circuitsBefore
       expect(result.error).toBeUndefined()
+      expect(result.trafficError).toBeUndefined()
       // Every message and ping before going direct shared one relayed connection.
       expect(result.relayedConnectionsOpened).toBe(1)
       expect(circuits).toBe(1)

@@ -44,6 +44,9 @@ export interface TrialResult {
   readonly relayedBytesAfterDirect: number
   /** Whether every message and ping after the wait used the direct path. */
   readonly trafficDirect: boolean
+  /** A message or ping that failed after the pair met. */
+  readonly trafficError?: string
+  /** Why the pair never met through the relay (a peer did not start, the lookup or first ping failed). */
   readonly error?: string
 }
 
@@ -81,7 +84,8 @@ export class PairLane {
         relayedConnectionsOpened: reach.relayedConnectionsOpened,
         relayedConnectionsLeft: reach.relayedConnectionsOpen,
         relayedBytesAfterDirect: received.relayedBytesAfterDirect,
-        trafficDirect: reach.paths.slice(1).every(p => p === 'direct')
+        trafficDirect: reach.trafficError == null && reach.paths.slice(1).every(p => p === 'direct'),
+        ...(reach.trafficError != null ? { trafficError: reach.trafficError } : {})
       }
     } catch (err) {
       return { direct: false, relayedConnectionsOpened: 0, relayedConnectionsLeft: 0, relayedBytesAfterDirect: 0, trafficDirect: false, error: (err as Error).message }

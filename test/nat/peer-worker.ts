@@ -69,9 +69,15 @@ async function reach (target: string, waitDirectMs: number, messages: number, me
   const direct = await until(() => entry()?.directAt != null, waitDirectMs)
   const paths: string[] = [first.path]
   const payload = new Uint8Array(messageBytes).fill(7)
-  for (let i = 0; i < messages; i++) {
-    await current.send(target, payload)
-    paths.push((await current.ping(target)).path)
+  let trafficError: string | undefined
+  try {
+    for (let i = 0; i < messages; i++) {
+      await current.send(target, payload)
+      paths.push((await current.ping(target)).path)
+    }
+  } catch (err) {
+    // The pair met (the first ping went through): a later failure is reported, not thrown.
+    trafficError = (err as Error).message
   }
   const connections = current.node.getConnections().filter(c => c.remotePeer.toString() === target)
   const e = entry()
@@ -84,6 +90,7 @@ async function reach (target: string, waitDirectMs: number, messages: number, me
     relayedConnectionsOpen: connections.filter(isRelayed).length,
     directConnectionsOpen: connections.filter(c => !isRelayed(c)).length,
     paths,
+    ...(trafficError != null ? { trafficError } : {}),
     advertised: current.node.getMultiaddrs().map(a => a.toString())
   }
 }

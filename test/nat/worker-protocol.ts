@@ -27,6 +27,8 @@ export interface ReachReport {
   readonly directConnectionsOpen: number
   /** Path of each ping: the first (right after meeting) and one after each message. */
   readonly paths: string[]
+  /** The first message or ping that failed after the pair met, if one did. */
+  readonly trafficError?: string
   /** This peer's own addresses at the end (what identify and the DCUtR offer carry). */
   readonly advertised: string[]
 }

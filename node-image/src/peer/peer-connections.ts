@@ -89,10 +89,13 @@ export class PeerConnections {
         })
         stream.addEventListener('close', () => { if (received.byteLength < PING_LENGTH) reject(new PeerConnectionError('ping stream closed before the echo')) }, { once: true })
         stream.send(data)
+        // As @libp2p/ping does: close our side at once and the read side on the echo, so the
+        // stream is gone before the next ping (the protocol allows one outbound stream per connection).
+        stream.close({ signal }).catch(reject)
       })
       const rttMs = performance.now() - start
       if (!equals(received.subarray(0, PING_LENGTH), data)) throw new PeerConnectionError('wrong ping echo')
-      await stream.close({ signal })
+      await stream.closeRead({ signal })
       return { rttMs, connection }
     } catch (err) {
       stream.abort(err instanceof Error ? err : new Error(String(err)))
