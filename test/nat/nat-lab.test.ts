@@ -7,6 +7,8 @@ import { DEFAULT_TRIAL, PAIR_KINDS, PairLane } from './nat-trials.js'
 import type { NatBehaviour } from './nat-probe.js'
 import type { NatKind } from './nat-kinds.js'
 
+/** Peers start, meet, wait for a direct connection and exchange messages: minutes on a loaded 2-core machine. */
+const TRIAL_TIMEOUT_MS = 240_000
 const unavailable = await natLabUnavailable()
 if (unavailable != null) process.stderr.write(`NAT lab tests skipped: ${unavailable}\n`)
 
@@ -36,7 +38,7 @@ describe.skipIf(unavailable != null)(`NAT lab: peers behind NAT routers go direc
       const host = await network.lab.addNatHost(`probe-${kind.slice(0, 4)}`, kind)
       expect({ kind, ...await observeNat(network.lab, host, [o1, o2], stranger) }).toEqual({ kind, ...EXPECTED[kind] })
     }
-  })
+  }, TRIAL_TIMEOUT_MS)
 
   it('anchors on public hosts announce their public address without --announce', () => {
     for (const anchor of network.anchors) {
@@ -65,7 +67,7 @@ describe.skipIf(unavailable != null)(`NAT lab: peers behind NAT routers go direc
         expect(result.direct).toBe(false)
         expect(result.relayedConnectionsLeft).toBe(1)
       }
-    })
+    }, TRIAL_TIMEOUT_MS)
   }
 
   it('keeps one reservation per listening peer (no churn) and leaves no circuit open', async () => {
@@ -81,7 +83,7 @@ describe.skipIf(unavailable != null)(`NAT lab: peers behind NAT routers go direc
     await lane.listener.stopPeer()
     expect(dialler.peerId).not.toBe(listener.peerId)
     for (const anchor of network.anchors) expect(await network.anchorMetric(anchor, 'meganet_relay_circuits')).toBe(0)
-  })
+  }, TRIAL_TIMEOUT_MS)
 })
 
 async function circuitsOpened (network: LabNetwork): Promise<number> {

@@ -41,7 +41,7 @@ s.bind(${CLIENT_PORT}, () => {
   s.send('map', ${OBSERVER_PORT}, '${o1}')
   setTimeout(() => s.send('map', ${OBSERVER_PORT}, '${o2}'), 100)
 })
-setTimeout(() => process.exit(0), 4000)`
+setTimeout(() => process.exit(0), 60_000)`
 
 /** Sends one datagram from a given local port. */
 const SEND = (text: string, fromPort: number, to: string): string => `
@@ -78,7 +78,8 @@ export async function observeNat (lab: NatLab, host: LabHost, observers: readonl
     const send = async (from: LabHost, port: number, text: string): Promise<void> => { await once(runNode(lab, from, SEND(text, port, target)), 'exit') }
     await send(observers[0], OTHER_PORT + 1, 'other-port')
     await send(stranger, OBSERVER_PORT, 'other-address')
-    await new Promise(resolve => setTimeout(resolve, 300))
+    // Datagrams that will arrive do so within milliseconds; a loaded machine gets a second.
+    await new Promise(resolve => setTimeout(resolve, 1000))
     client.kill()
     const [first, second] = maps ?? []
     return {
