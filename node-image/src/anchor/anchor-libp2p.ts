@@ -12,6 +12,7 @@ import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
 import { hasCerthashIfWebRTCDirect, rotatingWebRTCDirect } from '../transports/webrtc-direct-listener.js'
 import { wssCertificateReloader } from '../transports/wss-certificate.js'
+import { publicAddresses } from './public-addresses.js'
 import type { AnchorConfig } from '../config/anchor-config.js'
 import type { DhtGuard } from '../dht/dht-guard.js'
 import type { Logger } from '../logging/logger.js'
@@ -104,6 +105,7 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard,
       ...(wss != null && config.wss.certFile != null && config.wss.keyFile != null
         ? { wssCertificate: wssCertificateReloader({ certFile: config.wss.certFile, keyFile: config.wss.keyFile, initial: wss, intervalMs: config.wss.reloadInterval, log }) }
         : {}),
+      publicAddresses: publicAddresses({ announce: config.announce, privateNetwork: config.dht.allowPrivateAddresses, log }),
       dht: (components: KadDHTComponents) => kadDHT({
         protocol: PROTOCOLS.dht,
         clientMode: false,

@@ -156,6 +156,7 @@ export class Anchor {
 
   async start (): Promise<void> {
     await this.node.start()
+    this.node.services.publicAddresses.announceInterfaceAddresses()
     const relay = this.node.services.relay
     if (relay != null) this.guard.attach({ relay, getConnections: peer => this.node.getConnections(peer) })
     this.guard.addEventListener('reserved', event => { this.recordInDirectory(event.detail) })

@@ -14,6 +14,8 @@ export interface AnchorChildOptions {
   readonly flags?: Readonly<Record<string, string>>
   readonly env?: Readonly<Record<string, string | undefined>>
   readonly startTimeoutMs?: number
+  /** A command the anchor runs under, e.g. `ip netns exec <ns>` to start it in a network namespace. */
+  readonly launcher?: readonly string[]
 }
 
 interface ServingLine { msg: string, peerId: string, multiaddrs: string[], httpPort: number }
@@ -48,7 +50,8 @@ export class AnchorChild {
       '--listen-ws-port', '0', '--listen-webrtc-direct-port', '0', '--listen-webrtc-direct-rotation-port', '0', '--http-host', host, '--http-port', '0', '--dht-allow-private-addresses', 'true']
     if (options.bootstrap != null && options.bootstrap.length > 0) args.push('--bootstrap', options.bootstrap.join(','))
     for (const [flag, value] of Object.entries(options.flags ?? {})) args.push(`--${flag}`, value)
-    const child = spawn(process.execPath, args, { env: { ...process.env, ...options.env }, stdio: ['ignore', 'ignore', 'pipe'] })
+    const [command, ...prefix] = [...(options.launcher ?? []), process.execPath]
+    const child = spawn(command, [...prefix, ...args], { env: { ...process.env, ...options.env }, stdio: ['ignore', 'ignore', 'pipe'] })
     const logs: string[] = []
     const timeoutMs = options.startTimeoutMs ?? DEFAULT_START_TIMEOUT_MS
     const line = await waitForLogMessage<ServingLine>(child, logs, 'anchor serving', timeoutMs, 'anchor')

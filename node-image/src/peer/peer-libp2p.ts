@@ -6,7 +6,7 @@ import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p
 import { ping } from '@libp2p/ping'
 import { createLibp2p } from 'libp2p'
 import { platformLibp2p } from './platform.js'
-import type { PrivateKey } from '@libp2p/interface'
+import type { PeerId, PrivateKey } from '@libp2p/interface'
 
 export interface PeerLibp2pInit {
   readonly privateKey: PrivateKey
@@ -17,6 +17,8 @@ export interface PeerLibp2pInit {
   readonly allowPrivateAddresses: boolean
   /** Browsers: STUN/TURN servers for WebRTC between pages. @default none */
   readonly iceServers?: readonly string[]
+  /** Whether a peer is one of the anchors this peer joined through (trusted to observe its address); default none. */
+  readonly isAnchor?: (peer: PeerId) => boolean
 }
 
 /**
@@ -25,7 +27,12 @@ export interface PeerLibp2pInit {
  * (Node) or `platform.browser.ts` (browsers).
  */
 export async function createPeerLibp2p (init: PeerLibp2pInit) {
-  const platform = platformLibp2p({ listenTcp: init.listenTcp, allowPrivateAddresses: init.allowPrivateAddresses, iceServers: init.iceServers ?? [] })
+  const platform = platformLibp2p({
+    listenTcp: init.listenTcp,
+    allowPrivateAddresses: init.allowPrivateAddresses,
+    iceServers: init.iceServers ?? [],
+    isAnchor: init.isAnchor ?? (() => false)
+  })
   const listen = [...Array.from({ length: init.relays }, () => '/p2p-circuit'), ...platform.listen]
   return await createLibp2p({
     privateKey: init.privateKey,

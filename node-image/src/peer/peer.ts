@@ -14,6 +14,8 @@ import { pathOf } from './connection-path.js'
 import type { ConnectionPath } from './connection-path.js'
 import type { AnchorMeshOptions } from '../net/anchor-mesh.js'
 import type { PlatformName } from './platform-types.js'
+import { PeerConnections } from './peer-connections.js'
+import { usableAddresses } from './usable-addresses.js'
 import type { ReceivedMessage } from './messaging.js'
 import type { PeerLibp2p } from './peer-libp2p.js'
 import type { Logger } from '../logging/logger.js'
@@ -70,6 +72,8 @@ export type PeerPath = ConnectionPath | 'none'
 
 const DEFAULT_RESERVATION_TIMEOUT_MS = 20_000
 const LOOKUP_TIMEOUT_MS = 5_000
+/** How long a lookup waits for the anchors this peer is still connecting to. */
+const MESH_WAIT_MS = 2_000
 /** How long a peer asked to move waits to reach another anchor before it leaves the old one anyway. */
 const MOVE_TIMEOUT_MS = 10_000
 
@@ -141,24 +145,30 @@ export class MeganetPeer {
   private readonly options: PeerOptions
   private readonly handlers = new Set<(message: ReceivedMessage) => void>()
   private unwatchNetwork = (): void => {}
+  private readonly connections: PeerConnections
 
   private constructor (node: PeerLibp2p, mesh: AnchorMesh, options: PeerOptions) {
     this.node = node
     this.mesh = mesh
     this.options = options
+    this.connections = new PeerConnections(node)
   }
 
   static async create (options: PeerOptions): Promise<MeganetPeer> {
     const anchors = await resolveAnchors(options)
     const log = options.log ?? pino({ level: 'silent' })
+    // The node asks whether a peer is one of our anchors; the mesh that knows is made from the node.
+    const anchorsOf: { mesh?: AnchorMesh } = {}
     const node = await createPeerLibp2p({
       privateKey: options.privateKey ?? await generateKeyPair('Ed25519'),
       relays: options.relays ?? 1,
       listenTcp: options.listenTcp ?? false,
       allowPrivateAddresses: options.allowPrivateAddresses ?? false,
-      iceServers: options.iceServers ?? []
+      iceServers: options.iceServers ?? [],
+      isAnchor: peer => anchorsOf.mesh?.has(peer.toString()) ?? false
     })
-    return new MeganetPeer(node, new AnchorMesh(node, anchors, log, options.reconnect), options)
+    anchorsOf.mesh = new AnchorMesh(node, anchors, log, options.reconnect)
+    return new MeganetPeer(node, anchorsOf.mesh, options)
   }
 
   /** Where this library runs: `node`, or `browser` (the build bundlers take for pages). */
@@ -241,7 +251,10 @@ export class MeganetPeer {
     return () => this.handlers.delete(handler)
   }
 
-  /** Finds a peer's addresses by PeerId: asks its anchors (peer directory) first, then walks the DHT. */
+  /**
+   * Finds a peer's addresses by PeerId: asks its anchors (peer directory) first, then walks the
+   * DHT. An answer with no address this peer could dial counts as no answer.
+   */
   async find (peerId: string, timeoutMs = MESSAGE_TIMEOUT_MS): Promise<Multiaddr[]> {
     return (await this.locate(peerId, timeoutMs)).multiaddrs
   }
@@ -251,28 +264,30 @@ export class MeganetPeer {
     const id = this.parsePeerId(peerId)
     const fromAnchors = await this.askAnchors(peerId)
     if (fromAnchors != null) return fromAnchors
+    let multiaddrs: Multiaddr[]
     try {
-      const info = await this.node.peerRouting.findPeer(id, { signal: AbortSignal.timeout(timeoutMs) })
-      return { multiaddrs: info.multiaddrs, via: 'dht' }
+      multiaddrs = (await this.node.peerRouting.findPeer(id, { signal: AbortSignal.timeout(timeoutMs) })).multiaddrs
     } catch (err) {
       throw new PeerError('peer-offline', `peer ${peerId} is not online (no anchor holds it and the DHT has no record): ask them to open their app, then try again`, { cause: err })
     }
+    const usable = usableAddresses(multiaddrs, this.allowPrivateAddresses)
+    if (usable.length === 0) throw new PeerError('peer-offline', `peer ${peerId} was found, but with no address this peer can dial (${multiaddrs.length} found): ask them to open their app, then try again`)
+    return { multiaddrs: usable, via: 'dht' }
   }
 
   /** Sends one message to a peer known only by its PeerId; resolves once the peer acknowledged it. */
   async send (peerId: string, data: Uint8Array): Promise<void> {
     const signal = AbortSignal.timeout(MESSAGE_TIMEOUT_MS)
     const id = await this.reach(peerId)
-    const stream = await this.node.dialProtocol(id, MESSAGE_PROTOCOL, { signal, runOnLimitedConnection: true })
+    const { stream } = await this.connections.openStream(id, MESSAGE_PROTOCOL, signal)
     await writeMessage(stream, data, signal)
   }
 
   /** Round-trip time to a peer, and whether the path is relayed or direct. */
   async ping (peerId: string): Promise<PingResult> {
     const id = await this.reach(peerId)
-    const rttMs = await this.node.services.ping.ping(id, { signal: AbortSignal.timeout(MESSAGE_TIMEOUT_MS), runOnLimitedConnection: true })
-    const direct = this.node.getConnections(id).some(c => pathOf(c) === 'direct')
-    return { rttMs, path: direct ? 'direct' : 'relayed' }
+    const { rttMs, connection } = await this.connections.ping(id, AbortSignal.timeout(MESSAGE_TIMEOUT_MS))
+    return { rttMs, path: pathOf(connection) }
   }
 
   /**
@@ -312,6 +327,12 @@ export class MeganetPeer {
 
   /** One lookup round over the anchors this peer is connected to; undefined when none knows. */
   private async askAnchors (peerId: string): Promise<FoundPeer | undefined> {
+    // Right after start only the anchor holding our reservation may be connected; the others
+    // (one of which may hold the target's reservation) are moments away.
+    const deadline = Date.now() + MESH_WAIT_MS
+    while (this.mesh.connectedCount() < this.mesh.configuredCount && Date.now() < deadline) {
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
     for (const connection of this.anchorConnections()) {
       try {
         const signal = AbortSignal.timeout(LOOKUP_TIMEOUT_MS)
@@ -320,12 +341,19 @@ export class MeganetPeer {
         await frames.write({ peerId }, signal)
         const reply = await frames.read(lookupReplySchema, signal)
         await stream.close({ signal })
-        if (reply.found) return { multiaddrs: reply.multiaddrs.map(a => multiaddr(a)), via: reply.source === 'local' ? 'anchor' : 'directory' }
+        if (!reply.found) continue
+        // An anchor that knows the peer but has no address to give (no --announce) is no answer.
+        const multiaddrs = usableAddresses(reply.multiaddrs.map(a => multiaddr(a)), this.allowPrivateAddresses)
+        if (multiaddrs.length > 0) return { multiaddrs, via: reply.source === 'local' ? 'anchor' : 'directory' }
       } catch {
         // An anchor that cannot answer is skipped: the DHT walk remains.
       }
     }
     return undefined
+  }
+
+  private get allowPrivateAddresses (): boolean {
+    return this.options.allowPrivateAddresses ?? false
   }
 
   private anchorConnections (): Connection[] {

@@ -9,6 +9,8 @@ export interface PlatformInit {
   readonly allowPrivateAddresses: boolean
   /** STUN/TURN servers for WebRTC between browsers (`stun:host:port`); none by default. */
   readonly iceServers: readonly string[]
+  /** Whether a peer is one of the anchors this peer joined through (trusted to observe its address). */
+  readonly isAnchor: (peer: PeerId) => boolean
 }
 
 /** The transports, listen addresses and services that differ between Node and browsers. */

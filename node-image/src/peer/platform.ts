@@ -1,22 +1,23 @@
 import { autoNAT } from '@libp2p/autonat'
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import { dcutr } from '@libp2p/dcutr'
-import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
+import { directConnections } from './direct-connections.js'
 import type { DirectUpgrade, PlatformInit, PlatformLibp2p, PlatformName } from './platform-types.js'
 
 /**
- * Node: TCP and WebSocket to anchors, circuit relay, and dcutr to go direct (with autoNAT to
- * learn whether this peer is reachable). Bundlers building for browsers take
+ * Node: TCP (dialling from its listen port) and WebSocket to anchors, circuit relay, and what
+ * goes direct after meeting through a relay: addresses confirmed by the anchors, and dcutr
+ * (`direct-connections.ts`); autoNAT to learn whether this peer is reachable. Bundlers building for browsers take
  * `platform.browser.ts` instead (package.json "browser" field).
  */
 export const PLATFORM: PlatformName = 'node'
 
 export function platformLibp2p (init: PlatformInit): PlatformLibp2p {
+  const direct = directConnections({ isAnchor: init.isAnchor })
   return {
-    transports: [tcp(), webSockets(), circuitRelayTransport()],
+    transports: [direct.tcp, webSockets(), circuitRelayTransport()],
     listen: init.listenTcp ? ['/ip4/0.0.0.0/tcp/0'] : [],
-    services: { autoNAT: autoNAT(), dcutr: dcutr() }
+    services: { autoNAT: autoNAT(), ...direct.services }
   }
 }
 
