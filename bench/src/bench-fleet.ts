@@ -18,6 +18,12 @@ export class BenchFleet {
     return this.devnet.anchors
   }
 
+  /** The fleet's NATS (a benchmark may play a client of it). */
+  get natsUrl (): string {
+    if (this.devnet.nats == null) throw new Error('the bench fleet runs without NATS')
+    return this.devnet.nats.url
+  }
+
   static async start (size: number, flags: Readonly<Record<string, string>>): Promise<BenchFleet> {
     const natsServer = findNatsServer()
     if (natsServer == null) throw new Error('no nats-server: run test/tools/install-nats-server.sh or set MEGANET_NATS_SERVER')

@@ -89,7 +89,8 @@ async function ramp (plan: typeof FULL, nodeOptions: string, label: string, prog
   const anchor = await AnchorChild.spawn({
     dataDir,
     env: { NODE_OPTIONS: nodeOptions },
-    flags: { roles: 'bootstrap,relay', 'relay-max-reservations': String(plan.peers), 'connections-max': String(plan.peers * 2), 'shutdown-grace': '1s' }
+    // Thousands of simulated peers share a few /24s here; in the world they come from thousands of networks.
+    flags: { roles: 'bootstrap,relay', 'relay-max-reservations': String(plan.peers), 'relay-max-reservations-per-prefix': '0', 'connections-max': String(plan.peers * 2), 'shutdown-grace': '1s' }
   })
   const workers: Worker[] = []
   try {

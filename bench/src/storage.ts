@@ -56,7 +56,10 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
   const bytes = context.smoke ? SMOKE_BYTES : FULL_BYTES
   context.progress(`starting NATS and ${ANCHORS} storage anchors`)
   const fleet = await BenchFleet.start(ANCHORS, {
-    'storage-repair-interval': '1s', 'storage-replication': String(REPLICATION), 'storage-write-quorum': '2', 'storage-peer-rate': 'unlimited'
+    'storage-repair-interval': '1s', 'storage-replication': String(REPLICATION), 'storage-write-quorum': '2', 'storage-peer-rate': 'unlimited',
+    // One peer stores the whole GiB: the per-peer and per-network limits would (rightly) stop it.
+    'storage-peer-quota': 'unlimited', 'storage-prefix-quota': 'unlimited', 'storage-prefix-rate': 'unlimited', 'storage-prefix-share': '1',
+    'storage-peer-lease-quota': 'unlimited'
   })
   const dir = await mkdtemp(join(tmpdir(), 'meganet-bench-storage-'))
   let peer: MeganetPeer | undefined

@@ -31,7 +31,7 @@ export const ANNOUNCE_DIR = '/etc/meganet/announce'
 const STORAGE_HEADROOM = 0.9
 
 /** The anchor's config file (JSON, which the anchor's YAML loader reads) for a fleet's spec. */
-export function anchorConfig (fleet: string, spec: AnchorFleetSpec): Record<string, unknown> {
+export function anchorConfig (fleet: string, spec: AnchorFleetSpec, operatorKeys: readonly string[] = []): Record<string, unknown> {
   const relay = Object.fromEntries(Object.entries(spec.relay ?? {}).filter(([, v]) => v != null))
   return {
     dataDir: DATA_DIR,
@@ -39,6 +39,7 @@ export function anchorConfig (fleet: string, spec: AnchorFleetSpec): Record<stri
     listen: { host: '0.0.0.0', tcpPort: ANCHOR_PORTS.tcp, wsPort: ANCHOR_PORTS.ws },
     http: { host: '0.0.0.0', port: ANCHOR_PORTS.http },
     fleet: { region: spec.region, name: fleet },
+    ...(operatorKeys.length > 0 ? { coordination: { operatorKeys: [...operatorKeys] } } : {}),
     ...(Object.keys(relay).length > 0 ? { relay } : {}),
     storage: {
       capacity: Math.floor(quantityBytes(spec.storage.size) * STORAGE_HEADROOM),

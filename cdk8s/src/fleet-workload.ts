@@ -15,6 +15,8 @@ export interface FleetWorkloadProps {
   /** StatefulSet replicas; the operator lowers it only after a drain. */
   readonly replicas: number
   readonly version?: string
+  /** PeerIds of the operator keys whose signed commands the anchors obey. */
+  readonly operatorKeys?: readonly string[]
 }
 
 /** Pod annotation with a hash of the anchor config, so a config change rolls the StatefulSet. */
@@ -62,7 +64,7 @@ export class FleetWorkload extends Construct {
     new ApiObject(this, 'service-account', {
       apiVersion: 'v1', kind: 'ServiceAccount', metadata: metadata(names.serviceAccount), automountServiceAccountToken: false
     })
-    const configText = JSON.stringify(anchorConfig(name, spec), null, 2)
+    const configText = JSON.stringify(anchorConfig(name, spec, props.operatorKeys ?? []), null, 2)
     new ApiObject(this, 'config', {
       apiVersion: 'v1', kind: 'ConfigMap', metadata: metadata(names.config),
       data: { 'anchor.json': configText }

@@ -9,12 +9,23 @@
  *
  * The signature is Ed25519 over the UTF-8 bytes of `BOOTSTRAP_SIGNATURE_DOMAIN + payload`.
  * An Ed25519 PeerId embeds its public key, so a verifier that pins the anchor's PeerId
- * needs nothing else: check `signer` equals the pinned PeerId, check the signature with the
- * key inside it, then parse `payload` and check `expiresAt`.
+ * needs nothing else: check `signer` is one of the pinned PeerIds (never "any signer": an
+ * empty trust set verifies nothing), check the signature with the key inside it, then parse
+ * `payload` and check `issuedAt` (not in the future), `expiresAt` (not past) and the lifetime
+ * (at most {@link MAX_BOOTSTRAP_LIST_LIFETIME_MS}). The list names only anchors of the signer's
+ * fleet.
  */
 export const BOOTSTRAP_SIGNATURE_DOMAIN = 'meganet-bootstrap-list:v1:'
 
 export const BOOTSTRAP_LIST_VERSION = 1
+
+/**
+ * The longest validity (`expiresAt - issuedAt`) a verifier accepts: a leaked or outdated list
+ * stops working within a week. Anchors sign theirs for a day.
+ */
+export const MAX_BOOTSTRAP_LIST_LIFETIME_MS = 7 * 24 * 60 * 60 * 1000
+/** How far ahead of the verifier's clock `issuedAt` may be. */
+export const BOOTSTRAP_CLOCK_SKEW_MS = 5 * 60 * 1000
 
 export interface BootstrapEntry {
   /** The anchor's PeerId (base58btc). */

@@ -8,8 +8,13 @@
  * | what | name |
  * | --- | --- |
  * | fleet membership (KV) | `meganet_members_<region>_<fleet>`, key = anchor PeerId |
- * | peer directory (KV, all fleets) | `meganet_peer_directory`, key = peer PeerId |
+ * | peer directory (KV, all fleets) | `meganet_peer_directory`, key = `<peer PeerId>.<anchor PeerId>` |
  * | commands to one anchor (request/reply) | `meganet.<region>.<fleet>.cmd.<anchor PeerId>` |
+ *
+ * NATS is a transport, not an authority: every membership record and directory entry travels in
+ * a {@link SignedEnvelope} signed by the anchor that wrote it, and every command in one signed by
+ * an operator key the anchor was configured to trust. Readers verify the signature against the
+ * PeerId the record claims and drop records from the future or past their lifetime.
  */
 import { z } from 'zod'
 import { ANCHOR_ROLES } from './roles.js'
@@ -29,6 +34,17 @@ export const MAX_COORDINATION_PAYLOAD_BYTES = 64 * 1024
 
 export const PEER_DIRECTORY_BUCKET = 'meganet_peer_directory'
 
+/**
+ * How far a timestamp may lie ahead of the reader's clock (fleets run NTP; this covers its
+ * error and little else). A record "written" further in the future is forged or broken.
+ */
+export const MAX_CLOCK_SKEW_MS = 5_000
+/** A command is valid for at most this long after it was issued (it is answered within seconds). */
+export const MAX_COMMAND_LIFETIME_MS = 60_000
+export const DEFAULT_COMMAND_LIFETIME_MS = 30_000
+/** A directory entry may promise at most this long ahead (a reservation's longest TTL, with room). */
+export const MAX_DIRECTORY_ENTRY_LIFETIME_MS = 24 * 60 * 60 * 1000
+
 export function membersBucket (scope: FleetScope): string {
   return `meganet_members_${scope.region}_${scope.fleet}`
 }
@@ -37,8 +53,35 @@ export function commandSubject (scope: FleetScope, anchorPeerId: string): string
   return `meganet.${scope.region}.${scope.fleet}.cmd.${anchorPeerId}`
 }
 
+/** The directory key of `peerId`'s entry written by `anchorPeerId`: an anchor may write only its own. */
+export function directoryKey (peerId: string, anchorPeerId: string): string {
+  return `${peerId}.${anchorPeerId}`
+}
+
 /** A PeerId as text: base58btc (Qm…, 12D3Koo…) or a base32 CID; never a subject wildcard. */
-const peerIdText = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{46,64}$|^b[a-z2-7]{50,120}$/, { message: 'not a PeerId' })
+export const peerIdText = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{46,64}$|^b[a-z2-7]{50,120}$/, { message: 'not a PeerId' })
+
+/** What a signature is for; the domain is signed with the payload, so a signature for one never passes as another. */
+export const SIGNATURE_DOMAINS = {
+  member: 'meganet-member:v1:',
+  directory: 'meganet-directory:v1:',
+  command: 'meganet-command:v1:',
+  storageGrant: 'meganet-storage-grant:v1:'
+} as const
+export type SignatureDomain = keyof typeof SIGNATURE_DOMAINS
+
+/**
+ * A payload signed by a libp2p Ed25519 key: `signature` is Ed25519 over the UTF-8 bytes of
+ * `SIGNATURE_DOMAINS[kind] + payload`, and `signer` is the PeerId whose embedded public key
+ * checks it. `payload` is JSON text, parsed only after the signature held.
+ */
+export const signedEnvelopeSchema = z.strictObject({
+  signer: peerIdText,
+  payload: z.string().max(MAX_COORDINATION_PAYLOAD_BYTES),
+  /** base64url of the 64-byte Ed25519 signature. */
+  signature: z.string().regex(/^[A-Za-z0-9_-]{86}$/, { message: 'not a base64url Ed25519 signature' })
+})
+export type SignedEnvelope = z.infer<typeof signedEnvelopeSchema>
 
 export const MEMBER_PHASES = ['joining', 'serving', 'draining', 'drained'] as const
 export type MemberPhase = (typeof MEMBER_PHASES)[number]
@@ -94,16 +137,32 @@ export type DirectoryEntry = z.infer<typeof directoryEntrySchema>
 export const ANCHOR_COMMANDS = ['drain', 'undrain', 'status'] as const
 export type AnchorCommand = (typeof ANCHOR_COMMANDS)[number]
 
+/**
+ * A command, sent as the payload of a {@link SignedEnvelope} signed by an operator key. It names
+ * the one anchor and fleet it is for and a short validity window; `nonce` makes each one unique so
+ * an anchor can refuse a replay.
+ */
 export const commandRequestSchema = z.strictObject({
-  command: z.enum(ANCHOR_COMMANDS)
+  command: z.enum(ANCHOR_COMMANDS),
+  anchor: peerIdText,
+  region: scopeName,
+  fleet: scopeName,
+  issuedAt: z.number().int(),
+  expiresAt: z.number().int(),
+  nonce: z.string().regex(/^[A-Za-z0-9_-]{16,64}$/, { message: 'not a nonce (16-64 base64url characters)' })
 })
 export type CommandRequest = z.infer<typeof commandRequestSchema>
 
+/** The reply carries the anchor's membership record signed by the anchor, so a reader can check it too. */
 export const commandReplySchema = z.discriminatedUnion('ok', [
-  z.strictObject({ ok: z.literal(true), command: z.enum(ANCHOR_COMMANDS), member: memberRecordSchema }),
-  z.strictObject({ ok: z.literal(false), error: z.string() })
+  z.strictObject({ ok: z.literal(true), command: z.enum(ANCHOR_COMMANDS), member: signedEnvelopeSchema }),
+  z.strictObject({ ok: z.literal(false), error: z.string().max(1024) })
 ])
 export type CommandReply = z.infer<typeof commandReplySchema>
+
+/** Why a coordination payload was refused (the `reason` label of the rejection metric). */
+export const REJECTION_REASONS = ['oversized', 'malformed', 'bad_signature', 'untrusted', 'stale', 'future', 'replayed', 'mismatch'] as const
+export type RejectionReason = (typeof REJECTION_REASONS)[number]
 
 export type DecodeResult<T> = { ok: true, value: T } | { ok: false, reason: 'oversized' | 'malformed', message: string }
 

@@ -7,23 +7,26 @@ export { PROTOCOLS } from './protocols.js'
 export type { ProtocolName, ProtocolId } from './protocols.js'
 export { ANCHOR_ROLES, isAnchorRole } from './roles.js'
 export type { AnchorRole } from './roles.js'
-export { BOOTSTRAP_SIGNATURE_DOMAIN, BOOTSTRAP_LIST_VERSION } from './bootstrap-list.js'
+export { BOOTSTRAP_SIGNATURE_DOMAIN, BOOTSTRAP_LIST_VERSION, MAX_BOOTSTRAP_LIST_LIFETIME_MS, BOOTSTRAP_CLOCK_SKEW_MS } from './bootstrap-list.js'
 export type { BootstrapEntry, BootstrapList, SignedBootstrapList } from './bootstrap-list.js'
 export {
   SCOPE_NAME_PATTERN, scopeName, MAX_COORDINATION_PAYLOAD_BYTES, PEER_DIRECTORY_BUCKET, membersBucket, commandSubject,
   MEMBER_PHASES, loadReportSchema, memberRecordSchema, directoryEntrySchema, ANCHOR_COMMANDS, commandRequestSchema,
-  commandReplySchema, decodePayload, encodePayload
+  commandReplySchema, decodePayload, encodePayload, MAX_CLOCK_SKEW_MS, MAX_COMMAND_LIFETIME_MS, DEFAULT_COMMAND_LIFETIME_MS,
+  MAX_DIRECTORY_ENTRY_LIFETIME_MS, directoryKey, peerIdText, SIGNATURE_DOMAINS, signedEnvelopeSchema, REJECTION_REASONS
 } from './coordination.js'
 export type {
-  FleetScope, MemberPhase, LoadReport, MemberRecord, DirectoryEntry, AnchorCommand, CommandRequest, CommandReply, DecodeResult
+  FleetScope, MemberPhase, LoadReport, MemberRecord, DirectoryEntry, AnchorCommand, CommandRequest, CommandReply, DecodeResult,
+  SignatureDomain, SignedEnvelope, RejectionReason
 } from './coordination.js'
 export { MAX_PEER_MESSAGE_BYTES, lookupRequestSchema, LOOKUP_SOURCES, lookupReplySchema, moveNoticeSchema } from './peer-messages.js'
 export type { LookupRequest, LookupReply, MoveNotice } from './peer-messages.js'
 export {
-  DEFAULT_CHUNK_BYTES, MAX_BLOCK_BYTES, MAX_STORE_HEADER_BYTES, MAX_HAS_BATCH, CID_CODECS, storeRequestSchema,
-  STORE_ERROR_CODES, storeReplySchema, manifestSchema, fileMetaSchema, LINK_SCHEME
+  DEFAULT_CHUNK_BYTES, MAX_BLOCK_BYTES, MAX_STORE_HEADER_BYTES, MAX_HAS_BATCH, MAX_LEASES_PER_BLOCK, CID_CODECS, leaseSchema,
+  storeRequestSchema, STORE_ERROR_CODES, storeReplySchema, storageGrantSchema, MAX_STORAGE_GRANT_LIFETIME_MS, manifestSchema,
+  fileMetaSchema, LINK_SCHEME
 } from './storage.js'
-export type { StoreRequest, StoreOp, StoreErrorCode, StoreReply, Manifest, FileMeta } from './storage.js'
+export type { Lease, StoreRequest, StoreOp, StoreErrorCode, StoreReply, StorageGrant, Manifest, FileMeta } from './storage.js'
 export {
   ANCHOR_FLEET, EXPOSURE_TYPES, NODE_ADDRESS_TYPES, DEFAULT_ANCHOR_RESOURCES, DEFAULT_TOPOLOGY_SPREAD, tolerationSchema, topologySpreadSchema, resourcesSchema, autoscalingSchema, anchorFleetSpecSchema, CONDITION_TYPES, conditionSchema,
   anchorStatusSchema, anchorFleetStatusSchema, FORCE_SCALE_DOWN_ANNOTATION, FLEET_FINALIZER

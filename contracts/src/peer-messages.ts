@@ -3,7 +3,11 @@ import { z } from 'zod'
 
 export const MAX_PEER_MESSAGE_BYTES = 16 * 1024
 
-export const lookupRequestSchema = z.strictObject({ peerId: z.string().max(128) })
+export const lookupRequestSchema = z.strictObject({
+  peerId: z.string().max(128),
+  /** Anchor to anchor: answer from this anchor's own reservations only (no directory, no asking on). */
+  local: z.boolean().optional()
+})
 export type LookupRequest = z.infer<typeof lookupRequestSchema>
 
 export const LOOKUP_SOURCES = ['local', 'directory'] as const

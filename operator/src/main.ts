@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import { readFileSync } from 'node:fs'
 import { pino } from 'pino'
+import { loadSigningKey } from '@meganet/fleet-client'
 import { Operator } from './operator.js'
 import { loadOperatorConfig } from './operator-config.js'
 
@@ -15,7 +16,8 @@ function flags (argv: readonly string[]): Record<string, string> {
 Flags (or MEGANET_OPERATOR_<NAME> env vars): --kubeconfig, --namespace (lease namespace; $POD_NAMESPACE),
 --identity ($POD_NAME), --image (anchor image by default), --health-port 8080, --metrics-port 9465,
 --lease-name meganet-operator, --lease-duration 15s, --renew-interval 2s, --resync 5m, --member-ttl 15s,
---nats-creds-file, --watch-namespaces a,b (only these namespaces; default all), --log-level info\n`)
+--nats-creds-file, --command-key-file (signs drain/undrain; anchors trust it), --watch-namespaces a,b (only these namespaces; default all),
+--log-level info\n`)
       process.exit(0)
     }
     if (!arg.startsWith('--')) throw new Error(`unexpected argument ${JSON.stringify(arg)}`)
@@ -31,7 +33,10 @@ let operator: Operator | undefined
 try {
   const config = loadOperatorConfig(flags(process.argv.slice(2)), process.env, version)
   const log = pino({ level: config.logLevel, base: { component: 'operator', identity: config.identity } }, pino.destination(2))
-  operator = new Operator(config, log)
+  // Read now: a missing or wrong key stops the start, not the first scale-down.
+  const commandKey = config.commandKeyFile != null ? await loadSigningKey(config.commandKeyFile) : undefined
+  if (commandKey == null) log.warn('no --command-key-file: the operator cannot drain anchors, so it scales down only fleets without storage or with force')
+  operator = new Operator(config, log, commandKey != null ? { commandKey } : {})
   const current = operator
   const shutdown = (signal: string): void => {
     log.info({ signal }, 'stopping')

@@ -25,6 +25,8 @@ export const operatorConfigSchema = z.object({
   resync: duration.default(300_000),
   memberTtl: duration.default(15_000),
   natsCredsFile: z.string().optional(),
+  /** Ed25519 key (PEM or libp2p protobuf) that signs drain/undrain; anchors are told to trust it. */
+  commandKeyFile: z.string().optional(),
   /** Namespaces whose fleets the operator reconciles (with Roles there); empty means every namespace. */
   watchNamespaces: z.string().default('').transform(text => text.split(',').map(n => n.trim()).filter(n => n !== '')),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info')
@@ -50,6 +52,7 @@ export function loadOperatorConfig (flags: Record<string, string | undefined>, e
     resync: pick('resync', 'RESYNC'),
     memberTtl: pick('member-ttl', 'MEMBER_TTL'),
     natsCredsFile: pick('nats-creds-file', 'NATS_CREDS_FILE'),
+    commandKeyFile: pick('command-key-file', 'COMMAND_KEY_FILE'),
     watchNamespaces: pick('watch-namespaces', 'WATCH_NAMESPACES'),
     logLevel: pick('log-level', 'LOG_LEVEL')
   }

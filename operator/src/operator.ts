@@ -2,7 +2,9 @@ import { createServer } from 'node:http'
 import express from 'express'
 import { ANCHOR_FLEET } from '@meganet/contracts'
 import { ANCHOR_APP } from '@meganet/cdk8s'
+import { keyId } from '@meganet/fleet-client'
 import { FleetLinks } from './fleet-link/fleet-links.js'
+import type { SigningKey } from '@meganet/fleet-client'
 import { Kube } from './kube/kube-client.js'
 import { LeaderElection } from './kube/leader-election.js'
 import { NamespacedInformers } from './kube/namespaced-informers.js'
@@ -71,11 +73,15 @@ export class Operator {
   private servers: Server[] = []
   private stopped = false
 
-  constructor (config: OperatorConfig, log: Logger) {
+  /** PeerIds of the key that signs this operator's commands: each fleet's anchors are configured to trust them. */
+  private readonly operatorKeys: readonly string[]
+
+  constructor (config: OperatorConfig, log: Logger, keys: { commandKey?: SigningKey } = {}) {
     this.config = config
     this.log = log
     this.kube = new Kube(Kube.load(config.kubeconfig), this.metrics)
-    this.links = new FleetLinks(log, config.natsCredsFile)
+    this.links = new FleetLinks(log, config.natsCredsFile, keys.commandKey)
+    this.operatorKeys = keys.commandKey != null ? [keyId(keys.commandKey)] : []
     this.election = new LeaderElection({
       kube: this.kube, namespace: config.namespace, name: config.leaseName, identity: config.identity,
       leaseDurationMs: config.leaseDuration, renewIntervalMs: config.renewInterval, log
@@ -136,6 +142,7 @@ export class Operator {
     const config = this.kube.config
     this.reconciler = new FleetReconciler({
       kube: this.kube, links: this.links, metrics: this.metrics, defaultImage: this.config.image, version: this.config.version, log: this.log,
+      operatorKeys: this.operatorKeys,
       fleet: (namespace, name) => {
         const watched = this.fleets?.get(name, namespace)
         return watched == null ? undefined : toAnchorFleet(watched)

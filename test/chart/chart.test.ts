@@ -10,6 +10,7 @@ import { parse } from 'yaml'
 import { ANCHOR_FLEET } from '@meganet/contracts'
 import { OperatorDeployment } from '../../cdk8s/src/operator-deployment.js'
 import { OperatorRbac } from '../../cdk8s/src/operator-rbac.js'
+import { keyId, loadSigningKey } from '../../fleet-client/src/index.js'
 import { natsServerBinary } from '../helpers/nats.js'
 import { CHART_DIR, Helm, find, kinds } from './helm.js'
 import { RESTRICTED_CONTAINER, WITH_MONITORING_APIS, containerOf, envOf } from './manifests.js'
@@ -69,7 +70,7 @@ describe('charts/meganet rendered by helm', () => {
 
   it('renders the CRD, the operator, NATS, the default fleet and the test pod, and no Prometheus objects without their API', () => {
     expect(kinds(defaults)).toEqual(['AnchorFleet', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment',
-      'Pod', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Service', 'ServiceAccount', 'StatefulSet'])
+      'NetworkPolicy', 'Pod', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Secret', 'Service', 'ServiceAccount', 'StatefulSet'])
     for (const kind of MONITORING_KINDS) expect(defaults.some(o => o.kind === kind)).toBe(false)
     const crd = find(defaults, 'CustomResourceDefinition', `${ANCHOR_FLEET.plural}.${ANCHOR_FLEET.group}`)
     expect(crd.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep')
@@ -281,6 +282,27 @@ describe('charts/meganet rendered by helm', () => {
     }
   })
 
+  it('makes the operator\'s command key once, keeps it, and mounts it; or uses a Secret of yours', async () => {
+    const secret = find<{ data: Record<string, string>, metadata: { annotations?: Record<string, string> } }>(defaults, 'Secret', 'mn-meganet-operator-command-key')
+    expect(secret.metadata.annotations?.['helm.sh/resource-policy']).toBe('keep')
+    const dir = await mkdtemp(join(tmpdir(), 'meganet-command-key-'))
+    try {
+      await writeFile(join(dir, 'key.pem'), Buffer.from(secret.data['key.pem'] ?? '', 'base64'))
+      expect(keyId(await loadSigningKey(join(dir, 'key.pem')))).toMatch(/^12D3KooW/)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
+    const operator = find<V1Deployment>(defaults, 'Deployment', 'mn-meganet-operator')
+    expect(envOf(containerOf(operator))['MEGANET_OPERATOR_COMMAND_KEY_FILE']).toBe('/etc/meganet/command-key/key.pem')
+    expect(operator.spec?.template.spec?.volumes).toContainEqual({ name: 'command-key', secret: { secretName: 'mn-meganet-operator-command-key', defaultMode: 288 } })
+    const own = await helm.template(['--set', 'operator.commandKey.create=false', '--set', 'operator.commandKey.existingSecret=my-key', '--set', 'operator.commandKey.key=operator.pem'])
+    expect(own.some(o => o.kind === 'Secret' && o.metadata.name.endsWith('command-key'))).toBe(false)
+    const mine = find<V1Deployment>(own, 'Deployment', 'mn-meganet-operator')
+    expect(envOf(containerOf(mine))['MEGANET_OPERATOR_COMMAND_KEY_FILE']).toBe('/etc/meganet/command-key/operator.pem')
+    expect(mine.spec?.template.spec?.volumes).toContainEqual({ name: 'command-key', secret: { secretName: 'my-key', defaultMode: 288 } })
+    await expect(helm.template(['--set', 'operator.commandKey.create=false'])).rejects.toThrow(/set existingSecret when create is false/)
+  })
+
   it('uses an external NATS, with a credentials Secret, when nats.enabled=false', async () => {
     const url = 'nats://nats-a.example:4222,nats://nats-b.example:4333'
     const objects = await helm.template(['--set', 'nats.enabled=false', '--set', `nats.external.url=${url.replace(',', '\\,')}`,
@@ -294,9 +316,9 @@ describe('charts/meganet rendered by helm', () => {
     expect(find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'mn-meganet-operator').spec?.egress).toContainEqual({ ports: [{ port: 4222, protocol: 'TCP' }, { port: 4333, protocol: 'TCP' }] })
   })
 
-  it('renders NetworkPolicies only when enabled: public p2p ports, NATS only for anchors and the operator, operator egress to the API server and NATS', async () => {
-    expect(defaults.some(o => o.kind === 'NetworkPolicy')).toBe(false)
-    const objects = (await helm.template(['--set', 'networkPolicy.enabled=true'])).filter(o => o.kind === 'NetworkPolicy')
+  it('renders NetworkPolicies by default (off only when disabled): public p2p ports, NATS only for this namespace\'s anchors and operator, operator egress to the API server and NATS', async () => {
+    expect((await helm.template(['--set', 'networkPolicy.enabled=false'])).some(o => o.kind === 'NetworkPolicy')).toBe(false)
+    const objects = defaults.filter(o => o.kind === 'NetworkPolicy')
     expect(objects.map(o => o.metadata.name).sort()).toEqual(['mn-meganet-anchors', 'mn-meganet-operator', 'mn-nats'])
     const anchors = find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'mn-meganet-anchors').spec
     expect(anchors?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/name': 'meganet-anchor' })
@@ -306,6 +328,11 @@ describe('charts/meganet rendered by helm', () => {
     // Raw JSON: client-node's model calls `from` `_from`.
     const from = (nats?.ingress?.[0] as { from?: Array<{ podSelector?: { matchLabels?: Record<string, string> } }> } | undefined)?.from
     expect(from?.map(f => f.podSelector?.matchLabels?.['app.kubernetes.io/name'])).toEqual(['meganet-anchor', 'meganet-operator'])
+    // Anchors of this release's namespace only (no namespaceSelector: {} admitting every namespace), plus those named.
+    expect(JSON.stringify(from)).not.toContain('namespaceSelector')
+    const wider = find<V1NetworkPolicy>(await helm.template(['--set', 'networkPolicy.natsClientNamespaces={edge-eu}']), 'NetworkPolicy', 'mn-nats').spec
+    const widerFrom = (wider?.ingress?.[0] as { from?: Array<{ namespaceSelector?: { matchLabels?: Record<string, string> } }> } | undefined)?.from
+    expect(widerFrom?.map(f => f.namespaceSelector?.matchLabels?.['kubernetes.io/metadata.name'])).toEqual([undefined, 'edge-eu', undefined])
     expect(nats?.ingress?.[0]?.ports).toEqual([{ port: 4222, protocol: 'TCP' }])
     expect(nats?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/name': 'nats', 'app.kubernetes.io/instance': 'mn', 'app.kubernetes.io/component': 'nats' })
     const operator = find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'mn-meganet-operator').spec

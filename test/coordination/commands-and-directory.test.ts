@@ -1,11 +1,12 @@
 import { Kvm } from '@nats-io/kv'
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
-import { PEER_DIRECTORY_BUCKET, commandSubject, membersBucket } from '@meganet/contracts'
+import { PEER_DIRECTORY_BUCKET, commandSubject, directoryKey, membersBucket } from '@meganet/contracts'
 import { FleetClient } from '../../fleet-client/src/index.js'
 import type { AnchorProcess} from '../helpers/anchor-process.js';
 import { eventually } from '../helpers/anchor-process.js'
 import { TestPeers } from '../helpers/peers.js'
 import { TestNats, natsClient } from '../helpers/nats.js'
+import { testOperatorKey } from '../helpers/operator-key.js'
 import { MEMBER_TTL_MS, coordinationOf, fleetAnchor } from './fleet.js'
 import type { NatsConnection } from '@nats-io/nats-core'
 
@@ -55,15 +56,15 @@ describe('fleet commands, drain and the peer directory', () => {
     const neighbour = await peers.on(a)
     expect((await neighbour.locate(hidden.peerId)).via).toBe('anchor')
     const directory = await new Kvm(nc).open(PEER_DIRECTORY_BUCKET)
-    expect((await directory.get(hidden.peerId))?.operation).toBe('PUT')
+    expect((await directory.get(directoryKey(hidden.peerId, a.peerId)))?.operation).toBe('PUT')
     await hidden.stop()
-    await eventually(async () => (await directory.get(hidden.peerId))?.operation === 'PUT' ? undefined : true, 10_000, 'directory entry removed')
+    await eventually(async () => (await directory.get(directoryKey(hidden.peerId, a.peerId)))?.operation === 'PUT' ? undefined : true, 10_000, 'directory entry removed')
     expect(await a.metric('meganet_relay_reservations')).toBe(1)
   })
 
   it('drains an anchor: refuses new reservations, moves its peers, reports drained; undrain serves again', async () => {
     const b = anchors[1]!
-    const fleet = new FleetClient(nc, scope)
+    const fleet = new FleetClient(nc, scope, { commandKey: testOperatorKey().key })
     const mover = await peers.on(b)
     expect(mover.circuitAddresses()[0]).toContain(`/p2p/${b.peerId}/p2p-circuit`)
 
@@ -109,7 +110,9 @@ describe('fleet commands, drain and the peer directory', () => {
     const real = await kv.get(anchors[0]!.peerId)
     await kv.put('12D3KooWForgedKeyForgedKeyForgedKeyForgedKeyForgedKey', real!.value)
     await kv.put('huge', new Uint8Array(70 * 1024).fill(0x7b))
-    await eventually(async () => (await target.metric('meganet_coordination_messages_rejected_total{source="member",reason="malformed"}')) >= 2 ? true : undefined, 5_000, 'malformed records counted')
+    const refusedMembers = async (): Promise<number> => await target.metric('meganet_coordination_messages_rejected_total{source="member",reason="malformed"}') +
+      await target.metric('meganet_coordination_messages_rejected_total{source="member",reason="mismatch"}')
+    await eventually(async () => (await refusedMembers()) >= 2 ? true : undefined, 5_000, 'malformed and misplaced records counted')
     expect(await target.metric('meganet_coordination_messages_rejected_total{source="member",reason="oversized"}')).toBe(1)
     expect((await coordinationOf(target)).coordination.members).toBe(3)
     expect((await fetch(target.url('/healthz'))).status).toBe(200)

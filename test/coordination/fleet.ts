@@ -1,4 +1,5 @@
 import { AnchorProcess } from '../helpers/anchor-process.js'
+import { testOperatorKey } from '../helpers/operator-key.js'
 
 /** Coordination timings short enough for tests: a beat every 500 ms, a record stale after 2 s. */
 export const HEARTBEAT_MS = 500
@@ -15,6 +16,7 @@ export async function fleetAnchor (
       'fleet-name': fleet,
       'coordination-heartbeat': `${HEARTBEAT_MS}ms`,
       'coordination-member-ttl': `${MEMBER_TTL_MS}ms`,
+      'coordination-operator-keys': testOperatorKey().id,
       ...flags
     }
   })

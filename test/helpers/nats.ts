@@ -25,7 +25,7 @@ export class TestNats {
     this.dir = dir
   }
 
-  static async start (options: { name?: string, cluster?: { name: string, port: number, routes: string[] }, port?: number, auth?: { user: string, password: string } } = {}): Promise<TestNats> {
+  static async start (options: { name?: string, cluster?: { name: string, port: number, routes: string[] }, port?: number, auth?: { user: string, password: string }, configFile?: string } = {}): Promise<TestNats> {
     const dir = await mkdtemp(join(tmpdir(), 'meganet-nats-'))
     const server = await NatsChild.spawn({
       binary: natsServerBinary(),
@@ -33,7 +33,8 @@ export class TestNats {
       storeDir: join(dir, 'store'),
       ...(options.name != null ? { name: options.name } : {}),
       ...(options.cluster != null ? { cluster: options.cluster } : {}),
-      ...(options.auth != null ? { auth: options.auth } : {})
+      ...(options.auth != null ? { auth: options.auth } : {}),
+      ...(options.configFile != null ? { configFile: options.configFile } : {})
     })
     return new TestNats(server, dir)
   }

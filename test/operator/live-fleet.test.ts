@@ -10,6 +10,7 @@ import { eventually } from '../helpers/anchor-process.js'
 import { TestNats } from '../helpers/nats.js'
 import { fleets, installCrd } from './kube-fixtures.js'
 import { OperatorProcess } from './operator-process.js'
+import { testOperatorKey } from '../helpers/operator-key.js'
 import { PodAnchors } from './pod-anchors.js'
 import type { CID } from 'multiformats/cid'
 
@@ -32,7 +33,7 @@ describe('the operator with real anchors behind the pods', () => {
     nats = await TestNats.start()
     operator = await OperatorProcess.start(plane.kubeconfigPath, 'op-live')
     podAnchors = new PodAnchors(plane, NS, FLEET, {
-      'nats-servers': nats.url, 'coordination-heartbeat': '500ms', 'coordination-member-ttl': '2s',
+      'nats-servers': nats.url, 'coordination-heartbeat': '500ms', 'coordination-member-ttl': '2s', 'coordination-operator-keys': testOperatorKey().id,
       'storage-replication': '2', 'storage-write-quorum': '2', 'storage-repair-interval': '1s'
     })
     podAnchors.start()

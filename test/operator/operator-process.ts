@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { waitForLogMessage } from '../../node-image/src/devnet/log-lines.js'
+import { testOperatorKey } from '../helpers/operator-key.js'
 import type { ChildProcess } from 'node:child_process'
 
 export const OPERATOR_MAIN = fileURLToPath(new URL('../../operator/dist/main.js', import.meta.url))
@@ -24,7 +25,7 @@ export class OperatorProcess {
   static async start (kubeconfig: string, identity: string, flags: Record<string, string> = {}): Promise<OperatorProcess> {
     const args = [OPERATOR_MAIN, '--kubeconfig', kubeconfig, '--namespace', 'default', '--identity', identity,
       '--health-host', '127.0.0.1', '--health-port', '0', '--metrics-port', '0', '--lease-duration', '6s', '--renew-interval', '500ms',
-      '--resync', '30s', '--member-ttl', '3s', '--image', 'meganet:test', '--log-level', 'debug']
+      '--resync', '30s', '--member-ttl', '3s', '--image', 'meganet:test', '--log-level', 'debug', '--command-key-file', testOperatorKey().file]
     for (const [flag, value] of Object.entries(flags)) args.push(`--${flag}`, value)
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
     const logs: string[] = []

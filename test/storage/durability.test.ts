@@ -11,6 +11,7 @@ import { storageFleet, waitForMembers } from './storage-fleet.js'
 import type { AnchorProcess } from '../helpers/anchor-process.js'
 import type { CID } from 'multiformats/cid'
 import type { NatsConnection } from '@nats-io/nats-core'
+import { testOperatorKey } from '../helpers/operator-key.js'
 
 const BLOCKS = 24
 const REPLICATION = 3
@@ -69,7 +70,7 @@ describe('stored blocks survive losing anchors', () => {
   })
 
   it('drains an anchor (blocks handed off, then drained) and loses nothing when it is removed', async () => {
-    const fleet = new FleetClient(nc, { region: 'local', fleet: 'durable' })
+    const fleet = new FleetClient(nc, { region: 'local', fleet: 'durable' }, { commandKey: testOperatorKey().key })
     const leaving = anchors[3]!
     const held = (await leaving.json<{ storage: { blocks: number } }>('/status')).storage.blocks
     expect(held).toBeGreaterThan(0)

@@ -14,11 +14,13 @@ import { hasCerthashIfWebRTCDirect, rotatingWebRTCDirect } from '../transports/w
 import { wssCertificateReloader } from '../transports/wss-certificate.js'
 import { publicAddresses } from './public-addresses.js'
 import type { AnchorConfig } from '../config/anchor-config.js'
+import type { DhtGuard } from '../dht/dht-guard.js'
 import type { Logger } from '../logging/logger.js'
 import type { CertificateRotation } from '../transports/webrtc-direct-rotation.js'
 import type { WssCertificate } from '../transports/wss-certificate.js'
 import type { RelayGuard } from '../relay/relay-guard.js'
 import type { CircuitRelayServerComponents } from '@libp2p/circuit-relay-v2'
+import type { KadDHTComponents } from '@libp2p/kad-dht'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Registry } from 'prom-client'
 
@@ -60,6 +62,8 @@ export interface AnchorLibp2pInit {
   readonly privateKey: PrivateKey
   readonly registry: Registry
   readonly guard: RelayGuard
+  /** Bounds the DHT's records and inbound streams. */
+  readonly dhtGuard: DhtGuard
   readonly log: Logger
   /** WebRTC-direct for browsers: the certificates to serve and the two UDP ports they take turns on (concrete ports). */
   readonly webrtcDirect?: { readonly rotation: CertificateRotation, readonly ports: readonly [number, number] }
@@ -67,7 +71,7 @@ export interface AnchorLibp2pInit {
   readonly wss?: WssCertificate
 }
 
-export async function createAnchorLibp2p ({ config, privateKey, registry, guard, log, webrtcDirect, wss }: AnchorLibp2pInit) {
+export async function createAnchorLibp2p ({ config, privateKey, registry, guard, dhtGuard, log, webrtcDirect, wss }: AnchorLibp2pInit) {
   const relayEnabled = config.roles.includes('relay')
   const relay = circuitRelayServer({
     reservations: { maxReservations: config.relay.maxReservations, reservationTtl: config.relay.reservationTtl, ...circuitLimits(config) }
@@ -102,11 +106,11 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard,
         ? { wssCertificate: wssCertificateReloader({ certFile: config.wss.certFile, keyFile: config.wss.keyFile, initial: wss, intervalMs: config.wss.reloadInterval, log }) }
         : {}),
       publicAddresses: publicAddresses({ announce: config.announce, privateNetwork: config.dht.allowPrivateAddresses, log }),
-      dht: kadDHT({
+      dht: (components: KadDHTComponents) => kadDHT({
         protocol: PROTOCOLS.dht,
         clientMode: false,
         peerInfoMapper: config.dht.allowPrivateAddresses ? passthroughMapper : removePrivateAddressesMapper
-      }),
+      })(dhtGuard.components(components)),
       ...(relayEnabled
         ? {
             relay: (components: CircuitRelayServerComponents) => relay(new Proxy(components, {

@@ -1,9 +1,9 @@
 import { hostname } from 'node:os'
 import { join } from 'node:path'
 import { Registry } from 'prom-client'
-import { PROTOCOLS } from '@meganet/contracts'
-import { signBootstrapList } from '../bootstrap/signed-list.js'
+import { BootstrapListCache } from '../bootstrap/list-cache.js'
 import { Coordinator } from '../coordination/coordinator.js'
+import { checkNatsCredentials } from '../coordination/nats-options.js'
 import { LoadSampler } from '../coordination/load-sampler.js'
 import { closeHttp, createHttpApp, listenHttp } from '../http/http-server.js'
 import { loadOrCreateIdentity } from '../identity/identity.js'
@@ -11,6 +11,12 @@ import { AnchorMetrics } from '../metrics/anchor-metrics.js'
 import { CoordinationMetrics } from '../metrics/coordination-metrics.js'
 import { AnchorMesh } from '../net/anchor-mesh.js'
 import { RelayGuard } from '../relay/relay-guard.js'
+import { DhtGuard } from '../dht/dht-guard.js'
+import { DhtMetrics } from '../metrics/dht-metrics.js'
+import { InflightMetrics } from '../metrics/inflight-metrics.js'
+import { MAX_PEER_MESSAGE_BYTES, PROTOCOLS } from '@meganet/contracts'
+import { ByteBudget } from '../net/byte-budget.js'
+import { networkOf } from '../net/ip-prefix.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { VERSION } from '../version.js'
@@ -19,7 +25,7 @@ import { ConnectionLiveness } from './connection-liveness.js'
 import { createAnchorLibp2p } from './anchor-libp2p.js'
 import { browserTransportStatus, openBrowserTransports } from './browser-transports.js'
 import { TRANSPORT_NAMES, transportOf } from '../transports/transport-names.js'
-import { BOOTSTRAP_LIST_TTL_MS, IDENTITY_FILE_NAME, PING_TIMEOUT_MS } from '../config/anchor-defaults.js'
+import { BOOTSTRAP_LIST_REFRESH_MS, BOOTSTRAP_LIST_TTL_MS, IDENTITY_FILE_NAME, PING_TIMEOUT_MS } from '../config/anchor-defaults.js'
 import { LOOKUP_PROTOCOL, circuitAddresses, handleLookup } from './lookup-service.js'
 import { memberPhase, routingTableSize } from './anchor-status.js'
 import { StorageRole } from './storage-role.js'
@@ -29,11 +35,14 @@ import type { Readiness } from '../http/http-server.js'
 import type { Logger } from '../logging/logger.js'
 import type { AnchorLibp2p } from './anchor-libp2p.js'
 import type { BrowserTransports } from './browser-transports.js'
-import type { AnchorCommand, BootstrapEntry, MemberRecord, SignedBootstrapList } from '@meganet/contracts'
+import type { AnchorCommand, BootstrapEntry, MemberRecord } from '@meganet/contracts'
 import type { AnchorPhase, AnchorStatus } from './anchor-status.js'
 import type { StorageFleet } from '../storage/storage-fleet.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { Server } from 'node:http'
+
+/** Bytes lookups in flight may hold (512 at the largest request size). */
+const MAX_LOOKUP_INFLIGHT_BYTES = 512 * MAX_PEER_MESSAGE_BYTES
 
 const DISABLED_COORDINATION: CoordinationStatus = { state: 'disabled', servers: [], members: 0, heartbeatAgeSeconds: null, lastError: null }
 
@@ -57,18 +66,27 @@ export class Anchor {
   private phase: AnchorPhase = 'starting'
   /** Anchors the mesh keeps because they are fleet members (not static bootstrap entries). */
   private readonly memberTargets = new Set<string>()
+  private readonly bootstrapLists: BootstrapListCache
   private http?: { server: Server, port: number }
   private readonly browserTransports: BrowserTransports
 
-  private constructor (init: { config: AnchorConfig, node: AnchorLibp2p, key: PrivateKey, guard: RelayGuard, metrics: AnchorMetrics, registry: Registry, log: Logger, browserTransports: BrowserTransports }) {
+  private readonly inflight: InflightMetrics
+  /** Lookups in flight, each counted at its largest request; one network may take a quarter. */
+  private readonly lookupBudget = new ByteBudget({ limit: MAX_LOOKUP_INFLIGHT_BYTES, holderShare: 0.25 })
+
+  private constructor (init: { config: AnchorConfig, node: AnchorLibp2p, key: PrivateKey, guard: RelayGuard, metrics: AnchorMetrics, inflight: InflightMetrics, registry: Registry, log: Logger, browserTransports: BrowserTransports }) {
     this.config = init.config
     this.browserTransports = init.browserTransports
     this.node = init.node
     this.key = init.key
     this.guard = init.guard
     this.metrics = init.metrics
+    this.inflight = init.inflight
+    this.inflight.track('lookup', this.lookupBudget)
     this.log = init.log
     this.coordinationMetrics = new CoordinationMetrics(init.registry)
+    this.bootstrapLists = new BootstrapListCache({ key: init.key, issuer: init.node.peerId.toString(), ttlMs: BOOTSTRAP_LIST_TTL_MS, refreshMs: BOOTSTRAP_LIST_REFRESH_MS },
+      () => this.bootstrapEntries())
     this.mesh = new AnchorMesh(init.node, init.config.bootstrap, init.log)
     this.liveness = new ConnectionLiveness(init.node, { intervalMs: init.config.connections.pingInterval, timeoutMs: PING_TIMEOUT_MS, log: init.log })
     this.drainer = new AnchorDrain({ node: init.node, guard: init.guard, log: init.log })
@@ -89,13 +107,16 @@ export class Anchor {
         heartbeatMs: config.coordination.heartbeat,
         memberTtlMs: config.coordination.memberTtl,
         replicas: config.coordination.replicas,
-        reservationTtlMs: config.relay.reservationTtl
-      }, { member: this.coordinatedMember(), metrics: this.coordinationMetrics, log: init.log })
+        reservationTtlMs: config.relay.reservationTtl,
+        operatorKeys: config.coordination.operatorKeys
+      }, { member: this.coordinatedMember(), key: init.key, seed: init.key.raw.subarray(0, 32), metrics: this.coordinationMetrics, log: init.log })
       this.coordinator.addEventListener('members', event => { this.onMembers(event.detail) })
     }
   }
 
   static async create (config: AnchorConfig, log: Logger): Promise<Anchor> {
+    // A missing or broken credentials file is a configuration error: stop now, not retry forever.
+    if (config.nats.servers.length > 0) await checkNatsCredentials(config.nats)
     const identityFile = config.identityFile ?? join(config.dataDir, IDENTITY_FILE_NAME)
     const { key, created } = await loadOrCreateIdentity(identityFile, { create: config.identityFile == null })
     log.info({ identityFile, created }, created ? 'created a new identity' : 'loaded identity')
@@ -103,9 +124,24 @@ export class Anchor {
     const metrics = new AnchorMetrics(registry, VERSION)
     metrics.setLimits({ maxReservations: config.relay.maxReservations, maxConnections: config.connections.max })
     const guard = new RelayGuard(config.relay, metrics)
+    const inflight = new InflightMetrics(registry)
+    const dhtMetrics = new DhtMetrics(registry, config.dht)
+    // Fellow anchors (and this one) store DHT records without a per-peer limit; known once the anchor exists.
+    let fleetAnchor: (peer: string) => boolean = () => false
+    const dhtGuard = new DhtGuard({
+      protocol: PROTOCOLS.dht,
+      maxRecords: config.dht.maxRecords,
+      maxRecordsPerPeer: config.dht.maxRecordsPerPeer,
+      unlimited: peer => fleetAnchor(peer),
+      onRefused: kind => { dhtMetrics.onRefused(kind) },
+      onStreamRefused: reason => { dhtMetrics.streamsRefused.inc({ reason }); if (reason === 'budget') inflight.refused.inc({ protocol: 'dht' }) }
+    })
+    dhtMetrics.bindStore(dhtGuard.store)
+    inflight.track('dht', dhtGuard.budget)
     const browserTransports = await openBrowserTransports(config, log)
-    const node = await createAnchorLibp2p({ config, privateKey: key, registry, guard, log, ...browserTransports })
-    const anchor = new Anchor({ config, node, key, guard, metrics, registry, log: log.child({ peerId: node.peerId.toString() }), browserTransports })
+    const node = await createAnchorLibp2p({ config, privateKey: key, registry, guard, dhtGuard, log, ...browserTransports })
+    const anchor = new Anchor({ config, node, key, guard, metrics, inflight, registry, log: log.child({ peerId: node.peerId.toString() }), browserTransports })
+    fleetAnchor = peer => anchor.isFleetAnchor(peer)
     if (config.roles.includes('storage')) await anchor.openStorage(registry)
     return anchor
   }
@@ -126,15 +162,26 @@ export class Anchor {
     this.guard.addEventListener('reserved', event => { this.recordInDirectory(event.detail) })
     this.guard.addEventListener('released', event => { void this.coordinator?.directory?.remove(event.detail.toString()).catch(() => {}) })
     this.node.addEventListener('peer:disconnect', event => { this.guard.onPeerDisconnect(event.detail) })
-    await this.node.handle(LOOKUP_PROTOCOL, async (stream) => {
-      await handleLookup({
-        node: this.node,
-        guard: this.guard,
-        directory: () => this.coordinator?.directory,
-        addresses: () => this.multiaddrs(),
-        metrics: this.coordinationMetrics,
-        log: this.log
-      }, stream)
+    await this.node.handle(LOOKUP_PROTOCOL, async (stream, connection) => {
+      const release = this.lookupBudget.tryAcquire(MAX_PEER_MESSAGE_BYTES, this.isFleetAnchor(connection.remotePeer.toString()) ? undefined : networkOf(connection.remoteAddr))
+      if (release == null) {
+        this.inflight.refused.inc({ protocol: 'lookup' })
+        stream.abort(new Error('too many lookups in flight'))
+        return
+      }
+      try {
+        await handleLookup({
+          node: this.node,
+          guard: this.guard,
+          directory: () => this.coordinator?.directory,
+          addresses: () => this.multiaddrs(),
+          fellows: () => (this.coordinator?.members() ?? []).filter(m => m.peerId !== this.peerId && m.phase !== 'drained').map(m => m.peerId),
+          metrics: this.coordinationMetrics,
+          log: this.log
+        }, stream)
+      } finally {
+        release()
+      }
     })
     await this.storage?.start()
     this.metrics.bindGauges({
@@ -150,7 +197,7 @@ export class Anchor {
       live: () => this.phase !== 'stopped',
       readiness: () => this.readiness(),
       status: async () => await this.status(),
-      bootstrapList: async () => await this.bootstrapList()
+      bootstrapList: async () => await this.bootstrapLists.json()
     }, this.log), this.config.http.host, this.config.http.port)
     this.phase = 'serving'
     this.coordinator?.start()
@@ -166,6 +213,7 @@ export class Anchor {
     if (this.phase === 'stopped' || this.phase === 'stopping') return
     this.phase = 'stopping'
     this.guard.drain()
+    this.guard.stop()
     this.mesh.stop()
     this.liveness.stop()
     this.drainer.stop()
@@ -203,6 +251,11 @@ export class Anchor {
     this.drainer.cancel()
     this.storage?.setDraining(false)
     this.phase = 'serving'
+  }
+
+  /** This anchor, a configured one, or a live member of its fleet (by its signed record). */
+  isFleetAnchor (peerId: string): boolean {
+    return peerId === this.peerId || this.mesh.has(peerId) || (this.coordinator?.members() ?? []).some(m => m.peerId === peerId)
   }
 
   multiaddrs (): string[] {
@@ -246,20 +299,24 @@ export class Anchor {
     }
   }
 
-  /** This anchor and the anchors it knows (DHT servers it is connected to), signed. */
-  async bootstrapList (): Promise<SignedBootstrapList> {
-    const entries: BootstrapEntry[] = [{ peerId: this.peerId, multiaddrs: this.multiaddrs() }]
-    for (const connection of this.node.getConnections()) {
-      const peer = connection.remotePeer
-      if (entries.some(e => e.peerId === peer.toString())) continue
-      const info = await this.node.peerStore.get(peer).catch(() => undefined)
-      // DHT clients (apps) do not announce the DHT protocol; only anchors serve it.
-      if (info == null || !info.protocols.includes(PROTOCOLS.dht)) continue
-      const addresses = info.addresses.map(a => a.multiaddr).filter(a => !a.toString().includes('/p2p-circuit'))
-        .map(a => `${a.toString()}/p2p/${peer.toString()}`)
-      if (addresses.length > 0) entries.push({ peerId: peer.toString(), multiaddrs: addresses })
+  /**
+   * Who the signed bootstrap list names: this anchor, the anchors its operator configured
+   * (`bootstrap`), and the serving members of its fleet, by their own signed records. Never a
+   * peer merely because it speaks the DHT protocol: anyone can claim that.
+   */
+  private bootstrapEntries (): BootstrapEntry[] {
+    const direct = (addresses: readonly string[]): string[] => addresses.filter(a => !a.includes('/p2p-circuit'))
+    const entries = new Map<string, string[]>([[this.peerId, direct(this.multiaddrs())]])
+    for (const address of this.config.bootstrap) {
+      const peerId = multiaddr(address).getComponents().findLast(c => c.name === 'p2p')?.value
+      if (peerId != null && peerId !== this.peerId) entries.set(peerId, [...(entries.get(peerId) ?? []), address])
     }
-    return await signBootstrapList(this.key, this.peerId, entries, BOOTSTRAP_LIST_TTL_MS)
+    for (const member of this.coordinator?.members() ?? []) {
+      if (member.peerId === this.peerId || member.phase !== 'serving') continue
+      const addresses = direct(member.multiaddrs).filter(a => a.endsWith(`/p2p/${member.peerId}`))
+      if (addresses.length > 0) entries.set(member.peerId, addresses)
+    }
+    return [...entries].map(([peerId, multiaddrs]) => ({ peerId, multiaddrs: [...new Set(multiaddrs)].sort() }))
   }
 
   private coordinatedMember (): CoordinatedMember {
@@ -316,7 +373,7 @@ export class Anchor {
 
   private async openStorage (registry: Registry): Promise<void> {
     const storage = await StorageRole.open({ dataDir: this.config.dataDir, storage: this.config.storage },
-      { node: this.node, fleet: this.storageFleet(), registry, log: this.log })
+      { node: this.node, fleet: this.storageFleet(), registry, inflight: this.inflight, log: this.log })
     storage.addEventListener('round', () => { if (this.phase === 'draining') this.onDrainProgress() })
     this.storage = storage
   }

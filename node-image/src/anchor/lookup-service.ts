@@ -1,4 +1,4 @@
-import { PROTOCOLS, lookupRequestSchema } from '@meganet/contracts'
+import { PROTOCOLS, lookupReplySchema, lookupRequestSchema } from '@meganet/contracts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { jsonFrames } from '../net/json-frames.js'
 import type { CoordinationMetrics } from '../metrics/coordination-metrics.js'
@@ -9,6 +9,9 @@ import type { LookupReply } from '@meganet/contracts'
 import type { Libp2p, Stream } from '@libp2p/interface'
 
 const LOOKUP_TIMEOUT_MS = 5_000
+/** Fellow anchors asked at once on a directory miss, and how long they get. */
+const MAX_FELLOWS_ASKED = 16
+const FELLOW_TIMEOUT_MS = 2_000
 
 export interface LookupSources {
   readonly node: Libp2p
@@ -17,6 +20,8 @@ export interface LookupSources {
   directory: () => PeerDirectory | undefined
   /** This anchor's dialable addresses, each ending in /p2p/<anchor>. */
   addresses: () => string[]
+  /** Fellow anchors of the fleet (by their signed records), asked when the directory has no answer. */
+  fellows: () => string[]
   readonly metrics: CoordinationMetrics
   readonly log: Logger
 }
@@ -34,8 +39,8 @@ export async function handleLookup (sources: LookupSources, stream: Stream): Pro
   const signal = AbortSignal.timeout(LOOKUP_TIMEOUT_MS)
   const frames = jsonFrames(stream)
   try {
-    const { peerId } = await frames.read(lookupRequestSchema, signal)
-    const reply = await answer(sources, peerId)
+    const { peerId, local } = await frames.read(lookupRequestSchema, signal)
+    const reply = await answer(sources, peerId, local === true)
     sources.metrics.lookups.inc({ result: reply.found ? reply.source : 'miss' })
     await frames.write(reply, signal)
     await stream.close({ signal })
@@ -46,7 +51,7 @@ export async function handleLookup (sources: LookupSources, stream: Stream): Pro
   }
 }
 
-async function answer (sources: LookupSources, peerId: string): Promise<LookupReply> {
+async function answer (sources: LookupSources, peerId: string, localOnly: boolean): Promise<LookupReply> {
   let id
   try {
     id = peerIdFromString(peerId)
@@ -56,9 +61,40 @@ async function answer (sources: LookupSources, peerId: string): Promise<LookupRe
   if (sources.guard.reservedPeers().some(p => p.equals(id))) {
     return { found: true, source: 'local', multiaddrs: circuitAddresses(sources.addresses(), peerId) }
   }
-  const entry = await sources.directory()?.lookup(peerId)
+  if (localOnly) return { found: false }
+  const entry = await sources.directory()?.lookup(peerId).catch(() => undefined)
   if (entry != null && entry.multiaddrs.length > 0) return { found: true, source: 'directory', multiaddrs: entry.multiaddrs }
-  return { found: false }
+  return await askFellows(sources, peerId)
+}
+
+/**
+ * The directory is a cache of what the fleet's anchors know, and anyone who can write to NATS
+ * can delete from it: on a miss, ask the fellow anchors themselves (each answers from its own
+ * reservations) before sending the peer to the DHT.
+ */
+async function askFellows (sources: LookupSources, peerId: string): Promise<LookupReply> {
+  const fellows = sources.fellows().slice(0, MAX_FELLOWS_ASKED)
+  if (fellows.length === 0) return { found: false }
+  const controller = new AbortController()
+  const signal = AbortSignal.any([controller.signal, AbortSignal.timeout(FELLOW_TIMEOUT_MS)])
+  const asks = fellows.map(async fellow => {
+    const stream = await sources.node.dialProtocol(peerIdFromString(fellow), LOOKUP_PROTOCOL, { signal })
+    const frames = jsonFrames(stream)
+    await frames.write({ peerId, local: true }, signal)
+    const reply = await frames.read(lookupReplySchema, signal)
+    await stream.close({ signal }).catch(() => {})
+    // A fellow vouches only for its own reservations: the addresses must lead through it.
+    if (!reply.found || reply.source !== 'local' || reply.multiaddrs.some(a => !a.endsWith(`/p2p/${fellow}/p2p-circuit/p2p/${peerId}`))) throw new Error('not there')
+    return reply
+  })
+  try {
+    const reply = await Promise.any(asks)
+    return { found: true, source: 'directory', multiaddrs: reply.multiaddrs }
+  } catch {
+    return { found: false }
+  } finally {
+    controller.abort()
+  }
 }
 
 export const LOOKUP_PROTOCOL = PROTOCOLS.lookup

@@ -8,6 +8,7 @@ import { Replicator } from '../storage/replicator.js'
 import { StoreService } from '../storage/store-service.js'
 import type { AnchorConfig } from '../config/anchor-config.js'
 import type { Logger } from '../logging/logger.js'
+import type { InflightMetrics } from '../metrics/inflight-metrics.js'
 import type { RepairReport } from '../storage/replicator.js'
 import type { StorageFleet } from '../storage/storage-fleet.js'
 import type { Libp2p } from '@libp2p/interface'
@@ -25,6 +26,8 @@ export interface StorageRoleComponents {
   /** Storage membership as placement sees it now. */
   readonly fleet: StorageFleet
   readonly registry: Registry
+  /** Where the store's in-flight memory budget is reported. */
+  readonly inflight?: InflightMetrics
   readonly log: Logger
 }
 
@@ -34,7 +37,12 @@ export interface StorageStatus {
   readonly capacityBytes: number
   readonly underReplicated: number
   readonly repairQueue: number
+  /** Leases (pins) held on the blocks stored here. */
+  readonly leases: number
 }
+
+/** Store streams one connection may have open at once: enough to pipeline, not to hoard. */
+const MAX_STORE_STREAMS_PER_CONNECTION = 8
 
 export interface StorageRoleEvents {
   /** After every repair round: while draining, the hand-off's progress. */
@@ -68,8 +76,24 @@ export class StorageRole extends TypedEventEmitter<StorageRoleEvents> {
       drainBlocksLeft: () => this.draining ? this.blocksLeft : 0
     })
     this.service = new StoreService(components.node, store, components.fleet,
-      new PeerLimits({ bytesPerSecond: settings.peerRate, bytesPerDay: settings.peerQuota }),
-      metrics, { replication: settings.replication, writeQuorum: settings.writeQuorum }, components.log)
+      new PeerLimits({
+        bytesPerSecond: settings.peerRate,
+        bytesPerDay: settings.peerQuota,
+        networkBytesPerSecond: settings.prefixRate,
+        networkBytesPerDay: settings.prefixQuota,
+        // What one network may hold through this anchor: its share of the capacity, over R because
+        // each block it puts lands on R anchors (so using every anchor as entry gets it no more).
+        networkHeldBytes: Math.floor(settings.capacity * settings.prefixShare / settings.replication),
+        heldWindowMs: settings.gcGrace,
+        leaseBytes: settings.peerLeaseQuota
+      }),
+      metrics, {
+        replication: settings.replication,
+        writeQuorum: settings.writeQuorum,
+        leaseTtlMs: settings.leaseTtl,
+        maxInflightBytes: settings.maxInflight,
+        grantKeys: settings.grantKeys
+      }, components.log, components.inflight)
     this.replicator = new Replicator(components.node, store, this.service, components.fleet, metrics, {
       replication: settings.replication,
       repairIntervalMs: settings.repairInterval,
@@ -82,7 +106,7 @@ export class StorageRole extends TypedEventEmitter<StorageRoleEvents> {
   }
 
   static async open (init: StorageRoleInit, components: StorageRoleComponents): Promise<StorageRole> {
-    const store = await Blockstore.open(init.dataDir, init.storage.capacity)
+    const store = await Blockstore.open(init.dataDir, init.storage.capacity, { legacyOwner: components.fleet.self, legacyLeaseMs: init.storage.leaseTtl })
     return new StorageRole(store, init, components)
   }
 
@@ -94,7 +118,8 @@ export class StorageRole extends TypedEventEmitter<StorageRoleEvents> {
   /** Serves the store protocol and starts repair and collection rounds. */
   async start (): Promise<void> {
     const service = this.service
-    await this.node.handle(PROTOCOLS.store, async (stream, connection) => { await service.handle(stream, connection) })
+    await this.node.handle(PROTOCOLS.store, async (stream, connection) => { await service.handle(stream, connection) },
+      { maxInboundStreams: MAX_STORE_STREAMS_PER_CONNECTION })
     this.replicator.start()
   }
 
@@ -121,7 +146,8 @@ export class StorageRole extends TypedEventEmitter<StorageRoleEvents> {
       storedBytes: this.store.usedBytes,
       capacityBytes: this.store.capacityBytes,
       underReplicated: this.replicator.lastReport.underReplicated,
-      repairQueue: this.replicator.repairQueue
+      repairQueue: this.replicator.repairQueue,
+      leases: this.store.leaseCount
     }
   }
 }

@@ -1,6 +1,7 @@
-import { MAX_BLOCK_BYTES, MAX_STORE_HEADER_BYTES, PROTOCOLS, storeReplySchema } from '@meganet/contracts'
-import { lpStream } from '@libp2p/utils'
+import { MAX_BLOCK_BYTES, MAX_STORE_HEADER_BYTES, PROTOCOLS, storeReplySchema, storeRequestSchema } from '@meganet/contracts'
+import { FrameTooLargeError, boundedFrames } from '../net/bounded-frames.js'
 import { matchesCid } from './cid.js'
+import type { BoundedFrames } from '../net/bounded-frames.js'
 import type { StoreErrorCode, StoreReply, StoreRequest } from '@meganet/contracts'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
@@ -22,20 +23,46 @@ export function isStoreError (err: unknown, code?: StoreError['code']): err is S
   return err instanceof StoreError && (code == null || err.code === code)
 }
 
-type Framed = ReturnType<typeof lpStream<Stream>>
+/** What a store stream buffers between frames: one header and its length prefix. */
+const IDLE_ALLOWANCE_BYTES = MAX_STORE_HEADER_BYTES + 16
 
-export async function readHeader (framed: Framed, signal: AbortSignal): Promise<unknown> {
-  const frame = await framed.read({ signal })
-  if (frame.byteLength > MAX_STORE_HEADER_BYTES) throw new StoreError('protocol', `header frame of ${frame.byteLength} bytes exceeds ${MAX_STORE_HEADER_BYTES}`)
+/**
+ * Reads a header frame: its length is checked before a byte of it is buffered (`too_large`),
+ * and anything but UTF-8 JSON is `malformed`.
+ */
+export async function readHeader (frames: BoundedFrames, signal: AbortSignal): Promise<unknown> {
+  return decodeHeader(await readFrame(frames, signal))
+}
+
+/** A header frame's bytes, refused as `too_large` from its length alone. */
+export async function readFrame (frames: BoundedFrames, signal: AbortSignal): Promise<Uint8Array> {
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(frame.subarray()))
+    return (await frames.read({ maxLength: MAX_STORE_HEADER_BYTES, signal })).subarray()
   } catch (err) {
-    throw new StoreError('protocol', 'header frame is not UTF-8 JSON', { cause: err })
+    if (err instanceof FrameTooLargeError) throw new StoreError('too_large', `header frame of ${err.length} bytes exceeds ${MAX_STORE_HEADER_BYTES}`, { cause: err })
+    throw err
   }
 }
 
-export function storeFrames (stream: Stream): Framed {
-  return lpStream(stream, { maxDataLength: MAX_BLOCK_BYTES })
+/** A header frame's JSON; anything but UTF-8 JSON is `malformed`. */
+export function decodeHeader (bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+  } catch (err) {
+    throw new StoreError('malformed', 'header frame is not UTF-8 JSON', { cause: err })
+  }
+}
+
+/** A store request from a header frame's bytes, or a `malformed` StoreError saying what is wrong. */
+export function decodeStoreRequest (bytes: Uint8Array): StoreRequest {
+  const parsed = storeRequestSchema.safeParse(decodeHeader(bytes))
+  if (!parsed.success) throw new StoreError('malformed', `malformed store request: ${parsed.error.issues[0]?.path.join('.') ?? ''} ${parsed.error.issues[0]?.message ?? ''}`.trim())
+  return parsed.data
+}
+
+/** A store stream's frames: bounded reads (see {@link boundedFrames}) and length-prefixed writes. */
+export function storeFrames (stream: Stream): BoundedFrames {
+  return boundedFrames(stream, IDLE_ALLOWANCE_BYTES)
 }
 
 export function encodeHeader (value: unknown): Uint8Array {
@@ -61,22 +88,34 @@ export async function storeRequest (
   }
   try {
     const framed = storeFrames(stream)
-    await framed.write(encodeHeader(request), { signal })
-    if (block != null) await framed.write(block, { signal })
-    const parsed = storeReplySchema.safeParse(await readHeader(framed, signal))
+    await framed.write(encodeHeader(request), signal)
+    if (block != null) await framed.write(block, signal)
+    let header: unknown
+    try {
+      header = await readHeader(framed, signal)
+    } catch (err) {
+      if (err instanceof StoreError) throw new StoreError('protocol', `unreadable store reply: ${err.message}`, { cause: err })
+      throw err
+    }
+    const parsed = storeReplySchema.safeParse(header)
     if (!parsed.success) throw new StoreError('protocol', `malformed store reply: ${parsed.error.issues[0]?.message ?? ''}`)
     const reply = parsed.data
     if (!reply.ok) throw new StoreError(reply.code, reply.error)
     let data: Uint8Array | undefined
     if (request.op === 'get') {
-      data = (await framed.read({ signal })).subarray()
-      if (data.byteLength !== reply.size) throw new StoreError('protocol', `block of ${data.byteLength} bytes, announced ${reply.size}`)
+      const announced = reply.size
+      if (announced == null) throw new StoreError('protocol', 'get reply without a size')
+      // The block frame must be exactly as long as announced: checked before it is buffered.
+      data = (await framed.read({ maxLength: MAX_BLOCK_BYTES, signal, admit: length => length === announced })).subarray()
     }
     await stream.close({ signal }).catch(() => {})
     return { reply, ...(data != null ? { block: data } : {}) }
   } catch (err) {
     stream.abort(err instanceof Error ? err : new Error(String(err)))
     if (err instanceof StoreError) throw err
+    if (err instanceof FrameTooLargeError || (err as Error).name === 'FrameRefusedError') {
+      throw new StoreError('protocol', `store reply frame does not match its header: ${(err as Error).message}`, { cause: err })
+    }
     throw new StoreError('unreachable', `store request ${request.op} failed: ${(err as Error).message}`, { cause: err })
   }
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { multiaddr } from '@multiformats/multiaddr'
 import { parse as parseYaml } from 'yaml'
-import { ANCHOR_ROLES, scopeName } from '@meganet/contracts'
+import { ANCHOR_ROLES, MAX_BLOCK_BYTES, scopeName } from '@meganet/contracts'
 import { z } from 'zod'
 import { ANCHOR_DEFAULTS, ANCHOR_OPTIONS, envName, flagName } from './anchor-options.js'
 import { ConfigError } from './errors.js'
@@ -31,6 +31,8 @@ function isMultiaddr (text: string): boolean {
 const always = (): boolean => true
 
 const multiaddrText = z.string().refine(isMultiaddr, { message: 'not a valid multiaddr' })
+/** An Ed25519 PeerId (12D3KooW…): how keys that sign commands and grants are named. */
+const keyPeerId = z.string().regex(/^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/, { message: 'must be the PeerId (12D3KooW…) of an Ed25519 key' })
 const anchorAddress = multiaddrText.refine(text => text.includes('/p2p/'), {
   message: 'must end in /p2p/<peerId> so the anchor is pinned by key'
 })
@@ -60,18 +62,29 @@ export const anchorConfigSchema = z.strictObject({
     maxReservations: positiveCount,
     reservationTtl: durationMs,
     maxReservationsPerIp: count,
+    maxReservationsPerPrefix: count,
     maxCircuitsPerPeer: count,
+    maxCircuitsPerPair: count,
+    maxCircuitsPerPrefixToPeer: count,
     circuitDataLimit: limit,
-    circuitDurationLimit: limit.refine(ms => ms == null || ms >= 1000, { message: 'must be at least 1s: relays state it in whole seconds' })
+    circuitDurationLimit: limit.refine(ms => ms == null || ms >= 1000, { message: 'must be at least 1s: relays state it in whole seconds' }),
+    circuitIdleTimeout: limit
   }),
   connections: z.strictObject({ max: positiveCount, maxPendingInbound: positiveCount, pingInterval: durationMs }),
-  dht: z.strictObject({ allowPrivateAddresses: z.boolean() }),
+  dht: z.strictObject({ allowPrivateAddresses: z.boolean(), maxRecords: positiveCount, maxRecordsPerPeer: positiveCount }),
   storage: z.strictObject({
     capacity: z.number().int().min(1),
     replication: z.number().int().min(1).max(16),
     writeQuorum: z.number().int().min(1),
     peerRate: z.number().int().min(1).nullable(),
     peerQuota: z.number().int().min(1).nullable(),
+    prefixRate: z.number().int().min(1).nullable(),
+    prefixQuota: z.number().int().min(1).nullable(),
+    prefixShare: z.number().gt(0).max(1),
+    leaseTtl: durationMs,
+    peerLeaseQuota: z.number().int().min(1).nullable(),
+    grantKeys: z.array(keyPeerId),
+    maxInflight: z.number().int().min(MAX_BLOCK_BYTES, { message: `must hold at least one block (${MAX_BLOCK_BYTES} bytes)` }),
     repairInterval: durationMs,
     gcInterval: durationMs,
     gcGrace: durationMs
@@ -81,15 +94,17 @@ export const anchorConfigSchema = z.strictObject({
     servers: z.array(z.string().regex(/^(nats|tls|ws|wss):\/\/\S+$|^[\w.-]+:\d+$/, { message: 'expected a NATS URL such as nats://host:4222' })),
     credsFile: z.string().min(1).optional(),
     nkeySeedFile: z.string().min(1).optional(),
+    identityNkey: z.boolean(),
     user: z.string().min(1).optional(),
     password: z.string().min(1).optional(),
     tls: z.strictObject({ caFile: z.string().min(1).optional(), certFile: z.string().min(1).optional(), keyFile: z.string().min(1).optional() })
-  }).refine(n => [n.credsFile, n.nkeySeedFile, n.user].filter(v => v != null).length <= 1, {
-    message: 'give at most one of credsFile, nkeySeedFile and user/password', when: always
+  }).refine(n => [n.credsFile, n.nkeySeedFile, n.user, n.identityNkey ? true : undefined].filter(v => v != null).length <= 1, {
+    message: 'give at most one of credsFile, nkeySeedFile, identityNkey and user/password', when: always
   }).refine(n => (n.tls?.certFile == null) === (n.tls?.keyFile == null), {
     message: 'tls.certFile and tls.keyFile go together', path: ['tls'], when: always
   }),
   coordination: z.strictObject({
+    operatorKeys: z.array(keyPeerId),
     heartbeat: durationMs,
     memberTtl: durationMs,
     replicas: z.union([z.literal(1), z.literal(3), z.literal(5)], { message: 'must be 1, 3 or 5' }),

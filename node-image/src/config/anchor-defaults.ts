@@ -49,8 +49,10 @@ export const DEFAULT_SHUTDOWN_GRACE_MS = 10_000
 export const DEFAULT_ANNOUNCE_WAIT_MS = 2 * 60 * 1000
 export const DEFAULT_LOG_LEVEL = 'info'
 
-/** How long a signed bootstrap list stays valid. */
+/** How long a signed bootstrap list stays valid (verifiers accept at most MAX_BOOTSTRAP_LIST_LIFETIME_MS). */
 export const BOOTSTRAP_LIST_TTL_MS = 24 * 60 * 60 * 1000
+/** The served list is signed again this often even when its anchors did not change. */
+export const BOOTSTRAP_LIST_REFRESH_MS = 60 * 60 * 1000
 
 export const DEFAULT_REGION = 'local'
 export const DEFAULT_FLEET = 'default'
@@ -63,10 +65,36 @@ export const DEFAULT_STORAGE_CAPACITY_BYTES = 10 * 1024 ** 3
 export const DEFAULT_REPLICATION = 3
 export const DEFAULT_WRITE_QUORUM = 2
 export const DEFAULT_PEER_UPLOAD_RATE = 32 * 1024 * 1024
-export const DEFAULT_PEER_DAILY_QUOTA = 10 * 1024 ** 3
+/** A tenth of the default capacity: one PeerId cannot fill an anchor in a day (it used to equal the capacity). */
+export const DEFAULT_PEER_DAILY_QUOTA = 1024 ** 3
 export const DEFAULT_REPAIR_INTERVAL_MS = 60_000
 export const DEFAULT_GC_INTERVAL_MS = 60 * 60 * 1000
 /** An unpinned block nobody referenced for this long is garbage (long enough for any upload to finish). */
 export const DEFAULT_GC_GRACE_MS = 24 * 60 * 60 * 1000
 /** How long a drain waits for peers to move before it disconnects the rest. */
 export const DEFAULT_DRAIN_TIMEOUT_MS = 5 * 60 * 1000
+
+/** go-libp2p counts 32 reservations per ASN; a /24 (or IPv6 /56) is our stand-in for one network. */
+export const DEFAULT_MAX_RESERVATIONS_PER_PREFIX = 32
+/** Relayed connections one source may hold to one destination (an honest peer needs one). */
+export const DEFAULT_MAX_CIRCUITS_PER_PAIR = 2
+/** Relayed connections one source network may hold to one destination: a few networks cannot fill a victim's slots. */
+export const DEFAULT_MAX_CIRCUITS_PER_PREFIX_TO_PEER = 4
+/** A relayed connection that carries (almost) nothing for this long is closed. */
+export const DEFAULT_CIRCUIT_IDLE_TIMEOUT_MS = 2 * 60 * 1000
+/** Upload rate of one network (IPv4 /24, IPv6 /56): twice a peer's. */
+export const DEFAULT_PREFIX_UPLOAD_RATE = 64 * 1024 * 1024
+/** Bytes one network may upload through one anchor per 24 hours. */
+export const DEFAULT_PREFIX_DAILY_QUOTA = 4 * 1024 ** 3
+/** The share of an anchor's capacity one network may hold through it (uploads within the GC grace and leases). */
+export const DEFAULT_PREFIX_SHARE = 0.1
+/** How long a pin (lease) lasts unless its owner renews it. */
+export const DEFAULT_LEASE_TTL_MS = 30 * 24 * 60 * 60 * 1000
+/** Bytes one PeerId may keep under leases through one anchor. */
+export const DEFAULT_PEER_LEASE_QUOTA = 1024 ** 3
+/** Bytes of blocks the store protocol may hold in memory for requests in flight, all peers together. */
+export const DEFAULT_STORE_INFLIGHT_BYTES = 64 * 1024 * 1024
+/** DHT records (provider and value records, each kind) an anchor keeps at most. */
+export const DEFAULT_DHT_MAX_RECORDS = 100_000
+/** DHT records one peer may have stored on an anchor (fleet anchors are not limited). */
+export const DEFAULT_DHT_MAX_RECORDS_PER_PEER = 1_000

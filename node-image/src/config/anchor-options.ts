@@ -5,7 +5,10 @@ import {
   DEFAULT_TCP_PORT, DEFAULT_WS_PORT, DEFAULT_REGION, DEFAULT_FLEET, DEFAULT_HEARTBEAT_MS, DEFAULT_MEMBER_TTL_MS,
   DEFAULT_KV_REPLICAS, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_STORAGE_CAPACITY_BYTES, DEFAULT_REPLICATION, DEFAULT_WRITE_QUORUM,
   DEFAULT_PEER_UPLOAD_RATE, DEFAULT_PEER_DAILY_QUOTA, DEFAULT_REPAIR_INTERVAL_MS, DEFAULT_GC_INTERVAL_MS, DEFAULT_GC_GRACE_MS,
-  DEFAULT_ANNOUNCE_WAIT_MS
+  DEFAULT_ANNOUNCE_WAIT_MS,
+  DEFAULT_MAX_RESERVATIONS_PER_PREFIX, DEFAULT_MAX_CIRCUITS_PER_PAIR, DEFAULT_MAX_CIRCUITS_PER_PREFIX_TO_PEER, DEFAULT_CIRCUIT_IDLE_TIMEOUT_MS,
+  DEFAULT_PREFIX_UPLOAD_RATE, DEFAULT_PREFIX_DAILY_QUOTA, DEFAULT_PREFIX_SHARE, DEFAULT_LEASE_TTL_MS, DEFAULT_PEER_LEASE_QUOTA,
+  DEFAULT_STORE_INFLIGHT_BYTES, DEFAULT_DHT_MAX_RECORDS, DEFAULT_DHT_MAX_RECORDS_PER_PEER
 } from './anchor-defaults.js'
 import {
   DEFAULT_WEBRTC_DIRECT_PORT, DEFAULT_WEBRTC_DIRECT_ROTATION_PORT, DEFAULT_WEBRTC_DIRECT_CERT_LIFETIME_MS,
@@ -13,7 +16,7 @@ import {
 } from './anchor-defaults.js'
 
 /** How a text value (flag, env var) is read. File values of the matching JSON type are taken as they are. */
-export const OPTION_KINDS = ['string', 'port', 'count', 'size', 'size-limit', 'duration', 'duration-limit', 'boolean', 'list'] as const
+export const OPTION_KINDS = ['string', 'port', 'count', 'size', 'size-limit', 'duration', 'duration-limit', 'boolean', 'list', 'fraction'] as const
 export type OptionKind = (typeof OPTION_KINDS)[number]
 
 export interface OptionSpec {
@@ -53,18 +56,31 @@ export const ANCHOR_OPTIONS: readonly OptionSpec[] = [
   { path: 'relay.maxReservations', kind: 'count', defaultText: String(DEFAULT_MAX_RESERVATIONS), description: 'relay reservations held at once' },
   { path: 'relay.reservationTtl', kind: 'duration', defaultText: '1h', description: 'how long a reservation lasts before the peer must renew it' },
   { path: 'relay.maxReservationsPerIp', kind: 'count', defaultText: String(DEFAULT_MAX_RESERVATIONS_PER_IP), description: 'reservations from one IP address (0 = no cap)' },
+  { path: 'relay.maxReservationsPerPrefix', kind: 'count', defaultText: String(DEFAULT_MAX_RESERVATIONS_PER_PREFIX), description: 'reservations from one network: IPv4 /24 or IPv6 /56 (0 = no cap); an IPv6 /64 counts as one IP' },
   { path: 'relay.maxCircuitsPerPeer', kind: 'count', defaultText: String(DEFAULT_MAX_CIRCUITS_PER_PEER), description: 'open relayed connections a peer may be source or destination of (0 = no cap)' },
+  { path: 'relay.maxCircuitsPerPair', kind: 'count', defaultText: String(DEFAULT_MAX_CIRCUITS_PER_PAIR), description: 'open relayed connections from one source peer to one destination (0 = no cap)' },
+  { path: 'relay.maxCircuitsPerPrefixToPeer', kind: 'count', defaultText: String(DEFAULT_MAX_CIRCUITS_PER_PREFIX_TO_PEER), description: 'open relayed connections from one source network (/24, /56) to one destination (0 = no cap)' },
+  { path: 'relay.circuitIdleTimeout', kind: 'duration-limit', defaultText: '2m', description: 'a relayed connection carrying next to nothing (keepalives only) for this long is closed; "unlimited" keeps it' },
   { path: 'relay.circuitDataLimit', kind: 'size-limit', defaultText: '128MiB', description: 'bytes one relayed connection may carry (both directions) before it is closed; "unlimited" lifts it' },
   { path: 'relay.circuitDurationLimit', kind: 'duration-limit', defaultText: '30m', description: 'how long one relayed connection may stay open; "unlimited" lifts it' },
   { path: 'connections.max', kind: 'count', defaultText: String(DEFAULT_MAX_CONNECTIONS), description: 'open connections before the connection manager prunes' },
   { path: 'connections.maxPendingInbound', kind: 'count', defaultText: String(DEFAULT_MAX_PENDING_INBOUND), description: 'inbound connections still in their handshake at once; more are refused' },
   { path: 'connections.pingInterval', kind: 'duration', defaultText: '1m', description: 'how often every connection is pinged; one that does not answer is closed (and its reservation freed)' },
   { path: 'dht.allowPrivateAddresses', kind: 'boolean', defaultText: 'false', description: 'keep private and loopback addresses in DHT records (devnets and LANs only)' },
+  { path: 'dht.maxRecords', kind: 'count', defaultText: String(DEFAULT_DHT_MAX_RECORDS), description: 'DHT provider records, and value records, this anchor keeps at most (each)' },
+  { path: 'dht.maxRecordsPerPeer', kind: 'count', defaultText: String(DEFAULT_DHT_MAX_RECORDS_PER_PEER), description: 'DHT records one peer may store here (fleet anchors are not limited)' },
   { path: 'storage.capacity', kind: 'size', defaultText: '10GiB', description: 'bytes of blocks this anchor stores before refusing puts' },
   { path: 'storage.replication', kind: 'count', defaultText: String(DEFAULT_REPLICATION), description: 'anchors each block is placed on (R)' },
   { path: 'storage.writeQuorum', kind: 'count', defaultText: String(DEFAULT_WRITE_QUORUM), description: 'anchors that must hold a block before a put is acknowledged' },
   { path: 'storage.peerRate', kind: 'size-limit', defaultText: '32MiB', description: 'bytes per second one peer may upload; "unlimited" lifts it' },
-  { path: 'storage.peerQuota', kind: 'size-limit', defaultText: '10GiB', description: 'bytes one peer may upload through this anchor per 24 hours; "unlimited" lifts it' },
+  { path: 'storage.peerQuota', kind: 'size-limit', defaultText: '1GiB', description: 'bytes one peer may upload through this anchor per 24 hours; "unlimited" lifts it' },
+  { path: 'storage.prefixRate', kind: 'size-limit', defaultText: '64MiB', description: 'bytes per second one network (IPv4 /24, IPv6 /56) may upload; "unlimited" lifts it' },
+  { path: 'storage.prefixQuota', kind: 'size-limit', defaultText: '4GiB', description: 'bytes one network may upload through this anchor per 24 hours; "unlimited" lifts it' },
+  { path: 'storage.prefixShare', kind: 'fraction', defaultText: String(DEFAULT_PREFIX_SHARE), description: 'share of the capacity one network may hold through this anchor (recent uploads and leases), e.g. 0.1 or 10%' },
+  { path: 'storage.leaseTtl', kind: 'duration', defaultText: '30d', description: 'how long a pin (lease) lasts unless its owner renews it' },
+  { path: 'storage.peerLeaseQuota', kind: 'size-limit', defaultText: '1GiB', description: 'bytes one peer may keep under leases (pins) through this anchor; "unlimited" lifts it' },
+  { path: 'storage.grantKeys', kind: 'list', defaultText: '(none)', description: 'comma-separated PeerIds of keys whose signed storage grants lift a holder\'s limits' },
+  { path: 'storage.maxInflight', kind: 'size', defaultText: '64MiB', description: 'bytes of blocks the store protocol may hold in memory for requests in flight, all peers together' },
   { path: 'storage.repairInterval', kind: 'duration', defaultText: '1m', description: 'how often blocks are checked on their anchors and copies restored' },
   { path: 'storage.gcInterval', kind: 'duration', defaultText: '1h', description: 'how often unreferenced blocks are collected' },
   { path: 'storage.gcGrace', kind: 'duration', defaultText: '24h', description: 'how long an unpinned block nobody references is kept' },
@@ -74,11 +90,13 @@ export const ANCHOR_OPTIONS: readonly OptionSpec[] = [
   { path: 'nats.servers', kind: 'list', defaultText: '(none: no coordination)', description: 'comma-separated NATS URLs; the anchor coordinates with its fleet through them' },
   { path: 'nats.credsFile', kind: 'string', defaultText: '(none)', description: 'NATS credentials file (JWT + nkey seed), e.g. from a mounted Secret' },
   { path: 'nats.nkeySeedFile', kind: 'string', defaultText: '(none)', description: 'file holding an nkey seed to authenticate with' },
+  { path: 'nats.identityNkey', kind: 'boolean', defaultText: 'false', description: 'authenticate to NATS with the anchor\'s own identity key as an nkey: the server grants permissions per PeerId, no credentials file' },
   { path: 'nats.user', kind: 'string', defaultText: '(none)', description: 'NATS user name' },
   { path: 'nats.password', kind: 'string', defaultText: '(none)', description: 'NATS password (prefer the env var or a file over a flag)' },
   { path: 'nats.tls.caFile', kind: 'string', defaultText: '(none)', description: 'CA bundle to verify the NATS servers with (enables TLS)' },
   { path: 'nats.tls.certFile', kind: 'string', defaultText: '(none)', description: 'client certificate for mutual TLS' },
   { path: 'nats.tls.keyFile', kind: 'string', defaultText: '(none)', description: 'client key for mutual TLS' },
+  { path: 'coordination.operatorKeys', kind: 'list', defaultText: '(none: drain and undrain are refused)', description: 'comma-separated PeerIds of the operator keys whose signed commands this anchor obeys' },
   { path: 'coordination.heartbeat', kind: 'duration', defaultText: '5s', description: 'how often the membership record (with load) is rewritten' },
   { path: 'coordination.memberTtl', kind: 'duration', defaultText: '15s', description: 'a record not rewritten for this long is dropped (crashed anchor)' },
   { path: 'coordination.replicas', kind: 'count', defaultText: String(DEFAULT_KV_REPLICAS), description: 'JetStream replicas for the KV buckets this anchor creates (1, 3 or 5)' },
@@ -108,25 +126,37 @@ export const ANCHOR_DEFAULTS = {
     maxReservations: DEFAULT_MAX_RESERVATIONS,
     reservationTtl: DEFAULT_RESERVATION_TTL_MS,
     maxReservationsPerIp: DEFAULT_MAX_RESERVATIONS_PER_IP,
+    maxReservationsPerPrefix: DEFAULT_MAX_RESERVATIONS_PER_PREFIX,
     maxCircuitsPerPeer: DEFAULT_MAX_CIRCUITS_PER_PEER,
+    maxCircuitsPerPair: DEFAULT_MAX_CIRCUITS_PER_PAIR,
+    maxCircuitsPerPrefixToPeer: DEFAULT_MAX_CIRCUITS_PER_PREFIX_TO_PEER,
+    circuitIdleTimeout: DEFAULT_CIRCUIT_IDLE_TIMEOUT_MS,
     circuitDataLimit: DEFAULT_CIRCUIT_DATA_LIMIT_BYTES,
     circuitDurationLimit: DEFAULT_CIRCUIT_DURATION_LIMIT_MS
   },
   connections: { max: DEFAULT_MAX_CONNECTIONS, maxPendingInbound: DEFAULT_MAX_PENDING_INBOUND, pingInterval: DEFAULT_PING_INTERVAL_MS },
-  dht: { allowPrivateAddresses: false },
+  dht: { allowPrivateAddresses: false, maxRecords: DEFAULT_DHT_MAX_RECORDS, maxRecordsPerPeer: DEFAULT_DHT_MAX_RECORDS_PER_PEER },
   storage: {
     capacity: DEFAULT_STORAGE_CAPACITY_BYTES,
     replication: DEFAULT_REPLICATION,
     writeQuorum: DEFAULT_WRITE_QUORUM,
     peerRate: DEFAULT_PEER_UPLOAD_RATE,
     peerQuota: DEFAULT_PEER_DAILY_QUOTA,
+    prefixRate: DEFAULT_PREFIX_UPLOAD_RATE,
+    prefixQuota: DEFAULT_PREFIX_DAILY_QUOTA,
+    prefixShare: DEFAULT_PREFIX_SHARE,
+    leaseTtl: DEFAULT_LEASE_TTL_MS,
+    peerLeaseQuota: DEFAULT_PEER_LEASE_QUOTA,
+    grantKeys: [],
+    maxInflight: DEFAULT_STORE_INFLIGHT_BYTES,
     repairInterval: DEFAULT_REPAIR_INTERVAL_MS,
     gcInterval: DEFAULT_GC_INTERVAL_MS,
     gcGrace: DEFAULT_GC_GRACE_MS
   },
   fleet: { region: DEFAULT_REGION, name: DEFAULT_FLEET },
-  nats: { servers: [], tls: {} },
+  nats: { servers: [], identityNkey: false, tls: {} },
   coordination: {
+    operatorKeys: [],
     heartbeat: DEFAULT_HEARTBEAT_MS,
     memberTtl: DEFAULT_MEMBER_TTL_MS,
     replicas: DEFAULT_KV_REPLICAS,

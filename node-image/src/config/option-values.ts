@@ -40,6 +40,11 @@ export function parseOptionText (kind: OptionKind, text: string): ParseResult {
     }
     case 'list':
       return { ok: true, value: text.split(',').map(s => s.trim()).filter(s => s.length > 0) }
+    case 'fraction': {
+      const match = /^\s*(\d+(?:\.\d+)?)\s*(%?)\s*$/.exec(text)
+      const value = match == null ? Number.NaN : Number(match[1]) / (match[2] === '%' ? 100 : 1)
+      return Number.isFinite(value) && value > 0 && value <= 1 ? { ok: true, value } : fail('expected a share such as 0.1 or 10% (above 0, at most 1)')
+    }
   }
 }
 

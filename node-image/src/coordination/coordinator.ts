@@ -1,13 +1,12 @@
 import { Kvm } from '@nats-io/kv'
 import { TypedEventEmitter } from 'main-event'
 import { connect } from '@nats-io/transport-node'
-import {
-  commandRequestSchema, commandSubject, decodePayload, encodePayload, membersBucket
-} from '@meganet/contracts'
-import { natsConnectionOptions } from './nats-options.js'
-import { MemberView } from '@meganet/fleet-client'
+import { commandSubject, encodePayload, membersBucket } from '@meganet/contracts'
+import { MemberView, ReplayGuard, signMemberRecord, verifyCommand, verifyMemberRecord } from '@meganet/fleet-client'
+import { natsConnectionOptions, redactNatsUrl } from './nats-options.js'
 import { PeerDirectory } from './peer-directory.js'
 import type { NatsSettings } from './nats-options.js'
+import type { SigningKey } from '@meganet/fleet-client'
 import type { Logger } from '../logging/logger.js'
 import type { CoordinationMetrics } from '../metrics/coordination-metrics.js'
 import type { AnchorCommand, CommandReply, FleetScope, MemberRecord } from '@meganet/contracts'
@@ -30,6 +29,8 @@ export interface CoordinatorInit {
   readonly replicas: number
   /** How long a peer directory entry outlives its last write (a reservation's TTL). */
   readonly reservationTtlMs: number
+  /** PeerIds of the operator keys whose signed commands this anchor obeys; empty obeys none. */
+  readonly operatorKeys: readonly string[]
 }
 
 /** What the coordinator asks of its anchor. */
@@ -42,6 +43,10 @@ export interface CoordinatedMember {
 
 export interface CoordinatorComponents {
   readonly member: CoordinatedMember
+  /** The anchor's own key (its PeerId's): membership records and directory entries are signed with it. */
+  readonly key: SigningKey
+  /** The same key's 32-byte Ed25519 seed: its NATS nkey when `nats.identityNkey` is set. */
+  readonly seed: Uint8Array
   readonly metrics: CoordinationMetrics
   readonly log: Logger
 }
@@ -63,6 +68,8 @@ const SETUP_RETRY_MS = 2_000
 const FIRST_CONNECT_RETRY_MAX_MS = 10_000
 /** Delete markers left by expired records stay this long so late watchers still see them. */
 const MARKER_TTL_MS = 60_000
+/** Other fleets' membership buckets kept open for directory checks. */
+const MAX_FOREIGN_BUCKETS = 32
 
 /**
  * An anchor's link to its fleet over NATS: writes its membership record on a heartbeat, watches
@@ -72,6 +79,11 @@ const MARKER_TTL_MS = 60_000
 export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
   private readonly init: CoordinatorInit
   private readonly member: CoordinatedMember
+  private readonly key: SigningKey
+  private readonly seed: Uint8Array
+  private readonly trustedOperators: ReadonlySet<string>
+  private readonly replay = new ReplayGuard()
+  private readonly foreignBuckets = new Map<string, Promise<KV>>()
   private readonly metrics: CoordinationMetrics
   private readonly log: Logger
   private readonly scope: FleetScope
@@ -94,10 +106,13 @@ export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
     super()
     this.init = init
     this.member = components.member
+    this.key = components.key
+    this.seed = components.seed
+    this.trustedOperators = new Set(init.operatorKeys)
     this.metrics = components.metrics
     this.log = components.log.child({ component: 'coordination' })
     this.scope = init.scope
-    this.view = new MemberView(init.memberTtlMs)
+    this.view = new MemberView(init.memberTtlMs, init.scope)
     this.metrics.bindHeartbeatAge(() => this.heartbeatAgeSeconds())
   }
 
@@ -109,7 +124,7 @@ export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
   status (): CoordinationStatus {
     return {
       state: this.state,
-      servers: this.init.nats.servers,
+      servers: this.init.nats.servers.map(redactNatsUrl),
       members: this.view.size,
       heartbeatAgeSeconds: this.heartbeatAgeSeconds(),
       lastError: this.lastError
@@ -130,7 +145,7 @@ export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
     if (kv == null || this.state !== 'connected') return
     try {
       const record = await this.member.memberRecord()
-      await kv.put(this.init.peerId, encodePayload(record))
+      await kv.put(this.init.peerId, encodePayload(await signMemberRecord(this.key, record)))
       this.lastHeartbeatAt = Date.now()
     } catch (err) {
       this.metrics.kvErrors.inc({ op: 'member_put' })
@@ -159,7 +174,7 @@ export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
     let delay = 500
     while (!this.stopped) {
       try {
-        const options = await natsConnectionOptions(this.init.nats, `meganet-anchor ${this.scope.region}/${this.scope.fleet} ${this.init.peerId}`)
+        const options = await natsConnectionOptions(this.init.nats, `meganet-anchor ${this.scope.region}/${this.scope.fleet} ${this.init.peerId}`, { peerId: this.init.peerId, seed: this.seed })
         // Retry the first connection ourselves (so stop() can end it); nats.js reconnects after that.
         const nc = await connect({ ...options, waitOnFirstConnect: false })
         if (this.stopped) { await nc.close(); return }
@@ -210,9 +225,13 @@ export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
     const kvm = new Kvm(nc)
     const { replicas, memberTtlMs } = this.init
     this.membersKv = await this.openBucket(kvm, membersBucket(this.scope), { history: 1, replicas, ttl: memberTtlMs })
-    this.directoryKv = new PeerDirectory(
-      await this.openBucket(kvm, PeerDirectory.bucket, { history: 1, replicas, ttl: this.init.reservationTtlMs + memberTtlMs }),
-      this.init.peerId, this.scope, this.metrics)
+    this.directoryKv = new PeerDirectory({ anchor: this.init.peerId, scope: this.scope }, {
+      nc,
+      kv: await this.openBucket(kvm, PeerDirectory.bucket, { history: 1, replicas, ttl: this.init.reservationTtlMs + memberTtlMs }),
+      key: this.key,
+      isLiveAnchor: async (anchor, scope) => await this.isLiveAnchor(nc, anchor, scope),
+      metrics: this.metrics
+    })
     await this.watchMembers(this.membersKv)
     if (this.subscription == null) this.subscription = this.serveCommands(nc)
     clearInterval(this.heartbeatTimer)
@@ -271,7 +290,7 @@ export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
         if (change == null) continue
         if (change.type === 'rejected') {
           this.metrics.rejected.inc({ source: 'member', reason: change.reason })
-          this.log.warn({ key: change.key, reason: change.message }, 'ignored a malformed membership record')
+          this.log.warn({ key: change.key.slice(0, 80), reason: change.reason, detail: change.message }, 'ignored a membership record that does not check out')
           continue
         }
         this.publishMembers()
@@ -297,23 +316,53 @@ export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
     })
   }
 
+  /** Obeys a command only when a trusted operator key signed it, for this anchor, lately, once. */
   private async handleCommand (data: Uint8Array): Promise<CommandReply> {
-    const decoded = decodePayload(commandRequestSchema, data)
-    if (!decoded.ok) {
-      this.metrics.rejected.inc({ source: 'command', reason: decoded.reason })
+    const verified = verifyCommand(data, { anchor: this.init.peerId, scope: this.scope, trusted: this.trustedOperators, replay: this.replay })
+    if (!verified.ok) {
+      this.metrics.rejected.inc({ source: 'command', reason: verified.reason })
       this.metrics.commands.inc({ command: 'invalid', outcome: 'rejected' })
-      return { ok: false, error: `invalid command: ${decoded.message}` }
+      this.log.warn({ reason: verified.reason, detail: verified.message }, 'refused a command')
+      return { ok: false, error: `invalid command: ${verified.message}` }
     }
-    const { command } = decoded.value
+    const { command } = verified.value
     try {
       await this.member.command(command)
-      const member = await this.member.memberRecord()
+      const member = await signMemberRecord(this.key, await this.member.memberRecord())
       this.metrics.commands.inc({ command, outcome: 'ok' })
+      this.log.info({ command, operator: verified.signer }, 'carried out a signed command')
       void this.heartbeat()
       return { ok: true, command, member }
     } catch (err) {
       this.metrics.commands.inc({ command, outcome: 'error' })
       return { ok: false, error: `${command} failed: ${(err as Error).message}` }
+    }
+  }
+
+  /**
+   * A directory entry counts only when its anchor is a live, non-drained member of the fleet it
+   * names: this fleet from the watched view, another from that fleet's bucket (its own signed record).
+   */
+  private async isLiveAnchor (nc: NatsConnection, anchor: string, scope: FleetScope): Promise<boolean> {
+    if (scope.region === this.scope.region && scope.fleet === this.scope.fleet) {
+      const member = this.view.get(anchor)
+      return member != null && member.phase !== 'drained'
+    }
+    const name = membersBucket(scope)
+    let bucket = this.foreignBuckets.get(name)
+    if (bucket == null) {
+      if (this.foreignBuckets.size >= MAX_FOREIGN_BUCKETS) this.foreignBuckets.clear()
+      bucket = new Kvm(nc).open(name)
+      bucket.catch(() => { this.foreignBuckets.delete(name) })
+      this.foreignBuckets.set(name, bucket)
+    }
+    try {
+      const entry = await (await bucket).get(anchor)
+      if (entry?.operation !== 'PUT') return false
+      const verified = verifyMemberRecord(entry.value, { scope, ttlMs: this.init.memberTtlMs, key: anchor })
+      return verified.ok && verified.value.phase !== 'drained'
+    } catch {
+      return false
     }
   }
 

@@ -32,6 +32,8 @@ export interface NatsChildOptions {
   readonly cluster?: { readonly name: string, readonly port: number, readonly routes: readonly string[] }
   /** Require this user and password from clients. */
   readonly auth?: { readonly user: string, readonly password: string }
+  /** A server config file (accounts, users, permissions, TLS); the flags above still apply. */
+  readonly configFile?: string
   readonly startTimeoutMs?: number
 }
 
@@ -61,7 +63,7 @@ export class NatsChild {
 
   static async spawn (options: NatsChildOptions): Promise<NatsChild> {
     await mkdir(options.storeDir, { recursive: true })
-    const args = ['-a', '127.0.0.1', '-p', String(options.port), '-js', '-sd', options.storeDir]
+    const args = [...(options.configFile != null ? ['-c', options.configFile] : []), '-a', '127.0.0.1', '-p', String(options.port), '-js', '-sd', options.storeDir]
     if (options.name != null) args.push('-n', options.name)
     if (options.auth != null) args.push('--user', options.auth.user, '--pass', options.auth.password)
     if (options.cluster != null) {

@@ -4,6 +4,16 @@ import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import type { Registry } from 'prom-client'
 import type { Logger } from '../logging/logger.js'
+import { ResponseCache } from './response-cache.js'
+
+/** /status and /metrics are computed at most once per this, however often they are asked for. */
+const SNAPSHOT_TTL_MS = 1_000
+/** Slow or idle HTTP clients are cut off after these (Node's defaults wait minutes). */
+const HEADERS_TIMEOUT_MS = 10_000
+const REQUEST_TIMEOUT_MS = 15_000
+const KEEP_ALIVE_TIMEOUT_MS = 5_000
+/** Concurrent HTTP connections; probes and scrapers need a handful. */
+const MAX_HTTP_CONNECTIONS = 256
 
 export interface Readiness {
   readonly ready: boolean
@@ -18,11 +28,14 @@ export interface AnchorHttpSource {
   live: () => boolean
   readiness: () => Readiness
   status: () => Promise<unknown>
-  bootstrapList: () => Promise<unknown>
+  /** The signed list as JSON text (signed once and kept by its source, not per request). */
+  bootstrapList: () => Promise<string>
 }
 
 export function createHttpApp (source: AnchorHttpSource, log: Logger): express.Express {
   const app = express()
+  const metrics = new ResponseCache(SNAPSHOT_TTL_MS, async () => await source.registry.metrics())
+  const status = new ResponseCache(SNAPSHOT_TTL_MS, async () => JSON.stringify(await source.status()))
   app.disable('x-powered-by')
   app.get('/healthz', (_req, res) => {
     const live = source.live()
@@ -34,7 +47,7 @@ export function createHttpApp (source: AnchorHttpSource, log: Logger): express.E
   })
   app.get('/metrics', async (_req, res) => {
     try {
-      const body = await source.registry.metrics()
+      const body = await metrics.get()
       res.type(source.registry.contentType).send(body)
     } catch (err) {
       log.error({ err }, 'metrics collection failed')
@@ -42,11 +55,11 @@ export function createHttpApp (source: AnchorHttpSource, log: Logger): express.E
     }
   })
   app.get('/status', async (_req, res) => {
-    res.json(await source.status())
+    res.type('application/json').send(await status.get())
   })
   app.get('/bootstrap', async (_req, res) => {
     try {
-      res.set('cache-control', 'public, max-age=60').json(await source.bootstrapList())
+      res.set('cache-control', 'public, max-age=60').type('application/json').send(await source.bootstrapList())
     } catch (err) {
       log.error({ err }, 'bootstrap list failed')
       res.status(500).json({ error: (err as Error).message })
@@ -58,7 +71,8 @@ export function createHttpApp (source: AnchorHttpSource, log: Logger): express.E
 
 /** Starts the HTTP server; resolves once it listens, with the port it got. */
 export async function listenHttp (app: express.Express, host: string, port: number): Promise<{ server: Server, port: number }> {
-  const server = createServer(app)
+  const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, app)
+  server.maxConnections = MAX_HTTP_CONNECTIONS
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, () => { server.off('error', reject); resolve() })

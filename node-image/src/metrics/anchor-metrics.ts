@@ -9,13 +9,13 @@ export interface AnchorGaugeSource {
   routingTableSize: () => number
 }
 
-export const RESERVATION_REFUSALS = ['capacity', 'per_ip', 'draining', 'gater'] as const
+export const RESERVATION_REFUSALS = ['capacity', 'per_ip', 'per_prefix', 'draining', 'gater'] as const
 export type ReservationRefusal = (typeof RESERVATION_REFUSALS)[number]
 
-export const CIRCUIT_REFUSALS = ['per_peer', 'draining'] as const
+export const CIRCUIT_REFUSALS = ['per_peer', 'per_pair', 'per_prefix', 'draining'] as const
 export type CircuitRefusal = (typeof CIRCUIT_REFUSALS)[number]
 
-export const CIRCUIT_LIMITS = ['data', 'duration'] as const
+export const CIRCUIT_LIMITS = ['data', 'duration', 'idle'] as const
 export type CircuitLimit = (typeof CIRCUIT_LIMITS)[number]
 
 /** `meganet_*` metrics of one anchor, on its own registry (shared with libp2p's metrics). */
@@ -37,7 +37,7 @@ export class AnchorMetrics {
     this.reservationsRefused = new Counter({ name: 'meganet_relay_reservations_refused_total', help: 'Relay reservations refused, by reason', labelNames: ['reason'], registers })
     this.circuitsOpened = new Counter({ name: 'meganet_relay_circuits_opened_total', help: 'Relayed connections admitted', registers })
     this.circuitsRefused = new Counter({ name: 'meganet_relay_circuits_refused_total', help: 'Relayed connections refused, by reason', labelNames: ['reason'], registers })
-    this.circuitsClosedByLimit = new Counter({ name: 'meganet_relay_circuits_closed_by_limit_total', help: 'Relayed connections cut at their data or duration limit', labelNames: ['limit'], registers })
+    this.circuitsClosedByLimit = new Counter({ name: 'meganet_relay_circuits_closed_by_limit_total', help: 'Relayed connections cut at their data or duration limit, or closed when idle', labelNames: ['limit'], registers })
     this.relayedBytes = new Counter({ name: 'meganet_relay_relayed_bytes_total', help: 'Bytes carried through relayed connections, both directions', registers })
     for (const reason of RESERVATION_REFUSALS) this.reservationsRefused.inc({ reason }, 0)
     for (const reason of CIRCUIT_REFUSALS) this.circuitsRefused.inc({ reason }, 0)

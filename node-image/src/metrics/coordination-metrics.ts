@@ -1,9 +1,9 @@
+import { REJECTION_REASONS } from '@meganet/contracts'
 import { Counter, Gauge } from 'prom-client'
 import type { Registry } from 'prom-client'
 
 export const REJECTED_SOURCES = ['member', 'directory', 'command'] as const
 export type RejectedSource = (typeof REJECTED_SOURCES)[number]
-export const REJECT_REASONS = ['malformed', 'oversized'] as const
 export const LOOKUP_RESULTS = ['local', 'directory', 'miss', 'error'] as const
 export type LookupResult = (typeof LOOKUP_RESULTS)[number]
 
@@ -36,7 +36,7 @@ export class CoordinationMetrics {
     this.members = new Gauge({ name: 'meganet_coordination_members', help: 'Live members of this anchor\'s fleet, itself included', registers })
     this.lookups = new Counter({ name: 'meganet_directory_lookups_total', help: 'Peer lookups answered, by where the answer came from', labelNames: ['result'], registers })
     this.connected.set(0)
-    for (const source of REJECTED_SOURCES) for (const reason of REJECT_REASONS) this.rejected.inc({ source, reason }, 0)
+    for (const source of REJECTED_SOURCES) for (const reason of REJECTION_REASONS) this.rejected.inc({ source, reason }, 0)
     for (const result of LOOKUP_RESULTS) this.lookups.inc({ result }, 0)
   }
 

@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { pino } from 'pino'
-import { verifyBootstrapList } from '../bootstrap/signed-list.js'
+import { fetchBootstrapList } from '../bootstrap/signed-list.js'
 import { AnchorMesh } from '../net/anchor-mesh.js'
 import { PROTOCOLS, lookupReplySchema, moveNoticeSchema } from '@meganet/contracts'
 import { jsonFrames } from '../net/json-frames.js'
@@ -99,15 +99,27 @@ function peerIdOf (address: string): string | undefined {
   return multiaddr(address).getComponents().findLast(c => c.name === 'p2p')?.value
 }
 
+/** A multiaddr that pins an anchor by key: parses, ends in /p2p/<peerId>, and is not itself a relay circuit. */
+function isAnchorAddress (address: string): boolean {
+  try {
+    return peerIdOf(address) != null && !address.includes('/p2p-circuit')
+  } catch {
+    return false
+  }
+}
+
 /** Resolves the anchors to join: given ones, plus a verified signed bootstrap list. */
 async function resolveAnchors (options: PeerOptions): Promise<string[]> {
   const anchors = [...(options.anchors ?? [])]
   if (options.bootstrapUrl != null) {
     const trusted = options.trustedAnchors ?? anchors.map(peerIdOf).filter((id): id is string => id != null)
     if (trusted.length === 0) throw new PeerError('bootstrap', 'a bootstrap list URL needs trusted anchor PeerIds to verify it against')
-    const response = await fetch(options.bootstrapUrl, { signal: AbortSignal.timeout(10_000) })
-    if (!response.ok) throw new PeerError('bootstrap', `bootstrap list ${options.bootstrapUrl} answered HTTP ${response.status}`)
-    const list = await verifyBootstrapList(await response.json(), trusted)
+    let list
+    try {
+      list = await fetchBootstrapList(options.bootstrapUrl, trusted)
+    } catch (err) {
+      throw new PeerError('bootstrap', (err as Error).message, { cause: err })
+    }
     for (const entry of list.anchors) anchors.push(...entry.multiaddrs)
   }
   if (anchors.length === 0) throw new PeerError('no-anchors', 'no anchors to join: give anchor multiaddrs or a bootstrap list URL')
@@ -348,13 +360,21 @@ export class MeganetPeer {
     return this.node.getConnections().filter(c => c.limits == null && this.mesh.has(c.remotePeer.toString()))
   }
 
-  /** A draining anchor asks us to move: reach one of the anchors it names, then leave it. */
+  /**
+   * A draining anchor asks us to move: reach one of the anchors it names, then leave it. Only
+   * this peer's own anchors (the ones it joined through, or was moved to by one of them) may
+   * say so, over a direct connection: from anyone else a notice would lure the peer anywhere.
+   */
   private async onNotice (stream: Stream, connection: Connection): Promise<void> {
+    const from = connection.remotePeer.toString()
+    if (!this.mesh.has(from) || connection.limits != null) {
+      stream.abort(new Error(`move notice from ${from}, which is not one of this peer's anchors: ignored`))
+      return
+    }
     const signal = AbortSignal.timeout(LOOKUP_TIMEOUT_MS)
     const notice = await jsonFrames(stream).read(moveNoticeSchema, signal)
     await stream.close({ signal }).catch(() => {})
-    const from = connection.remotePeer.toString()
-    this.mesh.add(notice.anchors)
+    this.mesh.add(notice.anchors.filter(address => isAnchorAddress(address)))
     const deadline = Date.now() + MOVE_TIMEOUT_MS
     while (Date.now() < deadline && !this.anchorConnections().some(c => c.remotePeer.toString() !== from)) {
       await new Promise(resolve => setTimeout(resolve, 100))

@@ -1,6 +1,9 @@
 import { TypedEventEmitter } from 'main-event'
+import { base58btc } from 'multiformats/bases/base58'
+import { ipKeys } from '../net/ip-prefix.js'
 import type { AnchorMetrics } from '../metrics/anchor-metrics.js'
 import type { RelayCaps } from './relay-policy.js'
+import { CircuitTracker } from './circuit-tracker.js'
 import { circuitRefusal, reservationRefusal } from './relay-policy.js'
 import { ReservationsByIp } from './reservations-by-ip.js'
 import type { Connection, ConnectionGater, PeerId, Stream, StreamHandler, StreamMessageEvent } from '@libp2p/interface'
@@ -21,6 +24,22 @@ export function ipOf (address: Multiaddr): string | undefined {
   return address.getComponents().find(c => c.name === 'ip4' || c.name === 'ip6')?.value
 }
 
+/** What the guard needs beyond the caps: when an idle circuit is closed. */
+export interface RelayGuardInit extends RelayCaps {
+  /** A circuit moving fewer than {@link IDLE_CIRCUIT_BYTES} in this long is closed; null keeps it. */
+  readonly circuitIdleTimeout: number | null
+}
+
+/**
+ * Below this many bytes over the idle timeout a circuit counts as idle: libp2p's keepalive
+ * (a ping every 10 s, a few hundred bytes each) keeps nothing open.
+ */
+export const IDLE_CIRCUIT_BYTES = 16 * 1024
+
+class IdleCircuitError extends Error {
+  override readonly name = 'IdleCircuitError'
+}
+
 function countStreams (connections: Connection[], protocol: string, direction: 'inbound' | 'outbound'): number {
   let count = 0
   for (const connection of connections) {
@@ -39,19 +58,24 @@ export interface RelayGuardEvents {
 }
 
 /**
- * Adds what js-libp2p's relay server lacks: per-IP reservation caps, per-peer circuit caps,
- * refusal while draining, reservations freed when their peer disconnects, and accounting of
- * relayed bytes and limit cut-offs. It plugs in through libp2p's own hooks: the connection
- * gater (which the relay consults) and the registrar the relay registers its hop handler with.
+ * Adds what js-libp2p's relay server lacks: reservation caps per IP and per network, circuit
+ * caps per peer, per pair and per source network to one destination (so a few hosts cannot
+ * fill a victim's slots), idle circuits closed, refusal while draining, reservations freed when
+ * their peer disconnects, and accounting of relayed bytes and limit cut-offs. It plugs in
+ * through libp2p's own hooks: the connection gater (which the relay consults) and the registrar
+ * the relay registers its hop handler with.
  */
 export class RelayGuard extends TypedEventEmitter<RelayGuardEvents> {
-  private readonly caps: RelayCaps
+  private readonly caps: RelayGuardInit
   private readonly metrics: AnchorMetrics
   private view?: RelayView
   private draining = false
   private readonly byIp = new ReservationsByIp<PeerId>()
+  private readonly byPrefix = new ReservationsByIp<PeerId>()
+  private readonly circuits = new CircuitTracker()
+  private idleTimer?: NodeJS.Timeout
 
-  constructor (caps: RelayCaps, metrics: AnchorMetrics) {
+  constructor (caps: RelayGuardInit, metrics: AnchorMetrics) {
     super()
     this.caps = caps
     this.metrics = metrics
@@ -59,6 +83,23 @@ export class RelayGuard extends TypedEventEmitter<RelayGuardEvents> {
 
   attach (view: RelayView): void {
     this.view = view
+    const timeout = this.caps.circuitIdleTimeout
+    if (timeout != null && this.idleTimer == null) {
+      this.idleTimer = setInterval(() => { this.closeIdleCircuits(timeout) }, Math.max(250, Math.min(10_000, Math.floor(timeout / 4))))
+      this.idleTimer.unref()
+    }
+  }
+
+  stop (): void {
+    clearInterval(this.idleTimer)
+    this.idleTimer = undefined
+  }
+
+  private closeIdleCircuits (timeoutMs: number): void {
+    for (const stream of this.circuits.idle(timeoutMs, IDLE_CIRCUIT_BYTES, Date.now())) {
+      this.metrics.circuitsClosedByLimit.inc({ limit: 'idle' })
+      stream.abort(new IdleCircuitError(`relayed connection idle for ${timeoutMs} ms`))
+    }
   }
 
   /** Refuse new reservations and circuits from now on (drain or shutdown). */
@@ -94,16 +135,21 @@ export class RelayGuard extends TypedEventEmitter<RelayGuardEvents> {
       if (view == null) return true
       const reservations = view.relay.reservations
       const ip = view.getConnections(peer).map(c => ipOf(c.remoteAddr)).find(a => a != null)
+      const keys = ip == null ? undefined : ipKeys(ip)
       const key = peer.toString()
-      const sameIp = ip == null ? 0 : this.byIp.count(ip, key, holder => reservations.has(holder))
+      const stillReserved = (holder: PeerId): boolean => reservations.has(holder)
       const refusal = reservationRefusal({
         draining: this.draining,
         renewal: reservations.has(peer),
         activeReservations: reservations.size,
-        sameIpReservations: sameIp
+        sameIpReservations: keys == null ? 0 : this.byIp.count(keys.host, key, stillReserved),
+        samePrefixReservations: keys == null ? 0 : this.byPrefix.count(keys.network, key, stillReserved)
       }, this.caps)
       if (refusal == null) {
-        if (ip != null) this.byIp.add(key, peer, ip)
+        if (keys != null) {
+          this.byIp.add(key, peer, keys.host)
+          this.byPrefix.add(key, peer, keys.network)
+        }
         this.metrics.reservationsAccepted.inc()
         this.safeDispatchEvent('reserved', { detail: peer })
         return false
@@ -117,7 +163,12 @@ export class RelayGuard extends TypedEventEmitter<RelayGuardEvents> {
       if (view == null) return true
       const sourceConnections = view.getConnections(source)
       const destinationConnections = view.getConnections(destination)
+      const sourceIp = sourceConnections.map(c => ipOf(c.remoteAddr)).find(a => a != null)
+      const sourceNetwork = sourceIp == null ? undefined : ipKeys(sourceIp)?.network
+      const open = this.circuits.count(source.toString(), sourceNetwork, destination.toString())
       const refusal = circuitRefusal({
+        pairCircuits: open.pair,
+        prefixToDestinationCircuits: open.network,
         draining: this.draining,
         // The request's own hop stream is open already: it is not yet a circuit.
         sourceCircuits: Math.max(0, countStreams(sourceConnections, RELAY_HOP_PROTOCOL, 'inbound') - 1) +
@@ -126,6 +177,7 @@ export class RelayGuard extends TypedEventEmitter<RelayGuardEvents> {
           countStreams(destinationConnections, RELAY_STOP_PROTOCOL, 'outbound')
       }, this.caps)
       if (refusal == null) {
+        this.circuits.admit(source.toString(), destination.toString())
         this.metrics.circuitsOpened.inc()
         return false
       }
@@ -137,6 +189,7 @@ export class RelayGuard extends TypedEventEmitter<RelayGuardEvents> {
   /** A reservation is worthless once its peer is gone: free the slot instead of waiting for the TTL. */
   onPeerDisconnect (peer: PeerId): void {
     this.byIp.remove(peer.toString())
+    this.byPrefix.remove(peer.toString())
     const reservation = this.view?.relay.reservations.get(peer)
     if (reservation == null) return
     reservation.signal.clear()
@@ -151,7 +204,7 @@ export class RelayGuard extends TypedEventEmitter<RelayGuardEvents> {
         if (property !== 'handle') return Reflect.get(target, property, receiver) as unknown
         const handle: Registrar['handle'] = async (protocol, handler, options) => {
           const wrapped: StreamHandler = protocol === RELAY_HOP_PROTOCOL
-            ? async (stream, connection) => { this.account(stream); await handler(stream, connection) }
+            ? async (stream, connection) => { this.account(stream, connection); await handler(stream, connection) }
             : handler
           await target.handle(protocol, wrapped, options)
         }
@@ -160,14 +213,14 @@ export class RelayGuard extends TypedEventEmitter<RelayGuardEvents> {
     })
   }
 
-  private account (stream: Stream): void {
+  private account (stream: Stream, connection: Connection): void {
     // A hop stream carries either a reservation or a circuit; only circuits relay data. The
     // first frame says which: a varint length, then field 1 (the message type) as 0x08 <type>.
     let kind: 'unknown' | 'circuit' | 'reservation' = 'unknown'
     let pending = 0
+    let touch: ((bytes: number) => void) | undefined
     const count = (bytes: number): void => {
-      if (kind === 'circuit') this.metrics.relayedBytes.inc(bytes)
-      else if (kind === 'unknown') pending += bytes
+      if (kind === 'circuit') { this.metrics.relayedBytes.inc(bytes); touch?.(bytes) } else if (kind === 'unknown') pending += bytes
     }
     // Observe dispatched messages without adding a 'message' listener: a listener attached
     // before the relay's reader would make the stream flush buffered frames to nobody.
@@ -176,8 +229,16 @@ export class RelayGuard extends TypedEventEmitter<RelayGuardEvents> {
       if (event.type === 'message') {
         const data = (event as StreamMessageEvent).data
         if (kind === 'unknown') {
-          kind = hopMessageType(data.subarray(0, Math.min(data.byteLength, 12))) === HOP_TYPE_CONNECT ? 'circuit' : 'reservation'
-          if (kind === 'circuit') this.metrics.relayedBytes.inc(pending)
+          const first = data.subarray(0, Math.min(data.byteLength, 256))
+          kind = hopMessageType(first.subarray(0, 12)) === HOP_TYPE_CONNECT ? 'circuit' : 'reservation'
+          if (kind === 'circuit') {
+            this.metrics.relayedBytes.inc(pending)
+            const destination = hopConnectDestination(first)
+            if (destination != null) {
+              const ip = ipOf(connection.remoteAddr)
+              touch = this.circuits.request(stream, connection.remotePeer.toString(), ip == null ? undefined : ipKeys(ip)?.network, destination, Date.now())
+            }
+          }
           pending = 0
         }
         count(data.byteLength)
@@ -198,6 +259,46 @@ export class RelayGuard extends TypedEventEmitter<RelayGuardEvents> {
 }
 
 const HOP_TYPE_CONNECT = 1
+
+/** Reads one protobuf varint at `offset`; undefined past the end. */
+function readVarint (bytes: Uint8Array, offset: number): { value: number, next: number } | undefined {
+  let value = 0
+  for (let shift = 0, i = offset; i < bytes.length && shift < 35; i++, shift += 7) {
+    const byte = bytes[i] ?? 0
+    value += (byte & 0x7f) * 2 ** shift
+    if ((byte & 0x80) === 0) return { value, next: i + 1 }
+  }
+  return undefined
+}
+
+/**
+ * The destination PeerId of a CONNECT in the first frame of a hop stream (HopMessage field 2,
+ * Peer field 1), or undefined when the frame does not hold it whole.
+ */
+export function hopConnectDestination (frame: Uint8Array): string | undefined {
+  const length = readVarint(frame, 0)
+  if (length == null) return undefined
+  const end = Math.min(frame.length, length.next + length.value)
+  for (let offset = length.next; offset < end;) {
+    const tag = readVarint(frame, offset)
+    if (tag == null) return undefined
+    const field = Math.floor(tag.value / 8)
+    const wire = tag.value & 7
+    if (wire === 0) { const v = readVarint(frame, tag.next); if (v == null) return undefined; offset = v.next; continue }
+    if (wire !== 2) return undefined
+    const size = readVarint(frame, tag.next)
+    if (size == null || size.next + size.value > end) return undefined
+    if (field === 2) {
+      const peer = frame.subarray(size.next, size.next + size.value)
+      const idTag = readVarint(peer, 0)
+      const idSize = idTag == null ? undefined : readVarint(peer, idTag.next)
+      if (idTag?.value !== 0x0a || idSize == null || idSize.next + idSize.value > peer.length) return undefined
+      return base58btc.baseEncode(peer.subarray(idSize.next, idSize.next + idSize.value))
+    }
+    offset = size.next + size.value
+  }
+  return undefined
+}
 
 /** The HopMessage type in the first length-prefixed frame of a hop stream, if it can be read. */
 export function hopMessageType (frame: Uint8Array): number | undefined {

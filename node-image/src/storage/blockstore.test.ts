@@ -5,25 +5,59 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cidOf } from '../blocks/cid.js'
-import { Blockstore, CorruptBlockError, StoreFullError } from './blockstore.js'
+import { MAX_LEASES_PER_BLOCK } from '@meganet/contracts'
+import { Blockstore, CorruptBlockError, LeaseLimitError, StoreFullError, isPinned } from './blockstore.js'
+
+const OWNER = '12D3KooWDRsvLPCedceFv8xok38fvkNDZDtsfWjhiqGpPkr1GvGk'
 
 async function freshDir (): Promise<string> {
   return await mkdtemp(join(tmpdir(), 'meganet-blockstore-'))
 }
 
 describe('Blockstore', () => {
-  it('stores, reads back, survives a reopen and keeps pins', async () => {
+  it('stores, reads back, survives a reopen and keeps leases', async () => {
     const dir = await freshDir()
     const store = await Blockstore.open(dir, 1024 * 1024)
     const bytes = randomBytes(1000)
     const cid = await cidOf(bytes, 'raw')
-    await store.put(cid, bytes, true)
+    const lease = { owner: OWNER, expiresAt: Date.now() + 60_000 }
+    await store.put(cid, bytes, [lease])
     await store.put(cid, bytes)
     expect(store.usedBytes).toBe(1000)
     const reopened = await Blockstore.open(dir, 1024 * 1024)
     expect(reopened.has(cid)).toBe(true)
-    expect(reopened.info(cid)).toEqual({ size: 1000, pinned: true })
+    expect(reopened.info(cid)).toEqual({ size: 1000, leases: [lease] })
+    expect(isPinned(reopened.info(cid))).toBe(true)
+    expect(reopened.leaseCount).toBe(1)
     expect(Buffer.from((await reopened.get(cid))!).equals(bytes)).toBe(true)
+  })
+
+  it('keeps the later expiry of an owner\'s lease, releases it, and caps owners per block', async () => {
+    const store = await Blockstore.open(await freshDir(), 1024 * 1024)
+    const bytes = randomBytes(100)
+    const cid = await cidOf(bytes, 'raw')
+    const now = Date.now()
+    await store.put(cid, bytes, [{ owner: OWNER, expiresAt: now + 60_000 }])
+    await store.put(cid, bytes, [{ owner: OWNER, expiresAt: now + 1_000 }])
+    expect(store.info(cid)?.leases).toEqual([{ owner: OWNER, expiresAt: now + 60_000 }])
+    expect(await store.setLease(cid, { owner: OWNER, expiresAt: 0 })).toBe(true)
+    expect(isPinned(store.info(cid))).toBe(false)
+    expect(store.leaseCount).toBe(0)
+    for (let i = 0; i < MAX_LEASES_PER_BLOCK; i++) await store.setLease(cid, { owner: `${OWNER.slice(0, -2)}${String(i).padStart(2, 'A')}`, expiresAt: now + 60_000 })
+    await expect(store.setLease(cid, { owner: OWNER, expiresAt: now + 60_000 })).rejects.toThrow(LeaseLimitError)
+    expect(await store.setLease(await cidOf(randomBytes(5), 'raw'), { owner: OWNER, expiresAt: now + 60_000 })).toBe(false)
+  })
+
+  it('turns a pin from before leases into a lease of this anchor that runs out', async () => {
+    const dir = await freshDir()
+    const store = await Blockstore.open(dir, 1024 * 1024)
+    const bytes = randomBytes(100)
+    const cid = await cidOf(bytes, 'raw')
+    await store.put(cid, bytes)
+    await writeFile(join(dir, 'store', 'pins', cid.toString()), '')
+    const reopened = await Blockstore.open(dir, 1024 * 1024, { legacyOwner: OWNER, legacyLeaseMs: 60_000 })
+    expect(reopened.info(cid)?.leases[0]?.owner).toBe(OWNER)
+    expect(isPinned(reopened.info(cid), Date.now() + 61_000)).toBe(false)
   })
 
   it('writes a block once when two puts race', async () => {

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto'
 import { open, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { MAX_LEASES_PER_BLOCK, leaseSchema } from '@meganet/contracts'
+import { z } from 'zod'
 import { matchesCid, parseCid } from '../blocks/cid.js'
+import type { Lease } from '@meganet/contracts'
 import type { CID } from 'multiformats/cid'
 
 export class StoreFullError extends Error {
@@ -13,9 +16,31 @@ export class CorruptBlockError extends Error {
   override readonly name = 'CorruptBlockError'
 }
 
+/** A block already carries leases from as many owners as it may. */
+export class LeaseLimitError extends Error {
+  override readonly name = 'LeaseLimitError'
+}
+
 export interface BlockInfo {
   readonly size: number
-  readonly pinned: boolean
+  /** Who keeps the block, until when (a block with a live lease is pinned). */
+  readonly leases: readonly Lease[]
+}
+
+export interface BlockstoreOptions {
+  /**
+   * Owner and lifetime given to pins written before pins were leases (empty files in `pins/`):
+   * they become leases of this anchor that run out unless their owners pin again.
+   */
+  readonly legacyOwner?: string
+  readonly legacyLeaseMs?: number
+}
+
+const leaseFileSchema = z.array(leaseSchema).max(MAX_LEASES_PER_BLOCK)
+
+/** True when some lease on the block runs past `now`. */
+export function isPinned (info: BlockInfo | undefined, now = Date.now()): boolean {
+  return info?.leases.some(lease => lease.expiresAt > now) === true
 }
 
 /**
@@ -23,7 +48,7 @@ export interface BlockInfo {
  * to `tmp/`, flushed, and renamed into place, so after a crash it is either whole or absent;
  * leftovers in `tmp/` are removed at open. Reads are checked against the CID. The file's mtime
  * records when the block was last written or referenced (see {@link touch}), which garbage
- * collection reads.
+ * collection reads. A block's leases (owner, expiry) sit in `pins/<cid>` as JSON.
  */
 export class Blockstore {
   private readonly root: string
@@ -33,16 +58,23 @@ export class Blockstore {
   /** Writes under way, so two puts of one block write it once. */
   private readonly writing = new Map<string, Promise<void>>()
 
-  private constructor (root: string, capacity: number) {
+  private readonly options: BlockstoreOptions
+  private leaseTotal = 0
+
+  private constructor (root: string, capacity: number, options: BlockstoreOptions) {
     this.root = root
     this.capacity = capacity
+    this.options = options
   }
 
-  static async open (dataDir: string, capacityBytes: number): Promise<Blockstore> {
-    const store = new Blockstore(join(dataDir, 'store'), capacityBytes)
+  static async open (dataDir: string, capacityBytes: number, options: BlockstoreOptions = {}): Promise<Blockstore> {
+    const store = new Blockstore(join(dataDir, 'store'), capacityBytes, options)
     await store.load()
     return store
   }
+
+  /** Leases held on all blocks (live or not yet swept). */
+  get leaseCount (): number { return this.leaseTotal }
 
   get usedBytes (): number { return this.used }
   get capacityBytes (): number { return this.capacity }
@@ -61,12 +93,12 @@ export class Blockstore {
     return [...this.index.keys()].map(text => parseCid(text))
   }
 
-  /** Stores a block the caller has verified against its CID. Idempotent; `pin` only adds. */
-  async put (cid: CID, bytes: Uint8Array, pin = false): Promise<void> {
+  /** Stores a block the caller has verified against its CID. Idempotent; `leases` are merged in (the later expiry wins). */
+  async put (cid: CID, bytes: Uint8Array, leases: readonly Lease[] = []): Promise<void> {
     const key = cid.toString()
     const pending = this.writing.get(key)
     if (pending != null) await pending.catch(() => {})
-    const write = this.write(cid, key, bytes, pin)
+    const write = this.write(cid, key, bytes, leases)
     this.writing.set(key, write)
     try {
       await write
@@ -75,13 +107,19 @@ export class Blockstore {
     }
   }
 
-  private async write (cid: CID, key: string, bytes: Uint8Array, pin: boolean): Promise<void> {
+  private async write (cid: CID, key: string, bytes: Uint8Array, leases: readonly Lease[]): Promise<void> {
     const existing = this.index.get(key)
     if (existing != null) {
-      if (pin && !existing.pinned) await this.pin(cid)
+      const merged = mergeLeases(existing.leases, leases)
+      if (merged.some((lease, i) => existing.leases[i] !== lease) || merged.length !== existing.leases.length) {
+        await this.writeLeases(key, merged)
+        this.leaseTotal += merged.length - existing.leases.length
+        this.index.set(key, { ...existing, leases: merged })
+      }
       await this.touch(cid)
       return
     }
+    const merged = mergeLeases([], leases)
     if (this.used + bytes.byteLength > this.capacity) {
       throw new StoreFullError(`store full: ${this.used} of ${this.capacity} bytes used, block needs ${bytes.byteLength}`)
     }
@@ -103,8 +141,9 @@ export class Blockstore {
       this.used -= bytes.byteLength
       throw err
     }
-    if (pin) await this.writePin(key)
-    this.index.set(key, { size: bytes.byteLength, pinned: pin })
+    if (merged.length > 0) await this.writeLeases(key, merged)
+    this.index.set(key, { size: bytes.byteLength, leases: merged })
+    this.leaseTotal += merged.length
   }
 
   /** Reads a block and checks it; a corrupt one is removed so repair can restore it. */
@@ -132,12 +171,21 @@ export class Blockstore {
     this.forget(key)
   }
 
-  async pin (cid: CID): Promise<void> {
+  /**
+   * Sets `lease.owner`'s lease on a stored block (its expiry replaced; 0 or a past time releases
+   * it). False when the block is not here. Throws {@link LeaseLimitError} past the owners a block may have.
+   */
+  async setLease (cid: CID, lease: Lease, now = Date.now()): Promise<boolean> {
     const key = cid.toString()
     const info = this.index.get(key)
-    if (info == null || info.pinned) return
-    await this.writePin(key)
-    this.index.set(key, { ...info, pinned: true })
+    if (info == null) return false
+    const others = info.leases.filter(l => l.owner !== lease.owner && l.expiresAt > now)
+    const leases = lease.expiresAt > now ? [...others, lease] : others
+    if (leases.length > MAX_LEASES_PER_BLOCK) throw new LeaseLimitError(`block ${key} already has ${MAX_LEASES_PER_BLOCK} owners`)
+    await this.writeLeases(key, leases)
+    this.leaseTotal += leases.length - info.leases.length
+    this.index.set(key, { ...info, leases })
+    return true
   }
 
   /** Marks a block as referenced now (garbage collection keeps recently referenced blocks). */
@@ -159,6 +207,7 @@ export class Blockstore {
     const info = this.index.get(key)
     if (info == null) return
     this.used -= info.size
+    this.leaseTotal -= info.leases.length
     this.index.delete(key)
   }
 
@@ -172,9 +221,25 @@ export class Blockstore {
     for (const shard of await readdir(join(this.root, 'blocks'))) {
       for (const name of await readdir(join(this.root, 'blocks', shard))) {
         const size = (await stat(join(this.root, 'blocks', shard, name))).size
-        this.index.set(name, { size, pinned: pins.has(name) })
+        const leases = pins.has(name) ? await this.readLeases(name) : []
+        this.index.set(name, { size, leases })
         this.used += size
+        this.leaseTotal += leases.length
       }
+    }
+  }
+
+  private async readLeases (key: string): Promise<Lease[]> {
+    const text = await readFile(join(this.root, 'pins', key), 'utf8').catch(() => '')
+    if (text.trim() === '') {
+      // A pin from before leases: keep the block a while longer under this anchor's name.
+      const { legacyOwner, legacyLeaseMs } = this.options
+      return legacyOwner != null && legacyLeaseMs != null ? [{ owner: legacyOwner, expiresAt: Date.now() + legacyLeaseMs }] : []
+    }
+    try {
+      return leaseFileSchema.parse(JSON.parse(text))
+    } catch {
+      return []
     }
   }
 
@@ -186,8 +251,12 @@ export class Blockstore {
     return join(this.shardDir(key), key)
   }
 
-  private async writePin (key: string): Promise<void> {
-    await writeFile(join(this.root, 'pins', key), '')
+  private async writeLeases (key: string, leases: readonly Lease[]): Promise<void> {
+    const file = join(this.root, 'pins', key)
+    if (leases.length === 0) { await rm(file, { force: true }); return }
+    const temporary = join(this.root, 'tmp', `${key}.leases.${randomBytes(6).toString('hex')}`)
+    await writeFile(temporary, JSON.stringify(leases), { mode: 0o600 })
+    await rename(temporary, file)
   }
 
   private async syncDir (dir: string): Promise<void> {
@@ -198,4 +267,14 @@ export class Blockstore {
       await handle.close()
     }
   }
+}
+
+/** Leases by owner, the later expiry winning. */
+function mergeLeases (current: readonly Lease[], added: readonly Lease[]): Lease[] {
+  const byOwner = new Map(current.map(lease => [lease.owner, lease]))
+  for (const lease of added) {
+    const held = byOwner.get(lease.owner)
+    if (held == null || held.expiresAt < lease.expiresAt) byOwner.set(lease.owner, lease)
+  }
+  return [...byOwner.values()].slice(0, MAX_LEASES_PER_BLOCK)
 }

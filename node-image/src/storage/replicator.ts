@@ -6,6 +6,7 @@ import { storeRequest } from '../blocks/store-client.js'
 import { placeBlock } from './placement.js'
 import type { Logger } from '../logging/logger.js'
 import type { StorageMetrics } from '../metrics/storage-metrics.js'
+import { isPinned } from './blockstore.js'
 import type { Blockstore } from './blockstore.js'
 import type { StorageFleet } from './storage-fleet.js'
 import type { StoreService } from './store-service.js'
@@ -40,7 +41,7 @@ export interface ReplicatorEvents {
  * Keeps every block on its `replication` anchors as membership changes: each holder checks
  * the block's current anchors and pushes copies to those that lack it (repair after a loss,
  * hand-off when this anchor drains), and drops its own copy once the block is fully placed
- * elsewhere. Garbage collection keeps pinned manifests, and the chunks they list (their anchors
+ * elsewhere. Garbage collection keeps leased (pinned) manifests, and the chunks they list (their anchors
  * are told so on each round), and removes other blocks not referenced within the grace period.
  */
 export class Replicator extends TypedEventEmitter<ReplicatorEvents> {
@@ -189,8 +190,8 @@ export class Replicator extends TypedEventEmitter<ReplicatorEvents> {
         const { cid, target } = next
         try {
           const block = await this.service.get(cid)
-          const pin = this.store.info(cid)?.pinned === true
-          await storeRequest(this.node, peerIdFromString(target), { op: 'replicate', cid: cid.toString(), size: block.byteLength, ...(pin ? { pin } : {}) }, block)
+          const leases = (this.store.info(cid)?.leases ?? []).filter(lease => lease.expiresAt > Date.now())
+          await storeRequest(this.node, peerIdFromString(target), { op: 'replicate', cid: cid.toString(), size: block.byteLength, ...(leases.length > 0 ? { leases } : {}) }, block)
           holders.get(target)?.add(cid.toString())
           pushed++
           this.metrics.repairedBlocks.inc()
@@ -207,7 +208,7 @@ export class Replicator extends TypedEventEmitter<ReplicatorEvents> {
 
   /** Unpinned and not referenced within the grace period: the next collection removes it. */
   private async isGarbage (cid: CID, now = Date.now()): Promise<boolean> {
-    if (this.store.info(cid)?.pinned === true) return false
+    if (isPinned(this.store.info(cid), now)) return false
     const last = await this.store.lastReferenced(cid)
     return last != null && now - last > this.init.gcGraceMs
   }
@@ -217,7 +218,7 @@ export class Replicator extends TypedEventEmitter<ReplicatorEvents> {
     const readable = this.fleet.readableAnchors()
     const referenced = new Map<string, string[]>()
     for (const cid of this.store.cids()) {
-      if (cid.code !== CID_CODECS.json || this.store.info(cid)?.pinned !== true) continue
+      if (cid.code !== CID_CODECS.json || !isPinned(this.store.info(cid), now)) continue
       const bytes = await this.store.get(cid).catch(() => undefined)
       if (bytes == null) continue
       let manifest

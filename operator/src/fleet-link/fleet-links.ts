@@ -1,7 +1,8 @@
 import { readFile } from 'node:fs/promises'
 import { credsAuthenticator } from '@nats-io/nats-core'
 import { connect } from '@nats-io/transport-node'
-import { FleetClient } from '@meganet/fleet-client'
+import { FleetClient, OPERATOR_INBOX_PREFIX } from '@meganet/fleet-client'
+import type { SigningKey } from '@meganet/fleet-client'
 import type { FleetScope } from '@meganet/contracts'
 import type { NatsConnection } from '@nats-io/nats-core'
 import type { Logger } from 'pino'
@@ -16,11 +17,13 @@ const CONNECT_TIMEOUT_MS = 5_000
 export class FleetLinks {
   private readonly connections = new Map<string, Promise<NatsConnection>>()
   private readonly credsFile?: string
+  private readonly commandKey?: SigningKey
   private readonly log: Logger
 
-  constructor (log: Logger, credsFile?: string) {
+  constructor (log: Logger, credsFile?: string, commandKey?: SigningKey) {
     this.log = log
     if (credsFile != null) this.credsFile = credsFile
+    if (commandKey != null) this.commandKey = commandKey
   }
 
   async client (servers: string, scope: FleetScope): Promise<FleetClient> {
@@ -30,7 +33,7 @@ export class FleetLinks {
       this.connections.set(servers, connection)
       connection.catch(() => { this.connections.delete(servers) })
     }
-    return new FleetClient(await connection, scope)
+    return new FleetClient(await connection, scope, this.commandKey != null ? { commandKey: this.commandKey } : {})
   }
 
   async close (): Promise<void> {
@@ -41,6 +44,8 @@ export class FleetLinks {
     const nc = await connect({
       servers: servers.split(',').map(s => s.trim()),
       name: 'meganet-operator',
+      // Its own inbox: NATS permissions then need grant it no wider subscription.
+      inboxPrefix: OPERATOR_INBOX_PREFIX,
       timeout: CONNECT_TIMEOUT_MS,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 1_000,

@@ -35,6 +35,8 @@ export interface ReconcilerInit {
   readonly links: FleetLinks
   readonly metrics: OperatorMetrics
   readonly defaultImage: string
+  /** PeerIds of the operator keys the fleet's anchors trust with commands. */
+  readonly operatorKeys: readonly string[]
   readonly version: string
   readonly log: Logger
   /** Cached reads (informers). */
@@ -196,7 +198,7 @@ export class FleetReconciler {
   }
 
   private async applyDesired (key: string, fleet: AnchorFleet, replicas: number, statefulSet: V1StatefulSet | undefined): Promise<void> {
-    const objects = desiredFleetObjects({ fleet, defaultImage: this.init.defaultImage, replicas, version: this.init.version })
+    const objects = desiredFleetObjects({ fleet, defaultImage: this.init.defaultImage, replicas, version: this.init.version, operatorKeys: this.init.operatorKeys })
     const hash = createHash('sha256').update(JSON.stringify(objects)).digest('hex')
     if (this.applied.get(key) === hash && statefulSet != null) return
     for (const object of objects) {

@@ -1,0 +1,42 @@
+import { signBootstrapList } from './signed-list.js'
+import type { BootstrapEntry } from '@meganet/contracts'
+import type { PrivateKey } from '@libp2p/interface'
+
+export interface BootstrapListCacheInit {
+  readonly key: PrivateKey
+  readonly issuer: string
+  /** How long each signed list is valid. */
+  readonly ttlMs: number
+  /** Re-sign when the list is this old even if nothing changed (well before it expires). */
+  readonly refreshMs: number
+}
+
+/**
+ * The anchor's signed bootstrap list, signed once and served as the same bytes until the
+ * anchors in it change or it ages past `refreshMs`: an HTTP flood costs no signatures.
+ */
+export class BootstrapListCache {
+  private readonly init: BootstrapListCacheInit
+  private readonly entries: () => BootstrapEntry[]
+  private current?: { key: string, issuedAt: number, json: string }
+  private signing?: Promise<string>
+
+  constructor (init: BootstrapListCacheInit, entries: () => BootstrapEntry[]) {
+    this.init = init
+    this.entries = entries
+  }
+
+  async json (now = Date.now()): Promise<string> {
+    const entries = this.entries()
+    const key = JSON.stringify(entries)
+    const current = this.current
+    if (current != null && current.key === key && now - current.issuedAt < this.init.refreshMs) return current.json
+    this.signing ??= (async () => {
+      const signed = await signBootstrapList(this.init.key, this.init.issuer, entries, this.init.ttlMs, now)
+      const json = JSON.stringify(signed)
+      this.current = { key, issuedAt: now, json }
+      return json
+    })().finally(() => { this.signing = undefined })
+    return await this.signing
+  }
+}

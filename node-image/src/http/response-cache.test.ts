@@ -1,0 +1,20 @@
+import { describe, expect, it } from 'vitest'
+import { ResponseCache } from './response-cache.js'
+
+describe('ResponseCache', () => {
+  it('computes once for concurrent callers and once per interval after that', async () => {
+    let calls = 0
+    const cache = new ResponseCache(1000, async () => { calls++; await new Promise(resolve => setTimeout(resolve, 10)); return calls })
+    expect(await Promise.all(Array.from({ length: 50 }, async () => await cache.get()))).toEqual(Array(50).fill(1))
+    expect(await cache.get()).toBe(1)
+    expect(await cache.get(Date.now() + 2000)).toBe(2)
+  })
+
+  it('does not keep a failure', async () => {
+    let fail = true
+    const cache = new ResponseCache(1000, async () => { await Promise.resolve(); if (fail) throw new Error('no'); return 'ok' })
+    await expect(cache.get()).rejects.toThrow('no')
+    fail = false
+    expect(await cache.get()).toBe('ok')
+  })
+})

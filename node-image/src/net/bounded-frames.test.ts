@@ -1,0 +1,64 @@
+import { lpStream, streamPair } from '@libp2p/utils'
+import { describe, expect, it } from 'vitest'
+import { FrameRefusedError, FrameTooLargeError, boundedFrames } from './bounded-frames.js'
+
+function varint (value: number): Uint8Array {
+  const out: number[] = []
+  let rest = value
+  while (rest >= 0x80) { out.push((rest & 0x7f) | 0x80); rest = Math.floor(rest / 128) }
+  out.push(rest)
+  return Uint8Array.from(out)
+}
+
+const signal = (): AbortSignal => AbortSignal.timeout(2_000)
+
+describe('boundedFrames', () => {
+  it('reads frames written by a plain length-prefixed writer, and writes frames it can read', async () => {
+    const [client, server] = await streamPair()
+    const frames = boundedFrames(server, 1024)
+    const writer = lpStream(client)
+    await writer.write(new TextEncoder().encode('header'))
+    await writer.write(new Uint8Array(5000).fill(7))
+    expect(new TextDecoder().decode((await frames.read({ maxLength: 100, signal: signal() })).subarray())).toBe('header')
+    expect((await frames.read({ maxLength: 10_000, signal: signal() })).byteLength).toBe(5000)
+    await frames.write(new TextEncoder().encode('reply'), signal())
+    expect(new TextDecoder().decode((await writer.read({ signal: signal() })).subarray())).toBe('reply')
+  })
+
+  it('refuses an announced length past the limit before the bytes arrive', async () => {
+    const [client, server] = await streamPair()
+    const frames = boundedFrames(server, 1024)
+    client.send(varint(4 * 1024 * 1024))
+    await expect(frames.read({ maxLength: 16 * 1024, signal: signal() })).rejects.toBeInstanceOf(FrameTooLargeError)
+  })
+
+  it('asks the budget before taking a frame in', async () => {
+    const [client, server] = await streamPair()
+    const frames = boundedFrames(server, 1024)
+    const asked: number[] = []
+    client.send(varint(3000))
+    await expect(frames.read({ maxLength: 10_000, signal: signal(), admit: length => { asked.push(length); return false } })).rejects.toBeInstanceOf(FrameRefusedError)
+    expect(asked).toEqual([3000])
+  })
+
+  it('pauses a sender that pushes more than the allowance between frames', async () => {
+    const [client, server] = await streamPair()
+    boundedFrames(server, 1024)
+    client.send(new Uint8Array(8 * 1024))
+    await new Promise(resolve => setTimeout(resolve, 50))
+    expect(server.readStatus).toBe('paused')
+  })
+
+  it('fails a read when the stream ends mid-frame, and when the time is up', async () => {
+    const [client, server] = await streamPair()
+    const frames = boundedFrames(server, 1024)
+    client.send(varint(100))
+    client.send(new Uint8Array(10))
+    await expect(frames.read({ maxLength: 1000, signal: AbortSignal.timeout(100) })).rejects.toThrow()
+    const [client2, server2] = await streamPair()
+    const frames2 = boundedFrames(server2, 1024)
+    client2.send(varint(100))
+    await client2.close()
+    await expect(frames2.read({ maxLength: 1000, signal: signal() })).rejects.toThrow(/ended/)
+  })
+})

@@ -1,0 +1,194 @@
+import { randomBytes } from 'node:crypto'
+import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
+import { lpStream } from '@libp2p/utils'
+import { multiaddr } from '@multiformats/multiaddr'
+import { CID } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { MAX_BLOCK_BYTES, PROTOCOLS } from '@meganet/contracts'
+import { cidOf } from '../../node-image/src/blocks/cid.js'
+import { AnchorProcess, eventually } from '../helpers/anchor-process.js'
+import { DHT_MESSAGE_TYPES, countField, encodeMessage, encodeRecord } from '../../bench/src/dht-wire.js'
+import { TestNats } from '../helpers/nats.js'
+import { rawNode } from '../../bench/src/attack-node.js'
+import { storageFleet } from '../storage/storage-fleet.js'
+import type { RawNode } from '../../bench/src/attack-node.js'
+import type { Stream } from '@libp2p/interface'
+
+function varint (value: number): Uint8Array {
+  const out: number[] = []
+  let rest = value
+  while (rest >= 0x80) { out.push((rest & 0x7f) | 0x80); rest = Math.floor(rest / 128) }
+  out.push(rest)
+  return Uint8Array.from(out)
+}
+
+async function storeStream (node: RawNode, anchor: AnchorProcess): Promise<Stream> {
+  return await node.dialProtocol(multiaddr(anchor.tcpAddress), PROTOCOLS.store, { signal: AbortSignal.timeout(5_000) })
+}
+
+/** The anchor's JSON reply header on a store stream, or undefined when it closed or reset the stream instead. */
+async function replyOf (stream: Stream, timeoutMs: number): Promise<{ ok: boolean, code?: string } | undefined> {
+  try {
+    const frame = await lpStream(stream).read({ signal: AbortSignal.timeout(timeoutMs) })
+    return JSON.parse(new TextDecoder().decode(frame.subarray())) as { ok: boolean, code?: string }
+  } catch (err) {
+    if ((err as Error).name === 'TimeoutError' || (err as Error).name === 'AbortError') throw err
+    return undefined
+  }
+}
+
+/**
+ * Issue 13, findings 3 and 6: an anchor bounds what hostile peers make it hold, checks lengths
+ * before it buffers, and answers bad input as `malformed`.
+ */
+describe('hostile input costs an anchor bounded memory', () => {
+  let nats: TestNats
+  let anchors: AnchorProcess[] = []
+  const nodes: RawNode[] = []
+
+  beforeAll(async () => {
+    nats = await TestNats.start()
+    anchors = await storageFleet(nats, 'hostile', 3)
+  })
+
+  afterAll(async () => {
+    await Promise.all(nodes.map(async n => await n.stop()))
+    await Promise.all(anchors.map(async a => await a.cleanup()))
+    await nats?.cleanup()
+  })
+
+  async function attacker (): Promise<RawNode> {
+    const node = await rawNode()
+    nodes.push(node)
+    return node
+  }
+
+  it('refuses a store header longer than its limit before reading it', async () => {
+    const node = await attacker()
+    const stream = await storeStream(node, anchors[0]!)
+    // A header frame announcing 4 MiB, of which only a few bytes ever come.
+    stream.send(varint(4 * 1024 * 1024))
+    stream.send(new TextEncoder().encode('{"op":"put"'))
+    const reply = await replyOf(stream, 3_000)
+    if (reply != null) expect(reply).toMatchObject({ ok: false, code: 'too_large' })
+    else expect(stream.status).not.toBe('open')
+  })
+
+  it('answers malformed store input with `malformed`', async () => {
+    const node = await attacker()
+    for (const bad of ['not json at all', '{"op":"get"', '[1,2,3]', '{"op":"put","cid":"bafkreinotacid","size":1}']) {
+      const stream = await storeStream(node, anchors[0]!)
+      await lpStream(stream).write(new TextEncoder().encode(bad))
+      expect(await replyOf(stream, 5_000)).toMatchObject({ ok: false, code: 'malformed' })
+    }
+    const binary = await storeStream(node, anchors[0]!)
+    await lpStream(binary).write(Uint8Array.of(0xff, 0xfe, 0x00, 0x81))
+    expect(await replyOf(binary, 5_000)).toMatchObject({ ok: false, code: 'malformed' })
+  })
+
+  it('holds at most its in-flight budget for stalled uploads, and refuses the rest at once', async () => {
+    const target = anchors[1]!
+    const streams: Stream[] = []
+    const replies: Array<Promise<{ ok: boolean, code?: string } | undefined>> = []
+    let settled = 0
+    // Two connections, 24 streams each: every one announces a full-size block, sends most of it, then stalls.
+    for (let c = 0; c < 2; c++) {
+      const node = await attacker()
+      for (let s = 0; s < 24; s++) {
+        const block = randomBytes(MAX_BLOCK_BYTES - 1024)
+        const cid = await cidOf(block, 'raw')
+        const stream = await storeStream(node, target)
+        streams.push(stream)
+        replies.push(replyOf(stream, 20_000).catch(() => undefined).finally(() => { settled++ }))
+        try {
+          await lpStream(stream).write(new TextEncoder().encode(JSON.stringify({ op: 'put', cid: cid.toString(), size: block.byteLength })))
+          stream.send(varint(block.byteLength))
+          stream.send(block.subarray(0, block.byteLength - 4096))
+        } catch {
+          // Refused and closed before the block went out: the defence at work.
+        }
+      }
+    }
+    const inflight = await eventually(async () => {
+      const value = await target.metric('meganet_inflight_bytes{protocol="store"}')
+      return value > 0 ? value : undefined
+    }, 10_000, 'in-flight bytes reported')
+    expect(inflight).toBeLessThanOrEqual(await target.metric('meganet_inflight_budget_bytes{protocol="store"}'))
+    // All but the few the budget admits are refused or cut at once instead of being buffered.
+    const admitted = Math.floor(inflight / (MAX_BLOCK_BYTES - 1024))
+    await eventually(() => settled >= streams.length - admitted - 2 ? true : undefined, 10_000, 'stalled uploads past the budget refused')
+    expect(await target.metric('meganet_inflight_refused_total{protocol="store"}')).toBeGreaterThan(0)
+    for (const stream of streams) stream.abort(new Error('done'))
+    await Promise.all(replies)
+    await eventually(async () => (await target.metric('meganet_inflight_bytes{protocol="store"}')) === 0 ? true : undefined, 10_000, 'budget released')
+  })
+
+  it('keeps at most a bounded number of DHT records and provider records per peer', async () => {
+    const target = anchors[2]!
+    const node = await attacker()
+    const id = node.peerId.toMultihash().bytes
+    const address = multiaddr('/ip4/127.0.0.1/tcp/1').bytes
+    const lastCids: Uint8Array[] = []
+    // One stream, as in the finding; when the anchor cuts it off, the attacker simply opens another.
+    let stream: Stream | undefined
+    let framed: ReturnType<typeof lpStream> | undefined
+    for (let i = 0; i < 3000; i++) {
+      try {
+        if (stream == null || stream.status !== 'open') {
+          stream = await node.dialProtocol(multiaddr(target.tcpAddress), PROTOCOLS.dht, { signal: AbortSignal.timeout(5_000) })
+          framed = lpStream(stream)
+        }
+        const cid = CID.createV1(0x55, await sha256.digest(randomBytes(16)))
+        if (i >= 2990) lastCids.push(cid.multihash.bytes)
+        await framed!.write(encodeMessage({ type: DHT_MESSAGE_TYPES.ADD_PROVIDER, key: cid.multihash.bytes, providers: [{ id, multiaddrs: [address] }] }))
+        const key = publicKeyToProtobuf((await generateKeyPair('Ed25519')).publicKey)
+        const recordKey = Uint8Array.from([...new TextEncoder().encode('/pk/'), ...(await sha256.digest(key)).bytes])
+        await framed!.write(encodeMessage({ type: DHT_MESSAGE_TYPES.PUT_VALUE, key: recordKey, record: encodeRecord(recordKey, key) }))
+      } catch {
+        stream = undefined
+      }
+    }
+    stream?.abort(new Error('done'))
+    await new Promise(resolve => setTimeout(resolve, 1_000))
+    expect(lastCids).toHaveLength(10)
+    // Another peer asks for the last providers announced: at most the per-peer bound was kept.
+    const asker = await attacker()
+    let found = 0
+    for (const key of lastCids) {
+      const query = await asker.dialProtocol(multiaddr(target.tcpAddress), PROTOCOLS.dht, { signal: AbortSignal.timeout(5_000) })
+      const q = lpStream(query)
+      await q.write(encodeMessage({ type: DHT_MESSAGE_TYPES.GET_PROVIDERS, key }))
+      const reply = await q.read({ signal: AbortSignal.timeout(5_000) })
+      try {
+        found += countField(reply.subarray(), 9)
+      } catch (err) {
+        throw new Error(`${(err as Error).message} in ${Buffer.from(reply.subarray()).toString('hex')}`)
+      }
+      query.abort(new Error('done'))
+    }
+    expect(found).toBe(0)
+    expect(await target.metric('meganet_dht_stored_records{kind="provider"}')).toBeLessThanOrEqual(await target.metric('meganet_dht_record_limit{kind="provider_per_peer"}'))
+    expect(await target.metric('meganet_dht_stored_records{kind="value"}')).toBeLessThanOrEqual(await target.metric('meganet_dht_record_limit{kind="value_per_peer"}'))
+    expect((await fetch(target.url('/healthz'))).status).toBe(200)
+  })
+})
+
+describe('HTTP endpoints cost nothing per request', () => {
+  let anchor: AnchorProcess
+
+  beforeAll(async () => {
+    anchor = await AnchorProcess.start()
+  })
+
+  afterAll(async () => {
+    await anchor?.cleanup()
+  })
+
+  it('serves the same signed bootstrap list to every request instead of signing anew', async () => {
+    const first = await (await fetch(anchor.url('/bootstrap'))).text()
+    await new Promise(resolve => setTimeout(resolve, 20))
+    const bodies = await Promise.all(Array.from({ length: 20 }, async () => await (await fetch(anchor.url('/bootstrap'))).text()))
+    for (const body of bodies) expect(body).toBe(first)
+  })
+})
