@@ -84,7 +84,7 @@ quiet() {
   tail -n 40 "$logfile" >&2
   return "$rc"
 }
-gobuild() { quiet nice -n 19 go build -p 1 -trimpath "$@"; }
+gobuild() { quiet go build -trimpath "$@"; }
 
 # new_wrapper DIR MODULE@VERSION: a throwaway module that requires MODULE at VERSION.
 new_wrapper() {
@@ -108,7 +108,7 @@ tidy_wrapper() {
     for p in "$@"; do echo "	_ \"$p\""; done
     echo ")"
   } >"$dir/tools.go"
-  (cd "$dir" && quiet nice -n 19 go mod tidy)
+  (cd "$dir" && quiet go mod tidy)
 }
 
 # check_version BINARY EXPECTED ARGS...: runs BINARY ARGS..., requires EXPECTED in the output.
@@ -158,7 +158,11 @@ resolve() {
 # staging module with the published k8s.io/<m> v0.<minor>.<patch>; the list is read from that
 # release's go.mod, so a new staging module (1.36 added cri-streaming) is picked up by itself.
 kube_dir=""
-# KUBE_VERSION and KUBE_COMMANDS (the cmd/ names it builds) are set by the sourcing script.
+# Every Kubernetes command the tests use (provision.sh's control plane, provision-node.sh's node),
+# built by one `go build`: they share most of their packages, which then compile once instead of
+# once per binary (and twice over when .ci/run runs both scripts at once). KUBE_VERSION is set by
+# the sourcing script.
+KUBE_ALL_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
 kube_wrapper() {
   [[ -n "$kube_dir" ]] && return 0
   local dir="$work/kube" gomod m staging_version="v0.${KUBE_VERSION#v1.}"
@@ -173,17 +177,28 @@ kube_wrapper() {
     (cd "$dir" && go mod edit -replace="$m=$m@$staging_version")
   done
   log "kubernetes: ${#staging[@]} staging modules replaced with $staging_version"
-  tidy_wrapper "$dir" "${KUBE_COMMANDS[@]/#/k8s.io/kubernetes/cmd/}"
+  tidy_wrapper "$dir" "${KUBE_ALL_COMMANDS[@]/#/k8s.io/kubernetes/cmd/}"
   kube_dir="$dir"
 }
 
-build_kube() { # build_kube CMD OUT
-  kube_wrapper
-  local minor="${KUBE_VERSION#v1.}" ld="-s -w" p
-  minor="${minor%%.*}"
-  # Without these, /version and --version say v0.0.0 (and clients warn about the skew).
-  for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
-    ld+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
-  done
-  (cd "$kube_dir" && gobuild -ldflags "$ld" -o "$2" "k8s.io/kubernetes/cmd/$1")
+build_kube() { # build_kube CMD OUT: all of KUBE_ALL_COMMANDS at once, unless another run did
+  local dest="$bindir/kube-$KUBE_VERSION" c
+  exec 8>"$bindir/.kube-$KUBE_VERSION.lock"
+  flock 8
+  if [[ ! -x "$dest/$1" ]]; then
+    kube_wrapper
+    local minor="${KUBE_VERSION#v1.}" ld="-s -w" p
+    minor="${minor%%.*}"
+    # Without these, /version and --version say v0.0.0 (and clients warn about the skew).
+    for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
+      ld+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
+    done
+    mkdir -p "$work/kube-bin" "$dest"
+    (cd "$kube_dir" && gobuild -ldflags "$ld" -o "$work/kube-bin/" "${KUBE_ALL_COMMANDS[@]/#/k8s.io/kubernetes/cmd/}")
+    for c in "${KUBE_ALL_COMMANDS[@]}"; do
+      [[ -x "$dest/$c" ]] || mv -f "$work/kube-bin/$c" "$dest/$c"
+    done
+  fi
+  cp "$dest/$1" "$2"
+  flock -u 8
 }

@@ -35,7 +35,6 @@
 set -euo pipefail
 
 KUBE_VERSION="${MEGANET_KUBE_VERSION:-v1.37.2}"
-KUBE_COMMANDS=(kubelet kube-proxy)
 NACK_VERSION="${MEGANET_NACK_VERSION:-v0.23.0}"
 NATS_EXPORTER_VERSION="${MEGANET_NATS_EXPORTER_VERSION:-v0.20.1}"
 COREDNS_VERSION="${MEGANET_COREDNS_VERSION:-v1.15.0}"
@@ -73,7 +72,7 @@ build_coredns() {
     echo
     echo "func main() { coremain.Run() }"
   } >"$dir/main.go"
-  (cd "$dir" && quiet nice -n 19 go mod tidy)
+  (cd "$dir" && quiet go mod tidy)
   (cd "$dir" && gobuild -ldflags "-s -w" -o "$1" .)
 }
 

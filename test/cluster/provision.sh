@@ -35,7 +35,9 @@
 #   etcd 51s, kwok 85s, helm 78s, kube-apiserver 320s (includes `go mod tidy` of the Kubernetes
 #   wrapper), kube-controller-manager 101s, kube-scheduler 7s (its packages were already built).
 # It leaves about 7.3 GB under $MEGANET_CACHE: go/build 5.0 GB, go/mod 1.9 GB, binaries 0.45 GB.
-# A warm re-run takes under a second.
+# A warm re-run takes under a second. Since then the five Kubernetes binaries (these three and
+# provision-node.sh's kubelet and kube-proxy) come from one `go build` (go-build.sh's build_kube),
+# so their shared packages compile once, and builds run neither niced nor with -p 1.
 #
 # Checksum database: the go command reaches sum.golang.org through the module proxy
 # (GOPROXY/sumdb/sum.golang.org/...), even where sum.golang.org itself does not resolve (as on
@@ -45,7 +47,6 @@
 set -euo pipefail
 
 KUBE_VERSION="${MEGANET_KUBE_VERSION:-v1.37.2}"
-KUBE_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler)
 ETCD_VERSION="${MEGANET_ETCD_VERSION:-v3.6.16}"
 KWOK_VERSION="${MEGANET_KWOK_VERSION:-v0.8.0}"
 HELM_VERSION="${MEGANET_HELM_VERSION:-v3.22.0}"

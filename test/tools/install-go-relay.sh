@@ -50,7 +50,7 @@ if [[ ! -x "$target" ]]; then
     export GOMODCACHE="$cache/go/mod" GOCACHE="$cache/go/build" CGO_ENABLED=0
     mkdir -p "$GOMODCACHE" "$GOCACHE"
     # go.mod/go.sum are checked in and tidy: build them as they are.
-    (cd "$src" && GOFLAGS=-mod=readonly nice -n 19 go build -trimpath -o "$tmp/go-relay" .) >&2
+    (cd "$src" && GOFLAGS=-mod=readonly go build -trimpath -o "$tmp/go-relay" .) >&2
     mkdir -p "$(dirname "$target")"
     mv "$tmp/go-relay" "$target"
   fi
