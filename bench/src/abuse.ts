@@ -94,7 +94,7 @@ function anchorRef (anchor: AnchorChild): AnchorRef {
 
 /** Starts an attack in its own process; resolves once it attacks, with a function that stops it and says how many requests it made. */
 async function startAttack (attack: Attack, target: AttackTarget): Promise<() => Promise<number>> {
-  const child = spawn(process.execPath, [WORKER_PATH, attack.name, JSON.stringify(target)], { stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [WORKER_PATH, attack.name, JSON.stringify(target)], { stdio: ['pipe', 'pipe', 'inherit'] })
   const lines = createInterface({ input: child.stdout })
   const next = async (): Promise<string> => await new Promise((resolve, reject) => {
     const onExit = (code: number | null): void => { reject(new Error(`attack ${attack.name} exited with ${code}`)) }

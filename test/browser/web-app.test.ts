@@ -165,7 +165,7 @@ describe('the web app in Chromium against a devnet', () => {
     await webrtcPage.openChat(stranger)
     await expect(webrtcPage.send('anyone there?')).rejects.toThrow(/That peer is not online right now: ask them to open MegaNet, then send again\./)
     await webrtcPage.openChat('not-a-peer-id')
-    expect(await webrtcPage.page.textContent('#new-chat-error')).toMatch(/^That is not a PeerId/)
+    expect(await webrtcPage.page.textContent('#new-chat-error')).toMatch(/is not a PeerId: paste the whole id/)
     await webrtcPage.screenshot('6-errors')
 
     const lonely = await page()

@@ -118,9 +118,12 @@ describe('NATS with credentials', () => {
     await eventually(async () => (await coordinationOf(good)).coordination.state === 'connected' ? true : undefined, 10_000, 'connected with the password')
     const wrong = await fleetAnchor(nats.url, 'auth', { 'nats-user': 'anchor', 'nats-password': 'guess' })
     anchors.push(wrong)
-    await eventually(async () => (await coordinationOf(wrong)).coordination.state === 'connecting' ? true : undefined, 5_000, 'wrong password not connected')
-    const status = await wrong.json<{ coordination: { lastError: string | null } }>('/status')
-    expect(status.coordination.lastError).toMatch(/Authorization Violation|authorization/i)
+    // It is 'connecting' from the start; the reason appears once the first attempt was refused.
+    const lastError = await eventually(async () => {
+      const status = await wrong.json<{ coordination: { state: string, lastError: string | null } }>('/status')
+      return status.coordination.state === 'connecting' && status.coordination.lastError != null ? status.coordination.lastError : undefined
+    }, 15_000, 'the wrong password refused, with its reason')
+    expect(lastError).toMatch(/Authorization Violation|authorization/i)
     expect((await fetch(wrong.url('/readyz'))).status).toBe(200)
   })
 })

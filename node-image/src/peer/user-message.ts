@@ -15,12 +15,12 @@ function firstLine (text: string): string {
  */
 export function userMessage (err: unknown): string {
   if (err instanceof LinkError) return `That is not a working MegaNet link (${firstLine(err.message)}): paste the whole meganet://… link, including the part after "#".`
-  if (err instanceof DecryptError) return 'The key in this link does not open the file: ask for the link again (it may have been cut short or changed).'
+  if (err instanceof DecryptError) return 'The key in this link does not open the file (wrong key or the data was altered): ask for the link again (it may have been cut short or changed).'
   if (err instanceof ManifestError || err instanceof BlockMismatchError) return 'The file behind this link is damaged or was not shared completely: ask for it to be shared again.'
   if (err instanceof MessageError) return `The message could not be delivered (${firstLine(err.message)}): keep messages short and send files as links.`
   if (isPeerError(err)) {
     switch (err.code) {
-      case 'not-a-peer-id': return 'That is not a PeerId: paste the whole id (it starts with 12D3Koo) as the other person sees it.'
+      case 'not-a-peer-id': return `${firstLine(err.message)}: paste the whole id (it starts with 12D3Koo) as the other person sees it.`
       case 'peer-offline': return 'That peer is not online right now: ask them to open MegaNet, then send again.'
       case 'anchors-unreachable': return 'No anchor answered: check the anchor address and that the network (devnet or fleet) is running, then join again.'
       case 'bad-anchor-address': return `That anchor address is not usable (${firstLine(err.message)}): it looks like /ip4/203.0.113.7/udp/4003/webrtc-direct/certhash/uEi…/p2p/12D3Koo….`
