@@ -15,7 +15,8 @@ const MANAGE = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']
 
 /** What the operator does to fleets and the objects they run on, in a namespace (or all). */
 export const FLEET_RULES = [
-  { apiGroups: [ANCHOR_FLEET.group], resources: [ANCHOR_FLEET.plural], verbs: ['get', 'list', 'watch', 'update', 'patch'] },
+  // create: the chart's default fleet, which the operator applies (operator/src/reconcile/default-fleet.ts).
+  { apiGroups: [ANCHOR_FLEET.group], resources: [ANCHOR_FLEET.plural], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
   { apiGroups: [ANCHOR_FLEET.group], resources: [`${ANCHOR_FLEET.plural}/status`, `${ANCHOR_FLEET.plural}/scale`], verbs: ['get', 'update', 'patch'] },
   { apiGroups: [ANCHOR_FLEET.group], resources: [`${ANCHOR_FLEET.plural}/finalizers`], verbs: ['update'] },
   { apiGroups: ['apps'], resources: ['statefulsets'], verbs: MANAGE },

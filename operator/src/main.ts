@@ -17,7 +17,7 @@ Flags (or MEGANET_OPERATOR_<NAME> env vars): --kubeconfig, --namespace (lease na
 --identity ($POD_NAME), --image (anchor image by default), --health-port 8080, --metrics-port 9465,
 --lease-name meganet-operator, --lease-duration 15s, --renew-interval 2s, --resync 5m, --member-ttl 15s,
 --nats-creds-file, --command-key-file (signs drain/undrain; anchors trust it), --watch-namespaces a,b (only these namespaces; default all),
---log-level info\n`)
+--default-fleet-file (the chart's default fleet: created when missing, its values applied when the file changes), --log-level info\n`)
       process.exit(0)
     }
     if (!arg.startsWith('--')) throw new Error(`unexpected argument ${JSON.stringify(arg)}`)

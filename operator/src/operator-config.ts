@@ -27,6 +27,8 @@ export const operatorConfigSchema = z.object({
   natsCredsFile: z.string().optional(),
   /** Ed25519 key (PEM or libp2p protobuf) that signs drain/undrain; anchors are told to trust it. */
   commandKeyFile: z.string().optional(),
+  /** The chart's default fleet (its mounted ConfigMap): created when missing, its values applied again when the file changes. */
+  defaultFleetFile: z.string().optional(),
   /** Namespaces whose fleets the operator reconciles (with Roles there); empty means every namespace. */
   watchNamespaces: z.string().default('').transform(text => text.split(',').map(n => n.trim()).filter(n => n !== '')),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info')
@@ -54,6 +56,7 @@ export function loadOperatorConfig (flags: Record<string, string | undefined>, e
     natsCredsFile: pick('nats-creds-file', 'NATS_CREDS_FILE'),
     commandKeyFile: pick('command-key-file', 'COMMAND_KEY_FILE'),
     watchNamespaces: pick('watch-namespaces', 'WATCH_NAMESPACES'),
+    defaultFleetFile: pick('default-fleet-file', 'DEFAULT_FLEET_FILE'),
     logLevel: pick('log-level', 'LOG_LEVEL')
   }
   const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''))

@@ -9,6 +9,7 @@ import { Kube } from './kube/kube-client.js'
 import { LeaderElection } from './kube/leader-election.js'
 import { NamespacedInformers } from './kube/namespaced-informers.js'
 import { OperatorMetrics } from './operator-metrics.js'
+import { DefaultFleet } from './reconcile/default-fleet.js'
 import { FleetReconciler } from './reconcile/fleet-reconciler.js'
 import { WorkQueue } from './work-queue.js'
 import type { OperatorConfig } from './operator-config.js'
@@ -69,6 +70,7 @@ export class Operator {
   private pods?: NamespacedInformers<V1Pod>
   private queue?: WorkQueue
   private reconciler?: FleetReconciler
+  private defaultFleet?: DefaultFleet
   private resyncTimer?: NodeJS.Timeout
   private servers: Server[] = []
   private stopped = false
@@ -123,6 +125,8 @@ export class Operator {
     this.metrics.fleets.set(0)
     this.metrics.queueDepth.set(0)
     clearInterval(this.resyncTimer)
+    await this.defaultFleet?.stop()
+    this.defaultFleet = undefined
     this.queue?.stop()
     await Promise.all([this.fleets?.stop(), this.statefulSets?.stop(), this.pods?.stop()])
     this.fleets = undefined
@@ -203,6 +207,10 @@ export class Operator {
       for (const fleet of this.fleets?.list() ?? []) enqueue(fleet)
     }, this.config.resync)
     this.resyncTimer.unref()
+    if (this.config.defaultFleetFile != null) {
+      this.defaultFleet = new DefaultFleet({ kube, file: this.config.defaultFleetFile, log: this.log })
+      this.defaultFleet.start()
+    }
     this.log.info('leading: watching AnchorFleets')
   }
 

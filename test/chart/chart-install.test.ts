@@ -9,8 +9,8 @@ import { eventually } from '../helpers/anchor-process.js'
 import { TestNats } from '../helpers/nats.js'
 import { fleets } from '../operator/kube-fixtures.js'
 import { OperatorProcess } from '../operator/operator-process.js'
-import { CHART_DIR, Helm, find } from './helm.js'
-import { WITH_MONITORING_APIS } from './manifests.js'
+import { CHART_DIR, Helm } from './helm.js'
+import { WITH_MONITORING_APIS, defaultFleetOf } from './manifests.js'
 import { RawKube } from './raw-kube.js'
 import type { RenderedObject } from './helm.js'
 
@@ -71,6 +71,13 @@ describe('charts/meganet on a real control plane', () => {
   // The operator runs here on loopback, so the fleet uses a NATS on loopback too.
   const external = (): string[] => ['--set', 'nats.enabled=false', '--set', `nats.external.url=${nats.url}`]
 
+  const defaultFleetFile = (): string => join(dir ?? '', 'default-fleet.json')
+  /** What the kubelet does for the operator's pod: the chart's default-fleet ConfigMap, as a file. */
+  const mountDefaultFleet = async (): Promise<void> => {
+    const map = await plane.client(CoreV1Api).readNamespacedConfigMap({ name: 'mn-meganet-default-fleet', namespace: NS })
+    await writeFile(defaultFleetFile(), map.data?.['fleet.json'] ?? '')
+  }
+
   beforeAll(async () => {
     ;[plane, helm, nats] = await Promise.all([TestControlPlane.start(), Helm.create(), TestNats.start()])
     dir = await mkdtemp(join(tmpdir(), 'meganet-chart-install-'))
@@ -97,8 +104,7 @@ describe('charts/meganet on a real control plane', () => {
     let checked = 0
     for (const values of variants) {
       const objects = await helm.template([...WITH_MONITORING_APIS, ...values], { namespace: NS })
-      // The fleet needs its CRD installed: it is checked after the install, below.
-      for (const object of objects.filter(o => o.kind !== 'AnchorFleet')) {
+      for (const object of objects) {
         raw.warnings.length = 0
         const accepted = await raw.dryRunCreate(object, NS).catch((err: unknown) => { throw new Error(`${object.kind}/${object.metadata.name}: ${(err as Error).message}`) })
         expect(accepted.metadata.name).toBe(object.metadata.name)
@@ -122,8 +128,6 @@ describe('charts/meganet on a real control plane', () => {
     expect(crd.status?.conditions?.find(c => c.type === 'Established')?.status).toBe('True')
     const deployment = await plane.client(AppsV1Api).readNamespacedDeployment({ name: 'mn-meganet-operator', namespace: NS })
     expect(deployment.spec?.replicas).toBe(2)
-    const created = await fleets(plane).get(NS, 'meganet')
-    expect(created.spec).toMatchObject({ replicas: 3, nats: { url: nats.url } })
     // The cluster serves monitoring.coreos.com/v1 (the stand-in CRDs): helm saw it and rendered them.
     const monitors = await raw.request<{ items: unknown[] }>('GET', `/apis/monitoring.coreos.com/v1/namespaces/${NS}/servicemonitors`)
     expect(monitors.items).toHaveLength(1)
@@ -140,11 +144,19 @@ describe('charts/meganet on a real control plane', () => {
       '--set', 'defaultFleet.relay.circuitDataLimit=128MiB', '--set', 'defaultFleet.storage.storageClassName=fast', '--set', 'defaultFleet.resources.requests.cpu=500m',
       '--set', 'defaultFleet.image=meganet:next', '--set', 'nats.external.credentialsSecret.name=creds', ...external()], { namespace: NS })
     raw.forget()
-    await raw.dryRunCreate(find(variants, 'AnchorFleet'), NS)
+    await raw.dryRunCreate(defaultFleetOf(variants), NS)
 
-    // The operator runs with the token of the chart's ServiceAccount: the chart's RBAC is all it has.
+    // No fleet until the operator applies the one the chart rendered for it.
+    await expect(fleets(plane).get(NS, 'meganet')).rejects.toThrow()
+    // The operator runs with the token of the chart's ServiceAccount: the chart's RBAC is all it
+    // has; its default-fleet file is the chart's ConfigMap, as the pod would mount it.
+    await mountDefaultFleet()
     const kubeconfig = await serviceAccountKubeconfig(plane, NS, 'mn-meganet-operator', join(dir ?? '', 'operator.kubeconfig'))
-    operator = await OperatorProcess.start(kubeconfig, 'mn-meganet-operator-test', { namespace: NS, image: IMAGE, 'lease-name': 'mn-meganet-operator' })
+    operator = await OperatorProcess.start(kubeconfig, 'mn-meganet-operator-test', {
+      namespace: NS, image: IMAGE, 'lease-name': 'mn-meganet-operator', 'default-fleet-file': defaultFleetFile()
+    })
+    const created = await eventually(async () => await fleets(plane).get(NS, 'meganet').catch(() => undefined), 30_000, 'the default fleet created by the operator')
+    expect(created.spec).toMatchObject({ replicas: 3, nats: { url: nats.url } })
     const ready = await eventually(async () => {
       const fleet = await fleets(plane).get(NS, 'meganet')
       const condition = fleet.status?.conditions?.find(c => c.type === 'Ready')
@@ -159,10 +171,21 @@ describe('charts/meganet on a real control plane', () => {
     expect(sts.spec?.template.spec?.containers[0]?.image).toBe(IMAGE)
   })
 
-  it('leaves the fleet to its owner on helm upgrade', { timeout: 120_000 }, async () => {
+  it('applies changed fleet values on helm upgrade, and leaves the size to its owner', { timeout: 120_000 }, async () => {
     await fleets(plane).scale(NS, 'meganet', 4)
-    const out = await helm.run(['upgrade', 'mn', CHART_DIR, '--namespace', NS, ...kube(), ...external(), '--set', 'defaultFleet.replicas=5', '--set', 'operator.logLevel=debug'])
+    const out = await helm.run(['upgrade', 'mn', CHART_DIR, '--namespace', NS, ...kube(), ...external(), '--set', 'defaultFleet.replicas=5',
+      '--set', 'defaultFleet.relay.maxReservationsPerIp=16', '--set', 'operator.logLevel=debug'])
     expect(out).toContain('STATUS: deployed')
+    await mountDefaultFleet()
+    const upgraded = await eventually(async () => {
+      const fleet = await fleets(plane).get(NS, 'meganet')
+      return (fleet.spec.relay as { maxReservationsPerIp?: number } | undefined)?.maxReservationsPerIp === 16 ? fleet : undefined
+    }, 30_000, 'the new relay limit applied to the fleet')
+    expect(upgraded.spec.replicas).toBe(4)
+    // Values taken out again are taken out of the fleet (the chart's field manager owned them).
+    await helm.run(['upgrade', 'mn', CHART_DIR, '--namespace', NS, ...kube(), ...external(), '--set', 'operator.logLevel=debug'])
+    await mountDefaultFleet()
+    await eventually(async () => (await fleets(plane).get(NS, 'meganet')).spec.relay == null ? true : undefined, 30_000, 'the relay limit removed again')
     expect((await fleets(plane).get(NS, 'meganet')).spec.replicas).toBe(4)
     const deployment = await plane.client(AppsV1Api).readNamespacedDeployment({ name: 'mn-meganet-operator', namespace: NS })
     expect(deployment.spec?.template.spec?.containers[0]?.env?.find(e => e.name === 'MEGANET_OPERATOR_LOG_LEVEL')?.value).toBe('debug')

@@ -13,9 +13,9 @@ import { OperatorRbac } from '../../cdk8s/src/operator-rbac.js'
 import { keyId, loadSigningKey } from '../../fleet-client/src/index.js'
 import { natsServerBinary } from '../helpers/nats.js'
 import { CHART_DIR, Helm, find, kinds } from './helm.js'
-import { RESTRICTED_CONTAINER, WITH_MONITORING_APIS, containerOf, envOf } from './manifests.js'
+import { RESTRICTED_CONTAINER, WITH_MONITORING_APIS, containerOf, defaultFleetOf, envOf } from './manifests.js'
 import type { RenderedObject } from './helm.js'
-import type { DashboardMap, FleetManifest, MonitorObject, PrometheusRuleObject } from './manifests.js'
+import type { DashboardMap, MonitorObject, PrometheusRuleObject } from './manifests.js'
 import type { V1ClusterRole, V1ClusterRoleBinding, V1ConfigMap, V1Deployment, V1NetworkPolicy, V1Pod, V1PodDisruptionBudget, V1Role, V1Service, V1StatefulSet } from '@kubernetes/client-node'
 import type { AddressInfo } from 'node:net'
 
@@ -69,7 +69,7 @@ describe('charts/meganet rendered by helm', () => {
   })
 
   it('renders the CRD, the operator, NATS, the default fleet and the test pod, and no Prometheus objects without their API', () => {
-    expect(kinds(defaults)).toEqual(['AnchorFleet', 'ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment',
+    expect(kinds(defaults)).toEqual(['ClusterRole', 'ClusterRoleBinding', 'ConfigMap', 'CustomResourceDefinition', 'Deployment',
       'NetworkPolicy', 'Pod', 'PodDisruptionBudget', 'Role', 'RoleBinding', 'Secret', 'Service', 'ServiceAccount', 'StatefulSet'])
     for (const kind of MONITORING_KINDS) expect(defaults.some(o => o.kind === kind)).toBe(false)
     const crd = find(defaults, 'CustomResourceDefinition', `${ANCHOR_FLEET.plural}.${ANCHOR_FLEET.group}`)
@@ -191,19 +191,25 @@ describe('charts/meganet rendered by helm', () => {
       { ports: [{ port: 7222, protocol: 'TCP' }] }, { ports: [{ port: 7422, protocol: 'TCP' }] }]))
   })
 
-  it('creates the default AnchorFleet as a create-once hook pointing at the chart\'s NATS', async () => {
+  it('renders the default AnchorFleet, pointing at the chart\'s NATS, into a ConfigMap the operator mounts and applies', async () => {
     helmTemplateCache.scheduled = await helm.template(['--set', 'defaultFleet.nodeSelector.pool=p2p', '--set', 'defaultFleet.tolerations[0].key=p2p',
       '--set', 'defaultFleet.tolerations[0].operator=Exists', '--set', 'defaultFleet.priorityClassName=high', '--set-json', 'defaultFleet.topologySpreadConstraints=[]',
       '--set', 'imagePullSecrets[0].name=regcred', '--set', 'defaultFleet.podAnnotations.a=b', '--set', 'defaultFleet.podLabels.team=net',
       '--set', 'defaultFleet.extraEnv[0].name=X', '--set', 'defaultFleet.extraEnv[0].value=y'])
-    const fleet = find<FleetManifest>(defaults, 'AnchorFleet', 'meganet')
-    expect(fleet.metadata.annotations).toMatchObject({ 'helm.sh/hook': 'post-install,post-upgrade', 'helm.sh/hook-delete-policy': 'hook-failed' })
+    const fleet = defaultFleetOf(defaults)
+    expect(fleet.metadata).toMatchObject({ name: 'meganet', namespace: 'mesh' })
+    const operator = find<V1Deployment>(defaults, 'Deployment', 'mn-meganet-operator')
+    expect(envOf(containerOf(operator))['MEGANET_OPERATOR_DEFAULT_FLEET_FILE']).toBe('/etc/meganet/default-fleet/fleet.json')
+    expect(operator.spec?.template.spec?.volumes).toContainEqual({ name: 'default-fleet', configMap: { name: 'mn-meganet-default-fleet' } })
+    const without = await helm.template(['--set', 'defaultFleet.enabled=false'])
+    expect(without.some(o => o.metadata.name.endsWith('-default-fleet'))).toBe(false)
+    expect(envOf(containerOf(find<V1Deployment>(without, 'Deployment')))['MEGANET_OPERATOR_DEFAULT_FLEET_FILE']).toBeUndefined()
     expect(fleet.spec).toEqual({
       replicas: 3, region: 'local', storage: { size: '10Gi', replication: 3, writeQuorum: 2 },
       resources: { requests: { cpu: '250m', memory: '1Gi' }, limits: { memory: '1Gi' } },
       nats: { url: 'nats://mn-nats.mesh.svc.cluster.local:4222' }, exposure: { type: 'ClusterIP', nodeAddressTypes: ['ExternalIP', 'InternalIP'] }
     })
-    const scheduled = find<FleetManifest>(helmTemplateCache.scheduled ?? [], 'AnchorFleet')
+    const scheduled = defaultFleetOf(helmTemplateCache.scheduled ?? [])
     expect(scheduled.spec).toMatchObject({
       nodeSelector: { pool: 'p2p' }, tolerations: [{ key: 'p2p', operator: 'Exists' }], priorityClassName: 'high',
       topologySpreadConstraints: [], imagePullSecrets: [{ name: 'regcred' }], podAnnotations: { a: 'b' }, podLabels: { team: 'net' },
@@ -308,7 +314,7 @@ describe('charts/meganet rendered by helm', () => {
     const objects = await helm.template(['--set', 'nats.enabled=false', '--set', `nats.external.url=${url.replace(',', '\\,')}`,
       '--set', 'nats.external.credentialsSecret.name=nats-creds', '--set', 'networkPolicy.enabled=true'])
     expect(objects.filter(o => o.metadata.name.includes('nats') && o.kind !== 'NetworkPolicy')).toEqual([])
-    expect(find<FleetManifest>(objects, 'AnchorFleet').spec.nats).toEqual({ url, credentialsSecret: { name: 'nats-creds', key: 'nats.creds' } })
+    expect(defaultFleetOf(objects).spec.nats).toEqual({ url, credentialsSecret: { name: 'nats-creds', key: 'nats.creds' } })
     const operator = find<V1Deployment>(objects, 'Deployment')
     expect(envOf(containerOf(operator))['MEGANET_OPERATOR_NATS_CREDS_FILE']).toBe('/etc/meganet/nats/nats.creds')
     expect(operator.spec?.template.spec?.volumes).toContainEqual({ name: 'nats-creds', secret: { secretName: 'nats-creds' } })

@@ -19,6 +19,14 @@ export interface FleetManifest extends RenderedObject {
   spec: Record<string, unknown> & { nats?: { url: string } }
 }
 
+/** The default fleet the chart renders into its `<fullname>-default-fleet` ConfigMap for the operator to apply. */
+export function defaultFleetOf (objects: readonly RenderedObject[]): FleetManifest {
+  const map: (RenderedObject & { data?: Record<string, string> }) | undefined = objects.find(o => o.kind === 'ConfigMap' && o.metadata.name.endsWith('-default-fleet'))
+  const json = map?.data?.['fleet.json']
+  if (json == null) throw new Error('the chart rendered no default-fleet ConfigMap with a fleet.json')
+  return JSON.parse(json) as FleetManifest
+}
+
 export interface DashboardMap extends RenderedObject {
   data: Record<string, string>
 }

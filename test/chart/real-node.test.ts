@@ -175,18 +175,20 @@ describe.skipIf(why != null)('helm install meganet on a real kubelet node', () =
     await getFile('after-scale.txt')
   })
 
-  it('rolls anchors one at a time when the relay limits change, and loses no file', { timeout: 480_000 }, async () => {
-    // helm upgrade leaves an existing fleet to its owner (the chart's design: see the chart
-    // README), so the new limits reach the fleet as its owner would set them; the upgrade of the
-    // release itself is checked to leave the fleet alone.
-    const out = await helm.run(['upgrade', 'mn', CHART_DIR, ...kube(), ...values(), '--set', 'defaultFleet.relay.maxReservationsPerIp=16'])
-    expect(out).toContain('STATUS: deployed')
-    expect((await api().get(NS, 'meganet')).spec.relay).toBeUndefined()
+  it('rolls anchors one at a time when helm upgrade changes the relay limits, and loses no file', { timeout: 660_000 }, async () => {
     const core = plane.client(CoreV1Api)
     const uids = async (): Promise<Map<string, string>> => new Map((await core.listNamespacedPod({ namespace: NS, labelSelector: 'app.kubernetes.io/name=meganet-anchor' })).items
       .map(p => [p.metadata?.name ?? '', p.metadata?.uid ?? '']))
     const start = await uids()
-    await api().patch(NS, 'meganet', [{ op: 'add', path: '/spec/relay', value: { maxReservationsPerIp: 16, circuitDurationLimit: '10m' } }])
+    // The operator pods mount the chart's default-fleet ConfigMap; the kubelet updates it in
+    // place and the leader applies the new values to the fleet (its size stays 2, as scaled).
+    const out = await helm.run(['upgrade', 'mn', CHART_DIR, ...kube(), ...values(), '--set', 'defaultFleet.relay.maxReservationsPerIp=16'])
+    expect(out).toContain('STATUS: deployed')
+    const upgraded = await eventually(async () => {
+      const fleet = await api().get(NS, 'meganet')
+      return (fleet.spec.relay as { maxReservationsPerIp?: number } | undefined)?.maxReservationsPerIp === 16 ? fleet : undefined
+    }, 180_000, 'the new relay limit in the fleet (kubelet sync of the ConfigMap, then the operator)')
+    expect(upgraded.spec.replicas).toBe(2)
     let mostDown = 0
     await eventually(async () => {
       const now = await uids()

@@ -46,7 +46,10 @@ export async function createPeerLibp2p (init: PeerLibp2pInit) {
       ...(platform.services as Record<string, never>),
       identify: identify(),
       identifyPush: identifyPush(),
-      ping: ping(),
+      // libp2p's connection monitor pings every connection too: with the default of one outbound
+      // ping stream, a ping of ours that meets the monitor's fails ("Too many outbound protocol
+      // streams for protocol /ipfs/ping/1.0.0 - 2/1"), which the NAT lab saw as pairs that never met.
+      ping: ping({ maxOutboundStreams: 4 }),
       dht: kadDHT({
         protocol: PROTOCOLS.dht,
         clientMode: true,

@@ -90,8 +90,8 @@ export class Kube {
     }
   }
 
-  /** Server-side apply under the operator's one field manager, taking ownership of conflicts. */
-  async apply<T extends KubernetesObject> (object: T): Promise<T> {
-    return await this.call('apply', async () => await this.objects.patch(object, undefined, undefined, FIELD_MANAGER, true, PatchStrategy.ServerSideApply))
+  /** Server-side apply under a field manager (the operator's own by default), taking ownership of conflicts. */
+  async apply<T extends KubernetesObject> (object: T, fieldManager = FIELD_MANAGER): Promise<T> {
+    return await this.call('apply', async () => await this.objects.patch(object, undefined, undefined, fieldManager, true, PatchStrategy.ServerSideApply))
   }
 }
