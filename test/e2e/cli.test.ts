@@ -39,7 +39,8 @@ describe('meganet devnet and peer commands', () => {
     const listener = start(['peer', 'listen', '--anchor', anchorAddresses[2]!, '--allow-private-addresses'])
     try {
       const peerId = await eventually(() => /^peer (\S+)$/m.exec(listener.output())?.[1], 30_000, 'listener PeerId')
-      expect(listener.output()).toMatch(/reachable at \S+\/p2p-circuit\/p2p\//)
+      // The two lines may reach this process in separate reads.
+      await eventually(() => /reachable at \S+\/p2p-circuit\/p2p\//.test(listener.output()) ? true : undefined, 10_000, 'listener circuit address')
 
       const sender = start(['peer', 'send', peerId, 'hello', 'from', 'the', 'cli', '--anchor', anchorAddresses[0]!, '--allow-private-addresses'])
       expect(await sender.exited).toBe(0)

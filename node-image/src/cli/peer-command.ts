@@ -69,8 +69,7 @@ export function peerCommand (): Command {
     .description('join the network, print this peer\'s PeerId and address, then every message received')
     .action(async (flags: JoinFlags) => {
       const node = await joinNetwork(flags)
-      process.stdout.write(`peer ${node.peerId}\n`)
-      for (const address of node.circuitAddresses()) process.stdout.write(`reachable at ${address}\n`)
+      process.stdout.write([`peer ${node.peerId}`, ...node.circuitAddresses().map(a => `reachable at ${a}`)].join('\n') + '\n')
       node.onMessage(message => {
         process.stdout.write(`${message.from}${message.relayed ? ' (relayed)' : ''}: ${new TextDecoder().decode(message.data)}\n`)
       })
