@@ -153,6 +153,7 @@ export class Operator {
       },
       statefulSet: (namespace, name) => this.statefulSets?.get(name, namespace),
       pods: (namespace, instance) => (this.pods?.list() ?? []).filter(p => p.metadata?.namespace === namespace && p.metadata.labels?.['app.kubernetes.io/instance'] === instance),
+      cachesSynced: () => this.statefulSets?.hasSynced === true && this.pods?.hasSynced === true,
       memberTtlMs: this.config.memberTtl
     })
     const reconciler = this.reconciler

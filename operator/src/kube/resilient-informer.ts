@@ -33,6 +33,7 @@ export class ResilientInformer<T extends KubernetesObject> {
     this.informer = this.create()
   }
 
+  /** False until the first list, and again from a restart until the new list has returned. */
   get hasSynced (): boolean { return this.synced }
 
   list (): readonly T[] {
@@ -90,6 +91,9 @@ export class ResilientInformer<T extends KubernetesObject> {
         await this.informer.stop().catch(() => {})
         if (this.stopped) return
         this.restarts++
+        // The new informer's cache is empty until its list returns: an object missing from it
+        // then means "not known yet", not "gone", so nobody may act on it until it has synced.
+        this.synced = false
         this.informer = this.create()
         await this.run()
       })()

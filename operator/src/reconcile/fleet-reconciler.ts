@@ -19,6 +19,8 @@ import type { Logger } from 'pino'
 
 /** While a fleet's NATS-reported state is in motion (anchors starting, drains), look again this soon. */
 const BUSY_REQUEUE_MS = 2_000
+/** How soon to look again while the caches are re-listing. */
+const UNSYNCED_REQUEUE_MS = 1_000
 
 /** The API server refused one of the fleet's objects (quota, exhausted Service range, invalid pod template…). */
 export class ApplyError extends Error {
@@ -43,6 +45,12 @@ export interface ReconcilerInit {
   readonly fleet: (namespace: string, name: string) => AnchorFleet | undefined
   readonly statefulSet: (namespace: string, name: string) => V1StatefulSet | undefined
   readonly pods: (namespace: string, instance: string) => readonly V1Pod[]
+  /**
+   * Whether the StatefulSet and pod caches hold a full list. While they do not (start, watch
+   * restart), a missing StatefulSet is unknown rather than absent, and acting on it could scale
+   * a fleet down without draining: reconciles wait instead.
+   */
+  readonly cachesSynced: () => boolean
   /** Live member records are stale after this long. */
   readonly memberTtlMs: number
 }
@@ -91,6 +99,10 @@ export class FleetReconciler {
       return {}
     }
     const log = this.init.log.child({ fleet: key })
+    if (!this.init.cachesSynced()) {
+      log.debug('caches are re-listing; waiting before acting')
+      return { requeueAfterMs: UNSYNCED_REQUEUE_MS }
+    }
     const parsed = anchorFleetSpecSchema.safeParse(fleet.spec)
     if (!parsed.success) {
       const message = `invalid spec: ${parsed.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('; ')}`
