@@ -45,6 +45,8 @@ export class LeaderElection {
   private leading = false
   private lastRenewedAt = 0
   private stopped = false
+  /** The lease record as last seen, and when (on this replica's clock) it was first seen so. */
+  private observed?: { record: string, atMs: number }
 
   constructor (init: LeaderElectionInit) {
     this.init = init
@@ -136,8 +138,12 @@ export class LeaderElection {
     }
     const spec = lease.spec ?? {}
     const holder = spec.holderIdentity
-    const renewed = spec.renewTime != null ? new Date(spec.renewTime).getTime() : 0
-    const expired = renewed + (spec.leaseDurationSeconds ?? durationSeconds) * 1000 < now.getTime()
+    // Expiry is measured from when this replica saw the record change, as client-go does, never
+    // from the holder's renewTime: with the holder's clock behind ours, comparing its renewTime
+    // with our clock would take a lease that is being renewed, and make two leaders.
+    const record = JSON.stringify([holder, spec.renewTime, spec.leaseDurationSeconds, lease.metadata.resourceVersion])
+    if (this.observed?.record !== record) this.observed = { record, atMs: now.getTime() }
+    const expired = this.observed.atMs + (spec.leaseDurationSeconds ?? durationSeconds) * 1000 < now.getTime()
     if (holder != null && holder !== this.init.identity && !expired) return false
     const taking = holder !== this.init.identity
     try {

@@ -1,0 +1,78 @@
+import { ApiException } from '@kubernetes/client-node'
+import pino from 'pino'
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
+import { LeaderElection } from './leader-election.js'
+import type { Kube } from './kube-client.js'
+
+interface StoredLease { metadata: { name: string, namespace: string, resourceVersion?: string }, spec?: Record<string, unknown> }
+
+/** The Lease part of the API server: one object, optimistic concurrency on resourceVersion. */
+class LeaseApi {
+  lease?: StoredLease
+  private version = 0
+
+  write (lease: StoredLease): void {
+    this.lease = { ...lease, metadata: { ...lease.metadata, resourceVersion: String(++this.version) } }
+  }
+
+  kube (): Kube {
+    const api = {
+      call: async <T>(_verb: string, fn: () => Promise<T>): Promise<T> => await fn(),
+      custom: {
+        getNamespacedCustomObject: async () => {
+          if (this.lease == null) throw new ApiException(404, 'not found', {}, {})
+          return await Promise.resolve(structuredClone(this.lease))
+        },
+        createNamespacedCustomObject: async ({ body }: { body: StoredLease }) => {
+          if (this.lease != null) throw new ApiException(409, 'exists', {}, {})
+          this.write(body)
+          return await Promise.resolve(this.lease)
+        },
+        replaceNamespacedCustomObject: async ({ body }: { body: StoredLease }) => {
+          if (body.metadata.resourceVersion !== this.lease?.metadata.resourceVersion) throw new ApiException(409, 'conflict', {}, {})
+          this.write(body)
+          return await Promise.resolve(this.lease)
+        }
+      }
+    }
+    return api as unknown as Kube
+  }
+}
+
+const HOUR_MS = 3_600_000
+
+describe('leader election', () => {
+  beforeEach(() => { vi.useFakeTimers({ now: new Date('2026-12-03T10:00:00Z') }) })
+  afterEach(() => { vi.useRealTimers() })
+
+  it('measures a lease\'s expiry on its own clock: a holder whose clock is an hour behind keeps the lease while it renews', async () => {
+    const api = new LeaseApi()
+    // The holder renews every 2 s, writing renewTimes from a clock one hour behind ours.
+    const renew = (): void => {
+      api.write({
+        metadata: { name: 'operator', namespace: 'meganet', ...(api.lease != null ? { resourceVersion: api.lease.metadata.resourceVersion } : {}) },
+        spec: { holderIdentity: 'skewed-leader', leaseDurationSeconds: 6, renewTime: new Date(Date.now() - HOUR_MS).toISOString() }
+      })
+    }
+    renew()
+    const renewing = setInterval(renew, 2_000)
+
+    const standby = new LeaderElection({
+      kube: api.kube(), namespace: 'meganet', name: 'operator', identity: 'standby', leaseDurationMs: 6_000, renewIntervalMs: 500, log: pino({ level: 'silent' })
+    })
+    let leading = false
+    void standby.run(() => {}).then(() => { leading = true })
+    await vi.advanceTimersByTimeAsync(30_000)
+    expect(leading).toBe(false)
+    expect(api.lease?.spec?.holderIdentity).toBe('skewed-leader')
+
+    // The holder stops renewing: the standby takes over one lease duration later, not before.
+    clearInterval(renewing)
+    await vi.advanceTimersByTimeAsync(5_000)
+    expect(leading).toBe(false)
+    await vi.advanceTimersByTimeAsync(2_000)
+    expect(leading).toBe(true)
+    expect(api.lease?.spec?.holderIdentity).toBe('standby')
+    await standby.release()
+  })
+})
