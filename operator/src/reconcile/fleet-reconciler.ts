@@ -6,7 +6,7 @@ import { ANCHOR_APP, desiredFleetObjects, fleetNames, selectorLabels } from '@me
 import { apiErrorMessage, isNotFound } from '../kube/kube-client.js'
 import { AnnounceSync } from './announce-sync.js'
 import { autoscaleDecision } from './autoscale.js'
-import { recordEvent } from './events.js'
+import { FleetEvents } from './events.js'
 import { fleetStatus } from './fleet-status.js'
 import { planScaleDown } from './scale-down.js'
 import type { FleetLinks } from '../fleet-link/fleet-links.js'
@@ -78,10 +78,12 @@ export class FleetReconciler {
   private readonly applyFailures = new Map<string, string>()
   private readonly finalizingSince = new Map<string, number>()
   private readonly announce: AnnounceSync
+  private readonly events: FleetEvents
 
   constructor (init: ReconcilerInit) {
     this.init = init
     this.announce = new AnnounceSync({ kube: init.kube, version: init.version })
+    this.events = new FleetEvents({ kube: init.kube })
   }
 
   /** Forget what was applied, so the next reconcile of every fleet applies again (resync). */
@@ -107,7 +109,7 @@ export class FleetReconciler {
     if (!parsed.success) {
       const message = `invalid spec: ${parsed.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('; ')}`
       await this.writeStatus(fleet, fleetStatus({ fleet, pods: [], selector: '', degraded: message, now: new Date().toISOString() }))
-      await recordEvent(this.init.kube, fleet, 'Warning', 'InvalidSpec', message, log)
+      await this.events.record(fleet, 'Warning', 'InvalidSpec', message, log)
       return {}
     }
     const spec = parsed.data
@@ -132,17 +134,17 @@ export class FleetReconciler {
       scaleDown = { active: true, message: `draining before removal: ${plan.progress}` }
       for (const peerId of plan.drain) {
         await members?.client.command(peerId, 'drain').then(
-          async () => { this.init.metrics.scaleActions.inc({ action: 'drain' }); await recordEvent(this.init.kube, fleet, 'Normal', 'DrainingAnchor', `draining anchor ${peerId} before scale-down`, log) },
+          async () => { this.init.metrics.scaleActions.inc({ action: 'drain' }); await this.events.record(fleet, 'Normal', 'DrainingAnchor', `draining anchor ${peerId} before scale-down`, log) },
           (err: unknown) => { log.warn({ peerId, err: (err as Error).message }, 'drain command failed') })
       }
     } else if (plan.kind === 'refuse') {
       replicas = current
       degraded = `scale-down refused: ${plan.reason}`
       scaleDown = { active: true, message: degraded }
-      await recordEvent(this.init.kube, fleet, 'Warning', 'ScaleDownRefused', plan.reason, log)
+      await this.events.record(fleet, 'Warning', 'ScaleDownRefused', plan.reason, log)
     } else if (plan.kind === 'remove' && current > plan.replicas) {
       this.init.metrics.scaleActions.inc({ action: 'remove' })
-      await recordEvent(this.init.kube, fleet, 'Normal', 'ScaledDown', `removing anchors ${plan.replicas}..${current - 1}${force ? ' (forced)' : ' after they drained'}`, log)
+      await this.events.record(fleet, 'Normal', 'ScaledDown', `removing anchors ${plan.replicas}..${current - 1}${force ? ' (forced)' : ' after they drained'}`, log)
     }
 
     let applyError: ApplyError | undefined
@@ -154,7 +156,7 @@ export class FleetReconciler {
         applyError = err
         degraded ??= err.message
         // One event per distinct failure: the retries come faster than our own status write reaches the cache.
-        if (this.applyFailures.get(key) !== err.message) await recordEvent(this.init.kube, fleet, 'Warning', 'ApplyFailed', err.message, log)
+        if (this.applyFailures.get(key) !== err.message) await this.events.record(fleet, 'Warning', 'ApplyFailed', err.message, log)
         this.applyFailures.set(key, err.message)
       }
       if (applyError == null) this.applyFailures.delete(key)
@@ -172,7 +174,7 @@ export class FleetReconciler {
         await this.scaleTo(fleet, target)
         lastScaleTime = new Date().toISOString()
         this.init.metrics.scaleActions.inc({ action: target > spec.replicas ? 'autoscale_up' : 'autoscale_down' })
-        await recordEvent(this.init.kube, fleet, 'Normal', 'Autoscaled', `load asks for ${target} anchors (was ${spec.replicas})`, log)
+        await this.events.record(fleet, 'Normal', 'Autoscaled', `load asks for ${target} anchors (was ${spec.replicas})`, log)
       }
     }
 
@@ -263,7 +265,7 @@ export class FleetReconciler {
       }
       return { requeueAfterMs: BUSY_REQUEUE_MS }
     }
-    if (pending.length > 0) await recordEvent(this.init.kube, fleet, 'Warning', 'DrainTimeout', `${pending.length} anchors had not drained after ${FINALIZER_DRAIN_TIMEOUT_MS / 1000} s; deleting anyway`, log)
+    if (pending.length > 0) await this.events.record(fleet, 'Warning', 'DrainTimeout', `${pending.length} anchors had not drained after ${FINALIZER_DRAIN_TIMEOUT_MS / 1000} s; deleting anyway`, log)
     await this.patchFleet(fleet, [
       { op: 'test', path: `/metadata/finalizers/${index}`, value: FLEET_FINALIZER },
       { op: 'remove', path: `/metadata/finalizers/${index}` }
