@@ -72,6 +72,8 @@ export class Operator {
   private reconciler?: FleetReconciler
   private defaultFleet?: DefaultFleet
   private resyncTimer?: NodeJS.Timeout
+  /** Aborted the moment this replica stops leading: every write of the term checks it. */
+  private term?: AbortController
   private servers: Server[] = []
   private stopped = false
 
@@ -109,6 +111,7 @@ export class Operator {
   private async lead (onLost: () => void): Promise<void> {
     this.log.info({ identity: this.config.identity, lease: `${this.config.namespace}/${this.config.leaseName}`, ...this.ports }, 'waiting to lead')
     await this.election.run(() => {
+      this.term?.abort()
       this.metrics.leader.set(0)
       onLost()
       void this.standDown().then(async () => { if (!this.stopped) await this.lead(onLost) })
@@ -118,8 +121,12 @@ export class Operator {
     await this.run()
   }
 
-  /** Stops watching and reconciling (leadership lost), keeping health and metrics up. */
+  /**
+   * Stops watching and reconciling (leadership lost), keeping health and metrics up. Writes
+   * stop at once (the term's fence); this returns once the reconciles in flight have ended.
+   */
   private async standDown (): Promise<void> {
+    this.term?.abort()
     // A standby reports nothing about fleets: stale numbers would add up with the leader's.
     this.metrics.anchors.reset()
     this.metrics.fleets.set(0)
@@ -128,6 +135,7 @@ export class Operator {
     await this.defaultFleet?.stop()
     this.defaultFleet = undefined
     this.queue?.stop()
+    await this.queue?.idle()
     await Promise.all([this.fleets?.stop(), this.statefulSets?.stop(), this.pods?.stop()])
     this.fleets = undefined
     this.statefulSets = undefined
@@ -144,8 +152,11 @@ export class Operator {
 
   private async run (): Promise<void> {
     const config = this.kube.config
+    this.term = new AbortController()
+    // Everything of this term writes through a fenced client: nothing after the lease is lost.
+    const kube = new Kube(config, this.metrics, this.term.signal)
     this.reconciler = new FleetReconciler({
-      kube: this.kube, links: this.links, metrics: this.metrics, defaultImage: this.config.image, version: this.config.version, log: this.log,
+      kube, links: this.links, metrics: this.metrics, defaultImage: this.config.image, version: this.config.version, log: this.log,
       operatorKeys: this.operatorKeys,
       fleet: (namespace, name) => {
         const watched = this.fleets?.get(name, namespace)
@@ -179,7 +190,6 @@ export class Operator {
       const key = fleetKeyOf(object)
       if (key != null) queue.add(key)
     }
-    const kube = this.kube
     // Every namespace (ClusterRole), or only the listed ones (Roles): one informer per namespace then.
     const namespaces = this.config.watchNamespaces
     const fleetPath = `/apis/${ANCHOR_FLEET.group}/${ANCHOR_FLEET.version}`

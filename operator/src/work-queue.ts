@@ -15,6 +15,7 @@ export class WorkQueue {
   private readonly dirty = new Set<string>()
   private readonly failures = new Map<string, number>()
   private readonly timers = new Map<string, NodeJS.Timeout>()
+  private readonly settled = new Set<() => void>()
   private stopped = false
 
   constructor (handler: (key: string) => Promise<ReconcileResult>, onError: (key: string, err: unknown, retryInMs: number) => void) {
@@ -47,6 +48,11 @@ export class WorkQueue {
     for (const timer of this.timers.values()) clearTimeout(timer)
   }
 
+  /** Resolves once no reconcile is running (after {@link stop}, none starts again). */
+  async idle (): Promise<void> {
+    while (this.running.size > 0) await new Promise<void>(resolve => { this.settled.add(resolve) })
+  }
+
   private async process (key: string): Promise<void> {
     if (!this.pending.delete(key) || this.stopped) return
     this.running.add(key)
@@ -63,6 +69,8 @@ export class WorkQueue {
     } finally {
       this.running.delete(key)
       if (this.dirty.delete(key)) this.add(key)
+      for (const resolve of this.settled) resolve()
+      this.settled.clear()
     }
   }
 }

@@ -52,7 +52,21 @@ export function reuseConnections (config: KubeConfig): KubeConfig {
   return config
 }
 
-/** The API clients the operator uses, with every request counted by verb and code. */
+/** Verbs that change nothing: allowed after leadership is lost (a standby still reads). */
+const READ_VERBS = new Set(['get', 'list', 'watch'])
+
+/** A write refused because this replica no longer leads: another one may be writing already. */
+export class LeadershipLostError extends Error {
+  constructor (what: string) {
+    super(`not leading any more: refusing to ${what}`)
+    this.name = 'LeadershipLostError'
+  }
+}
+
+/**
+ * The API clients the operator uses, with every request counted by verb and code. Given a
+ * `fence` (aborted when this replica loses its lease), it refuses every write from then on.
+ */
 export class Kube {
   readonly config: KubeConfig
   readonly objects: KubernetesObjectApi
@@ -60,10 +74,12 @@ export class Kube {
   readonly core: CoreV1Api
   readonly apps: AppsV1Api
   private readonly metrics: OperatorMetrics
+  private readonly fence?: AbortSignal
 
-  constructor (config: KubeConfig, metrics: OperatorMetrics) {
-    this.config = reuseConnections(config)
+  constructor (config: KubeConfig, metrics: OperatorMetrics, fence?: AbortSignal) {
+    this.config = config
     this.metrics = metrics
+    if (fence != null) this.fence = fence
     this.objects = KubernetesObjectApi.makeApiClient(config)
     this.custom = config.makeApiClient(CustomObjectsApi)
     this.core = config.makeApiClient(CoreV1Api)
@@ -75,11 +91,17 @@ export class Kube {
     const config = new KubeConfig()
     if (kubeconfigPath != null) config.loadFromFile(kubeconfigPath)
     else config.loadFromDefault()
-    return config
+    return reuseConnections(config)
   }
 
-  /** Runs one API call and counts it. */
+  /** Throws {@link LeadershipLostError} once the fence is down: call before any write, to the API server or not. */
+  assertMayWrite (what: string): void {
+    if (this.fence?.aborted === true) throw new LeadershipLostError(what)
+  }
+
+  /** Runs one API call and counts it; a write is refused once the fence is down. */
   async call<T> (verb: string, run: () => Promise<T>): Promise<T> {
+    if (!READ_VERBS.has(verb)) this.assertMayWrite(verb)
     try {
       const result = await run()
       this.metrics.kubeRequests.inc({ verb, code: '200' })

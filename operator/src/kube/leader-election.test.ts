@@ -9,6 +9,8 @@ interface StoredLease { metadata: { name: string, namespace: string, resourceVer
 /** The Lease part of the API server: one object, optimistic concurrency on resourceVersion. */
 class LeaseApi {
   lease?: StoredLease
+  /** Cut off: every request from now on hangs, unanswered. */
+  unreachable = false
   private version = 0
 
   write (lease: StoredLease): void {
@@ -17,7 +19,7 @@ class LeaseApi {
 
   kube (): Kube {
     const api = {
-      call: async <T>(_verb: string, fn: () => Promise<T>): Promise<T> => await fn(),
+      call: async <T>(_verb: string, fn: () => Promise<T>): Promise<T> => this.unreachable ? await new Promise<never>(() => {}) : await fn(),
       custom: {
         getNamespacedCustomObject: async () => {
           if (this.lease == null) throw new ApiException(404, 'not found', {}, {})
@@ -74,5 +76,21 @@ describe('leader election', () => {
     expect(leading).toBe(true)
     expect(api.lease?.spec?.holderIdentity).toBe('standby')
     await standby.release()
+  })
+
+  it('stops leading by its renew deadline when a renewal hangs, before anyone else may take the lease', async () => {
+    const api = new LeaseApi()
+    const leader = new LeaderElection({
+      kube: api.kube(), namespace: 'meganet', name: 'operator', identity: 'leader', leaseDurationMs: 6_000, renewIntervalMs: 500, log: pino({ level: 'silent' })
+    })
+    let lostAt: number | undefined
+    const start = Date.now()
+    await leader.run(() => { lostAt = Date.now() })
+    api.unreachable = true
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect(leader.isLeader).toBe(false)
+    // Lost within two thirds of the lease after its last renewal (4 s, plus one renew interval).
+    expect(lostAt! - start).toBeLessThanOrEqual(4_500)
+    await leader.release()
   })
 })

@@ -34,6 +34,19 @@ function microTime (date: Date): string {
   return date.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z')
 }
 
+/** `promise`, or a rejection once `ms` have passed without it settling. */
+async function beforeDeadline<T> (promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const deadline = new Promise<never>((_resolve, reject) => {
+    timer = setTimeout(() => { reject(new Error(`lease renewal unanswered within ${Math.round(ms)} ms`)) }, Math.max(0, ms))
+  })
+  try {
+    return await Promise.race([promise, deadline])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /**
  * Leader election on a coordination.k8s.io Lease (client-node has none): take the lease when it
  * is free or expired, renew it while leading, and use the Lease's resourceVersion so two
@@ -60,11 +73,14 @@ export class LeaderElection {
     await new Promise<void>(resolve => {
       const attempt = async (): Promise<void> => {
         if (this.stopped) return
-        const held = await this.tryAcquireOrRenew().catch((err: unknown) => {
+        const renewDeadlineMs = (this.init.leaseDurationMs * 2) / 3
+        const request = this.tryAcquireOrRenew()
+        // A renewal that hangs must not keep this replica leading past its deadline.
+        const held = await (this.leading ? beforeDeadline(request, this.lastRenewedAt + renewDeadlineMs - Date.now()) : request).catch((err: unknown) => {
           // An unanswered renewal is not a lost lease: keep leading until the renew deadline,
           // two thirds of the lease, has passed without one (the API server may be restarting).
           this.init.log.warn({ err: (err as Error).message }, 'lease request failed')
-          return this.leading && Date.now() - this.lastRenewedAt < (this.init.leaseDurationMs * 2) / 3
+          return this.leading && Date.now() - this.lastRenewedAt < renewDeadlineMs
         })
         if (held) this.lastRenewedAt = Date.now()
         if (held && !this.leading) {

@@ -133,6 +133,7 @@ export class FleetReconciler {
       replicas = current
       scaleDown = { active: true, message: `draining before removal: ${plan.progress}` }
       for (const peerId of plan.drain) {
+        this.init.kube.assertMayWrite(`drain ${peerId}`)
         await members?.client.command(peerId, 'drain').then(
           async () => { this.init.metrics.scaleActions.inc({ action: 'drain' }); await this.events.record(fleet, 'Normal', 'DrainingAnchor', `draining anchor ${peerId} before scale-down`, log) },
           (err: unknown) => { log.warn({ peerId, err: (err as Error).message }, 'drain command failed') })
@@ -261,6 +262,7 @@ export class FleetReconciler {
     const pending = (members?.list ?? []).filter(m => m.phase !== 'drained')
     if (pending.length > 0 && Date.now() - since < FINALIZER_DRAIN_TIMEOUT_MS) {
       for (const member of pending.filter(m => m.phase === 'serving' || m.phase === 'joining')) {
+        this.init.kube.assertMayWrite(`drain ${member.peerId}`)
         await members?.client.command(member.peerId, 'drain').catch(() => {})
       }
       return { requeueAfterMs: BUSY_REQUEUE_MS }
