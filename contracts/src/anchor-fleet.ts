@@ -6,7 +6,7 @@
 import { z } from 'zod'
 import { ANCHOR_ROLES } from './roles.js'
 import { MEMBER_PHASES, scopeName } from './coordination.js'
-import { celRules, embeddedObject } from './openapi.js'
+import { celRules, embeddedObject, listMap } from './openapi.js'
 
 export const ANCHOR_FLEET = {
   group: 'meganet.io',
@@ -164,7 +164,7 @@ export const anchorFleetStatusSchema = z.object({
   readyReplicas: z.number().int().optional(),
   selector: z.string().optional(),
   phase: z.string().optional(),
-  conditions: z.array(conditionSchema).optional(),
+  conditions: listMap(z.array(conditionSchema), ['type']).optional(),
   anchors: z.array(anchorStatusSchema).optional(),
   /** Dialable multiaddrs of the fleet's anchors, for apps to bootstrap from. */
   bootstrap: z.array(z.string()).optional(),

@@ -32,6 +32,6 @@ export {
   anchorStatusSchema, anchorFleetStatusSchema, FORCE_SCALE_DOWN_ANNOTATION, FLEET_FINALIZER
 } from './anchor-fleet.js'
 export type { AnchorFleet, AnchorFleetSpec, AnchorFleetSpecInput, AnchorFleetStatus, Condition, ConditionType } from './anchor-fleet.js'
-export { celRules, embeddedObject, structuralSchema } from './openapi.js'
+export { celRules, embeddedObject, listMap, structuralSchema } from './openapi.js'
 export type { CelRule, StructuralSchema } from './openapi.js'
 export { ANCHOR_HEAP, anchorNodeOptions } from './anchor-runtime.js'

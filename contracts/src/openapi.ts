@@ -12,11 +12,21 @@ export interface CelRule {
 }
 
 const rules = new WeakMap<z.ZodType, readonly CelRule[]>()
+const mapKeys = new WeakMap<z.ZodType, readonly string[]>()
 const embedded = new WeakSet<z.ZodType>()
 
 /** Attaches CEL validation rules to a schema node. */
 export function celRules<T extends z.ZodType> (schema: T, list: readonly CelRule[]): T {
   rules.set(schema, list)
+  return schema
+}
+
+/**
+ * Marks an array as a map keyed by `keys` (`x-kubernetes-list-type: map`), as Kubernetes does for
+ * conditions: server-side apply then merges entries by key instead of replacing the whole list.
+ */
+export function listMap<T extends z.ZodType> (schema: T, keys: readonly string[]): T {
+  mapKeys.set(schema, keys)
   return schema
 }
 
@@ -50,6 +60,8 @@ export interface StructuralSchema {
   default?: unknown
   'x-kubernetes-validations'?: CelRule[]
   'x-kubernetes-preserve-unknown-fields'?: boolean
+  'x-kubernetes-list-type'?: 'map'
+  'x-kubernetes-list-map-keys'?: string[]
 }
 
 interface Def { type: string, [key: string]: unknown }
@@ -138,5 +150,10 @@ export function structuralSchema (schema: z.ZodType): StructuralSchema {
   }
   const cel = rules.get(schema)
   if (cel != null) out['x-kubernetes-validations'] = [...cel]
+  const keys = mapKeys.get(schema)
+  if (keys != null) {
+    out['x-kubernetes-list-type'] = 'map'
+    out['x-kubernetes-list-map-keys'] = [...keys]
+  }
   return out
 }

@@ -11,6 +11,8 @@ export class OperatorMetrics {
   readonly anchors: Gauge<'phase'>
   readonly leader: Gauge
   readonly scaleActions: Counter<'action'>
+  readonly watchRestarts: Counter<'resource'>
+  readonly queueWait: Histogram
 
   constructor () {
     const registers = [this.registry]
@@ -23,6 +25,9 @@ export class OperatorMetrics {
     this.anchors = new Gauge({ name: 'meganet_operator_anchors', help: 'Anchors of all fleets, by phase', labelNames: ['phase'], registers })
     this.leader = new Gauge({ name: 'meganet_operator_leader', help: '1 while this replica leads', registers })
     this.scaleActions = new Counter({ name: 'meganet_operator_scale_actions_total', help: 'Scaling actions, by action', labelNames: ['action'], registers })
+    this.watchRestarts = new Counter({ name: 'meganet_operator_watch_restarts_total', help: 'Watches restarted after failing (each re-lists its resource), by resource', labelNames: ['resource'], registers })
+    this.queueWait = new Histogram({ name: 'meganet_operator_queue_wait_seconds', help: 'Time a fleet waited in the queue before its reconcile started', buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30], registers })
+    for (const resource of ['anchorfleets', 'statefulsets', 'pods']) this.watchRestarts.inc({ resource }, 0)
     for (const outcome of ['ok', 'requeue', 'error']) this.reconciles.inc({ outcome }, 0)
     this.leader.set(0)
   }

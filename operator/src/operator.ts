@@ -181,7 +181,7 @@ export class Operator {
     }, (key, err, retryInMs) => {
       this.metrics.reconciles.inc({ outcome: 'error' })
       this.log.warn({ fleet: key, err: (err as Error).message, retryInMs }, 'cannot reconcile fleet; retrying')
-    })
+    }, ms => { this.metrics.queueWait.observe(ms / 1000) })
     const queue = this.queue
     const enqueue = (object: { metadata?: { namespace?: string, name?: string } }): void => {
       if (object.metadata?.namespace != null && object.metadata.name != null) queue.add(`${object.metadata.namespace}/${object.metadata.name}`)
@@ -198,19 +198,19 @@ export class Operator {
       list: async ns => await kube.call('list', async () => (ns == null
         ? await kube.custom.listCustomObjectForAllNamespaces({ group: ANCHOR_FLEET.group, version: ANCHOR_FLEET.version, resourcePlural: ANCHOR_FLEET.plural })
         : await kube.custom.listNamespacedCustomObject({ group: ANCHOR_FLEET.group, version: ANCHOR_FLEET.version, namespace: ns, plural: ANCHOR_FLEET.plural })) as KubernetesListObject<WatchedFleet>)
-    }, { config, onChange: enqueue, log: this.log })
+    }, { config, onChange: enqueue, onRestart: () => { this.metrics.watchRestarts.inc({ resource: 'anchorfleets' }) }, log: this.log })
     this.statefulSets = new NamespacedInformers<V1StatefulSet>(namespaces, {
       path: ns => ns == null ? '/apis/apps/v1/statefulsets' : `/apis/apps/v1/namespaces/${ns}/statefulsets`,
       list: async ns => await kube.call('list', async () => ns == null
         ? await kube.apps.listStatefulSetForAllNamespaces({ labelSelector: ANCHOR_SELECTOR })
         : await kube.apps.listNamespacedStatefulSet({ namespace: ns, labelSelector: ANCHOR_SELECTOR }))
-    }, { config, labelSelector: ANCHOR_SELECTOR, onChange: enqueueOwner, log: this.log })
+    }, { config, labelSelector: ANCHOR_SELECTOR, onChange: enqueueOwner, onRestart: () => { this.metrics.watchRestarts.inc({ resource: 'statefulsets' }) }, log: this.log })
     this.pods = new NamespacedInformers<V1Pod>(namespaces, {
       path: ns => ns == null ? '/api/v1/pods' : `/api/v1/namespaces/${ns}/pods`,
       list: async ns => await kube.call('list', async () => ns == null
         ? await kube.core.listPodForAllNamespaces({ labelSelector: ANCHOR_SELECTOR })
         : await kube.core.listNamespacedPod({ namespace: ns, labelSelector: ANCHOR_SELECTOR }))
-    }, { config, labelSelector: ANCHOR_SELECTOR, onChange: enqueueOwner, log: this.log })
+    }, { config, labelSelector: ANCHOR_SELECTOR, onChange: enqueueOwner, onRestart: () => { this.metrics.watchRestarts.inc({ resource: 'pods' }) }, log: this.log })
     await Promise.all([this.statefulSets.start(), this.pods.start()])
     await this.fleets.start()
     this.resyncTimer = setInterval(() => {

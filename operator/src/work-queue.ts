@@ -16,11 +16,15 @@ export class WorkQueue {
   private readonly failures = new Map<string, number>()
   private readonly timers = new Map<string, NodeJS.Timeout>()
   private readonly settled = new Set<() => void>()
+  /** When each pending key was queued, to report how long it waited. */
+  private readonly queuedAt = new Map<string, number>()
+  private readonly onWait: (ms: number) => void
   private stopped = false
 
-  constructor (handler: (key: string) => Promise<ReconcileResult>, onError: (key: string, err: unknown, retryInMs: number) => void) {
+  constructor (handler: (key: string) => Promise<ReconcileResult>, onError: (key: string, err: unknown, retryInMs: number) => void, onWait: (ms: number) => void = () => {}) {
     this.handler = handler
     this.onError = onError
+    this.onWait = onWait
   }
 
   get depth (): number {
@@ -32,6 +36,7 @@ export class WorkQueue {
     if (this.running.has(key)) { this.dirty.add(key); return }
     if (this.pending.has(key)) return
     this.pending.add(key)
+    this.queuedAt.set(key, performance.now())
     queueMicrotask(() => { void this.process(key) })
   }
 
@@ -54,7 +59,10 @@ export class WorkQueue {
   }
 
   private async process (key: string): Promise<void> {
+    const queuedAt = this.queuedAt.get(key)
+    this.queuedAt.delete(key)
     if (!this.pending.delete(key) || this.stopped) return
+    if (queuedAt != null) this.onWait(performance.now() - queuedAt)
     this.running.add(key)
     try {
       const result = await this.handler(key)

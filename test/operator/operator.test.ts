@@ -146,5 +146,10 @@ describe('the operator on a real control plane', () => {
     })
     expect(leader.running).toBe(true)
     expect(await leader.metric('meganet_operator_kube_requests_total{verb="apply",code="200"}')).toBeGreaterThan(0)
+    // Every watch broke with the API server and was restarted (a re-list), which the metrics show.
+    for (const resource of ['anchorfleets', 'statefulsets', 'pods']) {
+      expect(await leader.metric(`meganet_operator_watch_restarts_total{resource="${resource}"}`)).toBeGreaterThan(0)
+    }
+    expect(await leader.metric('meganet_operator_queue_wait_seconds_count')).toBeGreaterThan(0)
   })
 })

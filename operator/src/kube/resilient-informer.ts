@@ -12,6 +12,8 @@ export interface InformerInit<T extends KubernetesObject> {
   readonly list: () => Promise<KubernetesListObject<T>>
   readonly labelSelector?: string
   readonly onChange: (object: T) => void
+  /** Called each time a failed watch is restarted (and re-lists). */
+  readonly onRestart?: () => void
   readonly log: Logger
 }
 
@@ -91,6 +93,7 @@ export class ResilientInformer<T extends KubernetesObject> {
         await this.informer.stop().catch(() => {})
         if (this.stopped) return
         this.restarts++
+        this.init.onRestart?.()
         // The new informer's cache is empty until its list returns: an object missing from it
         // then means "not known yet", not "gone", so nobody may act on it until it has synced.
         this.synced = false
