@@ -52,7 +52,8 @@ describe('meganet devnet and peer commands', () => {
       expect(pinger.output().match(/pong from \S+: [\d.]+ ms \(relayed\)/g)).toHaveLength(2)
     } finally {
       listener.child.kill('SIGINT')
-      await listener.exited
+      // Stopped cleanly, with the shell's code for Ctrl-C.
+      expect(await listener.exited).toBe(130)
     }
   })
 
@@ -60,5 +61,26 @@ describe('meganet devnet and peer commands', () => {
     const sender = start(['peer', 'send', 'nobody', 'hi', '--anchor', anchorAddresses[0]!, '--allow-private-addresses'])
     expect(await sender.exited).toBe(1)
     expect(sender.output()).toContain('"nobody" is not a PeerId')
+  })
+
+  it('exits with 2 and one line naming the mistake for a wrong command line', async () => {
+    for (const [args, line] of [
+      [['peer', 'send'], "error: missing required argument 'peerId'"],
+      [['peer', 'ping', 'x', '--bogus'], "error: unknown option '--bogus'"],
+      [['frob'], "error: unknown command 'frob'"]
+    ] as const) {
+      const cli = start([...args])
+      expect(await cli.exited).toBe(2)
+      expect(cli.output().trim()).toBe(line)
+    }
+  })
+
+  it('runs as `npx meganet`, as the README prints it (npm ci links the command before anything is built)', async () => {
+    const npx = spawn('npx', ['--no-install', 'meganet', '--version'], { cwd: new URL('../..', import.meta.url), stdio: ['ignore', 'pipe', 'pipe'] })
+    let out = ''
+    npx.stdout.on('data', (chunk: Buffer) => { out += chunk.toString() })
+    npx.stderr.on('data', (chunk: Buffer) => { out += chunk.toString() })
+    expect(await new Promise(resolve => npx.once('exit', resolve))).toBe(0)
+    expect(out.trim()).toMatch(/^\d+\.\d+\.\d+$/)
   })
 })

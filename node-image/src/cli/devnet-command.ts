@@ -56,7 +56,7 @@ export function devnetCommand (): Command {
         out.write(`anchor-${index}  ${anchor.peerId}\n  http  ${anchor.url('/status')}\n`)
         for (const address of anchor.multiaddrs) out.write(`  addr  ${address}\n`)
       }
-      out.write(`\njoin it:  meganet peer listen --anchor ${devnet.anchors[0]?.tcpAddress ?? ''} --allow-private-addresses\n`)
+      out.write(`\njoin it:  npx meganet peer listen --anchor ${devnet.anchors[0]?.tcpAddress ?? ''} --allow-private-addresses\n`)
       if (devnet.web != null) out.write(`web app:  ${devnet.web.url}  (open it in a browser: join, message peers by PeerId, share files)\n`)
       out.write('\n')
 

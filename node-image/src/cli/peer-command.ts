@@ -55,12 +55,16 @@ async function joinNetwork (flags: JoinFlags): Promise<MeganetPeer> {
   return peer
 }
 
-async function untilSignal (): Promise<void> {
-  await new Promise<void>(resolve => {
-    process.once('SIGINT', () => resolve())
-    process.once('SIGTERM', () => resolve())
+/** Resolves with the signal that asked this command to stop. */
+async function untilSignal (): Promise<NodeJS.Signals> {
+  return await new Promise<NodeJS.Signals>(resolve => {
+    process.once('SIGINT', () => resolve('SIGINT'))
+    process.once('SIGTERM', () => resolve('SIGTERM'))
   })
 }
+
+/** The shell's convention for a command stopped by a signal: 128 + its number (130 for Ctrl-C). */
+const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 }
 
 export function peerCommand (): Command {
   const peer = new Command('peer').description('act as a peer: listen for messages, send them, ping other peers by PeerId')
@@ -73,8 +77,9 @@ export function peerCommand (): Command {
       node.onMessage(message => {
         process.stdout.write(`${message.from}${message.relayed ? ' (relayed)' : ''}: ${new TextDecoder().decode(message.data)}\n`)
       })
-      await untilSignal()
+      const signal = await untilSignal()
       await node.stop()
+      process.exitCode = SIGNAL_EXIT[signal] ?? 1
     }))
 
   peer.addCommand(withJoinOptions(new Command('send'))
