@@ -57,10 +57,19 @@ describe('meganet devnet and peer commands', () => {
     }
   })
 
-  it('fails with a clear message for a malformed PeerId', async () => {
-    const sender = start(['peer', 'send', 'nobody', 'hi', '--anchor', anchorAddresses[0]!, '--allow-private-addresses'])
-    expect(await sender.exited).toBe(1)
-    expect(sender.output()).toContain('"nobody" is not a PeerId')
+  it('checks its arguments before joining: one line naming the value, exit 2', async () => {
+    for (const [args, problem] of [
+      [['peer', 'send', 'nobody', 'hi'], '"nobody" is not a PeerId: paste the whole id'],
+      [['peer', 'put', '/nonexistent/photo.jpg'], 'there is no file /nonexistent/photo.jpg: check the path'],
+      [['peer', 'get', 'https://example.com/f', 'copy.jpg'], 'That is not a working MegaNet link'],
+      [['peer', 'get', `meganet://bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy#${'A'.repeat(43)}`, '/nonexistent/copy.jpg'], 'the folder /nonexistent does not exist']
+    ] as const) {
+      // The anchor given is never dialled: the arguments are refused first.
+      const cli = start([...args, '--anchor', anchorAddresses[0]!, '--allow-private-addresses'])
+      expect(await cli.exited).toBe(2)
+      expect(cli.output()).toContain(problem)
+      expect(cli.output().trim().split('\n')).toHaveLength(1)
+    }
   })
 
   it('exits with 2 and one line naming the mistake for a wrong command line', async () => {

@@ -1,7 +1,8 @@
 import { Command, InvalidArgumentError } from 'commander'
 import { loadOrCreateIdentity } from '../identity/identity.js'
 import { createLogger } from '../logging/logger.js'
-import { MeganetPeer } from '../peer/peer.js'
+import { MeganetPeer, parsePeerIdText } from '../peer/peer.js'
+import { userMessage } from '../peer/user-message.js'
 import { getFileCommand, putFileCommand } from './peer-file-commands.js'
 import type { PeerOptions } from '../peer/peer.js'
 
@@ -24,6 +25,16 @@ function positiveInteger (text: string): number {
   const value = Number(text)
   if (!Number.isInteger(value) || value < 1) throw new InvalidArgumentError('expected a whole number >= 1')
   return value
+}
+
+/** Checks a PeerId argument before anything joins the network: a usage error, in one line. */
+function peerIdArgument (text: string): string {
+  try {
+    parsePeerIdText(text)
+    return text
+  } catch (err) {
+    throw new InvalidArgumentError(userMessage(err))
+  }
 }
 
 function withJoinOptions (command: Command): Command {
@@ -84,7 +95,7 @@ export function peerCommand (): Command {
 
   peer.addCommand(withJoinOptions(new Command('send'))
     .description('send a text message to a peer known only by its PeerId')
-    .argument('<peerId>', 'the receiving peer')
+    .argument('<peerId>', 'the receiving peer', peerIdArgument)
     .argument('<text...>', 'the message')
     .action(async (peerId: string, words: string[], flags: JoinFlags) => {
       const node = await joinNetwork(flags)
@@ -98,7 +109,7 @@ export function peerCommand (): Command {
 
   peer.addCommand(withJoinOptions(new Command('ping'))
     .description('measure the round-trip time to a peer and show whether the path is relayed or direct')
-    .argument('<peerId>', 'the peer to ping')
+    .argument('<peerId>', 'the peer to ping', peerIdArgument)
     .option('-c, --count <n>', 'how many pings', positiveInteger, 3)
     .action(async (peerId: string, flags: JoinFlags & { count: number }) => {
       const node = await joinNetwork(flags)

@@ -1,10 +1,12 @@
-import { basename } from 'node:path'
+import { statSync } from 'node:fs'
+import { basename, dirname, resolve } from 'node:path'
 import { Command, InvalidArgumentError, Option } from 'commander'
 import {
   createProgressReporter, DEFAULT_CHUNK_BYTES, DEFAULT_CONCURRENCY, getFile, parseChunkSizeText, parseConcurrencyText, parseLink,
   putFile, TransferOptionError
 } from '../files/index.js'
 import { formatBytes } from '../config/units.js'
+import { userMessage } from '../peer/user-message.js'
 import type { BlockTransport, TransferProgress } from '../files/index.js'
 
 /** What a file command needs from the network: a block transport, and a way to leave. */
@@ -34,6 +36,40 @@ function flagParser (parse: (text: string) => number): (text: string) => number 
       throw err
     }
   }
+}
+
+/** What `path` is, or undefined when there is nothing there (or it cannot be looked at). */
+function kindOf (path: string): 'file' | 'directory' | 'other' | undefined {
+  try {
+    const stats = statSync(path)
+    return stats.isFile() ? 'file' : stats.isDirectory() ? 'directory' : 'other'
+  } catch {
+    return undefined
+  }
+}
+
+/** Argument checks that run before joining the network, each failing as a usage error in one line. */
+function fileToShare (path: string): string {
+  const kind = kindOf(path)
+  if (kind === undefined) throw new InvalidArgumentError(`there is no file ${path}: check the path`)
+  if (kind !== 'file') throw new InvalidArgumentError(`${path} is a ${kind === 'directory' ? 'folder' : 'special file'}: give one regular file`)
+  return path
+}
+
+function linkArgument (text: string): string {
+  try {
+    parseLink(text)
+    return text
+  } catch (err) {
+    throw new InvalidArgumentError(userMessage(err))
+  }
+}
+
+function saveAs (path: string): string {
+  const folder = dirname(resolve(path))
+  if (kindOf(folder) !== 'directory') throw new InvalidArgumentError(`the folder ${folder} does not exist: create it, or save elsewhere`)
+  if (kindOf(path) === 'directory') throw new InvalidArgumentError(`${path} is a folder: give the file name to save as, e.g. ${path.replace(/\/$/, '')}/photo.jpg`)
+  return path
 }
 
 function concurrencyOption (): Option {
@@ -85,7 +121,7 @@ async function withSession<Flags, T> (
 export function putFileCommand<Flags> (join: JoinForFiles<Flags>): Command {
   return new Command('put')
     .description('encrypt a file, store it on the anchors and print its meganet:// link (keep the link secret: it holds the key)')
-    .argument('<file>', 'the file to share')
+    .argument('<file>', 'the file to share', fileToShare)
     .addOption(new Option('--chunk-size <size>', 'plaintext bytes per chunk, e.g. 256KiB or 4MiB')
       .argParser(flagParser(parseChunkSizeText))
       .default(DEFAULT_CHUNK_BYTES, formatBytes(DEFAULT_CHUNK_BYTES)))
@@ -101,11 +137,10 @@ export function putFileCommand<Flags> (join: JoinForFiles<Flags>): Command {
 export function getFileCommand<Flags> (join: JoinForFiles<Flags>): Command {
   return new Command('get')
     .description('fetch a file by its meganet:// link, verify and decrypt it, and save it')
-    .argument('<link>', 'the meganet://<cid>#<key> link')
-    .argument('<out>', 'where to save the file (written in full, then moved into place)')
+    .argument('<link>', 'the meganet://<cid>#<key> link', linkArgument)
+    .argument('<out>', 'where to save the file (written in full, then moved into place)', saveAs)
     .addOption(concurrencyOption())
     .action(async (link: string, out: string, flags: Flags & TransferFlags) => {
-      parseLink(link) // a bad link fails here, before joining the network
       const result = await withSession(join, flags, `get ${basename(out)}`, async (session, signal, onProgress) =>
         await getFile(link, session.blocks, out, { concurrency: flags.concurrency, onProgress, signal }))
       process.stdout.write(`saved ${out} (${formatBytes(result.size)}, shared as ${JSON.stringify(result.name)})\n`)

@@ -40,6 +40,15 @@ export function isPeerError (err: unknown, code?: PeerErrorCode): err is PeerErr
   return err instanceof PeerError && (code == null || err.code === code)
 }
 
+/** A PeerId as text, or a `not-a-peer-id` PeerError: check arguments with it before joining. */
+export function parsePeerIdText (text: string): PeerId {
+  try {
+    return peerIdFromString(text)
+  } catch (err) {
+    throw new PeerError('not-a-peer-id', `${JSON.stringify(text)} is not a PeerId`, { cause: err })
+  }
+}
+
 export interface PeerOptions {
   /** Anchor multiaddrs, each ending in /p2p/<peerId>. */
   readonly anchors?: readonly string[]
@@ -384,11 +393,7 @@ export class MeganetPeer {
   }
 
   private parsePeerId (text: string): PeerId {
-    try {
-      return peerIdFromString(text)
-    } catch (err) {
-      throw new PeerError('not-a-peer-id', `${JSON.stringify(text)} is not a PeerId`, { cause: err })
-    }
+    return parsePeerIdText(text)
   }
 
   /** Makes sure the peer store has addresses for `peerId`, looking it up in the DHT when needed. */
