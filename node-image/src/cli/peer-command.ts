@@ -11,7 +11,7 @@ interface JoinFlags {
   bootstrapUrl?: string
   trust: string[]
   identityFile?: string
-  relays: number
+  relays?: number
   listenTcp?: boolean
   allowPrivateAddresses?: boolean
   logLevel: string
@@ -43,17 +43,20 @@ function withJoinOptions (command: Command): Command {
     .option('--bootstrap-url <url>', 'an anchor\'s signed bootstrap list, e.g. http://anchor:9464/bootstrap')
     .option('--trust <peerId>', 'anchor PeerId allowed to sign the bootstrap list (repeatable; default: the --anchor PeerIds)', collect, [])
     .option('--identity-file <file>', 'keep this peer\'s key here so its PeerId survives restarts (created when missing)')
-    .option('--relays <count>', 'relay reservations to hold, on different anchors', positiveInteger, 1)
     .option('--listen-tcp', 'also listen on a TCP port so relayed connections can be upgraded to direct ones')
     .option('--allow-private-addresses', 'keep loopback and private addresses (devnets, LANs)')
     .option('--log-level <level>', 'log level for libp2p-side events on stderr', 'warn')
 }
 
-async function joinNetwork (flags: JoinFlags): Promise<MeganetPeer> {
+/**
+ * Joins with the command's flags. Only `listen` must be reachable; the other commands reach out,
+ * hold no relay reservation and start as soon as an anchor answers.
+ */
+async function joinNetwork (flags: JoinFlags, reachable = false): Promise<MeganetPeer> {
   const anchors = [...flags.anchor, ...collect(process.env.MEGANET_ANCHORS ?? '', [])]
   const options: PeerOptions = {
     anchors,
-    relays: flags.relays,
+    relays: reachable ? flags.relays ?? 1 : 0,
     listenTcp: flags.listenTcp === true,
     allowPrivateAddresses: flags.allowPrivateAddresses === true,
     log: createLogger(flags.logLevel, { component: 'peer' }),
@@ -82,8 +85,9 @@ export function peerCommand (): Command {
 
   peer.addCommand(withJoinOptions(new Command('listen'))
     .description('join the network, print this peer\'s PeerId and address, then every message received')
+    .option('--relays <count>', 'relay reservations to hold, on different anchors', positiveInteger, 1)
     .action(async (flags: JoinFlags) => {
-      const node = await joinNetwork(flags)
+      const node = await joinNetwork(flags, true)
       process.stdout.write([`peer ${node.peerId}`, ...node.circuitAddresses().map(a => `reachable at ${a}`)].join('\n') + '\n')
       node.onMessage(message => {
         process.stdout.write(`${message.from}${message.relayed ? ' (relayed)' : ''}: ${new TextDecoder().decode(message.data)}\n`)

@@ -57,7 +57,11 @@ export interface PeerOptions {
   /** PeerIds allowed to sign the bootstrap list; defaults to the PeerIds in `anchors`. */
   readonly trustedAnchors?: readonly string[]
   readonly privateKey?: PrivateKey
-  /** Relay reservations to hold (on different anchors). Default 1. */
+  /**
+   * Relay reservations to hold (on different anchors). Default 1. 0 for a peer that only reaches
+   * out (send, ping, files): it holds no reservation, nobody can dial it, and `start()` returns
+   * as soon as one anchor is connected.
+   */
   readonly relays?: number
   readonly listenTcp?: boolean
   /** Keep loopback and private addresses (devnets, LANs). */
@@ -199,7 +203,18 @@ export class MeganetPeer {
     await this.node.start()
     this.mesh.start()
     this.unwatchNetwork = watchNetwork(() => { this.networkChanged() })
-    await this.waitForRelayAddress(this.options.reservationTimeoutMs ?? DEFAULT_RESERVATION_TIMEOUT_MS)
+    const timeoutMs = this.options.reservationTimeoutMs ?? DEFAULT_RESERVATION_TIMEOUT_MS
+    if (this.options.relays === 0) await this.waitForAnchor(timeoutMs)
+    else await this.waitForRelayAddress(timeoutMs)
+  }
+
+  /** Resolves once this peer is connected to at least one of its anchors. */
+  private async waitForAnchor (timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs
+    while (this.mesh.connectedCount() === 0) {
+      if (Date.now() >= deadline) throw new PeerError('anchors-unreachable', `no anchor connected within ${timeoutMs} ms: are the anchors up?`)
+      await new Promise(resolve => setTimeout(resolve, 25))
+    }
   }
 
   async stop (): Promise<void> {
