@@ -113,6 +113,8 @@ async function main (): Promise<void> {
     throw new Error('usage: reservation-worker <anchor multiaddr ending in /p2p/<peerId>> <peers per source address>')
   }
   const peers: Libp2p[] = []
+  // stdin closing mid-join (the benchmark was killed) ends this worker at once, not after the join.
+  process.stdin.once('end', () => { process.exit(0) })
   for await (const line of createInterface({ input: process.stdin })) {
     const command: unknown = JSON.parse(line)
     if (!isJoinCommand(command)) throw new Error(`unknown command ${line}`)

@@ -92,4 +92,18 @@ describe('meganet devnet and peer commands', () => {
     expect(await new Promise(resolve => npx.once('exit', resolve))).toBe(0)
     expect(out.trim()).toMatch(/^\d+\.\d+\.\d+$/)
   })
+
+  it('says why it cannot join: nothing listening, or another node at the address', async () => {
+    const anchor = anchorAddresses[0]!
+    const anchorPeerId = anchor.split('/p2p/')[1]!
+    const otherPeerId = anchorAddresses[1]!.split('/p2p/')[1]!
+    for (const [address, reason] of [
+      ['/ip4/127.0.0.1/tcp/1/p2p/' + anchorPeerId, 'nothing listens there'],
+      [anchor.replace(anchorPeerId, otherPeerId), 'another PeerId']
+    ] as const) {
+      const cli = start(['peer', 'send', anchorPeerId, 'hi', '--anchor', address, '--allow-private-addresses'])
+      expect(await cli.exited).toBe(1)
+      expect(cli.output()).toContain(reason)
+    }
+  })
 })

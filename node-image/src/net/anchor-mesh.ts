@@ -22,6 +22,9 @@ interface Target {
   readonly addresses: Multiaddr[]
   backoffMs: number
   timer?: ReturnType<typeof setTimeout>
+  /** Why the last dial failed, and how many failed in a row, until one succeeds. */
+  lastError?: Error
+  failedDials: number
 }
 
 /** Node's timers keep the process alive unless unref'd; browsers' timers are numbers. */
@@ -74,7 +77,7 @@ export class AnchorMesh {
         if (!known.addresses.some(a => a.equals(address))) known.addresses.push(address)
         continue
       }
-      const target: Target = { peer: peerIdFromString(id), addresses: [address], backoffMs: this.initialBackoffMs }
+      const target: Target = { peer: peerIdFromString(id), addresses: [address], backoffMs: this.initialBackoffMs, failedDials: 0 }
       this.targets.set(id, target)
       if (this.started) this.schedule(target, 0)
     }
@@ -115,6 +118,20 @@ export class AnchorMesh {
       if (this.node.getConnections(target.peer).length > 0) count++
     }
     return count
+  }
+
+  /**
+   * Why each anchor is unreachable, once every one has failed at least `dials` dials in a row
+   * (none connected); undefined otherwise.
+   */
+  failures (dials: number): Array<{ address: string, error: Error }> | undefined {
+    const targets = [...this.targets.values()]
+    const failures: Array<{ address: string, error: Error }> = []
+    for (const target of targets) {
+      if (target.lastError == null || target.failedDials < dials || this.node.getConnections(target.peer).length > 0) return undefined
+      failures.push({ address: target.addresses[0]?.toString() ?? target.peer.toString(), error: target.lastError })
+    }
+    return failures.length > 0 ? failures : undefined
   }
 
   get configuredCount (): number {
@@ -158,9 +175,13 @@ export class AnchorMesh {
       await this.node.peerStore.merge(target.peer, { multiaddrs: target.addresses })
       await this.node.dial(target.peer, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
       target.backoffMs = this.initialBackoffMs
+      delete target.lastError
+      target.failedDials = 0
       this.log.info({ anchor: target.peer.toString() }, 'connected to anchor')
     } catch (err) {
       if (this.stopped) return
+      target.lastError = err instanceof Error ? err : new Error(String(err))
+      target.failedDials++
       const delay = this.jittered(target.backoffMs)
       this.log.debug({ anchor: target.peer.toString(), err: (err as Error).message, retryInMs: delay }, 'anchor not reachable yet')
       target.backoffMs = Math.min(target.backoffMs * 2, this.maxBackoffMs)

@@ -1,3 +1,4 @@
+import { anchorFailureReason } from './anchor-failure.js'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -205,16 +206,27 @@ export class MeganetPeer {
     this.unwatchNetwork = watchNetwork(() => { this.networkChanged() })
     const timeoutMs = this.options.reservationTimeoutMs ?? DEFAULT_RESERVATION_TIMEOUT_MS
     if (this.options.relays === 0) await this.waitForAnchor(timeoutMs)
-    else await this.waitForRelayAddress(timeoutMs)
+    else await this.waitForRelayAddress(timeoutMs, { joining: true })
   }
 
   /** Resolves once this peer is connected to at least one of its anchors. */
   private async waitForAnchor (timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs
     while (this.mesh.connectedCount() === 0) {
+      this.throwIfNoAnchorAnswers()
       if (Date.now() >= deadline) throw new PeerError('anchors-unreachable', `no anchor connected within ${timeoutMs} ms: are the anchors up?`)
       await new Promise(resolve => setTimeout(resolve, 25))
     }
+  }
+
+  /**
+   * Joining fails at once, saying why for each anchor, when every anchor has refused twice
+   * (a retry rides out an anchor that was restarting) rather than waiting out the timeout.
+   */
+  private throwIfNoAnchorAnswers (): void {
+    const failures = this.mesh.failures(2)
+    if (failures == null) return
+    throw new PeerError('anchors-unreachable', failures.map(f => `${f.address}: ${anchorFailureReason(f.error)}`).join('; '))
   }
 
   async stop (): Promise<void> {
@@ -259,12 +271,16 @@ export class MeganetPeer {
     return this.node.getMultiaddrs().map(a => a.toString()).filter(a => a.includes('/p2p-circuit'))
   }
 
-  /** Resolves once this peer has a circuit address, e.g. after re-reserving on a restarted anchor. */
-  async waitForRelayAddress (timeoutMs: number): Promise<string[]> {
+  /**
+   * Resolves once this peer has a circuit address, e.g. after re-reserving on a restarted anchor.
+   * `joining` (start): fail at once, saying why, when every anchor refuses.
+   */
+  async waitForRelayAddress (timeoutMs: number, { joining = false } = {}): Promise<string[]> {
     const deadline = Date.now() + timeoutMs
     while (Date.now() < deadline) {
       const addresses = this.circuitAddresses()
       if (addresses.length > 0) return addresses
+      if (joining && this.mesh.connectedCount() === 0) this.throwIfNoAnchorAnswers()
       await new Promise(resolve => setTimeout(resolve, 100))
     }
     throw new PeerError('anchors-unreachable', `no relay reservation within ${timeoutMs} ms: are the anchors up and running the relay role?`)
