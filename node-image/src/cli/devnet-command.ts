@@ -78,7 +78,11 @@ export function devnetCommand (): Command {
       const timer = setInterval(() => { void draw() }, REFRESH_MS)
       void draw()
       for (const anchor of devnet.anchors) {
-        anchor.child.once('exit', (code) => { if (!stopping) out.write(`anchor ${anchor.peerId} exited (code ${code})\n`) })
+        anchor.child.once('exit', (code, signal) => {
+          if (stopping) return
+          const how = signal != null ? `was killed by ${signal}` : `exited with code ${code ?? 'unknown'}`
+          out.write(`anchor ${anchor.peerId} ${how}; the devnet does not restart anchors: stop it (Ctrl-C) and start it again for a full network\n`)
+        })
       }
       await new Promise<void>(resolve => {
         process.once('SIGINT', () => resolve())

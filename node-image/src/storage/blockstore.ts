@@ -188,10 +188,16 @@ export class Blockstore {
     return true
   }
 
-  /** Marks a block as referenced now (garbage collection keeps recently referenced blocks). */
+  /**
+   * Marks a block as referenced now (garbage collection keeps recently referenced blocks). A
+   * block that is not there is fine; any other failure (EACCES, EROFS, EIO) is thrown, since a
+   * block silently left unmarked could be collected while still referenced.
+   */
   async touch (cid: CID): Promise<void> {
     const now = new Date()
-    await utimes(this.blockPath(cid.toString()), now, now).catch(() => {})
+    await utimes(this.blockPath(cid.toString()), now, now).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+    })
   }
 
   /** When the block was last written or referenced. */
