@@ -64,7 +64,7 @@ export type StoreOp = StoreRequest['op']
 
 export const STORE_ERROR_CODES = [
   'malformed', 'too_large', 'cid_mismatch', 'not_found', 'quota_exceeded', 'rate_limited', 'store_full',
-  'quorum_failed', 'draining', 'corrupt', 'internal'
+  'quorum_failed', 'draining', 'corrupt', 'forbidden', 'internal'
 ] as const
 export type StoreErrorCode = (typeof STORE_ERROR_CODES)[number]
 

@@ -193,7 +193,7 @@ export class StoreService extends TypedEventEmitter<StoreServiceEvents> {
     switch (request.op) {
       case 'put': return { reply: await this.put(request.cid, block ?? new Uint8Array(), request.pin === true, requester) }
       case 'replicate': {
-        if (!requester.member) throw new Refusal('malformed', 'replicate is for anchors of this fleet')
+        if (!requester.member) throw new Refusal('forbidden', 'replicate is for anchors of this fleet')
         const leases = [...(request.leases ?? []), ...(request.pin === true ? [{ owner: requester.peer, expiresAt: Date.now() + this.init.leaseTtlMs }] : [])]
         await this.storeLocally(parse(request.cid), block ?? new Uint8Array(), leases)
         return { reply: { ok: true, replicas: 1 } }
@@ -229,7 +229,7 @@ export class StoreService extends TypedEventEmitter<StoreServiceEvents> {
         return { reply: { ok: true } }
       }
       case 'lease': {
-        if (!requester.member) throw new Refusal('malformed', 'lease is for anchors of this fleet')
+        if (!requester.member) throw new Refusal('forbidden', 'lease is for anchors of this fleet')
         const held = await this.setLease(parse(request.cid), request.lease)
         return { reply: { ok: true, has: [held] } }
       }
