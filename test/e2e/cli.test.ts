@@ -50,6 +50,10 @@ describe('meganet devnet and peer commands', () => {
       const pinger = start(['peer', 'ping', peerId, '--count', '2', '--anchor', anchorAddresses[1]!, '--allow-private-addresses'])
       expect(await pinger.exited).toBe(0)
       expect(pinger.output().match(/pong from \S+: [\d.]+ ms \(relayed\)/g)).toHaveLength(2)
+
+      const scripted = start(['peer', 'send', peerId, 'for', 'scripts', '--json', '--anchor', anchorAddresses[1]!, '--allow-private-addresses'])
+      expect(await scripted.exited).toBe(0)
+      expect(JSON.parse(scripted.output())).toEqual({ delivered: true, to: peerId })
     } finally {
       listener.child.kill('SIGINT')
       // Stopped cleanly, with the shell's code for Ctrl-C.

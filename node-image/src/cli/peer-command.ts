@@ -14,6 +14,7 @@ interface JoinFlags {
   relays?: number
   listenTcp?: boolean
   allowPrivateAddresses?: boolean
+  json?: boolean
   logLevel: string
 }
 
@@ -46,6 +47,11 @@ function withJoinOptions (command: Command): Command {
     .option('--listen-tcp', 'also listen on a TCP port so relayed connections can be upgraded to direct ones')
     .option('--allow-private-addresses', 'keep loopback and private addresses (devnets, LANs)')
     .option('--log-level <level>', 'log level for libp2p-side events on stderr', 'warn')
+}
+
+/** `--json`: results as one JSON object per line on stdout, for scripts. */
+function withJsonOption (command: Command): Command {
+  return command.option('--json', 'print results as JSON lines, for scripts')
 }
 
 /**
@@ -97,7 +103,7 @@ export function peerCommand (): Command {
       process.exitCode = SIGNAL_EXIT[signal] ?? 1
     }))
 
-  peer.addCommand(withJoinOptions(new Command('send'))
+  peer.addCommand(withJsonOption(withJoinOptions(new Command('send')))
     .description('send a text message to a peer known only by its PeerId')
     .argument('<peerId>', 'the receiving peer', peerIdArgument)
     .argument('<text...>', 'the message')
@@ -105,13 +111,13 @@ export function peerCommand (): Command {
       const node = await joinNetwork(flags)
       try {
         await node.send(peerId, new TextEncoder().encode(words.join(' ')))
-        process.stdout.write(`delivered to ${peerId}\n`)
+        process.stdout.write(flags.json === true ? `${JSON.stringify({ delivered: true, to: peerId })}\n` : `delivered to ${peerId}\n`)
       } finally {
         await node.stop()
       }
     }))
 
-  peer.addCommand(withJoinOptions(new Command('ping'))
+  peer.addCommand(withJsonOption(withJoinOptions(new Command('ping')))
     .description('measure the round-trip time to a peer and show whether the path is relayed or direct')
     .argument('<peerId>', 'the peer to ping', peerIdArgument)
     .option('-c, --count <n>', 'how many pings', positiveInteger, 3)
@@ -120,7 +126,9 @@ export function peerCommand (): Command {
       try {
         for (let i = 0; i < flags.count; i++) {
           const result = await node.ping(peerId)
-          process.stdout.write(`pong from ${peerId}: ${result.rttMs.toFixed(1)} ms (${result.path})\n`)
+          process.stdout.write(flags.json === true
+            ? `${JSON.stringify({ from: peerId, rttMs: result.rttMs, path: result.path })}\n`
+            : `pong from ${peerId}: ${result.rttMs.toFixed(1)} ms (${result.path})\n`)
         }
       } finally {
         await node.stop()
@@ -131,8 +139,8 @@ export function peerCommand (): Command {
     const node = await joinNetwork(flags)
     return { blocks: node.blocks(), stop: async () => { await node.stop() } }
   }
-  peer.addCommand(withJoinOptions(putFileCommand(joinForFiles)))
-  peer.addCommand(withJoinOptions(getFileCommand(joinForFiles)))
+  peer.addCommand(withJsonOption(withJoinOptions(putFileCommand(joinForFiles))))
+  peer.addCommand(withJsonOption(withJoinOptions(getFileCommand(joinForFiles))))
 
   return peer
 }

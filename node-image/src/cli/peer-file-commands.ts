@@ -20,6 +20,7 @@ export type JoinForFiles<Flags> = (flags: Flags) => Promise<FileSession>
 
 interface TransferFlags {
   concurrency: number
+  json?: boolean
 }
 
 interface PutFlags extends TransferFlags {
@@ -129,7 +130,9 @@ export function putFileCommand<Flags> (join: JoinForFiles<Flags>): Command {
     .action(async (file: string, flags: Flags & PutFlags) => {
       const result = await withSession(join, flags, `put ${basename(file)}`, async (session, signal, onProgress) =>
         await putFile(file, session.blocks, { chunkSize: flags.chunkSize, concurrency: flags.concurrency, onProgress, signal }))
-      process.stdout.write(`${result.link}\n`)
+      process.stdout.write(flags.json === true
+        ? `${JSON.stringify({ link: result.link, size: result.size, chunks: result.chunks })}\n`
+        : `${result.link}\n`)
     })
 }
 
@@ -143,6 +146,8 @@ export function getFileCommand<Flags> (join: JoinForFiles<Flags>): Command {
     .action(async (link: string, out: string, flags: Flags & TransferFlags) => {
       const result = await withSession(join, flags, `get ${basename(out)}`, async (session, signal, onProgress) =>
         await getFile(link, session.blocks, out, { concurrency: flags.concurrency, onProgress, signal }))
-      process.stdout.write(`saved ${out} (${formatBytes(result.size)}, shared as ${JSON.stringify(result.name)})\n`)
+      process.stdout.write(flags.json === true
+        ? `${JSON.stringify({ saved: out, size: result.size, name: result.name })}\n`
+        : `saved ${out} (${formatBytes(result.size)}, shared as ${JSON.stringify(result.name)})\n`)
     })
 }
