@@ -3,35 +3,17 @@ import { readFileSync } from 'node:fs'
 import { pino } from 'pino'
 import { loadSigningKey } from '@meganet/fleet-client'
 import { Operator } from './operator.js'
-import { loadOperatorConfig } from './operator-config.js'
+import { loadOperatorConfig, operatorHelp, parseOperatorFlags } from './operator-config.js'
 
 const version = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version
 
-function flags (argv: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {}
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i] ?? ''
-    if (arg === '--help' || arg === '-h') {
-      process.stdout.write(`meganet-operator ${version}: reconciles AnchorFleet resources.
-Flags (or MEGANET_OPERATOR_<NAME> env vars): --kubeconfig, --namespace (lease namespace; $POD_NAMESPACE),
---identity ($POD_NAME), --image (anchor image by default), --health-port 8080, --metrics-port 9465,
---lease-name meganet-operator, --lease-duration 15s, --renew-interval 2s, --resync 5m, --member-ttl 15s,
---nats-creds-file, --command-key-file (signs drain/undrain; anchors trust it), --watch-namespaces a,b (only these namespaces; default all),
---default-fleet-file (the chart's default fleet: created when missing, its values applied when the file changes), --log-level info\n`)
-      process.exit(0)
-    }
-    if (!arg.startsWith('--')) throw new Error(`unexpected argument ${JSON.stringify(arg)}`)
-    const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined]
-    const value = inline ?? argv[++i]
-    if (value == null) throw new Error(`--${name} needs a value`)
-    out[name] = value
-  }
-  return out
-}
-
 let operator: Operator | undefined
+if (process.argv.includes('--help') || process.argv.includes('-h')) {
+  process.stdout.write(operatorHelp(version))
+  process.exit(0)
+}
 try {
-  const config = loadOperatorConfig(flags(process.argv.slice(2)), process.env, version)
+  const config = loadOperatorConfig(parseOperatorFlags(process.argv.slice(2)), process.env, version)
   const log = pino({ level: config.logLevel, base: { component: 'operator', identity: config.identity } }, pino.destination(2))
   // Read now: a missing or wrong key stops the start, not the first scale-down.
   const commandKey = config.commandKeyFile != null ? await loadSigningKey(config.commandKeyFile) : undefined

@@ -36,33 +36,88 @@ export const operatorConfigSchema = z.object({
 
 export type OperatorConfig = z.infer<typeof operatorConfigSchema>
 
+type OptionKey = Exclude<keyof z.input<typeof operatorConfigSchema>, 'version'>
+
+interface OperatorOption {
+  readonly key: OptionKey
+  /** For --help: what it is, with its default when it has one. */
+  readonly help: string
+  /** Where the value comes from when neither the flag nor MEGANET_OPERATOR_<NAME> gives it. */
+  readonly fallback?: (env: NodeJS.ProcessEnv, version: string) => string | undefined
+}
+
+/** Every operator option, once: flags, env var names and --help all come from this table. */
+export const OPERATOR_OPTIONS: readonly OperatorOption[] = [
+  { key: 'kubeconfig', help: 'kubeconfig file (default: in-cluster, $KUBECONFIG, ~/.kube/config)', fallback: env => env.KUBECONFIG },
+  { key: 'namespace', help: 'namespace of the leader-election Lease (default: $POD_NAMESPACE, else default)', fallback: env => env.POD_NAMESPACE ?? 'default' },
+  { key: 'identity', help: 'this replica\'s name in the Lease (default: $POD_NAME, else host-pid)', fallback: env => env.POD_NAME ?? `${hostname()}-${process.pid}` },
+  { key: 'image', help: 'anchor image for fleets that name none (default: ghcr.io/meganet/meganet:<version>)', fallback: (_env, version) => `ghcr.io/meganet/meganet:${version}` },
+  { key: 'healthHost', help: 'address for /healthz and /readyz (and metrics) (default 0.0.0.0)' },
+  { key: 'healthPort', help: 'port for /healthz and /readyz (default 8080)' },
+  { key: 'metricsPort', help: 'port for /metrics (default 9465)' },
+  { key: 'leaseName', help: 'name of the leader-election Lease (default meganet-operator)' },
+  { key: 'leaseDuration', help: 'a lease not renewed for this long may be taken over (default 15s)' },
+  { key: 'renewInterval', help: 'how often the leader renews (default 2s)' },
+  { key: 'resync', help: 'reconcile every fleet at least this often (default 5m)' },
+  { key: 'memberTtl', help: 'anchor member records are stale after this long (default 15s)' },
+  { key: 'natsCredsFile', help: 'NATS credentials file for reaching fleets\' NATS' },
+  { key: 'commandKeyFile', help: 'key that signs drain/undrain commands; anchors are told to trust it' },
+  { key: 'watchNamespaces', help: 'only these namespaces, comma-separated, with Roles there (default: all)' },
+  { key: 'defaultFleetFile', help: 'the chart\'s default fleet: created when missing, its values applied when the file changes' },
+  { key: 'logLevel', help: 'trace, debug, info, warn, error or fatal (default info)' }
+]
+
+const kebab = (key: string): string => key.replace(/[A-Z]/g, c => `-${c.toLowerCase()}`)
+const envNameOf = (key: string): string => `MEGANET_OPERATOR_${kebab(key).replace(/-/g, '_').toUpperCase()}`
+
+/** A wrong flag or value: one line naming it and what to do. */
+export class OperatorConfigError extends Error {
+  constructor (message: string) {
+    super(message)
+    this.name = 'OperatorConfigError'
+  }
+}
+
+/** `meganet-operator --help`, from the options table. */
+export function operatorHelp (version: string): string {
+  const width = Math.max(...OPERATOR_OPTIONS.map(o => kebab(o.key).length)) + 2
+  return [
+    `meganet-operator ${version}: reconciles AnchorFleet resources.`,
+    'Each option is a flag (--name value or --name=value) or a MEGANET_OPERATOR_<NAME> env var; a flag wins.',
+    '',
+    ...OPERATOR_OPTIONS.map(o => `  --${kebab(o.key).padEnd(width)}${o.help}`)
+  ].join('\n') + '\n'
+}
+
+/** Flags as `name -> value`; an unknown flag or one without a value is a usage error. */
+export function parseOperatorFlags (argv: readonly string[]): Record<string, string> {
+  const known = new Set(OPERATOR_OPTIONS.map(o => kebab(o.key)))
+  const out: Record<string, string> = {}
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] ?? ''
+    if (!arg.startsWith('--')) throw new OperatorConfigError(`unexpected argument ${JSON.stringify(arg)}: options are flags such as --namespace meganet (see --help)`)
+    const [name, inline] = arg.slice(2).split('=', 2) as [string, string | undefined]
+    if (!known.has(name)) throw new OperatorConfigError(`unknown flag --${name}: see --help for the options`)
+    const value = inline ?? argv[++i]
+    if (value == null) throw new OperatorConfigError(`--${name} needs a value`)
+    out[name] = value
+  }
+  return out
+}
+
 /** Settings from flags (`--lease-duration 15s`), falling back to `MEGANET_OPERATOR_*` env vars and the pod's own env. */
 export function loadOperatorConfig (flags: Record<string, string | undefined>, env: NodeJS.ProcessEnv, version: string): OperatorConfig {
-  const pick = (flag: string, envName: string): string | undefined => flags[flag] ?? env[`MEGANET_OPERATOR_${envName}`]
-  const raw = {
-    kubeconfig: pick('kubeconfig', 'KUBECONFIG') ?? env.KUBECONFIG,
-    namespace: pick('namespace', 'NAMESPACE') ?? env.POD_NAMESPACE ?? 'default',
-    identity: pick('identity', 'IDENTITY') ?? env.POD_NAME ?? `${hostname()}-${process.pid}`,
-    image: pick('image', 'IMAGE') ?? `ghcr.io/meganet/meganet:${version}`,
-    version,
-    healthHost: pick('health-host', 'HEALTH_HOST'),
-    healthPort: pick('health-port', 'HEALTH_PORT'),
-    metricsPort: pick('metrics-port', 'METRICS_PORT'),
-    leaseName: pick('lease-name', 'LEASE_NAME'),
-    leaseDuration: pick('lease-duration', 'LEASE_DURATION'),
-    renewInterval: pick('renew-interval', 'RENEW_INTERVAL'),
-    resync: pick('resync', 'RESYNC'),
-    memberTtl: pick('member-ttl', 'MEMBER_TTL'),
-    natsCredsFile: pick('nats-creds-file', 'NATS_CREDS_FILE'),
-    commandKeyFile: pick('command-key-file', 'COMMAND_KEY_FILE'),
-    watchNamespaces: pick('watch-namespaces', 'WATCH_NAMESPACES'),
-    defaultFleetFile: pick('default-fleet-file', 'DEFAULT_FLEET_FILE'),
-    logLevel: pick('log-level', 'LOG_LEVEL')
+  const raw: Record<string, string | undefined> = { version }
+  for (const option of OPERATOR_OPTIONS) {
+    raw[option.key] = flags[kebab(option.key)] ?? env[envNameOf(option.key)] ?? option.fallback?.(env, version)
   }
   const defined = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined && v !== ''))
   const parsed = operatorConfigSchema.safeParse(defined)
   if (!parsed.success) {
-    throw new Error(`invalid operator configuration:\n${parsed.error.issues.map(i => `  - ${i.path.join('.')}: ${i.message}`).join('\n')}`)
+    throw new OperatorConfigError(`invalid operator configuration: ${parsed.error.issues.map(i => {
+      const key = String(i.path[0] ?? '')
+      return key === '' ? i.message : `--${kebab(key)} (${envNameOf(key)}): ${i.message}`
+    }).join('; ')}`)
   }
   return parsed.data
 }
