@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process'
+import { CID } from 'multiformats/cid'
+import { sha256 } from 'multiformats/hashes/sha2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { CLI_PATH } from '../../node-image/src/devnet/anchor-child.js'
 import { eventually } from '../helpers/anchor-process.js'
@@ -62,11 +64,13 @@ describe('meganet devnet and peer commands', () => {
   })
 
   it('checks its arguments before joining: one line naming the value, exit 2', async () => {
+    // A well-formed link (a JSON manifest's CID and a 32-byte key) to a file nobody stored.
+    const manifestCid = CID.createV1(0x0200, await sha256.digest(new TextEncoder().encode('no such manifest'))).toString()
     for (const [args, problem] of [
       [['peer', 'send', 'nobody', 'hi'], '"nobody" is not a PeerId: paste the whole id'],
       [['peer', 'put', '/nonexistent/photo.jpg'], 'there is no file /nonexistent/photo.jpg: check the path'],
       [['peer', 'get', 'https://example.com/f', 'copy.jpg'], 'That is not a working MegaNet link'],
-      [['peer', 'get', `meganet://bafkreigh2akiscaildcqabsyg3dfr6chu3fgpregiymsck7e7aqa4s52zy#${'A'.repeat(43)}`, '/nonexistent/copy.jpg'], 'the folder /nonexistent does not exist']
+      [['peer', 'get', `meganet://${manifestCid}#${'A'.repeat(43)}`, '/nonexistent/copy.jpg'], 'the folder /nonexistent does not exist']
     ] as const) {
       // The anchor given is never dialled: the arguments are refused first.
       const cli = start([...args, '--anchor', anchorAddresses[0]!, '--allow-private-addresses'])
