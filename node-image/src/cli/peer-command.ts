@@ -2,7 +2,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { loadOrCreateIdentity } from '../identity/identity.js'
 import { createLogger } from '../logging/logger.js'
 import { MeganetPeer, parsePeerIdText } from '../peer/peer.js'
-import { userMessage } from '../peer/user-message.js'
+import { checkedArgument } from './checked-argument.js'
 import { getFileCommand, putFileCommand } from './peer-file-commands.js'
 import type { PeerOptions } from '../peer/peer.js'
 
@@ -28,15 +28,7 @@ function positiveInteger (text: string): number {
   return value
 }
 
-/** Checks a PeerId argument before anything joins the network: a usage error, in one line. */
-function peerIdArgument (text: string): string {
-  try {
-    parsePeerIdText(text)
-    return text
-  } catch (err) {
-    throw new InvalidArgumentError(userMessage(err))
-  }
-}
+const peerIdArgument = checkedArgument(parsePeerIdText)
 
 function withJoinOptions (command: Command): Command {
   return command

@@ -6,7 +6,7 @@ import {
   putFile, TransferOptionError
 } from '../files/index.js'
 import { formatBytes } from '../config/units.js'
-import { userMessage } from '../peer/user-message.js'
+import { checkedArgument } from './checked-argument.js'
 import type { BlockTransport, TransferProgress } from '../files/index.js'
 
 /** What a file command needs from the network: a block transport, and a way to leave. */
@@ -57,14 +57,7 @@ function fileToShare (path: string): string {
   return path
 }
 
-function linkArgument (text: string): string {
-  try {
-    parseLink(text)
-    return text
-  } catch (err) {
-    throw new InvalidArgumentError(userMessage(err))
-  }
-}
+const linkArgument = checkedArgument(parseLink)
 
 function saveAs (path: string): string {
   const folder = dirname(resolve(path))
