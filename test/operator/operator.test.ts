@@ -127,7 +127,8 @@ describe('the operator on a real control plane', () => {
   it('keeps one leader among two operators, and the other takes over when the leader dies', async () => {
     const standby = await OperatorProcess.start(plane.kubeconfigPath, 'op-b')
     operators.push(standby)
-    await new Promise(resolve => setTimeout(resolve, 2_000))
+    // No fixed sleep: wait until the standby has read the Lease at least twice (it found it held).
+    await eventually(async () => (await standby.metric('meganet_operator_kube_requests_total{verb="get",code="200"}').catch(() => 0)) >= 2 ? true : undefined, 20_000, 'standby reads the lease')
     expect(await operators[0]!.isLeader()).toBe(true)
     expect(await standby.isLeader()).toBe(false)
 
