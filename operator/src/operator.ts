@@ -1,4 +1,5 @@
 import { createServer } from 'node:http'
+import { setTimeout as delay } from 'node:timers/promises'
 import express from 'express'
 import { ANCHOR_FLEET } from '@meganet/contracts'
 import { ANCHOR_APP } from '@meganet/cdk8s'
@@ -20,6 +21,8 @@ import type { AddressInfo } from 'node:net'
 import type { Logger } from 'pino'
 
 const ANCHOR_SELECTOR = `app.kubernetes.io/name=${ANCHOR_APP}`
+/** How long standing down waits for the reconciles in flight. */
+const STAND_DOWN_WAIT_MS = 30_000
 
 /** An AnchorFleet as the watch delivers it: a plain object whose spec the reconciler validates. */
 type WatchedFleet = KubernetesObject & { spec?: unknown, status?: AnchorFleet['status'] }
@@ -135,7 +138,9 @@ export class Operator {
     await this.defaultFleet?.stop()
     this.defaultFleet = undefined
     this.queue?.stop()
-    await this.queue?.idle()
+    // Bounded: a reconcile stuck on a dead connection must not keep this replica from standing by
+    // (it can write nothing any more: the fence is down).
+    await Promise.race([this.queue?.idle(), delay(STAND_DOWN_WAIT_MS, undefined, { ref: false })])
     await Promise.all([this.fleets?.stop(), this.statefulSets?.stop(), this.pods?.stop()])
     this.fleets = undefined
     this.statefulSets = undefined
