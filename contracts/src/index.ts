@@ -3,7 +3,7 @@
  * Contracts shared by anchors, peers and the operator. Every wire id, schema and name that
  * crosses a process boundary is defined here once.
  */
-export { PROTOCOLS } from './protocols.js'
+export { PROTOCOLS, RELAY_PROTOCOLS } from './protocols.js'
 export type { ProtocolName, ProtocolId } from './protocols.js'
 export { ANCHOR_ROLES, isAnchorRole } from './roles.js'
 export type { AnchorRole } from './roles.js'

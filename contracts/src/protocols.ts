@@ -14,5 +14,11 @@ export const PROTOCOLS = {
   store: '/meganet/store/1.0.0'
 } as const
 
+/** libp2p's circuit relay v2 (the spec's names): anchors with the relay role serve hop; peers holding a reservation, stop. */
+export const RELAY_PROTOCOLS = {
+  hop: '/libp2p/circuit/relay/0.2.0/hop',
+  stop: '/libp2p/circuit/relay/0.2.0/stop'
+} as const
+
 export type ProtocolName = keyof typeof PROTOCOLS
 export type ProtocolId = (typeof PROTOCOLS)[ProtocolName]

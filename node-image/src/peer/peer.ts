@@ -5,7 +5,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { pino } from 'pino'
 import { fetchBootstrapList } from '../bootstrap/signed-list.js'
 import { AnchorMesh } from '../net/anchor-mesh.js'
-import { PROTOCOLS, lookupReplySchema, moveNoticeSchema } from '@meganet/contracts'
+import { PROTOCOLS, RELAY_PROTOCOLS, lookupReplySchema, moveNoticeSchema } from '@meganet/contracts'
 import { jsonFrames } from '../net/json-frames.js'
 import { getBlock, isStoreError, putBlock } from '../blocks/store-client.js'
 import { MESSAGE_PROTOCOL, MESSAGE_TIMEOUT_MS, readMessage, writeMessage } from './messaging.js'
@@ -40,9 +40,6 @@ export class PeerError extends Error {
 export function isPeerError (err: unknown, code?: PeerErrorCode): err is PeerError {
   return err instanceof PeerError && (code == null || err.code === code)
 }
-
-/** What an anchor running the relay role offers (circuit relay v2). */
-const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
 
 /** A PeerId as text, or a `not-a-peer-id` PeerError: check arguments with it before joining. */
 export function parsePeerIdText (text: string): PeerId {
@@ -231,7 +228,7 @@ export class MeganetPeer {
     if (connected.length === 0 || connected.length < this.mesh.configuredCount) return
     for (const peer of connected) {
       const protocols = (await this.node.peerStore.get(peer).catch(() => undefined))?.protocols ?? []
-      if (protocols.length === 0 || protocols.includes(RELAY_HOP_PROTOCOL)) return
+      if (protocols.length === 0 || protocols.includes(RELAY_PROTOCOLS.hop)) return
     }
     throw new PeerError('no-relay', `${connected.map(p => p.toString()).join(', ')} ${connected.length === 1 ? 'does' : 'do'} not run the relay role`)
   }

@@ -1,4 +1,5 @@
 import { TypedEventEmitter } from 'main-event'
+import { RELAY_PROTOCOLS } from '@meganet/contracts'
 import { base58btc } from 'multiformats/bases/base58'
 import { ipKeys } from '../net/ip-prefix.js'
 import type { AnchorMetrics } from '../metrics/anchor-metrics.js'
@@ -11,8 +12,6 @@ import type { Registrar } from '@libp2p/interface-internal'
 import type { CircuitRelayService } from '@libp2p/circuit-relay-v2'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-export const RELAY_HOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/hop'
-export const RELAY_STOP_PROTOCOL = '/libp2p/circuit/relay/0.2.0/stop'
 
 /** What the guard reads from the running node. */
 export interface RelayView {
@@ -125,7 +124,7 @@ export class RelayGuard extends TypedEventEmitter<RelayGuardEvents> {
 
   /** Relayed connections open now: the stop streams this relay opened to destinations. */
   openCircuits (): number {
-    return this.view == null ? 0 : countStreams(this.view.getConnections(), RELAY_STOP_PROTOCOL, 'outbound')
+    return this.view == null ? 0 : countStreams(this.view.getConnections(), RELAY_PROTOCOLS.stop, 'outbound')
   }
 
   /** Hooks for libp2p's `connectionGater` option. */
@@ -171,10 +170,10 @@ export class RelayGuard extends TypedEventEmitter<RelayGuardEvents> {
         prefixToDestinationCircuits: open.network,
         draining: this.draining,
         // The request's own hop stream is open already: it is not yet a circuit.
-        sourceCircuits: Math.max(0, countStreams(sourceConnections, RELAY_HOP_PROTOCOL, 'inbound') - 1) +
-          countStreams(sourceConnections, RELAY_STOP_PROTOCOL, 'outbound'),
-        destinationCircuits: countStreams(destinationConnections, RELAY_HOP_PROTOCOL, 'inbound') +
-          countStreams(destinationConnections, RELAY_STOP_PROTOCOL, 'outbound')
+        sourceCircuits: Math.max(0, countStreams(sourceConnections, RELAY_PROTOCOLS.hop, 'inbound') - 1) +
+          countStreams(sourceConnections, RELAY_PROTOCOLS.stop, 'outbound'),
+        destinationCircuits: countStreams(destinationConnections, RELAY_PROTOCOLS.hop, 'inbound') +
+          countStreams(destinationConnections, RELAY_PROTOCOLS.stop, 'outbound')
       }, this.caps)
       if (refusal == null) {
         this.circuits.admit(source.toString(), destination.toString())
@@ -203,7 +202,7 @@ export class RelayGuard extends TypedEventEmitter<RelayGuardEvents> {
       get: (target, property, receiver) => {
         if (property !== 'handle') return Reflect.get(target, property, receiver) as unknown
         const handle: Registrar['handle'] = async (protocol, handler, options) => {
-          const wrapped: StreamHandler = protocol === RELAY_HOP_PROTOCOL
+          const wrapped: StreamHandler = protocol === RELAY_PROTOCOLS.hop
             ? async (stream, connection) => { this.account(stream, connection); await handler(stream, connection) }
             : handler
           await target.handle(protocol, wrapped, options)
