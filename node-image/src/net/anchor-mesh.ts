@@ -134,11 +134,6 @@ export class AnchorMesh {
     return failures.length > 0 ? failures : undefined
   }
 
-  /** The configured anchors this one is connected to now. */
-  connectedPeers (): PeerId[] {
-    return [...this.targets.values()].filter(t => this.node.getConnections(t.peer).length > 0).map(t => t.peer)
-  }
-
   get configuredCount (): number {
     return this.targets.size
   }

@@ -5,7 +5,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { pino } from 'pino'
 import { fetchBootstrapList } from '../bootstrap/signed-list.js'
 import { AnchorMesh } from '../net/anchor-mesh.js'
-import { PROTOCOLS, RELAY_PROTOCOLS, lookupReplySchema, moveNoticeSchema } from '@meganet/contracts'
+import { PROTOCOLS, lookupReplySchema, moveNoticeSchema } from '@meganet/contracts'
 import { jsonFrames } from '../net/json-frames.js'
 import { getBlock, isStoreError, putBlock } from '../blocks/store-client.js'
 import { MESSAGE_PROTOCOL, MESSAGE_TIMEOUT_MS, readMessage, writeMessage } from './messaging.js'
@@ -25,7 +25,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 
 /** What went wrong, for apps that word it for people (see `userMessage`). */
-export type PeerErrorCode = 'bootstrap' | 'bad-anchor-address' | 'no-anchors' | 'anchors-unreachable' | 'no-relay' | 'not-a-peer-id' | 'peer-offline' | 'storage'
+export type PeerErrorCode = 'bootstrap' | 'bad-anchor-address' | 'no-anchors' | 'anchors-unreachable' | 'not-a-peer-id' | 'peer-offline' | 'storage'
 
 export class PeerError extends Error {
   override readonly name = 'PeerError'
@@ -220,20 +220,6 @@ export class MeganetPeer {
   }
 
   /**
-   * Joining fails at once when every anchor is connected and none offers relaying (identify
-   * listed their protocols, without the relay's hop protocol): no reservation will ever come.
-   */
-  private async throwIfNoAnchorRelays (): Promise<void> {
-    const connected = this.mesh.connectedPeers()
-    if (connected.length === 0 || connected.length < this.mesh.configuredCount) return
-    for (const peer of connected) {
-      const protocols = (await this.node.peerStore.get(peer).catch(() => undefined))?.protocols ?? []
-      if (protocols.length === 0 || protocols.includes(RELAY_PROTOCOLS.hop)) return
-    }
-    throw new PeerError('no-relay', `${connected.map(p => p.toString()).join(', ')} ${connected.length === 1 ? 'does' : 'do'} not run the relay role`)
-  }
-
-  /**
    * Joining fails at once, saying why for each anchor, when every anchor has refused twice
    * (a retry rides out an anchor that was restarting) rather than waiting out the timeout.
    */
@@ -295,7 +281,6 @@ export class MeganetPeer {
       const addresses = this.circuitAddresses()
       if (addresses.length > 0) return addresses
       if (joining && this.mesh.connectedCount() === 0) this.throwIfNoAnchorAnswers()
-      if (joining) await this.throwIfNoAnchorRelays()
       await new Promise(resolve => setTimeout(resolve, 100))
     }
     throw new PeerError('anchors-unreachable', `no relay reservation within ${timeoutMs} ms: are the anchors up and running the relay role?`)
