@@ -22,6 +22,20 @@ describe('peers behind NAT reach each other by PeerId through four anchors', () 
     await Promise.all(anchors.map(async a => await a.cleanup()))
   })
 
+  it('says soon that an anchor without the relay role cannot make it reachable', async () => {
+    const bootstrapOnly = await AnchorProcess.start({ flags: { roles: 'bootstrap' } })
+    try {
+      const peer = await MeganetPeer.create({ anchors: [bootstrapOnly.tcpAddress], allowPrivateAddresses: true, reservationTimeoutMs: 60_000 })
+      const started = Date.now()
+      const failure = await peer.start().then(() => undefined, (err: unknown) => err)
+      await peer.stop()
+      expect(failure).toMatchObject({ code: 'no-relay', message: `${bootstrapOnly.peerId} does not run the relay role` })
+      expect(Date.now() - started).toBeLessThan(30_000) // not the 60 s reservation timeout
+    } finally {
+      await bootstrapOnly.cleanup()
+    }
+  })
+
   it('delivers a message from a peer on one anchor to a peer on another, knowing only its PeerId', async () => {
     // Each peer knows a different anchor and listens only on relay addresses.
     const receiver = await MeganetPeer.create({ anchors: [anchors[2]!.tcpAddress], allowPrivateAddresses: true })

@@ -134,6 +134,11 @@ export class AnchorMesh {
     return failures.length > 0 ? failures : undefined
   }
 
+  /** The PeerIds of the configured anchors this one is connected to now. */
+  connectedPeers (): string[] {
+    return [...this.targets].filter(([, target]) => this.node.getConnections(target.peer).length > 0).map(([id]) => id)
+  }
+
   get configuredCount (): number {
     return this.targets.size
   }

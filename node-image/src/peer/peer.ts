@@ -5,6 +5,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { pino } from 'pino'
 import { fetchBootstrapList } from '../bootstrap/signed-list.js'
 import { AnchorMesh } from '../net/anchor-mesh.js'
+import { RelayOffers } from './relay-offers.js'
 import { PROTOCOLS, lookupReplySchema, moveNoticeSchema } from '@meganet/contracts'
 import { jsonFrames } from '../net/json-frames.js'
 import { getBlock, isStoreError, putBlock } from '../blocks/store-client.js'
@@ -25,7 +26,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 import type { CID } from 'multiformats/cid'
 
 /** What went wrong, for apps that word it for people (see `userMessage`). */
-export type PeerErrorCode = 'bootstrap' | 'bad-anchor-address' | 'no-anchors' | 'anchors-unreachable' | 'not-a-peer-id' | 'peer-offline' | 'storage'
+export type PeerErrorCode = 'bootstrap' | 'bad-anchor-address' | 'no-anchors' | 'anchors-unreachable' | 'no-relay' | 'not-a-peer-id' | 'peer-offline' | 'storage'
 
 export class PeerError extends Error {
   override readonly name = 'PeerError'
@@ -85,6 +86,8 @@ export interface PingResult {
 export type PeerPath = ConnectionPath | 'none'
 
 const DEFAULT_RESERVATION_TIMEOUT_MS = 20_000
+/** How long a join waits for an anchor that said it does not relay to say otherwise (a push once its relay is up). */
+const NO_RELAY_GRACE_MS = 3_000
 const LOOKUP_TIMEOUT_MS = 5_000
 /** How long a lookup waits for the anchors this peer is still connecting to. */
 const MESH_WAIT_MS = 2_000
@@ -160,12 +163,14 @@ export class MeganetPeer {
   private readonly handlers = new Set<(message: ReceivedMessage) => void>()
   private unwatchNetwork = (): void => {}
   private readonly connections: PeerConnections
+  private readonly relayOffers: RelayOffers
 
   private constructor (node: PeerLibp2p, mesh: AnchorMesh, options: PeerOptions) {
     this.node = node
     this.mesh = mesh
     this.options = options
     this.connections = new PeerConnections(node)
+    this.relayOffers = new RelayOffers(node)
   }
 
   static async create (options: PeerOptions): Promise<MeganetPeer> {
@@ -231,6 +236,7 @@ export class MeganetPeer {
 
   async stop (): Promise<void> {
     this.unwatchNetwork()
+    this.relayOffers.stop()
     this.mesh.stop()
     await this.node.stop()
   }
@@ -276,14 +282,25 @@ export class MeganetPeer {
    * `joining` (start): fail at once, saying why, when every anchor refuses.
    */
   async waitForRelayAddress (timeoutMs: number, { joining = false } = {}): Promise<string[]> {
-    const deadline = Date.now() + timeoutMs
+    const began = Date.now()
+    const deadline = began + timeoutMs
     while (Date.now() < deadline) {
       const addresses = this.circuitAddresses()
       if (addresses.length > 0) return addresses
       if (joining && this.mesh.connectedCount() === 0) this.throwIfNoAnchorAnswers()
+      // Not at once: an anchor that is still starting identifies before its relay is up.
+      if (joining && Date.now() - began >= NO_RELAY_GRACE_MS) this.throwIfNoAnchorRelays()
       await new Promise(resolve => setTimeout(resolve, 100))
     }
+    this.throwIfNoAnchorRelays()
     throw new PeerError('anchors-unreachable', `no relay reservation within ${timeoutMs} ms: are the anchors up and running the relay role?`)
+  }
+
+  /** Every configured anchor is connected and said, identifying itself, that it does not relay. */
+  private throwIfNoAnchorRelays (): void {
+    const connected = this.mesh.connectedPeers()
+    if (connected.length < this.mesh.configuredCount || !this.relayOffers.noneRelays(connected)) return
+    throw new PeerError('no-relay', `${connected.join(', ')} ${connected.length === 1 ? 'does' : 'do'} not run the relay role`)
   }
 
   onMessage (handler: (message: ReceivedMessage) => void): () => void {

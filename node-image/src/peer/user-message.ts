@@ -23,6 +23,7 @@ export function userMessage (err: unknown): string {
       case 'not-a-peer-id': return `${firstLine(err.message)}: paste the whole id (it starts with 12D3Koo) as the other person sees it.`
       case 'peer-offline': return 'That peer is not online right now: ask them to open MegaNet, then send again.'
       case 'anchors-unreachable': return `No anchor answered (${firstLine(err.message)}). Check the anchor address and that the network (devnet or fleet) is running, then join again.`
+      case 'no-relay': return `No anchor you joined through relays (${firstLine(err.message)}): join through anchors that run the relay role (anchor option --roles).`
       case 'bad-anchor-address': return `That anchor address is not usable (${firstLine(err.message)}): it looks like /ip4/203.0.113.7/udp/4003/webrtc-direct/certhash/uEi…/p2p/12D3Koo….`
       case 'no-anchors': return 'No anchor to join through: give at least one anchor address ending in /p2p/<PeerId>.'
       case 'bootstrap': return `The bootstrap list could not be used (${firstLine(err.message)}): check its URL and the anchor PeerIds you trust.`
