@@ -159,7 +159,7 @@ export class Operator {
     const config = this.kube.config
     this.term = new AbortController()
     // Everything of this term writes through a fenced client: nothing after the lease is lost.
-    const kube = new Kube(config, this.metrics, this.term.signal)
+    const kube = new Kube(config, this.metrics, { signal: this.term.signal, until: () => this.election.leadingUntil() })
     this.reconciler = new FleetReconciler({
       kube, links: this.links, metrics: this.metrics, defaultImage: this.config.image, version: this.config.version, log: this.log,
       operatorKeys: this.operatorKeys,

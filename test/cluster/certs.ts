@@ -67,8 +67,22 @@ export async function generateCertificates (dir: string): Promise<ClusterCertifi
   return certs
 }
 
-/** An admin kubeconfig with the certificates inlined, so the file works on its own. */
-export async function writeKubeconfig (path: string, server: string, certs: ClusterCertificates): Promise<string> {
+/**
+ * A client certificate for user `name` (CN) in system:masters, signed by the cluster CA: a second
+ * client that the API server's audit log tells apart from the admin.
+ */
+export async function generateUserCertificate (dir: string, certs: ClusterCertificates, name: string): Promise<{ cert: string, key: string }> {
+  if (!/^[a-z0-9][a-z0-9-]*$/.test(name)) throw new CertificateError(`user name ${JSON.stringify(name)}: use lowercase letters, digits and '-'`)
+  const user = { cert: join(dir, `user-${name}.crt`), key: join(dir, `user-${name}.key`) }
+  await openssl(['req', '-x509', ...EC_KEY, '-keyout', user.key, '-out', user.cert, '-days', DAYS, '-subj', `/O=system:masters/CN=${name}`,
+    '-CA', certs.caCert, '-CAkey', certs.caKey, '-addext', 'basicConstraints=critical,CA:FALSE',
+    '-addext', 'keyUsage=critical,digitalSignature', '-addext', 'extendedKeyUsage=clientAuth'])
+  return user
+}
+
+/** A kubeconfig with the certificates inlined, so the file works on its own (the admin's by default). */
+export async function writeKubeconfig (path: string, server: string, certs: ClusterCertificates,
+  client: { cert: string, key: string } = { cert: certs.adminCert, key: certs.adminKey }): Promise<string> {
   const b64 = async (file: string): Promise<string> => (await readFile(file)).toString('base64')
   const text = `apiVersion: v1
 kind: Config
@@ -80,8 +94,8 @@ clusters:
 users:
 - name: meganet-test-admin
   user:
-    client-certificate-data: ${await b64(certs.adminCert)}
-    client-key-data: ${await b64(certs.adminKey)}
+    client-certificate-data: ${await b64(client.cert)}
+    client-key-data: ${await b64(client.key)}
 contexts:
 - name: meganet-test
   context:

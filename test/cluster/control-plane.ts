@@ -1,9 +1,9 @@
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { CoreV1Api, KubeConfig, StorageV1Api } from '@kubernetes/client-node'
 import { findBinaries } from './binaries.js'
-import { generateCertificates, writeKubeconfig } from './certs.js'
+import { generateCertificates, generateUserCertificate, writeKubeconfig } from './certs.js'
 import { Component } from './component.js'
 import { COMPONENT_NAMES, componentSpecs } from './control-plane-specs.js'
 import { DEFAULT_API_SERVER_STOP_GRACE_MS, DEFAULT_CONTROLLERS, DEFAULT_FAKE_NODE_PREFIX, DEFAULT_START_TIMEOUT_MS, KEEP_CLUSTER_ENV } from './constants.js'
@@ -29,7 +29,30 @@ export interface TestControlPlaneOptions {
   readonly controllers?: readonly string[]
   /** Extra kube-apiserver flags (`--name=value`), e.g. `--feature-gates=...`. @default none */
   readonly apiServerFlags?: readonly string[]
+  /** Write every change (create, update, patch, delete) to an audit log: see auditEvents(). @default false */
+  readonly audit?: boolean
 }
+
+/** The fields of a kube-apiserver audit event (audit.k8s.io/v1) that tests read. */
+export interface AuditEvent {
+  readonly stage: string
+  readonly verb: string
+  readonly user: { readonly username?: string }
+  readonly objectRef?: { readonly resource?: string, readonly namespace?: string, readonly name?: string, readonly subresource?: string }
+  readonly responseStatus?: { readonly code?: number }
+  /** RFC 3339 with microseconds. */
+  readonly requestReceivedTimestamp: string
+  readonly stageTimestamp: string
+}
+
+const AUDIT_POLICY = `apiVersion: audit.k8s.io/v1
+kind: Policy
+omitStages: [RequestReceived]
+rules:
+- level: Metadata
+  verbs: [create, update, patch, delete, deletecollection]
+- level: None
+`
 
 interface Resolved {
   readonly dir: string
@@ -103,10 +126,16 @@ export class TestControlPlane {
       const ports = { etcdClient, etcdPeer, apiServer, controllerManager, scheduler, kwok }
       const kubeconfigPath = join(dir, 'admin.kubeconfig')
       const kubeconfig = await writeKubeconfig(kubeconfigPath, `https://127.0.0.1:${apiServer}`, certs)
+      const auditFlags: string[] = []
+      if (options.audit === true) {
+        await writeFile(join(dir, 'audit-policy.yaml'), AUDIT_POLICY)
+        auditFlags.push(`--audit-policy-file=${join(dir, 'audit-policy.yaml')}`, `--audit-log-path=${join(dir, 'audit.log')}`,
+          '--audit-log-format=json', '--audit-log-mode=blocking')
+      }
       const specs = await componentSpecs({
         dir, binaries, certs, ports, kubeconfigPath,
         controllers: options.controllers ?? DEFAULT_CONTROLLERS,
-        apiServerFlags: options.apiServerFlags ?? []
+        apiServerFlags: [...auditFlags, ...options.apiServerFlags ?? []]
       })
       const startOne = async (name: ComponentName): Promise<void> => {
         components.set(name, await Component.start(specs[name], timeoutMs))
@@ -142,6 +171,26 @@ export class TestControlPlane {
 
   logPath (name: ComponentName): string {
     return this.resolved.specs[name].logPath
+  }
+
+  /**
+   * A kubeconfig for another user in system:masters (every RBAC check passes), so that the audit
+   * log tells this client's requests apart from the admin's and from other users'. Returns its path.
+   */
+  async userKubeconfig (name: string): Promise<string> {
+    const path = join(this.dir, `${name}.kubeconfig`)
+    await writeKubeconfig(path, this.server, this.certificates, await generateUserCertificate(this.dir, this.certificates, name))
+    return path
+  }
+
+  /** Every completed change recorded so far (start with `audit: true`). */
+  async auditEvents (): Promise<AuditEvent[]> {
+    const text = await readFile(join(this.dir, 'audit.log'), 'utf8').catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') throw new Error('no audit log: start the control plane with { audit: true }', { cause: err })
+      throw err
+    })
+    return text.split('\n').filter(line => line.trim() !== '').map(line => JSON.parse(line) as AuditEvent)
+      .filter(e => e.stage === 'ResponseComplete')
   }
 
   /** Resident memory of each running process, in bytes. */

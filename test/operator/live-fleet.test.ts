@@ -114,4 +114,27 @@ describe('the operator with real anchors behind the pods', () => {
     expect(events.items.some(e => e.reason === 'Autoscaled')).toBe(true)
     expect(await operator.metric('meganet_operator_scale_actions_total{action="autoscale_up"}')).toBeGreaterThanOrEqual(1)
   })
+
+  it('removes no anchor before it has drained when the API server restarts in the middle of a scale-down', { timeout: 240_000 }, async () => {
+    await fleets(plane).patch(NS, FLEET, [{ op: 'replace', path: '/spec/autoscaling/enabled', value: false }])
+    await fleets(plane).scale(NS, FLEET, 5)
+    await eventually(async () => {
+      const f = await fleets(plane).get(NS, FLEET)
+      return f.status?.anchors?.length === 5 && f.status.anchors.every(a => a.phase === 'serving') ? true : undefined
+    }, 90_000, 'five serving anchors')
+    const departedBefore = podAnchors.departures.length
+
+    await fleets(plane).scale(NS, FLEET, 3)
+    // Every watch breaks and the caches re-list while the operator is deciding what 5 -> 3 means.
+    await plane.restartApiServer({ downtimeMs: 1_000 })
+    await eventually(async () => (await statefulSetReplicas()) === 3 ? true : undefined, 120_000, 'StatefulSet lowered to 3')
+    await eventually(() => podAnchors.anchors.size === 3 ? true : undefined, 30_000, 'two anchors gone')
+
+    const departed = podAnchors.departures.slice(departedBefore)
+    expect(departed.map(d => d.pod).sort()).toEqual([`${FLEET}-anchor-3`, `${FLEET}-anchor-4`])
+    expect(departed.map(d => d.phase)).toEqual(['drained', 'drained'])
+    expect(await operator.metric('meganet_operator_watch_restarts_total{resource="statefulsets"}')).toBeGreaterThan(0)
+    const peer = peers[0]!
+    for (const { cid, bytes } of blocks) expect(Buffer.from(await peer.blocks().get(cid)).equals(bytes)).toBe(true)
+  })
 })

@@ -9,6 +9,8 @@ import type { TestControlPlane } from '../cluster/control-plane.js'
  */
 export class PodAnchors {
   readonly anchors = new Map<string, AnchorProcess>()
+  /** Every anchor stopped because its pod went, with the phase it reported just before. */
+  readonly departures: Array<{ readonly pod: string, readonly phase: string }> = []
   private readonly plane: TestControlPlane
   private readonly namespace: string
   private readonly fleet: string
@@ -46,6 +48,8 @@ export class PodAnchors {
     for (const [name, anchor] of this.anchors) {
       if (running.has(name)) continue
       this.anchors.delete(name)
+      const status = await anchor.json<{ phase: string }>('/status').catch((err: Error) => ({ phase: `unknown (${err.message})` }))
+      this.departures.push({ pod: name, phase: status.phase })
       await anchor.stop('SIGTERM')
       await anchor.cleanup()
     }

@@ -15,7 +15,7 @@ function config (): KubeConfig {
 describe('a fenced Kubernetes client', () => {
   it('refuses every write once its term is over, and still reads', async () => {
     const term = new AbortController()
-    const kube = new Kube(config(), new OperatorMetrics(), term.signal)
+    const kube = new Kube(config(), new OperatorMetrics(), { signal: term.signal, until: () => Number.POSITIVE_INFINITY })
     const calls: string[] = []
     const run = (verb: string) => async () => await kube.call(verb, async () => { calls.push(verb); return await Promise.resolve(verb) })
     expect(await run('patch')()).toBe('patch')
@@ -25,5 +25,15 @@ describe('a fenced Kubernetes client', () => {
     expect(() => { kube.assertMayWrite('drain an anchor') }).toThrow('not leading any more: refusing to drain an anchor')
     expect(await run('get')()).toBe('get')
     expect(calls).toEqual(['patch', 'get'])
+  })
+
+  it('refuses writes once the term\'s deadline has passed, before anyone has aborted it (a replica that was frozen)', async () => {
+    let until = performance.now() + 60_000
+    const kube = new Kube(config(), new OperatorMetrics(), { signal: new AbortController().signal, until: () => until })
+    const write = async (): Promise<string> => await kube.call('apply', async () => await Promise.resolve('written'))
+    expect(await write()).toBe('written')
+    until = performance.now() - 1
+    await expect(write()).rejects.toBeInstanceOf(LeadershipLostError)
+    expect(await kube.call('list', async () => await Promise.resolve('read'))).toBe('read')
   })
 })

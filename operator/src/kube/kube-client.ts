@@ -63,9 +63,17 @@ export class LeadershipLostError extends Error {
   }
 }
 
+/** When a leadership term's writes must stop. */
+export interface WriteFence {
+  /** Aborted when this replica loses its lease. */
+  readonly signal: AbortSignal
+  /** The term's deadline on `performance.now()`'s clock (its renew deadline), even if no one aborted yet. */
+  readonly until: () => number
+}
+
 /**
  * The API clients the operator uses, with every request counted by verb and code. Given a
- * `fence` (aborted when this replica loses its lease), it refuses every write from then on.
+ * `fence`, it refuses every write once the term is over: lost, or past its deadline.
  */
 export class Kube {
   readonly config: KubeConfig
@@ -74,9 +82,9 @@ export class Kube {
   readonly core: CoreV1Api
   readonly apps: AppsV1Api
   private readonly metrics: OperatorMetrics
-  private readonly fence?: AbortSignal
+  private readonly fence?: WriteFence
 
-  constructor (config: KubeConfig, metrics: OperatorMetrics, fence?: AbortSignal) {
+  constructor (config: KubeConfig, metrics: OperatorMetrics, fence?: WriteFence) {
     this.config = config
     this.metrics = metrics
     if (fence != null) this.fence = fence
@@ -96,7 +104,8 @@ export class Kube {
 
   /** Throws {@link LeadershipLostError} once the fence is down: call before any write, to the API server or not. */
   assertMayWrite (what: string): void {
-    if (this.fence?.aborted === true) throw new LeadershipLostError(what)
+    if (this.fence == null) return
+    if (this.fence.signal.aborted || performance.now() >= this.fence.until()) throw new LeadershipLostError(what)
   }
 
   /** Runs one API call and counts it; a write is refused once the fence is down. */

@@ -93,4 +93,22 @@ describe('leader election', () => {
     expect(lostAt! - start).toBeLessThanOrEqual(4_500)
     await leader.release()
   })
+
+  it('fences its writes at two thirds of the lease after the last renewal was sent, even when no timer of its own has run', async () => {
+    const api = new LeaseApi()
+    const leader = new LeaderElection({
+      kube: api.kube(), namespace: 'meganet', name: 'operator', identity: 'leader', leaseDurationMs: 6_000, renewIntervalMs: 500, log: pino({ level: 'silent' })
+    })
+    const sentAt = performance.now()
+    await leader.run(() => {})
+    expect(leader.leadingUntil()).toBe(sentAt + 4_000)
+    await vi.advanceTimersByTimeAsync(1_000)
+    // Renewed (every 500 ms): the deadline moved with the last renewal.
+    expect(leader.leadingUntil()).toBeGreaterThanOrEqual(sentAt + 4_500)
+    // A standby may take the lease one duration after it last saw it change: the fence is down by then.
+    const lastWrite = performance.now()
+    expect(leader.leadingUntil()).toBeLessThan(lastWrite + 6_000)
+    await leader.release()
+    expect(leader.leadingUntil()).toBe(0)
+  })
 })

@@ -58,7 +58,7 @@ export class LeaderElection {
   private leading = false
   private lastRenewedAt = 0
   private stopped = false
-  /** The lease record as last seen, and when (on this replica's clock) it was first seen so. */
+  /** The lease record as last seen, and when (`performance.now()`, this replica's clock) it was first seen so. */
   private observed?: { record: string, atMs: number }
 
   constructor (init: LeaderElectionInit) {
@@ -67,22 +67,34 @@ export class LeaderElection {
 
   get isLeader (): boolean { return this.leading }
 
+  /**
+   * Until when (`performance.now()` time) this replica may act as leader: its renew deadline, two
+   * thirds of the lease after the last renewal was sent. 0 when not leading. Writes are fenced
+   * on this as well as on losing the lease, so a replica that was frozen (SIGSTOP, a paused VM)
+   * writes nothing on waking even before its renewal timer has run.
+   */
+  leadingUntil (): number {
+    return this.leading ? this.lastRenewedAt + (this.init.leaseDurationMs * 2) / 3 : 0
+  }
+
   /** Resolves once this replica leads; keeps renewing afterwards. */
   async run (onLost: () => void): Promise<void> {
     this.stopped = false
     await new Promise<void>(resolve => {
       const attempt = async (): Promise<void> => {
         if (this.stopped) return
-        const renewDeadlineMs = (this.init.leaseDurationMs * 2) / 3
+        // Measured from before the request is sent: the other replicas start their lease
+        // duration no earlier than the write lands, so this deadline passes before they may take it.
+        const sentAt = performance.now()
         const request = this.tryAcquireOrRenew()
         // A renewal that hangs must not keep this replica leading past its deadline.
-        const held = await (this.leading ? beforeDeadline(request, this.lastRenewedAt + renewDeadlineMs - Date.now()) : request).catch((err: unknown) => {
+        const held = await (this.leading ? beforeDeadline(request, this.leadingUntil() - performance.now()) : request).catch((err: unknown) => {
           // An unanswered renewal is not a lost lease: keep leading until the renew deadline,
           // two thirds of the lease, has passed without one (the API server may be restarting).
           this.init.log.warn({ err: (err as Error).message }, 'lease request failed')
-          return this.leading && Date.now() - this.lastRenewedAt < renewDeadlineMs
+          return this.leading && performance.now() < this.leadingUntil()
         })
-        if (held) this.lastRenewedAt = Date.now()
+        if (held) this.lastRenewedAt = sentAt
         if (held && !this.leading) {
           this.leading = true
           this.init.log.info({ lease: this.init.name, identity: this.init.identity }, 'became leader')
@@ -158,8 +170,9 @@ export class LeaderElection {
     // from the holder's renewTime: with the holder's clock behind ours, comparing its renewTime
     // with our clock would take a lease that is being renewed, and make two leaders.
     const record = JSON.stringify([holder, spec.renewTime, spec.leaseDurationSeconds, lease.metadata.resourceVersion])
-    if (this.observed?.record !== record) this.observed = { record, atMs: now.getTime() }
-    const expired = this.observed.atMs + (spec.leaseDurationSeconds ?? durationSeconds) * 1000 < now.getTime()
+    const seenAt = performance.now()
+    if (this.observed?.record !== record) this.observed = { record, atMs: seenAt }
+    const expired = this.observed.atMs + (spec.leaseDurationSeconds ?? durationSeconds) * 1000 < seenAt
     if (holder != null && holder !== this.init.identity && !expired) return false
     const taking = holder !== this.init.identity
     try {
