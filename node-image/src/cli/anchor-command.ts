@@ -1,7 +1,4 @@
 import { Command, Option } from 'commander'
-import { Anchor } from '../anchor/anchor.js'
-import { waitForAnnounceFile, watchAnnounceFile } from '../anchor/announce-file.js'
-import { loadAnchorConfig } from '../config/anchor-config.js'
 import { ANCHOR_OPTIONS, envName, flagName } from '../config/anchor-options.js'
 import { createLogger } from '../logging/logger.js'
 import { runUntilSignal } from './signals.js'
@@ -24,8 +21,12 @@ export function anchorCommand (): Command {
       if (typeof value === 'string' || typeof value === 'boolean') flags[path] = String(value)
     }
     const file = (command.getOptionValue('config') as string | undefined) ?? process.env.MEGANET_CONFIG
+    // Loaded here, not at the top: every other command (`meganet peer send` most of all) would
+    // pay for loading the config parser and the whole anchor (libp2p servers, NATS, storage).
+    const { loadAnchorConfig } = await import('../config/anchor-config.js')
     const config = loadAnchorConfig({ flags, env: process.env, ...(file != null && file !== '' ? { file } : {}) })
     const log = createLogger(config.log.level, { component: 'anchor' })
+    const [{ Anchor }, { waitForAnnounceFile, watchAnnounceFile }] = await Promise.all([import('../anchor/anchor.js'), import('../anchor/announce-file.js')])
     // Addresses the operator works out for this pod (NodePort, HostPort, LoadBalancer exposure).
     const announceFile = config.announceFile != null ? { path: config.announceFile, log, ...(process.env.NODE_NAME != null ? { nodeName: process.env.NODE_NAME } : {}) } : undefined
     const announced = announceFile != null ? await waitForAnnounceFile({ ...announceFile, timeoutMs: config.announceWait }) : []
