@@ -12,6 +12,7 @@ import type { CoordinationMetrics } from '../metrics/coordination-metrics.js'
 import type { AnchorCommand, CommandReply, FleetScope, MemberRecord } from '@meganet/contracts'
 import type { KV } from '@nats-io/kv'
 import type { NatsConnection, Subscription } from '@nats-io/nats-core'
+import type { NodeConnectionOptions } from '@nats-io/transport-node'
 
 export const COORDINATION_STATES = ['disabled', 'connecting', 'connected', 'disconnected', 'closed'] as const
 export type CoordinationState = (typeof COORDINATION_STATES)[number]
@@ -41,6 +42,14 @@ export interface CoordinatedMember {
   command: (command: AnchorCommand) => Promise<void>
 }
 
+/** How the coordinator reaches NATS and its KV buckets: the real client unless a unit test gives an in-memory one. */
+export interface NatsLink {
+  readonly connect: (options: NodeConnectionOptions) => Promise<NatsConnection>
+  readonly buckets: (nc: NatsConnection) => Pick<Kvm, 'create' | 'open'>
+}
+
+const NATS: NatsLink = { connect, buckets: nc => new Kvm(nc) }
+
 export interface CoordinatorComponents {
   readonly member: CoordinatedMember
   /** The anchor's own key (its PeerId's): membership records and directory entries are signed with it. */
@@ -49,6 +58,8 @@ export interface CoordinatorComponents {
   readonly seed: Uint8Array
   readonly metrics: CoordinationMetrics
   readonly log: Logger
+  /** @default the nats.js client */
+  readonly nats?: NatsLink
 }
 
 export interface CoordinatorEvents {
@@ -81,6 +92,7 @@ export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
   private readonly member: CoordinatedMember
   private readonly key: SigningKey
   private readonly seed: Uint8Array
+  private readonly nats: NatsLink
   private readonly trustedOperators: ReadonlySet<string>
   private readonly replay = new ReplayGuard()
   private readonly foreignBuckets = new Map<string, Promise<KV>>()
@@ -108,6 +120,7 @@ export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
     this.member = components.member
     this.key = components.key
     this.seed = components.seed
+    this.nats = components.nats ?? NATS
     this.trustedOperators = new Set(init.operatorKeys)
     this.metrics = components.metrics
     this.log = components.log.child({ component: 'coordination' })
@@ -176,7 +189,7 @@ export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
       try {
         const options = await natsConnectionOptions(this.init.nats, `meganet-anchor ${this.scope.region}/${this.scope.fleet} ${this.init.peerId}`, { peerId: this.init.peerId, seed: this.seed })
         // Retry the first connection ourselves (so stop() can end it); nats.js reconnects after that.
-        const nc = await connect({ ...options, waitOnFirstConnect: false })
+        const nc = await this.nats.connect({ ...options, waitOnFirstConnect: false })
         if (this.stopped) { await nc.close(); return }
         this.nc = nc
         this.setState('connected')
@@ -222,7 +235,7 @@ export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
   }
 
   private async setup (nc: NatsConnection): Promise<void> {
-    const kvm = new Kvm(nc)
+    const kvm = this.nats.buckets(nc)
     const { replicas, memberTtlMs } = this.init
     this.membersKv = await this.openBucket(kvm, membersBucket(this.scope), { history: 1, replicas, ttl: memberTtlMs })
     this.directoryKv = new PeerDirectory({ anchor: this.init.peerId, scope: this.scope }, {
@@ -241,7 +254,7 @@ export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
   }
 
   /** Creates the bucket with KV delete markers (NATS ≥ 2.11) or, on an older server, without. */
-  private async openBucket (kvm: Kvm, name: string, options: { history: number, replicas: number, ttl: number }): Promise<KV> {
+  private async openBucket (kvm: Pick<Kvm, 'create'>, name: string, options: { history: number, replicas: number, ttl: number }): Promise<KV> {
     try {
       return await kvm.create(name, { ...options, markerTTL: MARKER_TTL_MS })
     } catch (err) {
@@ -352,7 +365,7 @@ export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
     let bucket = this.foreignBuckets.get(name)
     if (bucket == null) {
       if (this.foreignBuckets.size >= MAX_FOREIGN_BUCKETS) this.foreignBuckets.clear()
-      bucket = new Kvm(nc).open(name)
+      bucket = this.nats.buckets(nc).open(name)
       bucket.catch(() => { this.foreignBuckets.delete(name) })
       this.foreignBuckets.set(name, bucket)
     }
