@@ -3,6 +3,7 @@ import { Devnet } from '../devnet/devnet.js'
 import { findNatsServer } from '../devnet/nats-child.js'
 import { formatBytes } from '../config/units.js'
 import { shortId } from './format.js'
+import { nextSignal } from './signals.js'
 import type { AnchorStatus } from '../anchor/anchor-status.js'
 
 const REFRESH_MS = 2_000
@@ -84,10 +85,7 @@ export function devnetCommand (): Command {
           out.write(`anchor ${anchor.peerId} ${how}; the devnet does not restart anchors: stop it (Ctrl-C) and start it again for a full network\n`)
         })
       }
-      await new Promise<void>(resolve => {
-        process.once('SIGINT', () => resolve())
-        process.once('SIGTERM', () => resolve())
-      })
+      await nextSignal()
       stopping = true
       clearInterval(timer)
       out.write('\nstopping anchors…\n')

@@ -3,6 +3,7 @@ import { loadOrCreateIdentity } from '../identity/identity.js'
 import { createLogger } from '../logging/logger.js'
 import { MeganetPeer, parsePeerIdText } from '../peer/peer.js'
 import { checkedArgument } from './checked-argument.js'
+import { SIGNAL_EXIT_CODES, nextSignal } from './signals.js'
 import { getFileCommand, putFileCommand } from './peer-file-commands.js'
 import type { PeerOptions } from '../peer/peer.js'
 
@@ -67,17 +68,6 @@ async function joinNetwork (flags: JoinFlags, reachable = false): Promise<Megane
   return peer
 }
 
-/** Resolves with the signal that asked this command to stop. */
-async function untilSignal (): Promise<NodeJS.Signals> {
-  return await new Promise<NodeJS.Signals>(resolve => {
-    process.once('SIGINT', () => resolve('SIGINT'))
-    process.once('SIGTERM', () => resolve('SIGTERM'))
-  })
-}
-
-/** The shell's convention for a command stopped by a signal: 128 + its number (130 for Ctrl-C). */
-const SIGNAL_EXIT: Partial<Record<NodeJS.Signals, number>> = { SIGINT: 130, SIGTERM: 143 }
-
 export function peerCommand (): Command {
   const peer = new Command('peer').description('act as a peer: listen for messages, send them, ping other peers by PeerId')
 
@@ -90,9 +80,9 @@ export function peerCommand (): Command {
       node.onMessage(message => {
         process.stdout.write(`${message.from}${message.relayed ? ' (relayed)' : ''}: ${new TextDecoder().decode(message.data)}\n`)
       })
-      const signal = await untilSignal()
+      const signal = await nextSignal()
       await node.stop()
-      process.exitCode = SIGNAL_EXIT[signal] ?? 1
+      process.exitCode = SIGNAL_EXIT_CODES[signal] ?? 1
     }))
 
   peer.addCommand(withJsonOption(withJoinOptions(new Command('send')))

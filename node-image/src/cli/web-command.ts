@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { multiaddr } from '@multiformats/multiaddr'
 import { serveWebApp } from '../webapp/web-server.js'
 import { isBrowserDialable } from '../transports/transport-names.js'
+import { nextSignal } from './signals.js'
 
 function anchorAddress (text: string, previous: string[]): string[] {
   const found: string[] = []
@@ -41,10 +42,7 @@ export function webCommand (): Command {
         ...(options.network != null ? { network: options.network } : {})
       }, { host: options.host, port: options.port })
       process.stdout.write(`web app  ${served.url}\n`)
-      await new Promise<void>(resolve => {
-        process.once('SIGINT', () => resolve())
-        process.once('SIGTERM', () => resolve())
-      })
+      await nextSignal()
       await served.close()
     })
 }
