@@ -137,10 +137,14 @@ function varint (value: number): number[] {
   return bytes
 }
 
-/** The first frame of a CONNECT hop stream: length, then HopMessage { type: CONNECT, peer: { id } }. */
-function connectFrame (destination: PeerId): Uint8Array {
+/**
+ * The first frame of a CONNECT hop stream: length, then HopMessage { type: CONNECT, peer: { id, addrs } }
+ * (`addresses` multiaddrs of 9 bytes each, as a client may list).
+ */
+function connectFrame (destination: PeerId, addresses = 0): Uint8Array {
   const id = destination.toMultihash().bytes
-  const peer = [0x0a, ...varint(id.byteLength), ...id]
+  const addr = [0x04, 203, 0, 113, 1, 0x06, 0x0f, 0xa1] // /ip4/203.0.113.1/tcp/4001
+  const peer = [0x0a, ...varint(id.byteLength), ...id, ...Array.from({ length: addresses }, () => [0x12, addr.length, ...addr]).flat()]
   const message = [0x08, 1, 0x12, ...varint(peer.length), ...peer]
   return Uint8Array.from([...varint(message.length), ...message])
 }
@@ -195,11 +199,15 @@ async function setup (overrides: Partial<RelayGuardInit> = {}) {
     return !denied
   }
 
-  /** What the relay does on CONNECT: a hop stream arrives, its first frame is read, then the gater is asked. */
-  const requestCircuit = async (from: FakeConnection, destination: PeerId): Promise<{ stream: FakeStream, admitted: boolean }> => {
+  /**
+   * What the relay does on CONNECT: a hop stream arrives, its first frame is read, then the gater
+   * is asked. `frame` as the client sends it, in `pieces` messages.
+   */
+  const requestCircuit = async (from: FakeConnection, destination: PeerId, frame = connectFrame(destination), pieces = 1): Promise<{ stream: FakeStream, admitted: boolean }> => {
     const stream = openStream(from, RELAY_PROTOCOLS.hop, 'inbound')
     await hop(stream as unknown as Stream, from as unknown as Connection)
-    stream.receive(connectFrame(destination))
+    const size = Math.ceil(frame.byteLength / pieces)
+    for (let at = 0; at < frame.byteLength; at += size) stream.receive(frame.subarray(at, at + size))
     const admitted = !decided(guard.gater.denyOutboundRelayedConnection?.(from.remotePeer, destination))
     return { stream, admitted }
   }
@@ -392,6 +400,35 @@ describe('RelayGuard', () => {
       first.stream.close()
       expect((await requestCircuit(source, peer(1))).admitted).toBe(true)
       expect(await valueOf(metrics.circuitsOpened)).toBe(3)
+    })
+
+    it('keeps the pair cap for a CONNECT that lists many addresses or arrives a byte at a time', async () => {
+      const { metrics, node, requestCircuit } = await setup({ maxCircuitsPerPair: 1, maxCircuitsPerPeer: 10 })
+      const source = node.connect(peer(0), '/ip4/198.51.100.1/tcp/4001')
+      node.connect(peer(1), '/ip4/203.0.113.1/tcp/4001')
+      const long = connectFrame(peer(1), 30) // past the first 256 bytes
+      expect(long.byteLength).toBeGreaterThan(300)
+      expect((await requestCircuit(source, peer(1), long)).admitted).toBe(true)
+      expect((await requestCircuit(source, peer(1), long)).admitted).toBe(false)
+      expect((await requestCircuit(source, peer(1), connectFrame(peer(1)), connectFrame(peer(1)).byteLength)).admitted).toBe(false)
+      expect(await valueOf(metrics.circuitsRefused, { reason: 'per_pair' })).toBe(2)
+    })
+
+    it('counts the bytes of a CONNECT that arrived in pieces as relayed', async () => {
+      const { metrics, node, requestCircuit } = await setup()
+      const source = node.connect(peer(0), '/ip4/198.51.100.1/tcp/4001')
+      node.connect(peer(1), '/ip4/203.0.113.1/tcp/4001')
+      const frame = connectFrame(peer(1))
+      await requestCircuit(source, peer(1), frame, 3)
+      expect(await valueOf(metrics.relayedBytes)).toBe(frame.byteLength)
+    })
+
+    it('aborts a hop stream whose first frame is longer than any honest request, before buffering it', async () => {
+      const { node, requestCircuit } = await setup()
+      const source = node.connect(peer(0), '/ip4/198.51.100.1/tcp/4001')
+      const huge = connectFrame(peer(1), 600) // ~6 KiB
+      const { stream } = await requestCircuit(source, peer(1), huge, 8)
+      expect(stream.aborted?.message).toMatch(/hop request of \d+ bytes is over the 4096-byte limit/)
     })
 
     it('refuses a source network (/24) that holds its share of circuits to one destination', async () => {

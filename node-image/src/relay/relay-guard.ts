@@ -214,12 +214,28 @@ export class RelayGuard extends TypedEventEmitter<RelayGuardEvents> {
 
   private account (stream: Stream, connection: Connection): void {
     // A hop stream carries either a reservation or a circuit; only circuits relay data. The
-    // first frame says which: a varint length, then field 1 (the message type) as 0x08 <type>.
+    // first frame says which, and for a circuit its destination: it is collected whole (it may
+    // come in pieces, and list many addresses) before it is read, up to a bound no honest
+    // request comes near.
     let kind: 'unknown' | 'circuit' | 'reservation' = 'unknown'
+    let head = new Uint8Array(0)
     let pending = 0
     let touch: ((bytes: number) => void) | undefined
     const count = (bytes: number): void => {
       if (kind === 'circuit') { this.metrics.relayedBytes.inc(bytes); touch?.(bytes) } else if (kind === 'unknown') pending += bytes
+    }
+    const classify = (frame: Uint8Array): void => {
+      kind = hopMessageType(frame) === HOP_TYPE_CONNECT ? 'circuit' : 'reservation'
+      if (kind === 'circuit') {
+        this.metrics.relayedBytes.inc(pending)
+        const destination = hopConnectDestination(frame)
+        if (destination != null) {
+          const ip = ipOf(connection.remoteAddr)
+          touch = this.circuits.request(stream, connection.remotePeer.toString(), ip == null ? undefined : ipKeys(ip)?.network, destination, Date.now())
+        }
+      }
+      pending = 0
+      head = new Uint8Array(0)
     }
     // Observe dispatched messages without adding a 'message' listener: a listener attached
     // before the relay's reader would make the stream flush buffered frames to nobody.
@@ -228,17 +244,19 @@ export class RelayGuard extends TypedEventEmitter<RelayGuardEvents> {
       if (event.type === 'message') {
         const data = (event as StreamMessageEvent).data
         if (kind === 'unknown') {
-          const first = data.subarray(0, Math.min(data.byteLength, 256))
-          kind = hopMessageType(first.subarray(0, 12)) === HOP_TYPE_CONNECT ? 'circuit' : 'reservation'
-          if (kind === 'circuit') {
-            this.metrics.relayedBytes.inc(pending)
-            const destination = hopConnectDestination(first)
-            if (destination != null) {
-              const ip = ipOf(connection.remoteAddr)
-              touch = this.circuits.request(stream, connection.remotePeer.toString(), ip == null ? undefined : ipKeys(ip)?.network, destination, Date.now())
-            }
+          const bytes = data.subarray()
+          const joined = new Uint8Array(head.byteLength + Math.min(bytes.byteLength, MAX_HOP_REQUEST_BYTES + 16))
+          joined.set(head)
+          joined.set(bytes.subarray(0, joined.byteLength - head.byteLength), head.byteLength)
+          const frame = firstFrame(joined)
+          if (frame === 'too-large') {
+            stream.abort(new Error(`hop request of ${frameLength(joined) ?? joined.byteLength} bytes is over the ${MAX_HOP_REQUEST_BYTES}-byte limit`))
+            return false
           }
-          pending = 0
+          count(data.byteLength)
+          if (frame == null) head = joined
+          else classify(frame)
+          return dispatchEvent(event)
         }
         count(data.byteLength)
       }
@@ -258,6 +276,22 @@ export class RelayGuard extends TypedEventEmitter<RelayGuardEvents> {
 }
 
 const HOP_TYPE_CONNECT = 1
+/** The longest first frame of a hop stream the guard reads (a CONNECT with its addresses is a few hundred bytes). */
+export const MAX_HOP_REQUEST_BYTES = 4_096
+
+/** The declared length of the frame `bytes` starts with, including its length prefix; undefined until the prefix is whole. */
+function frameLength (bytes: Uint8Array): number | undefined {
+  const length = readVarint(bytes, 0)
+  return length == null ? undefined : length.next + length.value
+}
+
+/** The whole first length-prefixed frame of `bytes`, undefined while it is incomplete, or 'too-large'. */
+function firstFrame (bytes: Uint8Array): Uint8Array | 'too-large' | undefined {
+  const length = frameLength(bytes)
+  if (length == null) return bytes.byteLength > 5 ? 'too-large' : undefined
+  if (length > MAX_HOP_REQUEST_BYTES) return 'too-large'
+  return bytes.byteLength >= length ? bytes.subarray(0, length) : undefined
+}
 
 /** Reads one protobuf varint at `offset`; undefined past the end. */
 function readVarint (bytes: Uint8Array, offset: number): { value: number, next: number } | undefined {
