@@ -691,6 +691,43 @@ describe('StoreService pins (leases)', () => {
   })
 })
 
+describe('StoreService answers that say what happened', () => {
+  it('answers store_full when its own full store sinks the quorum', async () => {
+    const h = await anchorUnderTest({ capacity: 4, writeQuorum: 1 })
+    h.fleet.placement = [SELF]
+    const b = await block('twenty-one bytes long')
+    await expect(put(h, PEER, b)).rejects.toMatchObject({ code: 'store_full' })
+  })
+
+  it('answers quorum_failed, whatever order the failures come in, when they are of different kinds', async () => {
+    const h = await anchorUnderTest()
+    const b = await blockWhere(targets => !targets.includes(SELF))
+    const [full, down] = b.targets as [string, string, string]
+    h.network.anchor(full).refusing.set('replicate', 'store_full')
+    h.network.anchor(down).unreachable = true
+    await expect(put(h, PEER, b)).rejects.toMatchObject({ code: 'quorum_failed' })
+  })
+
+  it('charges nothing and leaves no lease when a pin is refused because the block has all the owners it may have', async () => {
+    const h = await anchorUnderTest()
+    const b = await blockWhere(targets => targets.includes(SELF))
+    await h.store.put(b.cid, b.bytes)
+    for (let i = 0; i < MAX_LEASES_PER_BLOCK; i++) await h.store.setLease(b.cid, { owner: peerIdOf(110 + i), expiresAt: Date.now() + TTL })
+    await expect(ask(h.service, PEER, { op: 'pin', cid: b.cid.toString() })).rejects.toMatchObject({ code: 'quota_exceeded' })
+    expect(h.limits.leases.get(PEER, b.cid.toString())).toBeUndefined()
+    expect(h.store.info(b.cid)?.leases.some(l => l.owner === PEER)).toBe(false)
+  })
+
+  it('refuses a pinned put of a block here that has all the owners it may have, rather than answer a pin it did not keep', async () => {
+    const h = await anchorUnderTest()
+    const b = await blockWhere(targets => targets.includes(SELF))
+    await h.store.put(b.cid, b.bytes)
+    for (let i = 0; i < MAX_LEASES_PER_BLOCK; i++) await h.store.setLease(b.cid, { owner: peerIdOf(110 + i), expiresAt: Date.now() + TTL })
+    await expect(put(h, PEER, b, true)).rejects.toMatchObject({ code: 'quota_exceeded' })
+    expect(h.limits.leases.get(PEER, b.cid.toString())).toBeUndefined()
+  })
+})
+
 describe('leasedBytes', () => {
   it('is the block\'s size, plus for a manifest the sizes of the chunks it lists', async () => {
     const raw = encode('raw bytes')

@@ -1,5 +1,5 @@
 import { TypedEventEmitter } from 'main-event'
-import { CID_CODECS, MAX_BLOCK_BYTES, manifestSchema } from '@meganet/contracts'
+import { CID_CODECS, MAX_BLOCK_BYTES, MAX_LEASES_PER_BLOCK, manifestSchema } from '@meganet/contracts'
 import { verifyStorageGrant } from '@meganet/fleet-client'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { CidError, matchesCid, parseCid } from '../blocks/cid.js'
@@ -215,7 +215,16 @@ export class StoreService extends TypedEventEmitter<StoreServiceEvents> {
         const block = await this.get(cid)
         const expiresAt = Date.now() + this.init.leaseTtlMs
         this.admitLease(requester, request.cid, block, expiresAt)
-        const holders = await this.applyLease(cid, { owner: requester.peer, expiresAt })
+        let holders: number
+        try {
+          holders = await this.applyLease(cid, { owner: requester.peer, expiresAt })
+        } catch (err) {
+          // Refused here (the block has all the owners it may have): charge nothing, and take the
+          // lease back from anchors that did set it, so the answer and the state agree.
+          this.limits.releaseLease(requester.peer, request.cid)
+          await this.applyLease(cid, { owner: requester.peer, expiresAt: 0 }).catch(() => 0)
+          throw err
+        }
         if (holders === 0) {
           this.limits.releaseLease(requester.peer, request.cid)
           throw new Refusal('not_found', `no anchor holding ${request.cid} took the lease`)
@@ -281,6 +290,7 @@ export class StoreService extends TypedEventEmitter<StoreServiceEvents> {
       if (!admission.ok) throw new Refusal(admission.code, admission.message)
     }
     const expiresAt = Date.now() + this.init.leaseTtlMs
+    if (pin) this.refuseIfNoRoomForOwner(cidText, requester.peer)
     if (pin) this.admitLease(requester, cidText, block, expiresAt)
     const leases: Lease[] = pin ? [{ owner: requester.peer, expiresAt }] : []
     try {
@@ -290,6 +300,17 @@ export class StoreService extends TypedEventEmitter<StoreServiceEvents> {
       if (pin) this.limits.releaseLease(requester.peer, cidText)
       throw err
     }
+  }
+
+  /**
+   * A block may have MAX_LEASES_PER_BLOCK owners: a pinned put of a block held here with that
+   * many others is refused as a pin would be, rather than stored without the requester's lease.
+   */
+  private refuseIfNoRoomForOwner (cidText: string, owner: string): void {
+    const leases = this.store.info(parse(cidText))?.leases ?? []
+    const now = Date.now()
+    const others = leases.filter(l => l.owner !== owner && l.expiresAt > now)
+    if (others.length >= MAX_LEASES_PER_BLOCK) throw new Refusal('quota_exceeded', `block ${cidText} already has ${MAX_LEASES_PER_BLOCK} owners`)
   }
 
   private async place (cidText: string, block: Uint8Array, leases: Lease[]): Promise<number> {
@@ -305,19 +326,20 @@ export class StoreService extends TypedEventEmitter<StoreServiceEvents> {
     })
     return await new Promise<number>((resolve, reject) => {
       let done = 0
-      let failed = 0
       const errors: string[] = []
+      const codes = new Set<StoreErrorCode | undefined>()
       for (const [index, write] of writes.entries()) {
         write.then(() => {
           done++
           if (done === quorum) resolve(done)
         }, (err: unknown) => {
-          failed++
           errors.push(`${targets[index]}: ${(err as Error).message}`)
-          if (failed > targets.length - quorum) {
-            const full = err instanceof StoreFullError || isStoreError(err, 'store_full')
-            const busy = isStoreError(err, 'rate_limited')
-            reject(new Refusal(full ? 'store_full' : busy ? 'rate_limited' : 'quorum_failed', `write quorum ${quorum} of ${targets.length} not reached: ${errors.join('; ')}`))
+          codes.add(refusalCode(err))
+          if (errors.length > targets.length - quorum) {
+            // One cause for every failure (all full, all busy) is worth telling; a mix is not.
+            const [only] = codes
+            const code = codes.size === 1 && (only === 'store_full' || only === 'rate_limited') ? only : 'quorum_failed'
+            reject(new Refusal(code, `write quorum ${quorum} of ${targets.length} not reached: ${errors.join('; ')}`))
           }
         })
       }
@@ -376,6 +398,14 @@ export class StoreService extends TypedEventEmitter<StoreServiceEvents> {
     }
     if (fresh) this.safeDispatchEvent('stored', { detail: cid })
   }
+}
+
+/** The store code a failed write answered or stands for (a full store here), if any. */
+function refusalCode (err: unknown): StoreErrorCode | undefined {
+  if (err instanceof Refusal) return err.code
+  if (err instanceof StoreFullError || isStoreError(err, 'store_full')) return 'store_full'
+  if (isStoreError(err, 'rate_limited')) return 'rate_limited'
+  return undefined
 }
 
 /** What a lease on this block keeps: the block, and for a manifest the chunks it lists. */
