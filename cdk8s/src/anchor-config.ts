@@ -1,30 +1,46 @@
 import { quantityBytes } from './quantity.js'
 import type { AnchorFleetSpec } from '@meganet/contracts'
 
-export const ANCHOR_PORTS = { tcp: 4001, ws: 4002, http: 9464 } as const
+export const ANCHOR_PORTS = { tcp: 4001, ws: 4002, webrtcDirect: 4003, webrtcDirectRotation: 4004, http: 9464 } as const
 
-/** One of the anchor's peer-facing ports, and how a peer's multiaddr for it reads. */
+/** One of the anchor's peer-facing ports, and how a peer's multiaddrs for it read. */
 export interface PeerPort {
   /** The container port's and every Service port's name (at most 15 characters). */
   readonly name: string
   readonly port: number
   readonly protocol: 'TCP' | 'UDP'
-  /** The multiaddr of this port at `host` (`/ip4/1.2.3.4`, `/ip6/…` or `/dns/name`) and `port`. */
-  readonly multiaddr: (host: string, port: number) => string
+  /**
+   * The multiaddrs of this port at `host` (`/ip4/1.2.3.4`, `/ip6/…` or `/dns/name`) and `port`.
+   * A WebRTC-direct one has no `/certhash/`: the anchor adds its current one when it announces it.
+   */
+  readonly multiaddrs: (host: string, port: number) => string[]
 }
 
 /**
- * The ports peers reach an anchor on. Each row becomes a container port (a host port with
- * HostPort exposure), a port of the headless and per-anchor Services, and an announce address:
- * a new transport (a UDP one too) is one more row.
+ * The ports peers reach an anchor on, for a fleet's spec. Each row becomes a container port (a
+ * host port with HostPort exposure), a port of the headless and per-anchor Services, and
+ * announce addresses: a new transport is one more row.
  */
-export const PEER_PORTS: readonly PeerPort[] = [
-  { name: 'p2p-tcp', port: ANCHOR_PORTS.tcp, protocol: 'TCP', multiaddr: (host, port) => `${host}/tcp/${port}` },
-  { name: 'p2p-ws', port: ANCHOR_PORTS.ws, protocol: 'TCP', multiaddr: (host, port) => `${host}/tcp/${port}/ws` }
-]
+export function peerPorts (spec: Pick<AnchorFleetSpec, 'browser'>): PeerPort[] {
+  const wss = spec.browser.wssSecretName != null
+  const webrtcDirect = (host: string, port: number): string[] => [`${host}/udp/${port}/webrtc-direct`]
+  return [
+    { name: 'p2p-tcp', port: ANCHOR_PORTS.tcp, protocol: 'TCP', multiaddrs: (host, port) => [`${host}/tcp/${port}`] },
+    // With a certificate the WebSocket port speaks TLS too (browsers on https:// pages dial /tls/ws).
+    { name: 'p2p-ws', port: ANCHOR_PORTS.ws, protocol: 'TCP', multiaddrs: (host, port) => [`${host}/tcp/${port}/ws`, ...(wss ? [`${host}/tcp/${port}/tls/ws`] : [])] },
+    ...(spec.browser.webrtcDirect
+      ? [
+          { name: 'p2p-webrtc', port: ANCHOR_PORTS.webrtcDirect, protocol: 'UDP' as const, multiaddrs: webrtcDirect },
+          { name: 'p2p-webrtc-r', port: ANCHOR_PORTS.webrtcDirectRotation, protocol: 'UDP' as const, multiaddrs: webrtcDirect }
+        ]
+      : [])
+  ]
+}
 export const DATA_DIR = '/data'
 export const CONFIG_DIR = '/etc/meganet'
 export const NATS_CREDS_DIR = '/etc/meganet/nats'
+/** Where a fleet's WSS Secret (kubernetes.io/tls) is mounted. */
+export const WSS_DIR = '/etc/meganet/wss'
 /** Where the operator's announce ConfigMap (one key per pod) is mounted. */
 export const ANNOUNCE_DIR = '/etc/meganet/announce'
 /** Headroom left on the volume for the filesystem and temporary files. */
@@ -36,7 +52,12 @@ export function anchorConfig (fleet: string, spec: AnchorFleetSpec, operatorKeys
   return {
     dataDir: DATA_DIR,
     roles: spec.roles,
-    listen: { host: '0.0.0.0', tcpPort: ANCHOR_PORTS.tcp, wsPort: ANCHOR_PORTS.ws },
+    listen: {
+      host: '0.0.0.0', tcpPort: ANCHOR_PORTS.tcp, wsPort: ANCHOR_PORTS.ws,
+      webrtcDirectPort: ANCHOR_PORTS.webrtcDirect, webrtcDirectRotationPort: ANCHOR_PORTS.webrtcDirectRotation
+    },
+    webrtcDirect: { enabled: spec.browser.webrtcDirect },
+    ...(spec.browser.wssSecretName != null ? { wss: { certFile: `${WSS_DIR}/tls.crt`, keyFile: `${WSS_DIR}/tls.key` } } : {}),
     http: { host: '0.0.0.0', port: ANCHOR_PORTS.http },
     fleet: { region: spec.region, name: fleet },
     ...(operatorKeys.length > 0 ? { coordination: { operatorKeys: [...operatorKeys] } } : {}),

@@ -1,6 +1,6 @@
 import { isIP } from 'node:net'
 import { ANCHOR_FLEET } from '@meganet/contracts'
-import { PEER_PORTS } from './anchor-config.js'
+import { peerPorts } from './anchor-config.js'
 import { ANCHOR_APP, standardLabels } from './labels.js'
 import type { KubeObject } from './desired-objects.js'
 import type { AnchorFleet, AnchorFleetSpec } from '@meganet/contracts'
@@ -18,6 +18,9 @@ import type { AnchorFleet, AnchorFleetSpec } from '@meganet/contracts'
  * | NodePort | the node the pod runs on (externalTrafficPolicy: Local) | the Service's nodePort |
  * | HostPort | the node the pod runs on | the container port (= host port) |
  * | ClusterIP | none: anchors announce their listen addresses (in-cluster use) | |
+ *
+ * Every peer port is announced: TCP, WebSocket (and /tls/ws with a WSS Secret), and the two
+ * WebRTC-direct UDP ports, to which each anchor adds its certhash.
  */
 
 /** What the operator saw of one anchor. */
@@ -39,6 +42,11 @@ export interface AnnounceEntry {
   /** The node the addresses hold for (NodePort, HostPort); a pod elsewhere waits for a fresh entry. */
   readonly node?: string
   readonly addresses: readonly string[]
+  /**
+   * Announced UDP port → the anchor's own port, where they differ (NodePort): the anchor adds
+   * the certhash of the WebRTC-direct listener on its own port to the address with the announced one.
+   */
+  readonly udpPorts?: Readonly<Record<string, number>>
 }
 
 /** The multiaddr prefix of a host: `/ip4/…`, `/ip6/…` or `/dns/…`. */
@@ -60,25 +68,32 @@ function nodeAddress (placement: AnchorPlacement, types: readonly string[]): str
  * scheduled, node without a matching address, no nodePort or load balancer ingress yet) or
  * when the exposure needs none (ClusterIP).
  */
-export function announceEntry (exposure: AnchorFleetSpec['exposure'], placement: AnchorPlacement): AnnounceEntry | undefined {
+export function announceEntry (spec: Pick<AnchorFleetSpec, 'exposure' | 'browser'>, placement: AnchorPlacement): AnnounceEntry | undefined {
+  const { exposure } = spec
+  const ports = peerPorts(spec)
   switch (exposure.type) {
     case 'ClusterIP':
       return undefined
     case 'LoadBalancer': {
       const hosts = (placement.service?.ingress ?? []).map(i => i.ip ?? i.hostname).filter((h): h is string => h != null && h !== '')
       if (hosts.length === 0) return undefined
-      return { addresses: hosts.flatMap(host => PEER_PORTS.map(p => p.multiaddr(hostMultiaddr(host), p.port))) }
+      return { addresses: hosts.flatMap(host => ports.flatMap(p => p.multiaddrs(hostMultiaddr(host), p.port))) }
     }
     case 'NodePort': {
       const host = nodeAddress(placement, exposure.nodeAddressTypes)
       const nodePorts = placement.service?.nodePorts ?? {}
-      if (host == null || placement.nodeName == null || PEER_PORTS.some(p => nodePorts[p.name] == null)) return undefined
-      return { node: placement.nodeName, addresses: PEER_PORTS.map(p => p.multiaddr(hostMultiaddr(host), nodePorts[p.name] ?? 0)) }
+      if (host == null || placement.nodeName == null || ports.some(p => nodePorts[p.name] == null)) return undefined
+      const udp = ports.filter(p => p.protocol === 'UDP' && nodePorts[p.name] !== p.port)
+      return {
+        node: placement.nodeName,
+        addresses: ports.flatMap(p => p.multiaddrs(hostMultiaddr(host), nodePorts[p.name] ?? 0)),
+        ...(udp.length > 0 ? { udpPorts: Object.fromEntries(udp.map(p => [String(nodePorts[p.name]), p.port])) } : {})
+      }
     }
     case 'HostPort': {
       const host = nodeAddress(placement, exposure.nodeAddressTypes)
       if (host == null || placement.nodeName == null) return undefined
-      return { node: placement.nodeName, addresses: PEER_PORTS.map(p => p.multiaddr(hostMultiaddr(host), p.port)) }
+      return { node: placement.nodeName, addresses: ports.flatMap(p => p.multiaddrs(hostMultiaddr(host), p.port)) }
     }
   }
 }

@@ -19,6 +19,12 @@ function fleet (spec: AnchorFleetSpecInput = {}): AnchorFleet {
   }
 }
 
+async function loadAnchorConfigOf (text: Record<string, unknown>): Promise<ReturnType<typeof loadAnchorConfig>> {
+  const file = join(await mkdtemp(join(tmpdir(), 'meganet-cdk8s-')), 'anchor.json')
+  await writeFile(file, JSON.stringify(text))
+  return loadAnchorConfig({ file })
+}
+
 describe('FleetWorkload', () => {
   it('renders every object of a fleet, owned by the fleet', () => {
     const objects = desiredFleetObjects({ fleet: fleet({ replicas: 3 }), defaultImage: 'meganet:1', replicas: 3 })
@@ -132,6 +138,25 @@ describe('FleetWorkload', () => {
     expect(hash({ replicas: 5 })).toBe(hash({}))
   })
 
+  it('serves browsers: WebRTC-direct UDP ports on every Service, container and host port, and WSS from a mounted Secret', () => {
+    type Port = { name: string, protocol: string, port?: number, containerPort?: number, hostPort?: number }
+    type Workload = { kind: string, metadata: { name: string }, spec: { ports?: Port[], template?: { spec: { containers: Array<{ ports: Port[], volumeMounts: Array<{ name: string, mountPath: string }> }>, volumes: Array<{ name: string, secret?: unknown }> } } } }
+    const objects = (spec: AnchorFleetSpecInput): Workload[] => desiredFleetObjects({ fleet: fleet(spec), defaultImage: 'meganet:1', replicas: 1 }) as unknown as Workload[]
+    const udp = (ports: Port[] = []): Port[] => ports.filter(p => p.protocol === 'UDP')
+    for (const type of ['NodePort', 'LoadBalancer', 'ClusterIP'] as const) {
+      const service = objects({ exposure: { type } }).find(o => o.kind === 'Service' && o.metadata.name === 'berlin-anchor-0')
+      expect(udp(service?.spec.ports).map(p => [p.name, p.port])).toEqual([['p2p-webrtc', 4003], ['p2p-webrtc-r', 4004]])
+    }
+    const hostPorts = objects({ exposure: { type: 'HostPort' } }).find(o => o.kind === 'StatefulSet')?.spec.template?.spec.containers[0]?.ports
+    expect(udp(hostPorts)).toEqual([{ name: 'p2p-webrtc', containerPort: 4003, protocol: 'UDP', hostPort: 4003 }, { name: 'p2p-webrtc-r', containerPort: 4004, protocol: 'UDP', hostPort: 4004 }])
+    const off = objects({ browser: { webrtcDirect: false } }).find(o => o.kind === 'Service' && o.metadata.name === 'berlin-anchor-0')
+    expect(udp(off?.spec.ports)).toEqual([])
+
+    const pod = objects({ browser: { wssSecretName: 'anchors-tls' } }).find(o => o.kind === 'StatefulSet')?.spec.template?.spec
+    expect(pod?.volumes).toContainEqual({ name: 'wss', secret: { secretName: 'anchors-tls' } })
+    expect(pod?.containers[0]?.volumeMounts).toContainEqual({ name: 'wss', mountPath: '/etc/meganet/wss', readOnly: true })
+  })
+
   it('writes an anchor config file that the anchor itself accepts', async () => {
     const spec = anchorFleetSpecSchema.parse({
       region: 'eu-west', nats: { url: 'nats://nats:4222', credentialsSecret: { name: 'creds' } },
@@ -145,6 +170,10 @@ describe('FleetWorkload', () => {
     expect(config.relay.maxReservationsPerIp).toBe(4)
     expect(config.relay.circuitDataLimit).toBeNull()
     expect(config.storage.capacity).toBe(Math.floor(10 * 1024 ** 3 * 0.9))
+    expect(config.listen).toMatchObject({ webrtcDirectPort: 4003, webrtcDirectRotationPort: 4004 })
+    expect(config.webrtcDirect.enabled).toBe(true)
+    const wss = loadAnchorConfigOf(anchorConfig('berlin', anchorFleetSpecSchema.parse({ browser: { webrtcDirect: false, wssSecretName: 'anchors-tls' } })))
+    expect(await wss).toMatchObject({ webrtcDirect: { enabled: false }, wss: { certFile: '/etc/meganet/wss/tls.crt', keyFile: '/etc/meganet/wss/tls.key' } })
   })
 })
 

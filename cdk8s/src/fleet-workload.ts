@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto'
 import { ApiObject } from 'cdk8s'
 import { Construct } from 'constructs'
 import { ANCHOR_FLEET, DEFAULT_TOPOLOGY_SPREAD, anchorNodeOptions } from '@meganet/contracts'
-import { ANCHOR_PORTS, ANNOUNCE_DIR, CONFIG_DIR, DATA_DIR, NATS_CREDS_DIR, PEER_PORTS, anchorConfig } from './anchor-config.js'
+import { ANCHOR_PORTS, ANNOUNCE_DIR, CONFIG_DIR, DATA_DIR, NATS_CREDS_DIR, WSS_DIR, anchorConfig, peerPorts } from './anchor-config.js'
 import { announceConfigMapName } from './announce-addresses.js'
 import { ANCHOR_APP, selectorLabels, standardLabels } from './labels.js'
 import { RESTRICTED_CONTAINER_SECURITY, RESTRICTED_POD_SECURITY } from './security.js'
@@ -69,7 +69,8 @@ export class FleetWorkload extends Construct {
       apiVersion: 'v1', kind: 'ConfigMap', metadata: metadata(names.config),
       data: { 'anchor.json': configText }
     })
-    const ports = PEER_PORTS.map(p => ({ name: p.name, port: p.port, targetPort: p.name, protocol: p.protocol }))
+    const peer = peerPorts(spec)
+    const ports = peer.map(p => ({ name: p.name, port: p.port, targetPort: p.name, protocol: p.protocol }))
     new ApiObject(this, 'headless', {
       apiVersion: 'v1', kind: 'Service', metadata: metadata(names.headless),
       spec: { clusterIP: 'None', publishNotReadyAddresses: true, selector, ports: [...ports, { name: 'http', port: ANCHOR_PORTS.http, targetPort: 'http', protocol: 'TCP' }] }
@@ -116,7 +117,7 @@ export class FleetWorkload extends Construct {
                 ...(spec.extraEnv ?? [])
               ],
               ports: [
-                ...PEER_PORTS.map(p => ({ name: p.name, containerPort: p.port, protocol: p.protocol, ...(hostPorts ? { hostPort: p.port } : {}) })),
+                ...peer.map(p => ({ name: p.name, containerPort: p.port, protocol: p.protocol, ...(hostPorts ? { hostPort: p.port } : {}) })),
                 { name: 'http', containerPort: ANCHOR_PORTS.http, protocol: 'TCP' }
               ],
               // Waiting for its announce addresses (a new load balancer) or opening a large store takes a while.
@@ -129,6 +130,7 @@ export class FleetWorkload extends Construct {
                 { name: 'data', mountPath: DATA_DIR },
                 { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
                 ...(spec.nats?.credentialsSecret != null ? [{ name: 'nats-creds', mountPath: NATS_CREDS_DIR, readOnly: true }] : []),
+                ...(spec.browser.wssSecretName != null ? [{ name: 'wss', mountPath: WSS_DIR, readOnly: true }] : []),
                 ...(announce ? [{ name: 'announce', mountPath: ANNOUNCE_DIR, readOnly: true }] : []),
                 ...(spec.extraVolumeMounts ?? [])
               ]
@@ -136,6 +138,8 @@ export class FleetWorkload extends Construct {
             volumes: [
               { name: 'config', configMap: { name: names.config } },
               ...(spec.nats?.credentialsSecret != null ? [{ name: 'nats-creds', secret: { secretName: spec.nats.credentialsSecret.name } }] : []),
+              // The anchor re-reads the files (a renewed certificate) without a restart.
+              ...(spec.browser.wssSecretName != null ? [{ name: 'wss', secret: { secretName: spec.browser.wssSecretName } }] : []),
               // Written by the operator as it learns each anchor's node and Service; optional, so a pod can start before it exists.
               ...(announce ? [{ name: 'announce', configMap: { name: announceConfigMapName(name), optional: true } }] : []),
               ...(spec.extraVolumes ?? [])

@@ -130,6 +130,16 @@ export const anchorFleetSpecSchema = celRules(z.object({
     /** NodePort and HostPort: which node address the anchors announce, first match wins. */
     nodeAddressTypes: z.array(z.enum(NODE_ADDRESS_TYPES)).min(1).default(['ExternalIP', 'InternalIP'])
   }).default({ type: 'ClusterIP', nodeAddressTypes: ['ExternalIP', 'InternalIP'] }),
+  /** How browsers reach the anchors (README, "Browsers"). */
+  browser: z.object({
+    /** WebRTC-direct on two UDP ports that take turns as certificates rotate: no domain name or CA needed. */
+    webrtcDirect: z.boolean().default(true),
+    /**
+     * A kubernetes.io/tls Secret (tls.crt, tls.key) for WebSocket over TLS on the WebSocket port,
+     * for pages that must use wss:// (the chart can have cert-manager issue it). Reloaded when it changes.
+     */
+    wssSecretName: z.string().min(1).optional()
+  }).default({ webrtcDirect: true }),
   autoscaling: autoscalingSchema.optional(),
   paused: z.boolean().default(false)
 }), [{ rule: '!has(self.storage) || self.storage.writeQuorum <= self.storage.replication', message: 'storage.writeQuorum must not exceed storage.replication' }])
@@ -168,6 +178,8 @@ export const anchorFleetStatusSchema = z.object({
   anchors: z.array(anchorStatusSchema).optional(),
   /** Dialable multiaddrs of the fleet's anchors, for apps to bootstrap from. */
   bootstrap: z.array(z.string()).optional(),
+  /** The ones of them a browser can dial (WebRTC-direct with its certhash, WebSocket over TLS), for web apps. */
+  browserAddresses: z.array(z.string()).optional(),
   totals: z.object({ peers: z.number().int(), reservations: z.number().int(), storedBytes: z.number().int() }).optional(),
   /** When the autoscaler last changed replicas (RFC 3339). */
   lastScaleTime: z.string().optional()

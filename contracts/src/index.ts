@@ -35,3 +35,5 @@ export type { AnchorFleet, AnchorFleetSpec, AnchorFleetSpecInput, AnchorFleetSta
 export { celRules, embeddedObject, listMap, structuralSchema } from './openapi.js'
 export type { CelRule, StructuralSchema } from './openapi.js'
 export { ANCHOR_HEAP, anchorNodeOptions } from './anchor-runtime.js'
+export { TRANSPORT_NAMES, transportOf, isBrowserDialable } from './transport-names.js'
+export type { TransportName } from './transport-names.js'

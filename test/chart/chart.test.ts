@@ -207,7 +207,8 @@ describe('charts/meganet rendered by helm', () => {
     expect(fleet.spec).toEqual({
       replicas: 3, region: 'local', storage: { size: '10Gi', replication: 3, writeQuorum: 2 },
       resources: { requests: { cpu: '250m', memory: '1Gi' }, limits: { memory: '1Gi' } },
-      nats: { url: 'nats://mn-nats.mesh.svc.cluster.local:4222' }, exposure: { type: 'ClusterIP', nodeAddressTypes: ['ExternalIP', 'InternalIP'] }
+      nats: { url: 'nats://mn-nats.mesh.svc.cluster.local:4222' }, exposure: { type: 'ClusterIP', nodeAddressTypes: ['ExternalIP', 'InternalIP'] },
+      browser: { webrtcDirect: true }
     })
     const scheduled = defaultFleetOf(helmTemplateCache.scheduled ?? [])
     expect(scheduled.spec).toMatchObject({
@@ -215,6 +216,22 @@ describe('charts/meganet rendered by helm', () => {
       topologySpreadConstraints: [], imagePullSecrets: [{ name: 'regcred' }], podAnnotations: { a: 'b' }, podLabels: { team: 'net' },
       extraEnv: [{ name: 'X', value: 'y' }]
     })
+  })
+
+  it('takes the WSS certificate from a Secret, which cert-manager issues only where the cluster serves its Certificate', async () => {
+    const wss = ['--set', 'defaultFleet.browser.wss.secretName=anchors-tls', '--set', 'defaultFleet.browser.wss.certManager.issuerRef.name=letsencrypt',
+      '--set', 'defaultFleet.browser.wss.certManager.dnsNames={anchors.example.net}']
+    const without = await helm.template(wss)
+    expect(defaultFleetOf(without).spec).toMatchObject({ browser: { webrtcDirect: true, wssSecretName: 'anchors-tls' } })
+    expect(kinds(without)).not.toContain('Certificate')
+    const objects = await helm.template([...wss, '--api-versions', 'cert-manager.io/v1/Certificate'])
+    expect(find<{ spec: unknown }>(objects, 'Certificate', 'mn-meganet-anchors-wss').spec).toEqual({
+      secretName: 'anchors-tls', dnsNames: ['anchors.example.net'], issuerRef: { name: 'letsencrypt', kind: 'ClusterIssuer', group: 'cert-manager.io' },
+      privateKey: { algorithm: 'ECDSA', size: 256, rotationPolicy: 'Always' }
+    })
+    const noNames = await helm.template([...wss.slice(0, 4), '--api-versions', 'cert-manager.io/v1/Certificate']).then(() => '', (err: Error) => err.message)
+    expect(noNames).toContain('defaultFleet.browser.wss.certManager.dnsNames is empty')
+    expect(defaultFleetOf(await helm.template(['--set', 'defaultFleet.browser.webrtcDirect=false'])).spec).toMatchObject({ browser: { webrtcDirect: false } })
   })
 
   it('renders the ServiceMonitor, PodMonitor and PrometheusRule only when the cluster serves monitoring.coreos.com/v1 and the toggles are on', async () => {
@@ -328,7 +345,7 @@ describe('charts/meganet rendered by helm', () => {
     expect(objects.map(o => o.metadata.name).sort()).toEqual(['mn-meganet-anchors', 'mn-meganet-operator', 'mn-nats'])
     const anchors = find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'mn-meganet-anchors').spec
     expect(anchors?.podSelector?.matchLabels).toEqual({ 'app.kubernetes.io/name': 'meganet-anchor' })
-    expect(anchors?.ingress?.[0]).toEqual({ ports: [{ port: 4001, protocol: 'TCP' }, { port: 4002, protocol: 'TCP' }] })
+    expect(anchors?.ingress?.[0]).toEqual({ ports: [{ port: 4001, protocol: 'TCP' }, { port: 4002, protocol: 'TCP' }, { port: 4003, protocol: 'UDP' }, { port: 4004, protocol: 'UDP' }] })
     expect(anchors?.ingress?.[1]).toEqual({ from: [{ namespaceSelector: { matchLabels: { 'kubernetes.io/metadata.name': 'monitoring' } } }], ports: [{ port: 9464, protocol: 'TCP' }] })
     const nats = find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'mn-nats').spec
     // Raw JSON: client-node's model calls `from` `_from`.

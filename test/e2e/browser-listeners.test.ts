@@ -5,6 +5,7 @@ import { join } from 'node:path'
 import { X509Certificate } from 'node:crypto'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { verifyBootstrapList } from '../../node-image/src/bootstrap/signed-list.js'
+import { freeUdpPort } from '../../node-image/src/net/ports.js'
 import { AnchorProcess, eventually } from '../helpers/anchor-process.js'
 import { makeTestCertificate } from '../helpers/test-ca.js'
 import type { AnchorStatus } from '../../node-image/src/anchor/anchor-status.js'
@@ -58,6 +59,26 @@ describe('anchor listeners for browsers', () => {
     expect(await second.metric('meganet_peers{transport="webrtc-direct"}')).toBe(0)
   })
 
+  it('puts its certhash on announced WebRTC-direct addresses whose NodePort leads to its listener (operator announce file)', async () => {
+    const [slot0, slot1] = [await freeUdpPort(), await freeUdpPort()]
+    const announceFile = join(dir, 'announce-nodeport')
+    await writeFile(announceFile, JSON.stringify({
+      addresses: ['/ip4/203.0.113.7/tcp/31001', '/ip4/203.0.113.7/udp/31003/webrtc-direct', '/ip4/203.0.113.7/udp/30517/webrtc-direct'],
+      udpPorts: { 31003: slot0, 30517: slot1 }
+    }))
+    const anchor = await AnchorProcess.start({
+      flags: { 'announce-file': announceFile, 'listen-webrtc-direct-port': String(slot0), 'listen-webrtc-direct-rotation-port': String(slot1) }
+    })
+    anchors.push(anchor)
+    const status = await anchor.json<AnchorStatus>('/status')
+    const served = status.browser.webrtcDirect
+    expect(served).toHaveLength(1)
+    // The serving slot's nodePort gets its certhash; the other's is left out until that slot serves.
+    const nodePort = served[0]!.port === slot0 ? 31003 : 30517
+    expect(webrtcDirect(status)).toEqual([`/ip4/203.0.113.7/udp/${nodePort}/webrtc-direct/certhash/${served[0]!.certhash}/p2p/${anchor.peerId}`])
+    expect(status.multiaddrs).toContain(`/ip4/203.0.113.7/tcp/31001/p2p/${anchor.peerId}`)
+  })
+
   it('rotates the certificate on schedule: both hashes announced during the overlap, then only the new one', async () => {
     const rotating = await AnchorProcess.start({ flags: { 'webrtc-direct-certificate-lifetime': '16s', 'webrtc-direct-certificate-overlap': '8s' } })
     anchors.push(rotating)
@@ -104,7 +125,8 @@ describe('anchor listeners for browsers', () => {
 
     await copyFile(b.keyFile, keyFile)
     await eventually(async () => (await presented('127.0.0.1', port)) === b.fingerprint ? true : undefined, 10_000, 'the new certificate served')
-    expect((await anchor.json<AnchorStatus>('/status')).browser.wss?.fingerprint).toBe(b.fingerprint)
+    // /status is a snapshot up to a second old (computed once per second however many ask).
+    await eventually(async () => (await anchor.json<AnchorStatus>('/status')).browser.wss?.fingerprint === b.fingerprint ? true : undefined, 5_000, 'status shows the new certificate')
   })
 
   it('refuses half a WSS configuration and a rotation overlap longer than half the lifetime, naming the option', async () => {

@@ -16,7 +16,7 @@ import { publicAddresses } from './public-addresses.js'
 import type { AnchorConfig } from '../config/anchor-config.js'
 import type { DhtGuard } from '../dht/dht-guard.js'
 import type { Logger } from '../logging/logger.js'
-import type { CertificateRotation } from '../transports/webrtc-direct-rotation.js'
+import type { RotatingWebRTCDirectInit } from '../transports/webrtc-direct-listener.js'
 import type { WssCertificate } from '../transports/wss-certificate.js'
 import type { RelayGuard } from '../relay/relay-guard.js'
 import type { CircuitRelayServerComponents } from '@libp2p/circuit-relay-v2'
@@ -66,7 +66,7 @@ export interface AnchorLibp2pInit {
   readonly dhtGuard: DhtGuard
   readonly log: Logger
   /** WebRTC-direct for browsers: the certificates to serve and the two UDP ports they take turns on (concrete ports). */
-  readonly webrtcDirect?: { readonly rotation: CertificateRotation, readonly ports: readonly [number, number] }
+  readonly webrtcDirect?: RotatingWebRTCDirectInit
   /** WSS for browsers: the certificate the WebSocket listener also serves TLS with. */
   readonly wss?: WssCertificate
 }

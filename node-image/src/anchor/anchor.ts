@@ -14,7 +14,7 @@ import { RelayGuard } from '../relay/relay-guard.js'
 import { DhtGuard } from '../dht/dht-guard.js'
 import { DhtMetrics } from '../metrics/dht-metrics.js'
 import { InflightMetrics } from '../metrics/inflight-metrics.js'
-import { MAX_PEER_MESSAGE_BYTES, PROTOCOLS } from '@meganet/contracts'
+import { MAX_PEER_MESSAGE_BYTES, PROTOCOLS, TRANSPORT_NAMES, transportOf } from '@meganet/contracts'
 import { ByteBudget } from '../net/byte-budget.js'
 import { networkOf } from '../net/ip-prefix.js'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -24,7 +24,6 @@ import { AnchorDrain } from './anchor-drain.js'
 import { ConnectionLiveness } from './connection-liveness.js'
 import { createAnchorLibp2p } from './anchor-libp2p.js'
 import { browserTransportStatus, openBrowserTransports } from './browser-transports.js'
-import { TRANSPORT_NAMES, transportOf } from '../transports/transport-names.js'
 import { BOOTSTRAP_LIST_REFRESH_MS, BOOTSTRAP_LIST_TTL_MS, IDENTITY_FILE_NAME, PING_TIMEOUT_MS } from '../config/anchor-defaults.js'
 import { LOOKUP_PROTOCOL, circuitAddresses, handleLookup } from './lookup-service.js'
 import { memberPhase, routingTableSize } from './anchor-status.js'
@@ -114,7 +113,12 @@ export class Anchor {
     }
   }
 
-  static async create (config: AnchorConfig, log: Logger): Promise<Anchor> {
+  /**
+   * `announcedUdpPorts`: announced UDP port → this anchor's own port where a NodePort Service
+   * maps one to the other (the operator's announce file), so announced WebRTC-direct addresses
+   * get the certhash of the listener they lead to.
+   */
+  static async create (config: AnchorConfig, log: Logger, options: { readonly announcedUdpPorts?: ReadonlyMap<number, number> } = {}): Promise<Anchor> {
     // A missing or broken credentials file is a configuration error: stop now, not retry forever.
     if (config.nats.servers.length > 0) await checkNatsCredentials(config.nats)
     const identityFile = config.identityFile ?? join(config.dataDir, IDENTITY_FILE_NAME)
@@ -138,7 +142,7 @@ export class Anchor {
     })
     dhtMetrics.bindStore(dhtGuard.store)
     inflight.track('dht', dhtGuard.budget)
-    const browserTransports = await openBrowserTransports(config, log)
+    const browserTransports = await openBrowserTransports(config, log, options.announcedUdpPorts)
     const node = await createAnchorLibp2p({ config, privateKey: key, registry, guard, dhtGuard, log, ...browserTransports })
     const anchor = new Anchor({ config, node, key, guard, metrics, inflight, registry, log: log.child({ peerId: node.peerId.toString() }), browserTransports })
     fleetAnchor = peer => anchor.isFleetAnchor(peer)

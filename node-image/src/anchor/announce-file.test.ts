@@ -18,16 +18,17 @@ describe('announce file', () => {
 
   it('reads the addresses of an entry for this node, or of one with no node', async () => {
     await writeFile(path, JSON.stringify({ node: 'n1', addresses: ['/ip4/203.0.113.7/tcp/31001'] }))
-    expect(await readAnnounceFile({ path, nodeName: 'n1', log })).toEqual(['/ip4/203.0.113.7/tcp/31001'])
+    expect((await readAnnounceFile({ path, nodeName: 'n1', log }))?.addresses).toEqual(['/ip4/203.0.113.7/tcp/31001'])
     await writeFile(path, JSON.stringify({ addresses: ['/dns/lb.example.net/tcp/4001'] }))
-    expect(await readAnnounceFile({ path, nodeName: 'n1', log })).toEqual(['/dns/lb.example.net/tcp/4001'])
+    expect((await readAnnounceFile({ path, nodeName: 'n1', log }))?.addresses).toEqual(['/dns/lb.example.net/tcp/4001'])
   })
 
   it('ignores a missing file, an entry for another node (a stale one after rescheduling) and anything malformed', async () => {
     expect(await readAnnounceFile({ path, log })).toBeUndefined()
     await writeFile(path, JSON.stringify({ node: 'old-node', addresses: ['/ip4/1.2.3.4/tcp/1'] }))
     expect(await readAnnounceFile({ path, nodeName: 'n1', log })).toBeUndefined()
-    for (const bad of ['not json', '{"addresses":["not a multiaddr"]}', '{"addresses":[],"extra":1}', JSON.stringify({ addresses: Array(40).fill('/ip4/1.2.3.4/tcp/1') })]) {
+    for (const bad of ['not json', '{"addresses":["not a multiaddr"]}', '{"addresses":[],"extra":1}', JSON.stringify({ addresses: Array(40).fill('/ip4/1.2.3.4/tcp/1') }),
+      '{"addresses":[],"udpPorts":{"31003":70000}}', '{"addresses":[],"udpPorts":{"port":4003}}']) {
       await writeFile(path, bad)
       expect(await readAnnounceFile({ path, log }), bad).toBeUndefined()
     }
@@ -35,7 +36,12 @@ describe('announce file', () => {
 
   it('waits for the entry, and starts without one after the timeout', async () => {
     setTimeout(() => { void writeFile(path, JSON.stringify({ node: 'n1', addresses: ['/ip4/203.0.113.7/tcp/31001'] })) }, 300)
-    expect(await waitForAnnounceFile({ path, nodeName: 'n1', log, timeoutMs: 10_000 })).toEqual(['/ip4/203.0.113.7/tcp/31001'])
-    expect(await waitForAnnounceFile({ path: join(dir, 'never'), log, timeoutMs: 100 })).toEqual([])
+    expect((await waitForAnnounceFile({ path, nodeName: 'n1', log, timeoutMs: 10_000 })).addresses).toEqual(['/ip4/203.0.113.7/tcp/31001'])
+    expect(await waitForAnnounceFile({ path: join(dir, 'never'), log, timeoutMs: 100 })).toEqual({ addresses: [], udpPorts: new Map() })
+  })
+
+  it('reads which of its own UDP ports each announced one leads to (NodePort)', async () => {
+    await writeFile(path, JSON.stringify({ node: 'n1', addresses: ['/ip4/203.0.113.7/udp/31003/webrtc-direct'], udpPorts: { 31003: 4003, 30517: 4004 } }))
+    expect((await readAnnounceFile({ path, nodeName: 'n1', log }))?.udpPorts).toEqual(new Map([[31003, 4003], [30517, 4004]]))
   })
 })

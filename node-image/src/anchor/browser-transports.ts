@@ -6,10 +6,11 @@ import { WEBRTC_DIRECT_CERT_FILE } from '../config/anchor-defaults.js'
 import type { AnchorConfig } from '../config/anchor-config.js'
 import type { Logger } from '../logging/logger.js'
 import type { WssCertificate } from '../transports/wss-certificate.js'
+import type { RotatingWebRTCDirectInit } from '../transports/webrtc-direct-listener.js'
 
 /** What the anchor serves browsers with: WebRTC-direct certificates and the WSS certificate. */
 export interface BrowserTransports {
-  readonly webrtcDirect?: { readonly rotation: CertificateRotation, readonly ports: readonly [number, number] }
+  readonly webrtcDirect?: RotatingWebRTCDirectInit
   readonly wss?: WssCertificate
   stop (): void
 }
@@ -25,7 +26,7 @@ async function concretePort (port: number, host: string): Promise<number> {
 }
 
 /** Loads (or makes) the WebRTC-direct certificates and reads the WSS files, before libp2p is built. */
-export async function openBrowserTransports (config: AnchorConfig, log: Logger): Promise<BrowserTransports> {
+export async function openBrowserTransports (config: AnchorConfig, log: Logger, announcedUdpPorts: ReadonlyMap<number, number> = new Map()): Promise<BrowserTransports> {
   const wss = config.wss.certFile != null && config.wss.keyFile != null
     ? await readWssCertificate({ certFile: config.wss.certFile, keyFile: config.wss.keyFile })
     : undefined
@@ -38,7 +39,7 @@ export async function openBrowserTransports (config: AnchorConfig, log: Logger):
   const first = await concretePort(config.listen.webrtcDirectPort, config.listen.host)
   let second = await concretePort(config.listen.webrtcDirectRotationPort, config.listen.host)
   while (second === first) second = await concretePort(0, config.listen.host)
-  return { webrtcDirect: { rotation, ports: [first, second] }, ...(wss != null ? { wss } : {}), stop: () => { rotation.stop() } }
+  return { webrtcDirect: { rotation, ports: [first, second], announcedPorts: announcedUdpPorts }, ...(wss != null ? { wss } : {}), stop: () => { rotation.stop() } }
 }
 
 export function browserTransportStatus (transports: BrowserTransports, wss: WssCertificate | undefined): BrowserTransportStatus {

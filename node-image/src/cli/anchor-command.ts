@@ -29,15 +29,15 @@ export function anchorCommand (): Command {
     const [{ Anchor }, { waitForAnnounceFile, watchAnnounceFile }] = await Promise.all([import('../anchor/anchor.js'), import('../anchor/announce-file.js')])
     // Addresses the operator works out for this pod (NodePort, HostPort, LoadBalancer exposure).
     const announceFile = config.announceFile != null ? { path: config.announceFile, log, ...(process.env.NODE_NAME != null ? { nodeName: process.env.NODE_NAME } : {}) } : undefined
-    const announced = announceFile != null ? await waitForAnnounceFile({ ...announceFile, timeoutMs: config.announceWait }) : []
-    const anchor = await Anchor.create({ ...config, announce: [...config.announce, ...announced] }, log)
+    const announced = announceFile != null ? await waitForAnnounceFile({ ...announceFile, timeoutMs: config.announceWait }) : { addresses: [], udpPorts: new Map<number, number>() }
+    const anchor = await Anchor.create({ ...config, announce: [...config.announce, ...announced.addresses] }, log, { announcedUdpPorts: announced.udpPorts })
     await anchor.start()
     const stopWatching = announceFile != null
       ? watchAnnounceFile({
         ...announceFile,
         current: announced,
-        onChange: addresses => {
-          log.warn({ addresses }, 'announce addresses changed; restarting to announce them')
+        onChange: changed => {
+          log.warn({ addresses: changed.addresses }, 'announce addresses changed; restarting to announce them')
           process.kill(process.pid, 'SIGTERM')
         }
       })

@@ -1,7 +1,7 @@
 import { Command, InvalidArgumentError } from 'commander'
 import { multiaddr } from '@multiformats/multiaddr'
+import { isBrowserDialable } from '@meganet/contracts'
 import { serveWebApp } from '../webapp/web-server.js'
-import { isBrowserDialable } from '../transports/transport-names.js'
 import { nextSignal } from './signals.js'
 
 function anchorAddress (text: string, previous: string[]): string[] {

@@ -20,6 +20,8 @@ export interface RotatingWebRTCDirectInit {
   readonly rotation: CertificateRotation
   /** The two UDP ports, slot 0 and slot 1 (concrete: pick free ones before for tests). */
   readonly ports: readonly [number, number]
+  /** Announced UDP port → one of `ports`, where a NodePort Service maps one to the other. */
+  readonly announcedPorts?: ReadonlyMap<number, number>
 }
 
 function udpPort (address: Multiaddr): number | undefined {
@@ -80,14 +82,15 @@ class SlotListener extends TypedEventEmitter<ListenerEvents> implements Listener
     return this.inner?.listener.getAddrs() ?? []
   }
 
-  /** Adds this slot's certhash to announced WebRTC-direct addresses with this slot's port. */
+  /** Adds this slot's certhash to announced WebRTC-direct addresses with this slot's port, or one that leads to it. */
   updateAnnounceAddrs (addresses: Multiaddr[]): void {
     const certhash = this.inner?.certificate.certhash
     const port = this.address == null ? undefined : udpPort(this.address)
     if (certhash == null || port == null) return
     for (let i = 0; i < addresses.length; i++) {
       const address = addresses[i] as Multiaddr
-      if (!isWebRTCDirect(address) || udpPort(address) !== port) continue
+      const announced = isWebRTCDirect(address) ? udpPort(address) : undefined
+      if (announced == null || (announced !== port && this.owner.announcedPortOf(announced) !== port)) continue
       const components = address.getComponents()
       const at = components.findIndex(c => c.code === CODE_WEBRTC_DIRECT)
       if (components[at + 1]?.code === CODE_CERTHASH) continue
@@ -128,6 +131,11 @@ class RotatingWebRTCDirect implements Transport, Startable {
   constructor (components: WebRTCDirectTransportComponents, init: RotatingWebRTCDirectInit) {
     this.components = components
     this.init = init
+  }
+
+  /** The anchor's own port an announced UDP port leads to, if a NodePort Service maps them. */
+  announcedPortOf (announced: number): number | undefined {
+    return this.init.announcedPorts?.get(announced)
   }
 
   start (): void {

@@ -68,7 +68,7 @@ export class AnnounceSync {
             }
           : {})
       }
-      const entry = announceEntry(fleet.spec.exposure, placement)
+      const entry = announceEntry(fleet.spec, placement)
       if (entry != null) entries[podName] = entry
     }
     const object = announceConfigMap(fleet, entries, this.init.version)

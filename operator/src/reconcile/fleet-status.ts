@@ -1,3 +1,4 @@
+import { isBrowserDialable } from '@meganet/contracts'
 import { setCondition } from './conditions.js'
 import type { AnchorFleet, AnchorFleetStatus, MemberRecord } from '@meganet/contracts'
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node'
@@ -52,6 +53,7 @@ export function fleetStatus (input: StatusInput): AnchorFleetStatus {
     conditions,
     anchors,
     bootstrap,
+    browserAddresses: bootstrap.filter(isBrowserDialable),
     totals: {
       peers: (members ?? []).reduce((sum, m) => sum + m.load.connectedPeers, 0),
       reservations: (members ?? []).reduce((sum, m) => sum + m.load.reservations, 0),
