@@ -80,14 +80,17 @@ describe('anchor listeners for browsers', () => {
   })
 
   it('rotates the certificate on schedule: both hashes announced during the overlap, then only the new one', async () => {
-    const rotating = await AnchorProcess.start({ flags: { 'webrtc-direct-certificate-lifetime': '16s', 'webrtc-direct-certificate-overlap': '8s' } })
+    // Certificate 1 lives 0-20 s; 2 is made at 14 s; 1 retires at 20 s; 3 is made at 28 s. The
+    // test sees the overlap (14-20 s) and then 2 alone (20-28 s). (16 s and 8 s had 1 retire and
+    // 3 appear at the same moment: on a loaded machine the "2 alone" state never showed.)
+    const rotating = await AnchorProcess.start({ flags: { 'webrtc-direct-certificate-lifetime': '20s', 'webrtc-direct-certificate-overlap': '6s' } })
     anchors.push(rotating)
     const initial = webrtcDirect(await rotating.json<AnchorStatus>('/status'))
     expect(initial).toHaveLength(1)
     const overlap = await eventually(async () => {
       const addresses = webrtcDirect(await rotating.json<AnchorStatus>('/status'))
       return addresses.length === 2 ? addresses : undefined
-    }, 15_000, 'the next certificate announced beside the current one')
+    }, 25_000, 'the next certificate announced beside the current one')
     expect(new Set(overlap.map(certhash)).size).toBe(2)
     expect(overlap.map(certhash)).toContain(certhash(initial[0]!))
     const ports = overlap.map(a => /\/udp\/(\d+)\//.exec(a)?.[1])
@@ -96,7 +99,7 @@ describe('anchor listeners for browsers', () => {
     const after = await eventually(async () => {
       const addresses = webrtcDirect(await rotating.json<AnchorStatus>('/status'))
       return addresses.length === 1 && certhash(addresses[0]!) !== certhash(initial[0]!) ? addresses : undefined
-    }, 30_000, 'the old certificate retired') // due 8 s after the overlap began; a loaded machine is slower to swap listeners
+    }, 30_000, 'the old certificate retired') // due 6 s after the overlap began; a loaded machine is slower to swap listeners
     expect(certhash(after[0]!)).toBe(next)
     expect(rotating.logs.join('\n')).toContain('retired an expired WebRTC-direct certificate')
   }, 90_000)
