@@ -97,12 +97,20 @@ describe.skipIf(why != null)('helm install meganet on a real kubelet node', () =
     expect(pods.every(p => p.spec?.nodeName === node.name)).toBe(true)
     // Real processes in containerd on this node.
     expect((await node.ctr(['containers', 'list', '-q'])).split('\n').filter(Boolean).length).toBeGreaterThanOrEqual(3 * 3 + 2 + 3)
-    // The bootstrap list holds the node's address and each anchor's nodePort, not pod IPs.
-    for (const address of fleet.status?.bootstrap ?? []) expect(address).toMatch(new RegExp(`^/ip4/${node.ip.replace(/\./g, '\\.')}/tcp/3\\d{4}(/ws)?/p2p/12D3KooW`))
+    // The bootstrap list holds the node's address and each anchor's nodePorts, not pod IPs: TCP,
+    // WebSocket, and WebRTC-direct on a UDP nodePort with the certhash of the listener it leads to.
+    const nodeIp = node.ip.replace(/\./g, '\\.')
+    for (const address of fleet.status?.bootstrap ?? []) {
+      expect(address).toMatch(new RegExp(`^/ip4/${nodeIp}/(tcp/3\\d{4}(/ws)?|udp/3\\d{4}/webrtc-direct/certhash/u[\\w-]+)/p2p/12D3KooW`))
+    }
+    // What browsers dial: one serving WebRTC-direct certificate per anchor.
+    const browser = fleet.status?.browserAddresses ?? []
+    expect(browser).toHaveLength(3)
+    for (const address of browser) expect(address).toMatch(new RegExp(`^/ip4/${nodeIp}/udp/3\\d{4}/webrtc-direct/certhash/`))
   })
 
   it('lets a peer on the host join through the status bootstrap list, message another peer, and put and get a file', { timeout: 180_000 }, async () => {
-    const bootstrap = ((await api().get(NS, 'meganet')).status?.bootstrap ?? []).filter(a => !a.includes('/ws/'))
+    const bootstrap = ((await api().get(NS, 'meganet')).status?.bootstrap ?? []).filter(a => a.includes('/tcp/') && !a.includes('/ws/'))
     expect(bootstrap.length).toBeGreaterThanOrEqual(3)
     const listener = cli(['peer', 'listen', '--anchor', bootstrap[0] ?? '', '--allow-private-addresses'])
     try {
@@ -124,7 +132,7 @@ describe.skipIf(why != null)('helm install meganet on a real kubelet node', () =
   })
 
   const getFile = async (name: string): Promise<void> => {
-    const bootstrap = ((await api().get(NS, 'meganet')).status?.bootstrap ?? []).filter(a => !a.includes('/ws/'))
+    const bootstrap = ((await api().get(NS, 'meganet')).status?.bootstrap ?? []).filter(a => a.includes('/tcp/') && !a.includes('/ws/'))
     await done(cli(['peer', 'get', link, join(dir, name), '--anchor', bootstrap[0] ?? '', '--allow-private-addresses']), 'peer get')
     expect(await readFile(join(dir, name), 'utf8')).toBe(original)
   }

@@ -34,6 +34,7 @@ export interface FleetObject {
     conditions?: Array<{ type: string, status: string, reason: string, message: string }>
     anchors?: Array<{ pod: string, peerId?: string, phase: string, peers?: number, storedBytes?: number }>
     bootstrap?: string[]
+    browserAddresses?: string[]
   }
 }
 
