@@ -3,7 +3,13 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
 import { AppsV1Api, CoreV1Api } from '@kubernetes/client-node'
+import { ping } from '@libp2p/ping'
+import { webRTCDirect } from '@libp2p/webrtc'
+import { multiaddr } from '@multiformats/multiaddr'
+import { createLibp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { TestControlPlane } from '../cluster/control-plane.js'
 import { KubeletNode, NODE_STORAGE_CLASS, kubeletNodeUnavailable } from '../cluster/kubelet-node.js'
@@ -107,6 +113,20 @@ describe.skipIf(why != null)('helm install meganet on a real kubelet node', () =
     const browser = fleet.status?.browserAddresses ?? []
     expect(browser).toHaveLength(3)
     for (const address of browser) expect(address).toMatch(new RegExp(`^/ip4/${nodeIp}/udp/3\\d{4}/webrtc-direct/certhash/`))
+  })
+
+  it('reaches each anchor over WebRTC-direct through its UDP nodePort and kube-proxy, as a browser would', async () => {
+    const browser = (await api().get(NS, 'meganet')).status?.browserAddresses ?? []
+    expect(browser).toHaveLength(3)
+    const dialler = await createLibp2p({
+      transports: [webRTCDirect()], connectionEncrypters: [noise()], streamMuxers: [yamux()], services: { ping: ping() },
+      connectionGater: { denyDialMultiaddr: () => false } // the node's address is a private one
+    })
+    try {
+      for (const address of browser) expect(await dialler.services.ping.ping(multiaddr(address), { signal: AbortSignal.timeout(20_000) })).toBeGreaterThanOrEqual(0)
+    } finally {
+      await dialler.stop()
+    }
   })
 
   it('lets a peer on the host join through the status bootstrap list, message another peer, and put and get a file', { timeout: 180_000 }, async () => {
