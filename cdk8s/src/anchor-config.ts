@@ -39,6 +39,8 @@ export function peerPorts (spec: Pick<AnchorFleetSpec, 'browser'>): PeerPort[] {
 export const DATA_DIR = '/data'
 export const CONFIG_DIR = '/etc/meganet'
 export const NATS_CREDS_DIR = '/etc/meganet/nats'
+/** Where the CA that verifies NATS's servers is mounted (one file, `ca.crt`). */
+export const NATS_CA_DIR = '/etc/meganet/nats-ca'
 /** Where a fleet's WSS Secret (kubernetes.io/tls) is mounted. */
 export const WSS_DIR = '/etc/meganet/wss'
 /** Where the operator's announce ConfigMap (one key per pod) is mounted. */
@@ -71,7 +73,9 @@ export function anchorConfig (fleet: string, spec: AnchorFleetSpec, operatorKeys
       ? {
           nats: {
             servers: spec.nats.url.split(',').map(s => s.trim()),
-            ...(spec.nats.credentialsSecret != null ? { credsFile: `${NATS_CREDS_DIR}/${spec.nats.credentialsSecret.key}` } : {})
+            ...(spec.nats.credentialsSecret != null ? { credsFile: `${NATS_CREDS_DIR}/${spec.nats.credentialsSecret.key}` } : {}),
+            ...(spec.nats.identityNkey === true ? { identityNkey: true } : {}),
+            ...(spec.nats.tls != null ? { tls: { caFile: `${NATS_CA_DIR}/ca.crt` } } : {})
           }
         }
       : {})

@@ -157,6 +157,23 @@ describe('FleetWorkload', () => {
     expect(pod?.containers[0]?.volumeMounts).toContainEqual({ name: 'wss', mountPath: '/etc/meganet/wss', readOnly: true })
   })
 
+  it('mounts only the CA key of the NATS CA ConfigMap or Secret, and logs in with the identity key when told', async () => {
+    type Pod = { kind: string, spec: { template?: { spec: { containers: Array<{ volumeMounts: unknown[] }>, volumes: unknown[] } } } }
+    const objects = (spec: AnchorFleetSpecInput): Pod[] => desiredFleetObjects({ fleet: fleet(spec), defaultImage: 'meganet:1', replicas: 1 }) as unknown as Pod[]
+    for (const [tls, volume] of [
+      [{ caConfigMap: { name: 'nats-ca' } }, { name: 'nats-ca', configMap: { name: 'nats-ca', items: [{ key: 'ca.crt', path: 'ca.crt' }] } }],
+      [{ caSecret: { name: 'nats-tls', key: 'ca.pem' } }, { name: 'nats-ca', secret: { secretName: 'nats-tls', items: [{ key: 'ca.pem', path: 'ca.crt' }] } }]
+    ] as const) {
+      const pod = objects({ nats: { url: 'nats://nats:4222', identityNkey: true, tls } }).find(o => o.kind === 'StatefulSet')?.spec.template?.spec
+      expect(pod?.volumes).toContainEqual(volume)
+      expect(pod?.containers[0]?.volumeMounts).toContainEqual({ name: 'nats-ca', mountPath: '/etc/meganet/nats-ca', readOnly: true })
+    }
+    const config = await loadAnchorConfigOf(anchorConfig('berlin', anchorFleetSpecSchema.parse({ nats: { url: 'nats://nats:4222', identityNkey: true, tls: { caConfigMap: { name: 'nats-ca' } } } })))
+    expect(config.nats).toMatchObject({ identityNkey: true, tls: { caFile: '/etc/meganet/nats-ca/ca.crt' } })
+    expect(anchorFleetSpecSchema.safeParse({ nats: { url: 'nats://nats:4222', tls: {} } }).success).toBe(false)
+    expect(anchorFleetSpecSchema.safeParse({ nats: { url: 'nats://nats:4222', tls: { caConfigMap: { name: 'a' }, caSecret: { name: 'b' } } } }).success).toBe(false)
+  })
+
   it('writes an anchor config file that the anchor itself accepts', async () => {
     const spec = anchorFleetSpecSchema.parse({
       region: 'eu-west', nats: { url: 'nats://nats:4222', credentialsSecret: { name: 'creds' } },

@@ -2,11 +2,11 @@ import { createHash } from 'node:crypto'
 import { ApiObject } from 'cdk8s'
 import { Construct } from 'constructs'
 import { ANCHOR_FLEET, DEFAULT_TOPOLOGY_SPREAD, anchorNodeOptions } from '@meganet/contracts'
-import { ANCHOR_PORTS, ANNOUNCE_DIR, CONFIG_DIR, DATA_DIR, NATS_CREDS_DIR, WSS_DIR, anchorConfig, peerPorts } from './anchor-config.js'
+import { ANCHOR_PORTS, ANNOUNCE_DIR, CONFIG_DIR, DATA_DIR, NATS_CA_DIR, NATS_CREDS_DIR, WSS_DIR, anchorConfig, peerPorts } from './anchor-config.js'
 import { announceConfigMapName } from './announce-addresses.js'
 import { ANCHOR_APP, selectorLabels, standardLabels } from './labels.js'
 import { RESTRICTED_CONTAINER_SECURITY, RESTRICTED_POD_SECURITY } from './security.js'
-import type { AnchorFleet } from '@meganet/contracts'
+import type { AnchorFleet, AnchorFleetSpec } from '@meganet/contracts'
 
 export interface FleetWorkloadProps {
   readonly fleet: AnchorFleet
@@ -130,6 +130,7 @@ export class FleetWorkload extends Construct {
                 { name: 'data', mountPath: DATA_DIR },
                 { name: 'config', mountPath: CONFIG_DIR, readOnly: true },
                 ...(spec.nats?.credentialsSecret != null ? [{ name: 'nats-creds', mountPath: NATS_CREDS_DIR, readOnly: true }] : []),
+                ...(spec.nats?.tls != null ? [{ name: 'nats-ca', mountPath: NATS_CA_DIR, readOnly: true }] : []),
                 ...(spec.browser.wssSecretName != null ? [{ name: 'wss', mountPath: WSS_DIR, readOnly: true }] : []),
                 ...(announce ? [{ name: 'announce', mountPath: ANNOUNCE_DIR, readOnly: true }] : []),
                 ...(spec.extraVolumeMounts ?? [])
@@ -138,6 +139,7 @@ export class FleetWorkload extends Construct {
             volumes: [
               { name: 'config', configMap: { name: names.config } },
               ...(spec.nats?.credentialsSecret != null ? [{ name: 'nats-creds', secret: { secretName: spec.nats.credentialsSecret.name } }] : []),
+              ...natsCaVolume(spec.nats?.tls),
               // The anchor re-reads the files (a renewed certificate) without a restart.
               ...(spec.browser.wssSecretName != null ? [{ name: 'wss', secret: { secretName: spec.browser.wssSecretName } }] : []),
               // Written by the operator as it learns each anchor's node and Service; optional, so a pod can start before it exists.
@@ -178,4 +180,12 @@ export class FleetWorkload extends Construct {
       spec: { maxUnavailable: 1, selector: { matchLabels: selector } }
     })
   }
+}
+
+/** The volume holding the CA that verifies NATS: only its one key, even from a Secret that holds more. */
+function natsCaVolume (tls: NonNullable<AnchorFleetSpec['nats']>['tls']): Array<Record<string, unknown>> {
+  const items = (key: string): Array<{ key: string, path: string }> => [{ key, path: 'ca.crt' }]
+  if (tls?.caConfigMap != null) return [{ name: 'nats-ca', configMap: { name: tls.caConfigMap.name, items: items(tls.caConfigMap.key) } }]
+  if (tls?.caSecret != null) return [{ name: 'nats-ca', secret: { secretName: tls.caSecret.name, items: items(tls.caSecret.key) } }]
+  return []
 }

@@ -32,7 +32,8 @@ export const NODE_RULES = [{ apiGroups: [''], resources: ['nodes'], verbs: ['get
 /**
  * Least privilege for the operator: its own resource (with status, scale and finalizers), the
  * objects a fleet runs on, pods and PVCs to read, events to write, and leases in its own
- * namespace for leader election. No secrets: anchors mount NATS credentials themselves.
+ * namespace for leader election (and the NATS auth config it writes). No secrets: anchors mount
+ * NATS credentials themselves.
  */
 export class OperatorRbac extends Construct {
   constructor (scope: Construct, id: string, props: OperatorRbacProps) {
@@ -67,7 +68,11 @@ export class OperatorRbac extends Construct {
     }
     new ApiObject(this, 'leader-role', {
       apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: `${name}-leader-election`, namespace: props.namespace, labels },
-      rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] }]
+      rules: [
+        { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
+        // The auth config of a NATS whose logins it decides (--nats-auth-config-map), in its own namespace.
+        { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'update', 'patch'] }
+      ]
     })
     new ApiObject(this, 'leader-role-binding', {
       apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'RoleBinding', metadata: { name: `${name}-leader-election`, namespace: props.namespace, labels },

@@ -122,7 +122,17 @@ export const anchorFleetSpecSchema = celRules(z.object({
   nats: z.object({
     url: z.string().min(1),
     /** A Secret holding a NATS creds file under `key`. */
-    credentialsSecret: z.object({ name: z.string().min(1), key: z.string().min(1).default('nats.creds') }).optional()
+    credentialsSecret: z.object({ name: z.string().min(1), key: z.string().min(1).default('nats.creds') }).optional(),
+    /**
+     * Anchors log in with their own identity key as an nkey: for a NATS whose logins the operator
+     * decides (auth callout, the chart's default), which admits its fleets' anchor pods.
+     */
+    identityNkey: z.boolean().optional(),
+    /** TLS to NATS: the CA bundle that verifies its servers, from a ConfigMap or a Secret (only that key is mounted). */
+    tls: z.object({
+      caConfigMap: z.object({ name: z.string().min(1), key: z.string().min(1).default('ca.crt') }).optional(),
+      caSecret: z.object({ name: z.string().min(1), key: z.string().min(1).default('ca.crt') }).optional()
+    }).refine(t => (t.caConfigMap == null) !== (t.caSecret == null), { message: 'name the CA in exactly one of caConfigMap and caSecret' }).optional()
   }).optional(),
   exposure: z.object({
     type: z.enum(EXPOSURE_TYPES).default('ClusterIP'),

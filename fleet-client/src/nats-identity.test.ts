@@ -13,3 +13,19 @@ describe('NATS identity from the libp2p key', () => {
     }
   })
 })
+
+describe('NATS keys back to PeerIds', () => {
+  it('reads the PeerId out of a user nkey and refuses other kinds, lengths and checksums', async () => {
+    const { peerIdOfNatsUser, natsAccountOfPeerId } = await import('./nats-identity.js')
+    const seed = new Uint8Array(32).fill(3)
+    const pair = fromSeed(new TextEncoder().encode(natsUserSeed(seed)))
+    const id = keyId(signingKeyFromSeed(seed))
+    expect(peerIdOfNatsUser(pair.getPublicKey())).toBe(id)
+    expect(peerIdOfNatsUser(natsAccountOfPeerId(id))).toBeUndefined()
+    const user = pair.getPublicKey()
+    const flipped = user.slice(0, 10) + (user[10] === 'A' ? 'B' : 'A') + user.slice(11)
+    expect(peerIdOfNatsUser(flipped)).toBeUndefined()
+    expect(peerIdOfNatsUser(user.slice(0, 55))).toBeUndefined()
+    expect(peerIdOfNatsUser(user.toLowerCase())).toBeUndefined()
+  })
+})

@@ -1,4 +1,7 @@
-import { ed25519KeyOfPeerId } from './trust/ed25519.js'
+import { ed25519KeyOfPeerId, peerIdOfEd25519Key } from './trust/ed25519.js'
+import { keyId } from './trust/signed-envelope.js'
+import type { SigningKey } from './trust/ed25519.js'
+import type { NKeyAuth } from '@nats-io/nats-core'
 import { membersBucket, PEER_DIRECTORY_BUCKET } from '@meganet/contracts'
 import type { FleetScope } from '@meganet/contracts'
 
@@ -10,6 +13,7 @@ import type { FleetScope } from '@meganet/contracts'
 
 const PREFIX_SEED = 18 << 3
 const PREFIX_USER = 20 << 3
+const PREFIX_ACCOUNT = 0
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
 
 function crc16 (bytes: Uint8Array): number {
@@ -42,11 +46,48 @@ function withChecksum (bytes: Uint8Array): string {
   return base32(Uint8Array.from([...bytes, crc & 0xff, crc >> 8]))
 }
 
+function base32Decode (text: string): Uint8Array | undefined {
+  const out: number[] = []
+  let bits = 0
+  let value = 0
+  for (const char of text) {
+    const digit = BASE32.indexOf(char)
+    if (digit < 0) return undefined
+    value = ((value << 5) | digit) & 0xffff
+    bits += 5
+    if (bits >= 8) {
+      out.push((value >>> (bits - 8)) & 0xff)
+      bits -= 8
+    }
+  }
+  return Uint8Array.from(out)
+}
+
 /** The NATS user nkey (`U…`) of an Ed25519 PeerId: what a server config lists for that anchor. */
 export function natsUserOfPeerId (peerId: string): string {
   const raw = ed25519KeyOfPeerId(peerId)
   if (raw == null) throw new Error(`${peerId} is not an Ed25519 PeerId`)
   return withChecksum(Uint8Array.from([PREFIX_USER, ...raw]))
+}
+
+/** The NATS account nkey (`A…`) of an Ed25519 PeerId: the operator's key as the issuer of auth callout answers. */
+export function natsAccountOfPeerId (peerId: string): string {
+  const raw = ed25519KeyOfPeerId(peerId)
+  if (raw == null) throw new Error(`${peerId} is not an Ed25519 PeerId`)
+  return withChecksum(Uint8Array.from([PREFIX_ACCOUNT, ...raw]))
+}
+
+/**
+ * The PeerId whose key a user nkey (`U…`) is, or undefined for anything that is not a well-formed
+ * user nkey (wrong length, prefix or checksum): how the operator names a NATS client it admits.
+ */
+export function peerIdOfNatsUser (nkey: string): string | undefined {
+  if (nkey.length !== 56 || !nkey.startsWith('U')) return undefined
+  const bytes = base32Decode(nkey)
+  if (bytes?.byteLength !== 35 || bytes[0] !== PREFIX_USER) return undefined
+  const crc = crc16(bytes.subarray(0, 33))
+  if (bytes[33] !== (crc & 0xff) || bytes[34] !== (crc >> 8)) return undefined
+  return peerIdOfEd25519Key(bytes.subarray(1, 33))
 }
 
 /** The NATS user seed (`SU…`) of a 32-byte Ed25519 seed: what nats.js authenticates with. */
@@ -111,10 +152,32 @@ export function anchorPermissions (peerId: string, scope: FleetScope): NatsPermi
   }
 }
 
-/** What the operator may do: read every fleet's membership and send commands (which anchors check are signed). */
-export function operatorPermissions (): NatsPermissions {
+/** Where nats-server asks who may connect (auth callout), and the operator answers. */
+export const AUTH_CALLOUT_SUBJECT = '$SYS.REQ.USER.AUTH'
+
+/**
+ * What the operator may do: read every fleet's membership and send commands (which anchors
+ * check are signed); with `authCallout`, also receive and answer the server's questions of who
+ * may connect.
+ */
+export function operatorPermissions (options: { authCallout?: boolean } = {}): NatsPermissions {
   return {
     publish: { allow: [`${JS}.INFO`, 'meganet.*.*.cmd.*', ...readBucket('*')] },
-    subscribe: { allow: [`${OPERATOR_INBOX_PREFIX}.>`] }
+    subscribe: { allow: [`${OPERATOR_INBOX_PREFIX}.>`, ...(options.authCallout === true ? [AUTH_CALLOUT_SUBJECT] : [])] },
+    ...(options.authCallout === true ? { allow_responses: true } : {})
+  }
+}
+
+/**
+ * A nats.js authenticator that logs in as `key`'s user nkey, signing the server's nonce: how the
+ * operator connects with its command key. The key must sign synchronously (nats.js asks so).
+ */
+export function natsKeyAuthenticator (key: SigningKey): (nonce?: string) => NKeyAuth {
+  const nkey = natsUserOfPeerId(keyId(key))
+  return (nonce?: string) => {
+    if (nonce == null) return { nkey, sig: '' }
+    const signature = key.sign(new TextEncoder().encode(nonce))
+    if (signature instanceof Promise) throw new Error('natsKeyAuthenticator needs a key that signs synchronously')
+    return { nkey, sig: Buffer.from(signature).toString('base64url') }
   }
 }

@@ -27,12 +27,23 @@ export const operatorConfigSchema = z.object({
   natsCredsFile: z.string().optional(),
   /** Ed25519 key (PEM or libp2p protobuf) that signs drain/undrain; anchors are told to trust it. */
   commandKeyFile: z.string().optional(),
+  /**
+   * NATS servers (comma-separated) whose logins this operator decides (auth callout): anchors of
+   * its fleets are admitted by their identity key. Needs commandKeyFile, whose key signs the answers.
+   */
+  natsAuthServers: z.string().optional(),
+  /** CA bundle that verifies the NATS servers (TLS) the operator connects to. */
+  natsCaFile: z.string().optional(),
+  /** ConfigMap in the operator's namespace that receives the NATS auth config (`auth.conf`) for the chart's NATS. */
+  natsAuthConfigMap: z.string().optional(),
   /** The chart's default fleet (its mounted ConfigMap): created when missing, its values applied again when the file changes. */
   defaultFleetFile: z.string().optional(),
   /** Namespaces whose fleets the operator reconciles (with Roles there); empty means every namespace. */
   watchNamespaces: z.string().default('').transform(text => text.split(',').map(n => n.trim()).filter(n => n !== '')),
   logLevel: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal']).default('info')
 }).refine(c => c.renewInterval < c.leaseDuration, { message: 'renewInterval must be shorter than leaseDuration', path: ['renewInterval'] })
+  .refine(c => (c.natsAuthServers == null && c.natsAuthConfigMap == null) || c.commandKeyFile != null,
+    { message: 'deciding NATS logins needs --command-key-file: its key signs the answers and is the issuer nats-server trusts', path: ['natsAuthServers'] })
 
 export type OperatorConfig = z.infer<typeof operatorConfigSchema>
 
@@ -62,6 +73,9 @@ export const OPERATOR_OPTIONS: readonly OperatorOption[] = [
   { key: 'memberTtl', help: 'anchor member records are stale after this long (default 15s)' },
   { key: 'natsCredsFile', help: 'NATS credentials file for reaching fleets\' NATS' },
   { key: 'commandKeyFile', help: 'key that signs drain/undrain commands; anchors are told to trust it' },
+  { key: 'natsAuthServers', help: 'NATS (comma-separated URLs) whose logins this operator decides by auth callout: its fleets\' anchors log in with their identity key' },
+  { key: 'natsCaFile', help: 'CA bundle that verifies the NATS servers (TLS), e.g. the chart\'s <release>-nats-ca' },
+  { key: 'natsAuthConfigMap', help: 'ConfigMap (operator namespace) to write that NATS\'s auth config into (accounts, auth_callout issuer)' },
   { key: 'watchNamespaces', help: 'only these namespaces, comma-separated, with Roles there (default: all)' },
   { key: 'defaultFleetFile', help: 'the chart\'s default fleet: created when missing, its values applied when the file changes' },
   { key: 'logLevel', help: 'trace, debug, info, warn, error or fatal (default info)' }

@@ -5,6 +5,7 @@ import { ANCHOR_FLEET } from '@meganet/contracts'
 import { ANCHOR_APP } from '@meganet/cdk8s'
 import { keyId } from '@meganet/fleet-client'
 import { FleetLinks } from './fleet-link/fleet-links.js'
+import { NatsAuth } from './nats-auth/nats-auth.js'
 import type { SigningKey } from '@meganet/fleet-client'
 import { Kube } from './kube/kube-client.js'
 import { LeaderElection } from './kube/leader-election.js'
@@ -14,7 +15,7 @@ import { DefaultFleet } from './reconcile/default-fleet.js'
 import { FleetReconciler } from './reconcile/fleet-reconciler.js'
 import { WorkQueue } from './work-queue.js'
 import type { OperatorConfig } from './operator-config.js'
-import type { AnchorFleet } from '@meganet/contracts'
+import type { AnchorFleet, FleetScope } from '@meganet/contracts'
 import type { KubernetesListObject, KubernetesObject, V1Pod, V1StatefulSet } from '@kubernetes/client-node'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -68,6 +69,7 @@ export class Operator {
   private readonly kube: Kube
   private readonly links: FleetLinks
   private readonly election: LeaderElection
+  private readonly natsAuth?: NatsAuth
   private fleets?: NamespacedInformers<WatchedFleet>
   private statefulSets?: NamespacedInformers<V1StatefulSet>
   private pods?: NamespacedInformers<V1Pod>
@@ -87,8 +89,23 @@ export class Operator {
     this.config = config
     this.log = log
     this.kube = new Kube(Kube.load(config.kubeconfig), this.metrics)
-    this.links = new FleetLinks(log, config.natsCredsFile, keys.commandKey)
+    this.links = new FleetLinks(log, {
+      ...(config.natsCredsFile != null ? { credsFile: config.natsCredsFile } : {}),
+      ...(keys.commandKey != null ? { commandKey: keys.commandKey } : {}),
+      ...(config.natsCaFile != null ? { caFile: config.natsCaFile } : {})
+    })
     this.operatorKeys = keys.commandKey != null ? [keyId(keys.commandKey)] : []
+    if (keys.commandKey != null && (config.natsAuthServers != null || config.natsAuthConfigMap != null)) {
+      this.natsAuth = new NatsAuth({
+        key: keys.commandKey,
+        ...(config.natsAuthServers != null ? { servers: config.natsAuthServers } : {}),
+        ...(config.natsCaFile != null ? { caFile: config.natsCaFile } : {}),
+        ...(config.natsAuthConfigMap != null ? { configMap: { namespace: config.namespace, name: config.natsAuthConfigMap } } : {}),
+        kube: this.kube,
+        logins: this.metrics.natsLogins,
+        log
+      })
+    }
     this.election = new LeaderElection({
       kube: this.kube, namespace: config.namespace, name: config.leaseName, identity: config.identity,
       leaseDurationMs: config.leaseDuration, renewIntervalMs: config.renewInterval, log
@@ -108,6 +125,7 @@ export class Operator {
    */
   async start (onLost: () => void = () => {}): Promise<void> {
     await this.serveHttp()
+    this.natsAuth?.start()
     await this.lead(onLost)
   }
 
@@ -130,6 +148,7 @@ export class Operator {
    */
   private async standDown (): Promise<void> {
     this.term?.abort()
+    this.natsAuth?.standDown()
     // A standby reports nothing about fleets: stale numbers would add up with the leader's.
     this.metrics.anchors.reset()
     this.metrics.fleets.set(0)
@@ -152,6 +171,7 @@ export class Operator {
     await this.standDown()
     await this.election.release()
     await this.links.close()
+    await this.natsAuth?.close()
     await Promise.all(this.servers.map(async server => await new Promise<void>(resolve => { server.closeAllConnections(); server.close(() => resolve()) })))
   }
 
@@ -227,7 +247,23 @@ export class Operator {
       this.defaultFleet = new DefaultFleet({ kube, file: this.config.defaultFleetFile, log: this.log })
       this.defaultFleet.start()
     }
+    this.natsAuth?.serve(address => this.fleetOfAddress(address))
     this.log.info('leading: watching AnchorFleets')
+  }
+
+  /** The fleet of the live anchor pod that has this IP address: who NATS may admit as that fleet's anchor. */
+  private fleetOfAddress (address: string): FleetScope | undefined {
+    for (const pod of this.pods?.list() ?? []) {
+      // A finished pod's address may already belong to another pod.
+      if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue
+      const addresses = [pod.status?.podIP, ...(pod.status?.podIPs ?? []).map(p => p.ip)]
+      if (!addresses.includes(address)) continue
+      const namespace = pod.metadata?.namespace
+      const name = pod.metadata?.labels?.['app.kubernetes.io/instance']
+      const region = (this.fleets?.get(name ?? '', namespace ?? '') as { spec?: { region?: unknown } } | undefined)?.spec?.region
+      return name != null && typeof region === 'string' ? { region, fleet: name } : undefined
+    }
+    return undefined
   }
 
   private updateGauges (): void {

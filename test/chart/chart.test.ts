@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process'
 import { cp, mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { X509Certificate } from 'node:crypto'
 import { createServer } from 'node:http'
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
@@ -11,12 +12,14 @@ import { ANCHOR_FLEET } from '@meganet/contracts'
 import { OperatorDeployment } from '../../cdk8s/src/operator-deployment.js'
 import { OperatorRbac } from '../../cdk8s/src/operator-rbac.js'
 import { keyId, loadSigningKey } from '../../fleet-client/src/index.js'
+import { AUTH_CONFIG_KEY, natsAuthConfig } from '../../operator/src/nats-auth/auth-config.js'
 import { natsServerBinary } from '../helpers/nats.js'
+import { testOperatorKey } from '../helpers/operator-key.js'
 import { CHART_DIR, Helm, find, kinds } from './helm.js'
 import { RESTRICTED_CONTAINER, WITH_MONITORING_APIS, containerOf, defaultFleetOf, envOf } from './manifests.js'
 import type { RenderedObject } from './helm.js'
 import type { DashboardMap, MonitorObject, PrometheusRuleObject } from './manifests.js'
-import type { V1ClusterRole, V1ClusterRoleBinding, V1ConfigMap, V1Deployment, V1NetworkPolicy, V1Pod, V1PodDisruptionBudget, V1Role, V1Service, V1StatefulSet } from '@kubernetes/client-node'
+import type { V1ClusterRole, V1ClusterRoleBinding, V1ConfigMap, V1Deployment, V1NetworkPolicy, V1Pod, V1PodDisruptionBudget, V1Role, V1Secret, V1Service, V1StatefulSet } from '@kubernetes/client-node'
 import type { AddressInfo } from 'node:net'
 
 const exec = promisify(execFile)
@@ -169,8 +172,19 @@ describe('charts/meganet rendered by helm', () => {
       // The real nats-server (the version the image tag names) accepts the rendered config.
       const dir = await mkdtemp(join(tmpdir(), 'meganet-nats-conf-'))
       try {
-        await writeFile(join(dir, 'nats.conf'), conf)
-        const { stdout, stderr } = await exec(natsServerBinary(), ['-c', join(dir, 'nats.conf'), '-t'], { env: { ...process.env, SERVER_NAME: 'mn-nats-0' } })
+        // As the pod mounts them: the chart's config and, beside it, the auth config the operator writes.
+        await mkdir(join(dir, 'nats-config'))
+        await mkdir(join(dir, 'nats-auth'))
+        await writeFile(join(dir, 'nats-config', 'nats.conf'), conf)
+        await writeFile(join(dir, 'nats-auth', AUTH_CONFIG_KEY), natsAuthConfig(testOperatorKey().key))
+        // And the TLS files from the chart's Secret, where the config names them.
+        const tls = find<V1Secret>(objects, 'Secret', 'mn-nats-tls').data ?? {}
+        for (const [folder, files] of [['nats-certs/nats', ['tls.crt', 'tls.key']], ['nats-certs/cluster', ['tls.crt', 'tls.key']], ['nats-ca-cert', ['ca.crt']]] as const) {
+          await mkdir(join(dir, folder), { recursive: true })
+          for (const file of files) await writeFile(join(dir, folder, file), Buffer.from(tls[file] ?? '', 'base64'))
+        }
+        await writeFile(join(dir, 'nats-config', 'nats.conf'), conf.replaceAll('/etc/nats-certs/', `${dir}/nats-certs/`).replaceAll('/etc/nats-ca-cert/', `${dir}/nats-ca-cert/`))
+        const { stdout, stderr } = await exec(natsServerBinary(), ['-c', join(dir, 'nats-config', 'nats.conf'), '-t'], { env: { ...process.env, SERVER_NAME: 'mn-nats-0' } })
         expect(`${stdout}${stderr}`).toContain('is valid')
       } finally {
         await rm(dir, { recursive: true, force: true })
@@ -178,7 +192,28 @@ describe('charts/meganet rendered by helm', () => {
       return conf
     }
     const conf = await config(defaults)
-    expect(conf).toContain('nats://mn-nats-2.mn-nats-headless:6222')
+    expect(conf).toContain('tls://mn-nats-2.mn-nats-headless:6222')
+    // Locked down: the auth config the operator writes is included, and mounted where the include and the reloader find it.
+    expect(conf).toMatch(/include \.\.\/nats-auth\/auth\.conf/)
+    expect(sts.spec?.template.spec?.volumes).toContainEqual({ name: 'meganet-nats-auth', configMap: { name: 'mn-nats-auth' } })
+    for (const name of ['nats', 'reloader']) expect(containerOf(sts, name).volumeMounts, name).toContainEqual(expect.objectContaining({ name: 'meganet-nats-auth', mountPath: '/etc/nats-auth' }))
+    expect(containerOf(sts, 'reloader').args).toContain('/etc/nats-auth/auth.conf')
+    const operatorEnv = envOf(containerOf(find<V1Deployment>(defaults, 'Deployment', 'mn-meganet-operator')))
+    expect(operatorEnv['MEGANET_OPERATOR_NATS_AUTH_SERVERS']).toBe('nats://mn-nats.mesh.svc.cluster.local:4222')
+    expect(operatorEnv['MEGANET_OPERATOR_NATS_AUTH_CONFIG_MAP']).toBe('mn-nats-auth')
+    expect(find<V1Role>(defaults, 'Role', 'mn-meganet-operator-leader-election').rules).toContainEqual({ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'update', 'patch'] })
+    // TLS for clients and routes, with a certificate for the client Service and every server's route name, from the chart's CA.
+    expect(conf).toMatch(/"tls": \{[^}]*"cert_file": "\/etc\/nats-certs\/nats\/tls\.crt"/)
+    expect(conf).toMatch(/"cluster": \{[\s\S]*"tls": \{[^}]*"ca_file": "\/etc\/nats-ca-cert\/ca\.crt"/)
+    const tls = find<V1Secret>(defaults, 'Secret', 'mn-nats-tls')
+    expect(tls.type).toBe('kubernetes.io/tls')
+    const ca = new X509Certificate(Buffer.from(tls.data?.['ca.crt'] ?? '', 'base64'))
+    const server = new X509Certificate(Buffer.from(tls.data?.['tls.crt'] ?? '', 'base64'))
+    expect(server.verify(ca.publicKey)).toBe(true)
+    for (const name of ['mn-nats', 'mn-nats.mesh.svc.cluster.local', '*.mn-nats-headless']) expect(server.subjectAltName).toContain(`DNS:${name}`)
+    expect(find<V1ConfigMap>(defaults, 'ConfigMap', 'mn-nats-ca').data?.['ca.crt']?.trim()).toBe(ca.toString().trim())
+    expect(operatorEnv['MEGANET_OPERATOR_NATS_CA_FILE']).toBe('/etc/meganet/nats-ca/ca.crt')
+    expect(find<V1Deployment>(defaults, 'Deployment', 'mn-meganet-operator').spec?.template.spec?.volumes).toContainEqual({ name: 'nats-ca', configMap: { name: 'mn-nats-ca' } })
     expect(conf).toContain('"lame_duck_duration": "30s"')
     expect(conf).toMatch(/"max_memory_store": 256Mi/)
     // Regions: gateways and leafnodes are the official chart's own values, under nats.*.
@@ -207,7 +242,7 @@ describe('charts/meganet rendered by helm', () => {
     expect(fleet.spec).toEqual({
       replicas: 3, region: 'local', storage: { size: '10Gi', replication: 3, writeQuorum: 2 },
       resources: { requests: { cpu: '250m', memory: '1Gi' }, limits: { memory: '1Gi' } },
-      nats: { url: 'nats://mn-nats.mesh.svc.cluster.local:4222' }, exposure: { type: 'ClusterIP', nodeAddressTypes: ['ExternalIP', 'InternalIP'] },
+      nats: { url: 'nats://mn-nats.mesh.svc.cluster.local:4222', identityNkey: true, tls: { caConfigMap: { name: 'mn-nats-ca', key: 'ca.crt' } } }, exposure: { type: 'ClusterIP', nodeAddressTypes: ['ExternalIP', 'InternalIP'] },
       browser: { webrtcDirect: true }
     })
     const scheduled = defaultFleetOf(helmTemplateCache.scheduled ?? [])
@@ -334,6 +369,9 @@ describe('charts/meganet rendered by helm', () => {
     expect(defaultFleetOf(objects).spec.nats).toEqual({ url, credentialsSecret: { name: 'nats-creds', key: 'nats.creds' } })
     const operator = find<V1Deployment>(objects, 'Deployment')
     expect(envOf(containerOf(operator))['MEGANET_OPERATOR_NATS_CREDS_FILE']).toBe('/etc/meganet/nats/nats.creds')
+    // Someone else's NATS: the operator neither writes its config nor decides its logins.
+    expect(envOf(containerOf(operator))['MEGANET_OPERATOR_NATS_AUTH_SERVERS']).toBeUndefined()
+    expect(envOf(containerOf(operator))['MEGANET_OPERATOR_NATS_AUTH_CONFIG_MAP']).toBeUndefined()
     expect(operator.spec?.template.spec?.volumes).toContainEqual({ name: 'nats-creds', secret: { secretName: 'nats-creds' } })
     // The operator may leave for the external servers' ports.
     expect(find<V1NetworkPolicy>(objects, 'NetworkPolicy', 'mn-meganet-operator').spec?.egress).toContainEqual({ ports: [{ port: 4222, protocol: 'TCP' }, { port: 4333, protocol: 'TCP' }] })

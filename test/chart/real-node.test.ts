@@ -115,6 +115,36 @@ describe.skipIf(why != null)('helm install meganet on a real kubelet node', () =
     for (const address of browser) expect(address).toMatch(new RegExp(`^/ip4/${nodeIp}/udp/3\\d{4}/webrtc-direct/certhash/`))
   })
 
+  it('locks NATS down: TLS, the operator wrote its auth config, anchors are admitted, anyone else on the network is refused', async () => {
+    const core = plane.client(CoreV1Api)
+    const auth = (await core.readNamespacedConfigMap({ name: 'mn-nats-auth', namespace: NS })).data?.['auth.conf'] ?? ''
+    expect(auth).toContain('auth_callout')
+    expect(auth).not.toMatch(/SU[A-Z2-7]{50,}|PRIVATE KEY/)
+    // The fleet turned Ready from its members' records: anchors wrote them and the operator read them, both logged in.
+    const service = await core.readNamespacedService({ name: 'mn-nats', namespace: NS })
+    const url = `nats://${service.spec?.clusterIP ?? ''}:4222`
+    // Clients must speak TLS, verified against the chart's CA, under the Service's name.
+    const caFile = join(dir, 'nats-ca.crt')
+    await writeFile(caFile, (await core.readNamespacedConfigMap({ name: 'mn-nats-ca', namespace: NS })).data?.['ca.crt'] ?? '')
+    const tls = { caFile, servername: `mn-nats.${NS}.svc.cluster.local` }
+    // From the node, outside every pod: without TLS, then over TLS with no credentials and with a fresh identity key (what anyone can mint).
+    const script = `
+      import { randomBytes } from 'node:crypto'
+      import { connect } from '@nats-io/transport-node'
+      import { nkeyAuthenticator } from '@nats-io/nats-core'
+      import { natsUserSeed } from '@meganet/fleet-client'
+      const tls = ${JSON.stringify(tls)}
+      const tries = { plaintext: {}, anonymous: { tls }, minted: { tls, authenticator: nkeyAuthenticator(new TextEncoder().encode(natsUserSeed(randomBytes(32)))) } }
+      for (const [name, options] of Object.entries(tries)) {
+        try { await (await connect({ servers: ${JSON.stringify(url)}, maxReconnectAttempts: 0, timeout: 10000, ...options })).close(); console.log(name + ': connected') }
+        catch (err) { console.log(name + ': ' + err.message) }
+      }`
+    const out = await node.run(process.execPath, ['--input-type=module', '-e', script], { cwd: process.cwd() })
+    expect(out).not.toMatch(/: connected/)
+    expect(out).toMatch(/anonymous: .*Authorization Violation/i)
+    expect(out).toMatch(/minted: .*Authorization Violation/i)
+  })
+
   it('reaches each anchor over WebRTC-direct through its UDP nodePort and kube-proxy, as a browser would', async () => {
     const browser = (await api().get(NS, 'meganet')).status?.browserAddresses ?? []
     expect(browser).toHaveLength(3)

@@ -350,6 +350,12 @@ state = "${d('containerd/state')}"
     return await logTail(join(this.dir, `${name}.log`), lines)
   }
 
+  /** Runs a program of this machine inside the node's network namespace: a client on the node, outside every pod. */
+  async run (binary: string, args: readonly string[], options: { cwd?: string } = {}): Promise<string> {
+    const { stdout } = await run('nsenter', [...this.network.enter, binary, ...args], { maxBuffer: 16 * 1024 * 1024, ...options })
+    return stdout
+  }
+
   /** Runs `ctr` against the node's containerd. */
   async ctr (args: readonly string[]): Promise<string> {
     const { stdout } = await run('ctr', ['--address', this.containerdSocket, '-n', 'k8s.io', ...args], { maxBuffer: 16 * 1024 * 1024 })

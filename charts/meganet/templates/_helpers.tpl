@@ -96,6 +96,20 @@ app.kubernetes.io/name: meganet-anchor
 {{- end -}}
 {{- end -}}
 
+{{/* The ConfigMap the operator writes the chart's NATS auth config into (nats.podTemplate.patch mounts it). */}}
+{{- define "meganet.nats.authConfigMap" -}}
+{{- printf "%s-nats-auth" .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+
+{{/* The chart's NATS TLS: the server's certificate (Secret) and the CA alone (ConfigMap); nats.* values mount them. */}}
+{{- define "meganet.nats.tlsSecret" -}}
+{{- printf "%s-nats-tls" .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- define "meganet.nats.caConfigMap" -}}
+{{- printf "%s-nats-ca" .Release.Name | trunc 63 | trimSuffix "-" -}}
+{{- end -}}
+{{- define "meganet.nats.labels" -}}{{ include "meganet.labels" (dict "ctx" . "name" "meganet" "component" "nats-security") }}{{- end -}}
+
 {{/* Name of the Secret with NATS credentials, or "" (only for an external NATS). */}}
 {{- define "meganet.nats.credentialsSecret" -}}
 {{- if not .Values.nats.enabled -}}{{ .Values.nats.external.credentialsSecret.name }}{{- end -}}

@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { credsAuthenticator } from '@nats-io/nats-core'
 import { connect } from '@nats-io/transport-node'
-import { FleetClient, OPERATOR_INBOX_PREFIX } from '@meganet/fleet-client'
+import { FleetClient, OPERATOR_INBOX_PREFIX, natsKeyAuthenticator } from '@meganet/fleet-client'
 import type { SigningKey } from '@meganet/fleet-client'
 import type { FleetScope } from '@meganet/contracts'
 import type { NatsConnection } from '@nats-io/nats-core'
@@ -18,12 +18,14 @@ export class FleetLinks {
   private readonly connections = new Map<string, Promise<NatsConnection>>()
   private readonly credsFile?: string
   private readonly commandKey?: SigningKey
+  private readonly caFile?: string
   private readonly log: Logger
 
-  constructor (log: Logger, credsFile?: string, commandKey?: SigningKey) {
+  constructor (log: Logger, options: { credsFile?: string, commandKey?: SigningKey, caFile?: string } = {}) {
     this.log = log
-    if (credsFile != null) this.credsFile = credsFile
-    if (commandKey != null) this.commandKey = commandKey
+    if (options.credsFile != null) this.credsFile = options.credsFile
+    if (options.commandKey != null) this.commandKey = options.commandKey
+    if (options.caFile != null) this.caFile = options.caFile
   }
 
   async client (servers: string, scope: FleetScope): Promise<FleetClient> {
@@ -49,7 +51,11 @@ export class FleetLinks {
       timeout: CONNECT_TIMEOUT_MS,
       maxReconnectAttempts: -1,
       reconnectTimeWait: 1_000,
-      ...(this.credsFile != null ? { authenticator: credsAuthenticator(await readFile(this.credsFile)) } : {})
+      ...(this.caFile != null ? { tls: { caFile: this.caFile } } : {}),
+      // A creds file if given; else the command key as an nkey, the user a locked-down NATS knows.
+      ...(this.credsFile != null
+        ? { authenticator: credsAuthenticator(await readFile(this.credsFile)) }
+        : this.commandKey != null ? { authenticator: natsKeyAuthenticator(this.commandKey) } : {})
     })
     this.log.info({ servers }, 'connected to NATS')
     return nc

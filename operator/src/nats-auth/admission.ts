@@ -1,0 +1,58 @@
+import { z } from 'zod'
+import { peerIdOfNatsUser, verifyWithPeerId } from '@meganet/fleet-client'
+import type { FleetScope } from '@meganet/contracts'
+
+/**
+ * Who may log in to the fleets' NATS as an anchor: a client that proves it holds an Ed25519 key
+ * (its nkey signs the server's nonce), connecting from the address of a pod of one of the
+ * operator's fleets. It becomes the user of that key, with the permissions of an anchor of that
+ * fleet: it can write only its own member key and directory entries, whatever else it claims.
+ */
+
+const text = (max: number): z.ZodString => z.string().max(max)
+
+/** The parts of nats-server's authorization request (nats-io/jwt `AuthorizationRequestClaims`) that admission reads. */
+export const authorizationRequestSchema = z.object({
+  nats: z.object({
+    type: z.literal('authorization_request'),
+    server_id: z.object({ id: text(128).min(1) }),
+    user_nkey: text(64).regex(/^U[A-Z2-7]{55}$/),
+    client_info: z.object({ host: text(64).optional(), nonce: text(256).optional() }),
+    connect_opts: z.object({ nkey: text(64).optional(), sig: text(256).optional() })
+  })
+})
+
+export type AuthorizationRequest = z.infer<typeof authorizationRequestSchema>
+
+/** An anchor admitted: its identity and the fleet whose anchor it may act as. */
+export interface Admitted {
+  readonly peerId: string
+  readonly scope: FleetScope
+}
+
+/** Why a client was refused: a metric label, and one line for the log. */
+export interface Refused {
+  readonly reason: 'no-nkey' | 'bad-signature' | 'not-an-anchor-pod'
+  readonly message: string
+}
+
+/** The fleet whose anchor pod has this address, if any (the operator's pod and fleet caches). */
+export type FleetOfAddress = (address: string) => FleetScope | undefined
+
+function signatureBytes (sig: string): Uint8Array {
+  // nats.js sends base64url without padding; other clients standard base64.
+  return /[+/=]/.test(sig) ? Buffer.from(sig, 'base64') : Buffer.from(sig, 'base64url')
+}
+
+export function admit (request: AuthorizationRequest, fleetOfAddress: FleetOfAddress): Admitted | Refused {
+  const { connect_opts: connect, client_info: client } = request.nats
+  const peerId = connect.nkey != null ? peerIdOfNatsUser(connect.nkey) : undefined
+  if (peerId == null) return { reason: 'no-nkey', message: 'the client sent no user nkey: anchors log in with their identity key (nats.identityNkey)' }
+  if (connect.sig == null || client.nonce == null || client.nonce === '' ||
+    !verifyWithPeerId(peerId, new TextEncoder().encode(client.nonce), signatureBytes(connect.sig))) {
+    return { reason: 'bad-signature', message: `the client's signature of the server nonce does not verify against ${connect.nkey ?? ''}` }
+  }
+  const scope = client.host != null ? fleetOfAddress(client.host) : undefined
+  if (scope == null) return { reason: 'not-an-anchor-pod', message: `${client.host ?? 'an unknown address'} is not the address of a pod of a fleet this operator runs` }
+  return { peerId, scope }
+}

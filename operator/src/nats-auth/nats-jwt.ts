@@ -1,0 +1,69 @@
+import { createHash } from 'node:crypto'
+import { keyId, natsAccountOfPeerId } from '@meganet/fleet-client'
+import type { SigningKey } from '@meganet/fleet-client'
+
+/**
+ * NATS JWTs (nats-io/jwt v2) as auth callout exchanges them: a header naming `ed25519-nkey`, the
+ * claims, and an Ed25519 signature by the issuer's nkey over `header.claims`. Only what the
+ * operator needs: sign user and authorization-response claims, read authorization requests.
+ */
+
+const HEADER = Buffer.from(JSON.stringify({ typ: 'JWT', alg: 'ed25519-nkey' })).toString('base64url')
+const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
+/** Requests are a few KiB (more with client certificates); anything far larger is not one. */
+export const MAX_JWT_BYTES = 64 * 1024
+
+export class NatsJwtError extends Error {
+  override readonly name = 'NatsJwtError'
+}
+
+function base32 (bytes: Uint8Array): string {
+  let out = ''
+  let bits = 0
+  let value = 0
+  for (const byte of bytes) {
+    value = ((value << 8) | byte) & 0xffff
+    bits += 8
+    while (bits >= 5) {
+      out += BASE32[(value >>> (bits - 5)) & 31]
+      bits -= 5
+    }
+  }
+  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31]
+  return out
+}
+
+/** Claims every NATS JWT carries besides its own `nats` section. */
+export interface JwtClaims {
+  readonly sub: string
+  readonly aud?: string
+  readonly name?: string
+  readonly exp?: number
+  readonly nats: Record<string, unknown>
+}
+
+/** Signs `claims` as the account nkey of `key` (the operator's command key). */
+export function encodeJwt (key: SigningKey, claims: JwtClaims, now = Date.now()): string {
+  const body: Record<string, unknown> = { ...claims, iat: Math.floor(now / 1000), iss: natsAccountOfPeerId(keyId(key)) }
+  // As nats-io/jwt names a JWT: the SHA-256 of its claims without the id, in base32.
+  body.jti = base32(createHash('sha256').update(JSON.stringify(body)).digest())
+  const payload = `${HEADER}.${Buffer.from(JSON.stringify(body)).toString('base64url')}`
+  const signature = key.sign(Buffer.from(payload))
+  if (signature instanceof Promise) throw new NatsJwtError('encodeJwt needs a key that signs synchronously')
+  return `${payload}.${Buffer.from(signature).toString('base64url')}`
+}
+
+/**
+ * The claims of a JWT, bounded and parsed; the caller validates their shape. The signature is
+ * not checked: a request arrives from the server on a subject only it and the operator may use.
+ */
+export function decodeJwtClaims (text: string): unknown {
+  if (text.length > MAX_JWT_BYTES) throw new NatsJwtError(`a JWT of ${text.length} bytes is over the ${MAX_JWT_BYTES}-byte limit`)
+  const parts = text.split('.')
+  if (parts.length !== 3) throw new NatsJwtError('not a JWT: expected three dot-separated parts')
+  try {
+    return JSON.parse(Buffer.from(parts[1] ?? '', 'base64url').toString('utf8'))
+  } catch (err) {
+    throw new NatsJwtError(`the JWT's claims are not JSON: ${(err as Error).message}`)
+  }
+}
