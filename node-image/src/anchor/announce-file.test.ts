@@ -27,11 +27,16 @@ describe('announce file', () => {
     expect(await readAnnounceFile({ path, log })).toBeUndefined()
     await writeFile(path, JSON.stringify({ node: 'old-node', addresses: ['/ip4/1.2.3.4/tcp/1'] }))
     expect(await readAnnounceFile({ path, nodeName: 'n1', log })).toBeUndefined()
-    for (const bad of ['not json', '{"addresses":["not a multiaddr"]}', '{"addresses":[],"extra":1}', JSON.stringify({ addresses: Array(40).fill('/ip4/1.2.3.4/tcp/1') }),
+    for (const bad of ['not json', '{"addresses":["not a multiaddr"]}', JSON.stringify({ addresses: Array(40).fill('/ip4/1.2.3.4/tcp/1') }),
       '{"addresses":[],"udpPorts":{"31003":70000}}', '{"addresses":[],"udpPorts":{"port":4003}}']) {
       await writeFile(path, bad)
       expect(await readAnnounceFile({ path, log }), bad).toBeUndefined()
     }
+  })
+
+  it('reads an entry from a newer operator, ignoring the fields it does not know (rolling upgrade)', async () => {
+    await writeFile(path, JSON.stringify({ node: 'n1', addresses: ['/ip4/203.0.113.7/tcp/31001'], quicPorts: { 31005: 4005 } }))
+    expect((await readAnnounceFile({ path, nodeName: 'n1', log }))?.addresses).toEqual(['/ip4/203.0.113.7/tcp/31001'])
   })
 
   it('waits for the entry, and starts without one after the timeout', async () => {

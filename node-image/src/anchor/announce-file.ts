@@ -12,7 +12,9 @@ import type { Logger } from 'pino'
  * polled.
  */
 const port = z.number().int().min(1).max(65_535)
-const entrySchema = z.strictObject({
+// Not strict: during a rolling upgrade a newer operator may write fields this anchor does not
+// know yet (as `udpPorts` once was); it reads what it knows instead of dropping the whole entry.
+const entrySchema = z.object({
   node: z.string().min(1).optional(),
   addresses: z.array(z.string().max(512).refine(text => { try { multiaddr(text); return true } catch { return false } }, { message: 'not a multiaddr' })).max(32),
   udpPorts: z.record(z.string().regex(/^[1-9]\d{0,4}$/), port).refine(map => Object.keys(map).length <= 8, { message: 'more than 8 UDP ports' }).optional()
