@@ -71,7 +71,10 @@ export type StoreErrorCode = (typeof STORE_ERROR_CODES)[number]
 export const storeReplySchema = z.discriminatedUnion('ok', [
   z.strictObject({
     ok: z.literal(true),
-    /** put: how many anchors hold the block now. */
+    /**
+     * put: how many anchors had stored the block when the answer was sent: the write quorum (the
+     * answer does not wait for the rest of the R copies, which land or are repaired later).
+     */
     replicas: z.number().int().min(0).optional(),
     /** has: one answer per requested CID, in order. */
     has: z.array(z.boolean()).optional(),

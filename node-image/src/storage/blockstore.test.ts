@@ -6,7 +6,7 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { cidOf } from '../blocks/cid.js'
 import { MAX_LEASES_PER_BLOCK } from '@meganet/contracts'
-import { Blockstore, CorruptBlockError, LeaseLimitError, StoreFullError, isPinned } from './blockstore.js'
+import { Blockstore, CorruptBlockError, LeaseLimitError, StoreFullError, isPinned, mergeLeases } from './blockstore.js'
 
 const OWNER = '12D3KooWDRsvLPCedceFv8xok38fvkNDZDtsfWjhiqGpPkr1GvGk'
 
@@ -117,5 +117,25 @@ describe('Blockstore', () => {
       expect(cid.toString()).toBe(cidText)
       expect((await store.get(cid))?.byteLength).toBe(64 * 1024 * 1024)
     }
+  })
+})
+
+describe('mergeLeases', () => {
+  const lease = (owner: number, expiresAt: number): { owner: string, expiresAt: number } => ({ owner: `peer-${owner}`, expiresAt })
+
+  it('keeps the later expiry per owner', () => {
+    expect(mergeLeases([lease(1, 100), lease(2, 300)], [lease(1, 200), lease(2, 250)], 0)).toEqual([lease(1, 200), lease(2, 300)])
+  })
+
+  it('over the per-block limit, drops expired leases and then those ending soonest, whichever copy arrived first', () => {
+    const now = 1_000
+    const current = Array.from({ length: MAX_LEASES_PER_BLOCK }, (_, i) => lease(i, i === 0 ? now - 1 : now + 10 + i))
+    const added = [lease(100, now + 5), lease(101, now + 10_000)]
+    const kept = mergeLeases(current, added, now)
+    expect(kept).toHaveLength(MAX_LEASES_PER_BLOCK)
+    expect(kept.map(l => l.owner)).toContain('peer-101')
+    expect(kept.map(l => l.owner)).not.toContain('peer-0')
+    expect(kept.map(l => l.owner)).not.toContain('peer-100')
+    expect(new Set(mergeLeases(added, current, now).map(l => l.owner))).toEqual(new Set(kept.map(l => l.owner)))
   })
 })

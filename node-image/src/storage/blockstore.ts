@@ -275,12 +275,18 @@ export class Blockstore {
   }
 }
 
-/** Leases by owner, the later expiry winning. */
-function mergeLeases (current: readonly Lease[], added: readonly Lease[]): Lease[] {
+/**
+ * Leases by owner, the later expiry winning. Copies that disagreed (puts through different
+ * anchors) can together name more owners than a block keeps: expired leases go first, then
+ * those ending soonest, so what is kept does not depend on which copy arrived first.
+ */
+export function mergeLeases (current: readonly Lease[], added: readonly Lease[], now = Date.now()): Lease[] {
   const byOwner = new Map(current.map(lease => [lease.owner, lease]))
   for (const lease of added) {
     const held = byOwner.get(lease.owner)
     if (held == null || held.expiresAt < lease.expiresAt) byOwner.set(lease.owner, lease)
   }
-  return [...byOwner.values()].slice(0, MAX_LEASES_PER_BLOCK)
+  const leases = [...byOwner.values()]
+  if (leases.length <= MAX_LEASES_PER_BLOCK) return leases
+  return leases.filter(lease => lease.expiresAt > now).sort((a, b) => b.expiresAt - a.expiresAt).slice(0, MAX_LEASES_PER_BLOCK)
 }
