@@ -161,11 +161,21 @@ export class LabNetwork {
   }
 
   /** One metric sample from an anchor's /metrics, fetched inside its namespace. */
+  /**
+   * One sample of an anchor's /metrics. A scrape that fails or lacks the sample is retried, then
+   * thrown: read as 0 it would silently skew the before/after differences the tests compare.
+   */
   async anchorMetric (anchor: LabAnchor, sample: string): Promise<number> {
-    const text = await this.lab.exec(anchor.host.ns, [process.execPath, '-e',
-      `fetch('http://127.0.0.1:${ANCHOR_HTTP_PORT}/metrics').then(r => r.text()).then(t => process.stdout.write(t))`])
-    const line = text.split('\n').find(l => l.startsWith(`${sample} `))
-    return line == null ? 0 : Number(line.slice(sample.length + 1))
+    let last = ''
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const text = await this.lab.exec(anchor.host.ns, [process.execPath, '-e',
+        `fetch('http://127.0.0.1:${ANCHOR_HTTP_PORT}/metrics').then(r => r.text()).then(t => process.stdout.write(t))`]).catch((err: unknown) => { last = (err as Error).message; return '' })
+      const line = text.split('\n').find(l => l.startsWith(`${sample} `))
+      if (line != null) return Number(line.slice(sample.length + 1))
+      if (text !== '') last = `no sample ${sample} in ${text.length} bytes of metrics`
+      await new Promise(resolve => setTimeout(resolve, 500))
+    }
+    throw new Error(`cannot read ${sample} from anchor ${anchor.process.peerId}: ${last}`)
   }
 
   async stop (): Promise<void> {
