@@ -9,6 +9,8 @@ export interface OperatorRbacProps {
   readonly serviceAccountName: string
   /** Reconcile fleets only in these namespaces, with a Role in each instead of the ClusterRole. @default every namespace */
   readonly watchNamespaces?: readonly string[]
+  /** The ConfigMap of a NATS's auth config that the operator writes (--nats-auth-config-map), in its own namespace. */
+  readonly natsAuthConfigMap?: string
 }
 
 const MANAGE = ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete']
@@ -70,8 +72,13 @@ export class OperatorRbac extends Construct {
       apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'Role', metadata: { name: `${name}-leader-election`, namespace: props.namespace, labels },
       rules: [
         { apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch'] },
-        // The auth config of a NATS whose logins it decides (--nats-auth-config-map), in its own namespace.
-        { apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'update', 'patch'] }
+        // The auth config of a NATS whose logins it decides: that one ConfigMap (create cannot be limited by name).
+        ...(props.natsAuthConfigMap != null
+          ? [
+              { apiGroups: [''], resources: ['configmaps'], verbs: ['create'] },
+              { apiGroups: [''], resources: ['configmaps'], resourceNames: [props.natsAuthConfigMap], verbs: ['get', 'update', 'patch'] }
+            ]
+          : [])
       ]
     })
     new ApiObject(this, 'leader-role-binding', {

@@ -45,6 +45,47 @@ export const DEFAULT_COMMAND_LIFETIME_MS = 30_000
 /** A directory entry may promise at most this long ahead (a reservation's longest TTL, with room). */
 export const MAX_DIRECTORY_ENTRY_LIFETIME_MS = 24 * 60 * 60 * 1000
 
+/** How often an anchor rewrites its membership record (with its load). */
+export const DEFAULT_HEARTBEAT_MS = 5_000
+/** A record not rewritten for this long is gone: the anchor crashed or lost NATS. */
+export const DEFAULT_MEMBER_TTL_MS = 15_000
+/** JetStream replicas of the coordination buckets. */
+export const DEFAULT_KV_REPLICAS = 1
+/** go-libp2p's relay default; a directory entry lasts as long as the reservation it names. */
+export const DEFAULT_RESERVATION_TTL_MS = 60 * 60 * 1000
+
+/** What a fleet's coordination buckets are made with; whoever creates them (the operator, or an anchor on an open NATS) uses these. */
+export interface BucketSettings {
+  readonly replicas: number
+  readonly memberTtlMs: number
+  readonly reservationTtlMs: number
+}
+
+export const DEFAULT_BUCKET_SETTINGS: BucketSettings = {
+  replicas: DEFAULT_KV_REPLICAS, memberTtlMs: DEFAULT_MEMBER_TTL_MS, reservationTtlMs: DEFAULT_RESERVATION_TTL_MS
+}
+
+/** A KV bucket's options: one value per key, kept for `ttlMs` after its last write. */
+export interface BucketOptions {
+  readonly history: number
+  readonly replicas: number
+  readonly ttl: number
+}
+
+/** A bucket's name and the options it is made with. */
+export interface BucketSpec {
+  readonly name: string
+  readonly options: BucketOptions
+}
+
+/** The fleet's buckets and their options: its membership, and the peer directory all fleets share. */
+export function fleetBuckets (scope: FleetScope, settings: BucketSettings = DEFAULT_BUCKET_SETTINGS): { readonly members: BucketSpec, readonly directory: BucketSpec } {
+  return {
+    members: { name: membersBucket(scope), options: { history: 1, replicas: settings.replicas, ttl: settings.memberTtlMs } },
+    directory: { name: PEER_DIRECTORY_BUCKET, options: { history: 1, replicas: settings.replicas, ttl: settings.reservationTtlMs + settings.memberTtlMs } }
+  }
+}
+
 export function membersBucket (scope: FleetScope): string {
   return `meganet_members_${scope.region}_${scope.fleet}`
 }

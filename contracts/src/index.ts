@@ -13,11 +13,12 @@ export {
   SCOPE_NAME_PATTERN, scopeName, MAX_COORDINATION_PAYLOAD_BYTES, PEER_DIRECTORY_BUCKET, membersBucket, commandSubject,
   MEMBER_PHASES, loadReportSchema, memberRecordSchema, directoryEntrySchema, ANCHOR_COMMANDS, commandRequestSchema,
   commandReplySchema, decodePayload, encodePayload, MAX_CLOCK_SKEW_MS, MAX_COMMAND_LIFETIME_MS, DEFAULT_COMMAND_LIFETIME_MS,
-  MAX_DIRECTORY_ENTRY_LIFETIME_MS, directoryKey, peerIdText, SIGNATURE_DOMAINS, signedEnvelopeSchema, REJECTION_REASONS
+  MAX_DIRECTORY_ENTRY_LIFETIME_MS, directoryKey, peerIdText, SIGNATURE_DOMAINS, signedEnvelopeSchema, REJECTION_REASONS,
+  DEFAULT_HEARTBEAT_MS, DEFAULT_MEMBER_TTL_MS, DEFAULT_KV_REPLICAS, DEFAULT_RESERVATION_TTL_MS, DEFAULT_BUCKET_SETTINGS, fleetBuckets
 } from './coordination.js'
 export type {
   FleetScope, MemberPhase, LoadReport, MemberRecord, DirectoryEntry, AnchorCommand, CommandRequest, CommandReply, DecodeResult,
-  SignatureDomain, SignedEnvelope, RejectionReason
+  SignatureDomain, SignedEnvelope, RejectionReason, BucketSettings, BucketOptions, BucketSpec
 } from './coordination.js'
 export { MAX_PEER_MESSAGE_BYTES, lookupRequestSchema, LOOKUP_SOURCES, lookupReplySchema, moveNoticeSchema } from './peer-messages.js'
 export type { LookupRequest, LookupReply, MoveNotice } from './peer-messages.js'

@@ -10,5 +10,6 @@ export type { FleetReader, FleetController, FleetClientOptions, CommandResult } 
 export { MemberView } from './member-view.js'
 export type { MemberChange, MemberEntry } from './member-view.js'
 export * from './trust/index.js'
-export { natsUserOfPeerId, natsAccountOfPeerId, peerIdOfNatsUser, natsUserSeed, natsKeyAuthenticator, AUTH_CALLOUT_SUBJECT, anchorInboxPrefix, OPERATOR_INBOX_PREFIX, anchorPermissions, operatorPermissions } from './nats-identity.js'
+export { createBucket, ensureFleetBuckets } from './buckets.js'
+export { natsUserOfPeerId, natsAccountOfPeerId, peerIdOfNatsUser, peerIdOfNatsServer, natsUserSeed, natsKeyAuthenticator, AUTH_CALLOUT_SUBJECT, anchorInboxPrefix, OPERATOR_INBOX_PREFIX, anchorPermissions, operatorPermissions } from './nats-identity.js'
 export type { NatsPermissions } from './nats-identity.js'

@@ -14,6 +14,7 @@ import type { FleetScope } from '@meganet/contracts'
 const PREFIX_SEED = 18 << 3
 const PREFIX_USER = 20 << 3
 const PREFIX_ACCOUNT = 0
+const PREFIX_SERVER = 13 << 3
 const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
 
 function crc16 (bytes: Uint8Array): number {
@@ -82,9 +83,21 @@ export function natsAccountOfPeerId (peerId: string): string {
  * user nkey (wrong length, prefix or checksum): how the operator names a NATS client it admits.
  */
 export function peerIdOfNatsUser (nkey: string): string | undefined {
-  if (nkey.length !== 56 || !nkey.startsWith('U')) return undefined
+  return peerIdOfNkey(nkey, 'U', PREFIX_USER)
+}
+
+/**
+ * The PeerId form of a server nkey (`N…`, a server's ID): what checks that an auth callout
+ * request was signed by the server it names.
+ */
+export function peerIdOfNatsServer (nkey: string): string | undefined {
+  return peerIdOfNkey(nkey, 'N', PREFIX_SERVER)
+}
+
+function peerIdOfNkey (nkey: string, letter: string, prefix: number): string | undefined {
+  if (nkey.length !== 56 || !nkey.startsWith(letter)) return undefined
   const bytes = base32Decode(nkey)
-  if (bytes?.byteLength !== 35 || bytes[0] !== PREFIX_USER) return undefined
+  if (bytes?.byteLength !== 35 || bytes[0] !== prefix) return undefined
   const crc = crc16(bytes.subarray(0, 33))
   if (bytes[33] !== (crc & 0xff) || bytes[34] !== (crc >> 8)) return undefined
   return peerIdOfEd25519Key(bytes.subarray(1, 33))
@@ -129,7 +142,8 @@ function readBucket (bucket: string): string[] {
 
 /**
  * What one anchor may do on NATS: write its own membership record and its own directory entries
- * (`<peer>.<itself>`), create (not delete or purge) its fleet's buckets, read its fleet, the
+ * (`<peer>.<itself>`), read its fleet's buckets (the operator creates them: whoever creates a
+ * stream decides its subjects, so an anchor may create none), read its fleet, the
  * directory and other fleets' membership (directory checks), answer commands addressed to it,
  * and receive on its own inbox. Nothing else: not another anchor's keys, not `>`.
  */
@@ -141,7 +155,6 @@ export function anchorPermissions (peerId: string, scope: FleetScope): NatsPermi
         `$KV.${members}.${peerId}`,
         `$KV.${PEER_DIRECTORY_BUCKET}.*.${peerId}`,
         `${JS}.INFO`,
-        `${JS}.STREAM.CREATE.KV_${members}`, `${JS}.STREAM.CREATE.KV_${PEER_DIRECTORY_BUCKET}`,
         ...readBucket(members), ...readBucket(PEER_DIRECTORY_BUCKET),
         // Other fleets' membership, to check the anchors their directory entries name.
         `${JS}.STREAM.INFO.*`, `${JS}.DIRECT.GET.*.>`
@@ -156,13 +169,14 @@ export function anchorPermissions (peerId: string, scope: FleetScope): NatsPermi
 export const AUTH_CALLOUT_SUBJECT = '$SYS.REQ.USER.AUTH'
 
 /**
- * What the operator may do: read every fleet's membership and send commands (which anchors
- * check are signed); with `authCallout`, also receive and answer the server's questions of who
+ * What the operator may do: create the fleets' buckets, read every fleet's membership and send
+ * commands (which anchors check are signed); with `authCallout`, also receive and answer the server's questions of who
  * may connect.
  */
 export function operatorPermissions (options: { authCallout?: boolean } = {}): NatsPermissions {
   return {
-    publish: { allow: [`${JS}.INFO`, 'meganet.*.*.cmd.*', ...readBucket('*')] },
+    // Creates every fleet's buckets (before its anchors open them), with fixed options.
+    publish: { allow: [`${JS}.INFO`, 'meganet.*.*.cmd.*', `${JS}.STREAM.CREATE.*`, ...readBucket('*')] },
     subscribe: { allow: [`${OPERATOR_INBOX_PREFIX}.>`, ...(options.authCallout === true ? [AUTH_CALLOUT_SUBJECT] : [])] },
     ...(options.authCallout === true ? { allow_responses: true } : {})
   }

@@ -1,4 +1,5 @@
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { REFUSAL_REASONS } from './nats-auth/admission.js'
 
 /** `meganet_operator_*` metrics. */
 export class OperatorMetrics {
@@ -29,7 +30,7 @@ export class OperatorMetrics {
     this.watchRestarts = new Counter({ name: 'meganet_operator_watch_restarts_total', help: 'Watches restarted after failing (each re-lists its resource), by resource', labelNames: ['resource'], registers })
     this.queueWait = new Histogram({ name: 'meganet_operator_queue_wait_seconds', help: 'Time a fleet waited in the queue before its reconcile started', buckets: [0.001, 0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30], registers })
     this.natsLogins = new Counter({ name: 'meganet_operator_nats_logins_total', help: 'NATS logins the operator decided (auth callout), by outcome: admitted or the reason refused', labelNames: ['outcome'], registers })
-    for (const outcome of ['admitted', 'no-nkey', 'bad-signature', 'not-an-anchor-pod', 'malformed']) this.natsLogins.inc({ outcome }, 0)
+    for (const outcome of ['admitted', ...REFUSAL_REASONS, 'forged']) this.natsLogins.inc({ outcome }, 0)
     for (const resource of ['anchorfleets', 'statefulsets', 'pods']) this.watchRestarts.inc({ resource }, 0)
     for (const outcome of ['ok', 'requeue', 'error']) this.reconciles.inc({ outcome }, 0)
     this.leader.set(0)

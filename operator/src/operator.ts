@@ -5,6 +5,7 @@ import { ANCHOR_FLEET } from '@meganet/contracts'
 import { ANCHOR_APP } from '@meganet/cdk8s'
 import { keyId } from '@meganet/fleet-client'
 import { FleetLinks } from './fleet-link/fleet-links.js'
+import { anchorPodAt } from './nats-auth/anchor-pods.js'
 import { NatsAuth } from './nats-auth/nats-auth.js'
 import type { SigningKey } from '@meganet/fleet-client'
 import { Kube } from './kube/kube-client.js'
@@ -15,7 +16,7 @@ import { DefaultFleet } from './reconcile/default-fleet.js'
 import { FleetReconciler } from './reconcile/fleet-reconciler.js'
 import { WorkQueue } from './work-queue.js'
 import type { OperatorConfig } from './operator-config.js'
-import type { AnchorFleet, FleetScope } from '@meganet/contracts'
+import type { AnchorFleet } from '@meganet/contracts'
 import type { KubernetesListObject, KubernetesObject, V1Pod, V1StatefulSet } from '@kubernetes/client-node'
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
@@ -247,23 +248,12 @@ export class Operator {
       this.defaultFleet = new DefaultFleet({ kube, file: this.config.defaultFleetFile, log: this.log })
       this.defaultFleet.start()
     }
-    this.natsAuth?.serve(address => this.fleetOfAddress(address))
+    this.natsAuth?.serve(address => anchorPodAt(address, {
+      pods: () => this.pods?.list() ?? [],
+      fleets: () => (this.fleets?.list() ?? []).map(f => ({ namespace: f.metadata?.namespace ?? '', name: f.metadata?.name ?? '', region: (f.spec as { region?: unknown } | undefined)?.region })),
+      statefulSet: (namespace, name) => this.statefulSets?.get(name, namespace)
+    }))
     this.log.info('leading: watching AnchorFleets')
-  }
-
-  /** The fleet of the live anchor pod that has this IP address: who NATS may admit as that fleet's anchor. */
-  private fleetOfAddress (address: string): FleetScope | undefined {
-    for (const pod of this.pods?.list() ?? []) {
-      // A finished pod's address may already belong to another pod.
-      if (pod.status?.phase === 'Succeeded' || pod.status?.phase === 'Failed') continue
-      const addresses = [pod.status?.podIP, ...(pod.status?.podIPs ?? []).map(p => p.ip)]
-      if (!addresses.includes(address)) continue
-      const namespace = pod.metadata?.namespace
-      const name = pod.metadata?.labels?.['app.kubernetes.io/instance']
-      const region = (this.fleets?.get(name ?? '', namespace ?? '') as { spec?: { region?: unknown } } | undefined)?.spec?.region
-      return name != null && typeof region === 'string' ? { region, fleet: name } : undefined
-    }
-    return undefined
   }
 
   private updateGauges (): void {

@@ -31,7 +31,7 @@ const IMAGE = 'ghcr.io/meganet/meganet:0.1.0'
 /** The objects cdk8s synthesizes for the plain manifests: the chart mirrors them. */
 function cdk8sOperatorObjects (): RenderedObject[] {
   const chart = new Chart(new App(), 'mirror')
-  new OperatorRbac(chart, 'rbac', { namespace: 'mesh', instance: 'mn', serviceAccountName: 'sa' })
+  new OperatorRbac(chart, 'rbac', { namespace: 'mesh', instance: 'mn', serviceAccountName: 'sa', natsAuthConfigMap: 'mn-nats-auth' })
   new OperatorDeployment(chart, 'operator', { namespace: 'mesh', instance: 'mn', image: IMAGE, serviceAccountName: 'sa' })
   return Testing.synth(chart) as RenderedObject[]
 }
@@ -201,7 +201,7 @@ describe('charts/meganet rendered by helm', () => {
     const operatorEnv = envOf(containerOf(find<V1Deployment>(defaults, 'Deployment', 'mn-meganet-operator')))
     expect(operatorEnv['MEGANET_OPERATOR_NATS_AUTH_SERVERS']).toBe('nats://mn-nats.mesh.svc.cluster.local:4222')
     expect(operatorEnv['MEGANET_OPERATOR_NATS_AUTH_CONFIG_MAP']).toBe('mn-nats-auth')
-    expect(find<V1Role>(defaults, 'Role', 'mn-meganet-operator-leader-election').rules).toContainEqual({ apiGroups: [''], resources: ['configmaps'], verbs: ['get', 'create', 'update', 'patch'] })
+    expect(find<V1Role>(defaults, 'Role', 'mn-meganet-operator-leader-election').rules).toContainEqual({ apiGroups: [''], resources: ['configmaps'], resourceNames: ['mn-nats-auth'], verbs: ['get', 'update', 'patch'] })
     // TLS for clients and routes, with a certificate for the client Service and every server's route name, from the chart's CA.
     expect(conf).toMatch(/"tls": \{[^}]*"cert_file": "\/etc\/nats-certs\/nats\/tls\.crt"/)
     expect(conf).toMatch(/"cluster": \{[\s\S]*"tls": \{[^}]*"ca_file": "\/etc\/nats-ca-cert\/ca\.crt"/)

@@ -3,15 +3,16 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { AckPolicy, DeliverPolicy, jetstreamManager } from '@nats-io/jetstream'
 import { Kvm } from '@nats-io/kv'
 import { nkeyAuthenticator } from '@nats-io/nats-core'
 import { connect } from '@nats-io/transport-node'
 import { pino } from 'pino'
 import { Counter, Registry } from 'prom-client'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { commandSubject, membersBucket } from '@meganet/contracts'
+import { PEER_DIRECTORY_BUCKET, commandSubject, directoryKey, membersBucket } from '@meganet/contracts'
 import {
-  FleetClient, OPERATOR_INBOX_PREFIX, anchorInboxPrefix, natsKeyAuthenticator, natsUserSeed, signingKeyFromSeed
+  FleetClient, OPERATOR_INBOX_PREFIX, anchorInboxPrefix, ensureFleetBuckets, natsKeyAuthenticator, natsUserSeed, signingKeyFromSeed
 } from '../../fleet-client/src/index.js'
 import { AuthCallout } from '../../operator/src/nats-auth/auth-callout.js'
 import { natsAuthConfig } from '../../operator/src/nats-auth/auth-config.js'
@@ -57,8 +58,9 @@ describe('NATS logins decided by the operator (auth callout)', () => {
   const ids: Identity[] = []
   const clients: NatsConnection[] = []
   const logins = new Counter({ name: 'logins', help: 'logins', labelNames: ['outcome'], registers: [new Registry()] })
-  /** Stands in for the operator's pod cache: whether the loopback address is an anchor pod's. */
+  /** Stands in for the operator's pod cache: whether the loopback address is an anchor pod's, and that pod's UID (none: not bound). */
   let podsAtLoopback = true
+  let podUid: string | undefined
 
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'meganet-nats-callout-'))
@@ -70,11 +72,13 @@ describe('NATS logins decided by the operator (auth callout)', () => {
     callout = new AuthCallout({
       connection: operator,
       key: testOperatorKey().key,
-      fleetOfAddress: address => podsAtLoopback && address === '127.0.0.1' ? scope : undefined,
+      fleetOfAddress: address => podsAtLoopback && address === '127.0.0.1' ? { scope, ...(podUid != null ? { uid: podUid } : {}) } : undefined,
       logins,
       log: pino({ level: 'silent' })
     })
     await operator.flush()
+    // As the operator does before a fleet's anchors connect: only it may create streams.
+    await ensureFleetBuckets(operator, scope)
     for (const id of ids) {
       anchors.push(await AnchorProcess.start({
         flags: {
@@ -131,7 +135,7 @@ describe('NATS logins decided by the operator (auth callout)', () => {
       .rejects.toThrow(/Authorization Violation/i)
     expect(await count('bad-signature')).toBeGreaterThanOrEqual(1)
 
-    // A key that only claims to be the operator's gets no further.
+    // A key that only claims to be the operator's gets no further (the server itself refuses it: the operator is a configured user).
     const claimed = natsKeyAuthenticator(signingKeyFromSeed(stranger.seed))
     await expect(connect({ servers: nats.url, maxReconnectAttempts: 0, authenticator: (nonce?: string) => ({ ...claimed(nonce), nkey: natsKeyAuthenticator(testOperatorKey().key)(nonce).nkey }) }))
       .rejects.toThrow(/Authorization Violation/i)
@@ -156,5 +160,53 @@ describe('NATS logins decided by the operator (auth callout)', () => {
     }
     const record = await members.get(b.peerId)
     expect(new TextDecoder().decode(record?.value)).not.toContain('forged')
+  })
+
+  it('lets no anchor create a stream (and so choose its subjects): the operator made the buckets', async () => {
+    const [a] = ids as [Identity]
+    const thief = await clientAs(nats.url, a.seed, anchorInboxPrefix(a.peerId))
+    clients.push(thief)
+    const errors = violations(thief)
+    const jsm = await jetstreamManager(thief, { timeout: 2_000 })
+    // A new fleet's bucket, made to capture every command, inbox and login request.
+    await expect(jsm.streams.add({ name: 'KV_meganet_members_local_capture', subjects: ['$KV.meganet_members_local_capture.>', 'meganet.>', '_INBOX.>', '$SYS.REQ.USER.AUTH'] })).rejects.toThrow()
+    await eventually(() => errors.some(e => e.includes('Permissions Violation for Publish to "$JS.API.STREAM.CREATE.KV_meganet_members_local_capture"')) ? true : undefined, 5_000, 'stream creation refused')
+    await expect((await jetstreamManager(operator)).streams.info('KV_meganet_members_local_capture')).rejects.toThrow(/stream not found/)
+  })
+
+  it('ignores a login request a client made JetStream deliver to the callout subject: only the server\'s signed requests are answered', async () => {
+    const [a] = ids as [Identity]
+    const thief = await clientAs(nats.url, a.seed, anchorInboxPrefix(a.peerId))
+    clients.push(thief)
+    const minted = await identity(dir, 'minted')
+    const connect = natsKeyAuthenticator(signingKeyFromSeed(minted.seed))('chosen-nonce')
+    const claims = { iss: 'N'.padEnd(56, 'A'), nats: { type: 'authorization_request', server_id: { id: 'N'.padEnd(56, 'A') }, user_nkey: connect.nkey, client_info: { host: '127.0.0.1', nonce: 'chosen-nonce' }, connect_opts: connect } }
+    const forged = ['e30', Buffer.from(JSON.stringify(claims)).toString('base64url'), 'c2ln'].join('.')
+    // Written where it may write (its own directory entry), delivered by a push consumer it may create.
+    const directory = await new Kvm(thief).open(PEER_DIRECTORY_BUCKET)
+    const somePeer = peerIdFromPrivateKey(await generateKeyPair('Ed25519')).toString()
+    await directory.put(directoryKey(somePeer, a.peerId), new TextEncoder().encode(forged))
+    const before = { admitted: await count('admitted'), forged: await count('forged') }
+    const jsm = await jetstreamManager(thief, { timeout: 2_000 })
+    await jsm.consumers.add(`KV_${PEER_DIRECTORY_BUCKET}`, {
+      deliver_subject: '$SYS.REQ.USER.AUTH', filter_subject: `$KV.${PEER_DIRECTORY_BUCKET}.${directoryKey(somePeer, a.peerId)}`, ack_policy: AckPolicy.None, deliver_policy: DeliverPolicy.All
+    })
+    await eventually(async () => await count('forged') > before.forged ? true : undefined, 10_000, 'the delivered request seen and ignored')
+    expect(await count('admitted')).toBe(before.admitted)
+  })
+
+  it('binds one key to one pod: a pod taken over cannot log in as a crowd of members', async () => {
+    podUid = 'pod-uid-1'
+    try {
+      const first = await identity(dir, 'first')
+      const second = await identity(dir, 'second')
+      clients.push(await clientAs(nats.url, first.seed, anchorInboxPrefix(first.peerId)))
+      await expect(clientAs(nats.url, second.seed, anchorInboxPrefix(second.peerId))).rejects.toThrow(/Authorization Violation/i)
+      expect(await count('another-key-for-pod')).toBeGreaterThanOrEqual(1)
+      // The same key again (the anchor restarted in its pod) is still welcome.
+      clients.push(await clientAs(nats.url, first.seed, anchorInboxPrefix(first.peerId)))
+    } finally {
+      podUid = undefined
+    }
   })
 })

@@ -9,7 +9,7 @@ import { connect } from '@nats-io/transport-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PEER_DIRECTORY_BUCKET, commandSubject, directoryKey, membersBucket } from '@meganet/contracts'
 import {
-  FleetClient, OPERATOR_INBOX_PREFIX, anchorInboxPrefix, anchorPermissions, natsUserOfPeerId, natsUserSeed, operatorPermissions
+  FleetClient, OPERATOR_INBOX_PREFIX, anchorInboxPrefix, anchorPermissions, ensureFleetBuckets, natsUserOfPeerId, natsUserSeed, operatorPermissions
 } from '../../fleet-client/src/index.js'
 import { AnchorProcess, eventually } from '../helpers/anchor-process.js'
 import { TestNats } from '../helpers/nats.js'
@@ -69,6 +69,10 @@ describe('NATS permissions confine each component to its own subjects', () => {
     // No user without credentials: an anonymous client is refused.
     await writeFile(config, JSON.stringify({ accounts: { MEGANET: { jetstream: 'enabled', users } } }, null, 2))
     nats = await TestNats.start({ configFile: config })
+    // The operator creates the fleet's buckets: anchors may not create streams.
+    const creator = await clientAs(nats.url, operatorSeed, OPERATOR_INBOX_PREFIX)
+    await ensureFleetBuckets(creator, scope)
+    await creator.close()
     for (const id of ids) {
       anchors.push(await AnchorProcess.start({
         flags: {

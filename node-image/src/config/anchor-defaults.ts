@@ -21,8 +21,7 @@ export const IDENTITY_FILE_NAME = 'identity.key'
 
 /** Room for thousands of reserved peers per anchor (js-libp2p defaults to 15, go-libp2p to 128). */
 export const DEFAULT_MAX_RESERVATIONS = 10_000
-/** go-libp2p's relay default. */
-export const DEFAULT_RESERVATION_TTL_MS = 60 * 60 * 1000
+export { DEFAULT_RESERVATION_TTL_MS } from '@meganet/contracts'
 /** go-libp2p's relay default: several peers behind one NAT, not a botnet behind one address. */
 export const DEFAULT_MAX_RESERVATIONS_PER_IP = 8
 /** go-libp2p's relay default (`MaxCircuits`). */
@@ -56,11 +55,8 @@ export const BOOTSTRAP_LIST_REFRESH_MS = 60 * 60 * 1000
 
 export const DEFAULT_REGION = 'local'
 export const DEFAULT_FLEET = 'default'
-/** How often an anchor rewrites its membership record (with its load). */
-export const DEFAULT_HEARTBEAT_MS = 5_000
-/** A record not rewritten for this long is gone: the anchor crashed or lost NATS. */
-export const DEFAULT_MEMBER_TTL_MS = 15_000
-export const DEFAULT_KV_REPLICAS = 1
+// The operator creates the coordination buckets with these too, so they live in contracts.
+export { DEFAULT_HEARTBEAT_MS, DEFAULT_MEMBER_TTL_MS, DEFAULT_KV_REPLICAS } from '@meganet/contracts'
 export const DEFAULT_STORAGE_CAPACITY_BYTES = 10 * 1024 ** 3
 export const DEFAULT_REPLICATION = 3
 export const DEFAULT_WRITE_QUORUM = 2

@@ -1,8 +1,8 @@
 import { Kvm } from '@nats-io/kv'
 import { TypedEventEmitter } from 'main-event'
 import { connect } from '@nats-io/transport-node'
-import { commandSubject, encodePayload, membersBucket } from '@meganet/contracts'
-import { MemberView, ReplayGuard, signMemberRecord, verifyCommand, verifyMemberRecord } from '@meganet/fleet-client'
+import { commandSubject, encodePayload, fleetBuckets, membersBucket } from '@meganet/contracts'
+import { MemberView, ReplayGuard, createBucket, signMemberRecord, verifyCommand, verifyMemberRecord } from '@meganet/fleet-client'
 import { natsConnectionOptions, redactNatsUrl } from './nats-options.js'
 import { PeerDirectory } from './peer-directory.js'
 import type { NatsSettings } from './nats-options.js'
@@ -77,8 +77,6 @@ export interface CoordinationStatus {
 
 const SETUP_RETRY_MS = 2_000
 const FIRST_CONNECT_RETRY_MAX_MS = 10_000
-/** Delete markers left by expired records stay this long so late watchers still see them. */
-const MARKER_TTL_MS = 60_000
 /** Other fleets' membership buckets kept open for directory checks. */
 const MAX_FOREIGN_BUCKETS = 32
 
@@ -237,10 +235,11 @@ export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
   private async setup (nc: NatsConnection): Promise<void> {
     const kvm = this.nats.buckets(nc)
     const { replicas, memberTtlMs } = this.init
-    this.membersKv = await this.openBucket(kvm, membersBucket(this.scope), { history: 1, replicas, ttl: memberTtlMs })
+    const { members, directory } = fleetBuckets(this.scope, { replicas, memberTtlMs, reservationTtlMs: this.init.reservationTtlMs })
+    this.membersKv = await createBucket(kvm, members.name, members.options)
     this.directoryKv = new PeerDirectory({ anchor: this.init.peerId, scope: this.scope }, {
       nc,
-      kv: await this.openBucket(kvm, PeerDirectory.bucket, { history: 1, replicas, ttl: this.init.reservationTtlMs + memberTtlMs }),
+      kv: await createBucket(kvm, directory.name, directory.options),
       key: this.key,
       isLiveAnchor: async (anchor, scope) => await this.isLiveAnchor(nc, anchor, scope),
       metrics: this.metrics
@@ -251,16 +250,6 @@ export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
     this.heartbeatTimer = setInterval(() => { void this.beat() }, this.init.heartbeatMs)
     this.heartbeatTimer.unref()
     await this.heartbeat()
-  }
-
-  /** Creates the bucket with KV delete markers (NATS ≥ 2.11) or, on an older server, without. */
-  private async openBucket (kvm: Pick<Kvm, 'create'>, name: string, options: { history: number, replicas: number, ttl: number }): Promise<KV> {
-    try {
-      return await kvm.create(name, { ...options, markerTTL: MARKER_TTL_MS })
-    } catch (err) {
-      this.log.debug({ bucket: name, err: (err as Error).message }, 'bucket with delete markers refused; opening without')
-      return await kvm.create(name, options)
-    }
   }
 
   private async beat (): Promise<void> {

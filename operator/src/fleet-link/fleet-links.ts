@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises'
 import { credsAuthenticator } from '@nats-io/nats-core'
 import { connect } from '@nats-io/transport-node'
-import { FleetClient, OPERATOR_INBOX_PREFIX, natsKeyAuthenticator } from '@meganet/fleet-client'
+import { FleetClient, OPERATOR_INBOX_PREFIX, ensureFleetBuckets, natsKeyAuthenticator } from '@meganet/fleet-client'
 import type { SigningKey } from '@meganet/fleet-client'
 import type { FleetScope } from '@meganet/contracts'
 import type { NatsConnection } from '@nats-io/nats-core'
@@ -16,6 +16,7 @@ const CONNECT_TIMEOUT_MS = 5_000
  */
 export class FleetLinks {
   private readonly connections = new Map<string, Promise<NatsConnection>>()
+  private readonly bucketsMade = new Set<string>()
   private readonly credsFile?: string
   private readonly commandKey?: SigningKey
   private readonly caFile?: string
@@ -35,7 +36,25 @@ export class FleetLinks {
       this.connections.set(servers, connection)
       connection.catch(() => { this.connections.delete(servers) })
     }
-    return new FleetClient(await connection, scope, this.commandKey != null ? { commandKey: this.commandKey } : {})
+    const nc = await connection
+    await this.ensureBuckets(nc, servers, scope)
+    return new FleetClient(nc, scope, this.commandKey != null ? { commandKey: this.commandKey } : {})
+  }
+
+  /**
+   * Creates the fleet's buckets once per connection and scope: on a locked-down NATS anchors may
+   * not create streams (whoever creates one decides its subjects), so they open what this made.
+   * A failure is logged and tried again on the next reconcile; an open NATS lets anchors create them.
+   */
+  private async ensureBuckets (nc: NatsConnection, servers: string, scope: FleetScope): Promise<void> {
+    const key = `${servers} ${scope.region}/${scope.fleet}`
+    if (this.bucketsMade.has(key)) return
+    try {
+      await ensureFleetBuckets(nc, scope)
+      this.bucketsMade.add(key)
+    } catch (err) {
+      this.log.warn({ servers, fleet: `${scope.region}/${scope.fleet}`, err: (err as Error).message }, 'cannot create the fleet\'s NATS buckets; its anchors wait for them on a locked-down NATS')
+    }
   }
 
   async close (): Promise<void> {

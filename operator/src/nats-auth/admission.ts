@@ -11,33 +11,45 @@ import type { FleetScope } from '@meganet/contracts'
 
 const text = (max: number): z.ZodString => z.string().max(max)
 
+/** What the client sent, bounded; anything else (too long, not text) counts as not sent, so the client still gets an answer. */
+const sent = (max: number): z.ZodType<string | undefined> => text(max).optional().catch(undefined)
+
 /** The parts of nats-server's authorization request (nats-io/jwt `AuthorizationRequestClaims`) that admission reads. */
 export const authorizationRequestSchema = z.object({
+  /** The server that signed the request: its ID. */
+  iss: text(64).regex(/^N[A-Z2-7]{55}$/),
   nats: z.object({
     type: z.literal('authorization_request'),
-    server_id: z.object({ id: text(128).min(1) }),
+    server_id: z.object({ id: text(64).regex(/^N[A-Z2-7]{55}$/) }),
     user_nkey: text(64).regex(/^U[A-Z2-7]{55}$/),
-    client_info: z.object({ host: text(64).optional(), nonce: text(256).optional() }),
-    connect_opts: z.object({ nkey: text(64).optional(), sig: text(256).optional() })
+    client_info: z.object({ host: sent(64), nonce: sent(256) }),
+    connect_opts: z.object({ nkey: sent(64), sig: sent(256) })
   })
 })
 
 export type AuthorizationRequest = z.infer<typeof authorizationRequestSchema>
 
-/** An anchor admitted: its identity and the fleet whose anchor it may act as. */
-export interface Admitted {
-  readonly peerId: string
+/** An anchor pod: the fleet it serves and, to bind one key to it, its UID. */
+export interface AnchorPod {
   readonly scope: FleetScope
+  readonly uid?: string
 }
+
+/** An anchor admitted: its identity, the fleet whose anchor it may act as, and its pod. */
+export interface Admitted extends AnchorPod {
+  readonly peerId: string
+}
+
+export const REFUSAL_REASONS = ['no-nkey', 'bad-signature', 'not-an-anchor-pod', 'another-key-for-pod'] as const
 
 /** Why a client was refused: a metric label, and one line for the log. */
 export interface Refused {
-  readonly reason: 'no-nkey' | 'bad-signature' | 'not-an-anchor-pod'
+  readonly reason: (typeof REFUSAL_REASONS)[number]
   readonly message: string
 }
 
-/** The fleet whose anchor pod has this address, if any (the operator's pod and fleet caches). */
-export type FleetOfAddress = (address: string) => FleetScope | undefined
+/** The anchor pod that has this address, if any (the operator's pod and fleet caches). */
+export type FleetOfAddress = (address: string) => AnchorPod | undefined
 
 function signatureBytes (sig: string): Uint8Array {
   // nats.js sends base64url without padding; other clients standard base64.
@@ -52,7 +64,7 @@ export function admit (request: AuthorizationRequest, fleetOfAddress: FleetOfAdd
     !verifyWithPeerId(peerId, new TextEncoder().encode(client.nonce), signatureBytes(connect.sig))) {
     return { reason: 'bad-signature', message: `the client's signature of the server nonce does not verify against ${connect.nkey ?? ''}` }
   }
-  const scope = client.host != null ? fleetOfAddress(client.host) : undefined
-  if (scope == null) return { reason: 'not-an-anchor-pod', message: `${client.host ?? 'an unknown address'} is not the address of a pod of a fleet this operator runs` }
-  return { peerId, scope }
+  const pod = client.host != null ? fleetOfAddress(client.host) : undefined
+  if (pod == null) return { reason: 'not-an-anchor-pod', message: `${client.host ?? 'an unknown address'} is not the address of a pod of a fleet this operator runs` }
+  return { peerId, ...pod }
 }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { keyId, natsAccountOfPeerId } from '@meganet/fleet-client'
+import { keyId, natsAccountOfPeerId, verifyWithPeerId } from '@meganet/fleet-client'
 import type { SigningKey } from '@meganet/fleet-client'
 
 /**
@@ -53,10 +53,14 @@ export function encodeJwt (key: SigningKey, claims: JwtClaims, now = Date.now())
   return `${payload}.${Buffer.from(signature).toString('base64url')}`
 }
 
-/**
- * The claims of a JWT, bounded and parsed; the caller validates their shape. The signature is
- * not checked: a request arrives from the server on a subject only it and the operator may use.
- */
+/** True when `jwt` carries the Ed25519 signature of the key `signerPeerId` names over its header and claims. */
+export function verifyJwt (jwt: string, signerPeerId: string): boolean {
+  const parts = jwt.split('.')
+  if (parts.length !== 3) return false
+  return verifyWithPeerId(signerPeerId, Buffer.from(`${parts[0] ?? ''}.${parts[1] ?? ''}`), Buffer.from(parts[2] ?? '', 'base64url'))
+}
+
+/** The claims of a JWT, bounded and parsed; the caller validates their shape and checks the signature. */
 export function decodeJwtClaims (text: string): unknown {
   if (text.length > MAX_JWT_BYTES) throw new NatsJwtError(`a JWT of ${text.length} bytes is over the ${MAX_JWT_BYTES}-byte limit`)
   const parts = text.split('.')
