@@ -194,7 +194,10 @@ export class FleetReconciler {
     if (applyError != null) throw applyError
     // The watches report every pod and StatefulSet change; what NATS reports (anchor phases,
     // load, drains) is not watched, so poll it while something is in motion.
-    const busy = scaleDown?.active === true || spec.autoscaling?.enabled === true || (status.phase !== 'Ready' && spec.nats != null)
+    // Ready pods whose records NATS does not show yet (NATS came up after them) count as motion too:
+    // the bootstrap list waits for them.
+    const unseen = spec.nats != null && (members?.list.filter(m => m.phase === 'serving').length ?? 0) < (status.readyReplicas ?? 0)
+    const busy = scaleDown?.active === true || spec.autoscaling?.enabled === true || (status.phase !== 'Ready' && spec.nats != null) || unseen
     return busy ? { requeueAfterMs: BUSY_REQUEUE_MS } : {}
   }
 
