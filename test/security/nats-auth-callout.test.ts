@@ -62,6 +62,17 @@ describe('NATS logins decided by the operator (auth callout)', () => {
   let podsAtLoopback = true
   let podUid: string | undefined
 
+  function startCallout (loginLifetimeMs?: number): AuthCallout {
+    return new AuthCallout({
+      connection: operator,
+      key: testOperatorKey().key,
+      fleetOfAddress: address => podsAtLoopback && address === '127.0.0.1' ? { scope, ...(podUid != null ? { uid: podUid } : {}) } : undefined,
+      logins,
+      log: pino({ level: 'silent' }),
+      ...(loginLifetimeMs != null ? { loginLifetimeMs } : {})
+    })
+  }
+
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'meganet-nats-callout-'))
     for (const name of ['a', 'b']) ids.push(await identity(dir, name))
@@ -69,13 +80,7 @@ describe('NATS logins decided by the operator (auth callout)', () => {
     await writeFile(config, natsAuthConfig(testOperatorKey().key))
     nats = await TestNats.start({ configFile: config })
     operator = await connect({ servers: nats.url, authenticator: natsKeyAuthenticator(testOperatorKey().key), inboxPrefix: OPERATOR_INBOX_PREFIX })
-    callout = new AuthCallout({
-      connection: operator,
-      key: testOperatorKey().key,
-      fleetOfAddress: address => podsAtLoopback && address === '127.0.0.1' ? { scope, ...(podUid != null ? { uid: podUid } : {}) } : undefined,
-      logins,
-      log: pino({ level: 'silent' })
-    })
+    callout = startCallout()
     await operator.flush()
     // As the operator does before a fleet's anchors connect: only it may create streams.
     await ensureFleetBuckets(operator, scope)
@@ -193,6 +198,35 @@ describe('NATS logins decided by the operator (auth callout)', () => {
     })
     await eventually(async () => await count('forged') > before.forged ? true : undefined, 10_000, 'the delivered request seen and ignored')
     expect(await count('admitted')).toBe(before.admitted)
+  })
+
+  it('ends a login when its time is up: the client logs in again, checked anew, and is refused once its pod is gone', async () => {
+    callout.stop()
+    callout = startCallout(2_000)
+    try {
+      const member = await identity(dir, 'expiring')
+      const client = await connect({
+        servers: nats.url, inboxPrefix: anchorInboxPrefix(member.peerId), reconnectTimeWait: 200, maxReconnectAttempts: -1,
+        authenticator: nkeyAuthenticator(new TextEncoder().encode(natsUserSeed(member.seed)))
+      })
+      clients.push(client)
+      const seen: string[] = []
+      void (async () => { for await (const status of client.status()) seen.push(status.type) })()
+      const admittedBefore = await count('admitted')
+      await eventually(() => seen.includes('reconnect') ? true : undefined, 15_000, 'disconnected at expiry and logged in again')
+      expect(await count('admitted')).toBeGreaterThan(admittedBefore)
+      // Still an anchor of its fleet after logging in again: it may write its own member key.
+      await (await new Kvm(client).open(membersBucket(scope))).put(member.peerId, new TextEncoder().encode('{}'))
+      // Its pod is gone: the next login is refused.
+      podsAtLoopback = false
+      const refusedBefore = await count('not-an-anchor-pod')
+      await eventually(async () => await count('not-an-anchor-pod') > refusedBefore ? true : undefined, 15_000, 'refused after its pod went')
+      expect(client.isClosed() || seen.includes('disconnect')).toBe(true)
+    } finally {
+      podsAtLoopback = true
+      callout.stop()
+      callout = startCallout()
+    }
   })
 
   it('binds one key to one pod: a pod taken over cannot log in as a crowd of members', async () => {

@@ -8,6 +8,7 @@ import type { NatsConnection } from '@nats-io/nats-core'
 import type { Logger } from 'pino'
 
 const CONNECT_TIMEOUT_MS = 5_000
+const BUCKET_CHECK_MS = 5 * 60_000
 
 /**
  * The operator's NATS connections, one per server list that fleets name, opened on first use
@@ -16,7 +17,8 @@ const CONNECT_TIMEOUT_MS = 5_000
  */
 export class FleetLinks {
   private readonly connections = new Map<string, Promise<NatsConnection>>()
-  private readonly bucketsMade = new Set<string>()
+  /** When each fleet's buckets were last made sure of, by `servers scope`. */
+  private readonly bucketsMade = new Map<string, number>()
   private readonly credsFile?: string
   private readonly commandKey?: SigningKey
   private readonly caFile?: string
@@ -42,16 +44,18 @@ export class FleetLinks {
   }
 
   /**
-   * Creates the fleet's buckets once per connection and scope: on a locked-down NATS anchors may
-   * not create streams (whoever creates one decides its subjects), so they open what this made.
-   * A failure is logged and tried again on the next reconcile; an open NATS lets anchors create them.
+   * Creates the fleet's buckets, at most once per BUCKET_CHECK_MS for each NATS and fleet: on a
+   * locked-down NATS anchors may not create streams (whoever creates one decides its subjects),
+   * so they open what this made. A failure is logged and tried again on the next reconcile; an
+   * open NATS lets anchors create them.
    */
   private async ensureBuckets (nc: NatsConnection, servers: string, scope: FleetScope): Promise<void> {
     const key = `${servers} ${scope.region}/${scope.fleet}`
-    if (this.bucketsMade.has(key)) return
+    // Checked again now and then: a NATS that lost its streams (a wiped volume) gets them back.
+    if (Date.now() - (this.bucketsMade.get(key) ?? -Infinity) < BUCKET_CHECK_MS) return
     try {
       await ensureFleetBuckets(nc, scope)
-      this.bucketsMade.add(key)
+      this.bucketsMade.set(key, Date.now())
     } catch (err) {
       this.log.warn({ servers, fleet: `${scope.region}/${scope.fleet}`, err: (err as Error).message }, 'cannot create the fleet\'s NATS buckets; its anchors wait for them on a locked-down NATS')
     }

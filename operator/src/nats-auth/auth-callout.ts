@@ -28,6 +28,8 @@ export interface AuthCalloutInit {
   readonly fleetOfAddress: FleetOfAddress
   readonly logins: Counter<'outcome'>
   readonly log: Logger
+  /** How long an admitted login lasts. @default LOGIN_LIFETIME_MS */
+  readonly loginLifetimeMs?: number
 }
 
 /**
@@ -107,7 +109,7 @@ export class AuthCallout {
       sub: user,
       aud: MEGANET_ACCOUNT,
       name: anchor.peerId,
-      exp: Math.floor((Date.now() + LOGIN_LIFETIME_MS) / 1000),
+      exp: Math.floor((Date.now() + (this.init.loginLifetimeMs ?? LOGIN_LIFETIME_MS)) / 1000),
       nats: {
         pub: { allow: permissions.publish.allow },
         sub: { allow: permissions.subscribe.allow },
