@@ -1,17 +1,23 @@
 import { generateKeyPair } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { AnchorMesh } from './anchor-mesh.js'
 import type { Libp2p, PeerId } from '@libp2p/interface'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** The part of libp2p the mesh uses: dials fail until `up` holds the anchor. */
 class FakeNode extends EventTarget {
   readonly peerId: PeerId
   readonly up = new Set<string>()
   readonly connected = new Set<string>()
-  readonly dials: Array<{ peer: string, at: number }> = []
-  readonly peerStore = { merge: async () => await Promise.resolve() }
+  readonly dials: Array<{ peer: string, at: number, addresses?: string[] }> = []
+  readonly known = new Map<string, Multiaddr[]>()
+  readonly peerStore = {
+    merge: async (peer: PeerId, data: { multiaddrs: Multiaddr[] }) => { this.known.set(peer.toString(), data.multiaddrs) },
+    get: async (peer: PeerId) => ({ addresses: (this.known.get(peer.toString()) ?? []).map(multiaddr => ({ multiaddr })) })
+  }
 
   constructor (peerId: PeerId) {
     super()
@@ -22,10 +28,16 @@ class FakeNode extends EventTarget {
     return peer != null && this.connected.has(peer.toString()) ? [{}] : []
   }
 
-  async dial (peer: PeerId): Promise<void> {
-    this.dials.push({ peer: peer.toString(), at: Date.now() })
+  /** By PeerId (every address), or only the given addresses (a probe), as libp2p's dial takes them. */
+  /** Its gater refuses every address given explicitly (libp2p: DialDeniedError). */
+  refuseAddresses = false
+
+  async dial (target: PeerId | Multiaddr[]): Promise<void> {
+    if (Array.isArray(target) && this.refuseAddresses) throw Object.assign(new Error('The connection gater denied all addresses'), { name: 'DialDeniedError' })
+    const peer = Array.isArray(target) ? peerIdFromString(target[0]?.getComponents().findLast(c => c.name === 'p2p')?.value ?? '') : target
+    this.dials.push({ peer: peer.toString(), at: Date.now(), ...(Array.isArray(target) ? { addresses: target.map(a => a.toString()) } : {}) })
     if (!this.up.has(peer.toString())) throw new Error('connection refused')
-    this.connect(peer)
+    if (!this.connected.has(peer.toString())) this.connect(peer)
     return await Promise.resolve()
   }
 
@@ -91,5 +103,60 @@ describe('the anchor mesh (reconnecting to anchors)', () => {
     await vi.advanceTimersByTimeAsync(10)
     expect(node.dials.length - again).toBe(2)
     mesh.stop()
+  })
+
+  it('probes an anchor that keeps failing over TCP or WebSocket only, and is connected once that answers', async () => {
+    const node = new FakeNode(await peerId())
+    const anchor = await peerId()
+    const id = anchor.toString()
+    const mesh = new AnchorMesh(node as unknown as Libp2p, [
+      `/ip4/127.0.0.1/udp/2/webrtc-direct/certhash/uEiDDq4_xNyDorZBH3TlGazyJdOWSwvo4PUo5YHFMrvDE6g/p2p/${id}`, `/ip4/127.0.0.1/tcp/3/ws/p2p/${id}`
+    ], pino({ level: 'silent' }), { initialBackoffMs: 1000, maxBackoffMs: 4000, random: () => 0.5 })
+    mesh.start()
+    await vi.advanceTimersByTimeAsync(30_000)
+    // Two full dials, then only probes of the WebSocket address while the anchor stays down.
+    expect(node.dials.slice(0, 2).every(d => d.addresses == null)).toBe(true)
+    const probes = node.dials.slice(2)
+    expect(probes.length).toBeGreaterThan(3)
+    for (const probe of probes) expect(probe.addresses).toEqual([`/ip4/127.0.0.1/tcp/3/ws/p2p/${id}`])
+    node.up.add(id)
+    await vi.advanceTimersByTimeAsync(5_000)
+    expect(mesh.connectedCount()).toBe(1)
+    mesh.stop()
+
+    // Meanwhile nobody else may start a WebRTC-direct dial to it (relay discovery, the DHT); other anchors and addresses are not held back.
+    const sleeping = new AnchorMesh(node as unknown as Libp2p, [`/ip4/127.0.0.1/udp/2/webrtc-direct/certhash/uEiDDq4_xNyDorZBH3TlGazyJdOWSwvo4PUo5YHFMrvDE6g/p2p/${id}`], pino({ level: 'silent' }))
+    expect(sleeping.holdsBack(multiaddr(`/ip4/127.0.0.1/udp/2/webrtc-direct/p2p/${id}`))).toBe(false)
+    node.up.delete(id)
+    node.connected.delete(id)
+    const down = new AnchorMesh(node as unknown as Libp2p, [`/ip4/127.0.0.1/tcp/3/ws/p2p/${id}`], pino({ level: 'silent' }), { initialBackoffMs: 1000, random: () => 0.5 })
+    down.start()
+    await vi.advanceTimersByTimeAsync(10_000)
+    expect(down.holdsBack(multiaddr(`/ip4/127.0.0.1/udp/2/webrtc-direct/certhash/uEiDDq4_xNyDorZBH3TlGazyJdOWSwvo4PUo5YHFMrvDE6g/p2p/${id}`))).toBe(true)
+    expect(down.holdsBack(multiaddr(`/ip4/127.0.0.1/tcp/3/ws/p2p/${id}`))).toBe(false)
+    expect(down.holdsBack(multiaddr(`/ip4/127.0.0.1/udp/2/webrtc-direct/p2p/${(await peerId()).toString()}`))).toBe(false)
+    down.stop()
+
+    // WebRTC-direct only: nothing cheaper to probe with, so it keeps dialling in full.
+    const lone = new FakeNode(await peerId())
+    const other = (await peerId()).toString()
+    const only = new AnchorMesh(lone as unknown as Libp2p, [`/ip4/127.0.0.1/udp/2/webrtc-direct/certhash/uEiDDq4_xNyDorZBH3TlGazyJdOWSwvo4PUo5YHFMrvDE6g/p2p/${other}`],
+      pino({ level: 'silent' }), { initialBackoffMs: 1000, maxBackoffMs: 4000, random: () => 0.5 })
+    only.start()
+    await vi.advanceTimersByTimeAsync(30_000)
+    expect(lone.dials.length).toBeGreaterThan(4)
+    expect(lone.dials.every(d => d.addresses == null)).toBe(true)
+    only.stop()
+
+    // WebSocket addresses this node may not dial (an https page and plain ws): dials in full after the refused probe.
+    const gated = new FakeNode(await peerId())
+    gated.refuseAddresses = true
+    const third = (await peerId()).toString()
+    const refused = new AnchorMesh(gated as unknown as Libp2p, [`/ip4/127.0.0.1/tcp/3/ws/p2p/${third}`, `/ip4/127.0.0.1/udp/2/webrtc-direct/certhash/uEiDDq4_xNyDorZBH3TlGazyJdOWSwvo4PUo5YHFMrvDE6g/p2p/${third}`],
+      pino({ level: 'silent' }), { initialBackoffMs: 1000, maxBackoffMs: 4000, random: () => 0.5 })
+    refused.start()
+    await vi.advanceTimersByTimeAsync(30_000)
+    expect(gated.dials.filter(d => d.addresses == null).length).toBeGreaterThan(4)
+    refused.stop()
   })
 })

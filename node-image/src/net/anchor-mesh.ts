@@ -7,6 +7,13 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 export const DEFAULT_INITIAL_BACKOFF_MS = 500
 export const DEFAULT_MAX_BACKOFF_MS = 30_000
 const DIAL_TIMEOUT_MS = 10_000
+/**
+ * After this many failed dials in a row an anchor is probed over its cheapest transport only
+ * (TCP or WebSocket: refused at once when it is down), and dialled in full once that answers.
+ * A WebRTC-direct dial to a dead anchor runs ICE until its timeout: most of what an idle browser
+ * peer spent while its anchors were gone.
+ */
+const PROBE_AFTER_FAILURES = 2
 
 export interface AnchorMeshOptions {
   /** First retry after a failed dial (then doubled each time). @default DEFAULT_INITIAL_BACKOFF_MS */
@@ -25,6 +32,13 @@ interface Target {
   /** Why the last dial failed, and how many failed in a row, until one succeeds. */
   lastError?: Error
   failedDials: number
+  /** The mesh's own full dial is under way (the only one let through while the anchor is probed). */
+  dialingInFull?: boolean
+}
+
+/** A WebRTC(-direct) address: a dial to a dead one runs ICE until it times out, unlike TCP or WebSocket, refused at once. */
+function isWebRtc (address: Multiaddr): boolean {
+  return address.getComponents().some(c => c.name === 'webrtc-direct' || c.name === 'webrtc')
 }
 
 /** Node's timers keep the process alive unless unref'd; browsers' timers are numbers. */
@@ -161,6 +175,37 @@ export class AnchorMesh {
     this.retryNow()
   }
 
+  /**
+   * Dials only the anchor's TCP and WebSocket addresses; throws when they are refused. An anchor
+   * with none this node can dial (an https page and plain `ws`, WebRTC-direct only) is dialled in full.
+   */
+  private async probe (target: Target): Promise<void> {
+    const known = (await this.node.peerStore.get(target.peer).catch(() => undefined))?.addresses.map(a => a.multiaddr) ?? target.addresses
+    const cheap = known.filter(a => !isWebRtc(a) && !a.getComponents().some(c => c.name === 'p2p-circuit'))
+      .map(a => a.getComponents().some(c => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${target.peer.toString()}`))
+    if (cheap.length === 0) return
+    try {
+      await this.node.dial(cheap, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+    } catch (err) {
+      // None of them is for this node (no transport, or its gater refuses them): dial in full.
+      if ((err as Error).name === 'NoValidAddressesError' || (err as Error).name === 'DialDeniedError') return
+      throw err
+    }
+  }
+
+  /**
+   * Whether a dial of this address should wait: a WebRTC one to an anchor the mesh is probing
+   * (it is down), unless the mesh itself dials it in full. Other dialers (relay discovery, the
+   * DHT) would otherwise keep starting WebRTC dials to it that run ICE until they time out.
+   */
+  holdsBack (address: Multiaddr): boolean {
+    if (!isWebRtc(address) || address.getComponents().some(c => c.name === 'p2p-circuit')) return false
+    const id = address.getComponents().findLast(c => c.name === 'p2p')?.value
+    const target = id == null ? undefined : this.targets.get(id)
+    return target != null && target.failedDials >= PROBE_AFTER_FAILURES && target.dialingInFull !== true &&
+      this.node.getConnections(target.peer).length === 0
+  }
+
   /** Equal jitter: half the backoff, plus up to the other half at random, so peers do not retry in step. */
   private jittered (backoffMs: number): number {
     return Math.round(backoffMs / 2 + this.random() * backoffMs / 2)
@@ -178,7 +223,15 @@ export class AnchorMesh {
     try {
       // By PeerId: the configured addresses plus what identify taught us (e.g. a rotated certhash).
       await this.node.peerStore.merge(target.peer, { multiaddrs: target.addresses })
-      await this.node.dial(target.peer, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+      if (target.failedDials >= PROBE_AFTER_FAILURES) await this.probe(target)
+      if (this.node.getConnections(target.peer).length === 0) {
+        target.dialingInFull = true
+        try {
+          await this.node.dial(target.peer, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+        } finally {
+          target.dialingInFull = false
+        }
+      }
       target.backoffMs = this.initialBackoffMs
       delete target.lastError
       target.failedDials = 0

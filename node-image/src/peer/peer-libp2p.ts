@@ -7,6 +7,7 @@ import { ping } from '@libp2p/ping'
 import { createLibp2p } from 'libp2p'
 import { platformLibp2p } from './platform.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 export interface PeerLibp2pInit {
   readonly privateKey: PrivateKey
@@ -19,6 +20,8 @@ export interface PeerLibp2pInit {
   readonly iceServers?: readonly string[]
   /** Whether a peer is one of the anchors this peer joined through (trusted to observe its address); default none. */
   readonly isAnchor?: (peer: PeerId) => boolean
+  /** Addresses not to dial for now (the anchor mesh holds back WebRTC dials to anchors that are down); default none. */
+  readonly holdDial?: (address: Multiaddr) => boolean
 }
 
 /**
@@ -41,7 +44,14 @@ export async function createPeerLibp2p (init: PeerLibp2pInit) {
     transports: platform.transports,
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
-    ...(platform.connectionGater != null ? { connectionGater: platform.connectionGater } : {}),
+    connectionGater: {
+      ...platform.connectionGater,
+      denyDialMultiaddr: async (address: Multiaddr) => (init.holdDial?.(address) ?? false) || ((await platform.connectionGater?.denyDialMultiaddr?.(address)) ?? false)
+    },
+    // The anchor mesh reconnects to anchors, with its backoff and cheap probes. libp2p's reconnect
+    // queue would also redial them (the relay transport tags relays keep-alive) 5 more times in
+    // 30 s over every address: WebRTC-direct dials that kept an idle page busy once its anchors were gone.
+    connectionManager: { reconnectRetries: 0 },
     services: {
       ...(platform.services as Record<string, never>),
       identify: identify(),

@@ -184,7 +184,8 @@ export class MeganetPeer {
       listenTcp: options.listenTcp ?? false,
       allowPrivateAddresses: options.allowPrivateAddresses ?? false,
       iceServers: options.iceServers ?? [],
-      isAnchor: peer => anchorsOf.mesh?.has(peer.toString()) ?? false
+      isAnchor: peer => anchorsOf.mesh?.has(peer.toString()) ?? false,
+      holdDial: address => anchorsOf.mesh?.holdsBack(address) ?? false
     })
     anchorsOf.mesh = new AnchorMesh(node, anchors, log, options.reconnect)
     return new MeganetPeer(node, anchorsOf.mesh, options)

@@ -1,7 +1,9 @@
 import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { webRTC, webRTCDirect } from '@libp2p/webrtc'
 import { webSockets } from '@libp2p/websockets'
+import { isPrivate } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
+import { WebSockets } from '@multiformats/multiaddr-matcher'
 import type { DirectUpgrade, PlatformInit, PlatformLibp2p, PlatformName } from './platform-types.js'
 
 /**
@@ -24,8 +26,9 @@ export function platformLibp2p (init: PlatformInit): PlatformLibp2p {
     // Reachable for WebRTC at <relay circuit address>/webrtc once a reservation exists.
     listen: ['/webrtc'],
     services: {},
-    // libp2p's browser gater refuses private and loopback addresses unless told otherwise.
-    ...(init.allowPrivateAddresses ? { connectionGater: { denyDialMultiaddr: async () => await Promise.resolve(false) } } : {})
+    // libp2p's browser gater, spelled out so the peer can add to it: no private or loopback
+    // addresses and no insecure WebSocket, unless told otherwise (devnets).
+    connectionGater: { denyDialMultiaddr: async ma => await Promise.resolve(!init.allowPrivateAddresses && (WebSockets.matches(ma) || isPrivate(ma))) }
   }
 }
 
