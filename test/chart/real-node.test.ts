@@ -44,9 +44,18 @@ async function done (run: ReturnType<typeof cli>, what: string): Promise<string>
   return run.output()
 }
 
+/** How many anchors (PeerIds) the addresses that pass `test` belong to. */
+const anchorsIn = (addresses: readonly string[], test: (address: string) => boolean): number =>
+  new Set(addresses.filter(test).map(a => a.split('/p2p/')[1])).size
+
+/**
+ * Ready as a peer outside needs it: every anchor in the bootstrap list with its NodePort TCP
+ * address (an anchor learns it from the operator's announce file, up to a minute after it
+ * starts) and one browser address per anchor.
+ */
 const ready = (fleet: FleetObject, replicas: number): boolean =>
   fleet.status?.phase === 'Ready' && fleet.status.readyReplicas === replicas && fleet.status.observedGeneration === fleet.metadata.generation &&
-  (fleet.status.bootstrap?.length ?? 0) >= replicas
+  anchorsIn(fleet.status.bootstrap ?? [], a => a.includes('/tcp/3') && !a.includes('/ws')) >= replicas && (fleet.status.browserAddresses?.length ?? 0) >= replicas
 
 const why = await kubeletNodeUnavailable()
 
