@@ -15,8 +15,8 @@ class FakeNode extends EventTarget {
   readonly dials: Array<{ peer: string, at: number, addresses?: string[] }> = []
   readonly known = new Map<string, Multiaddr[]>()
   readonly peerStore = {
-    merge: async (peer: PeerId, data: { multiaddrs: Multiaddr[] }) => { this.known.set(peer.toString(), data.multiaddrs) },
-    get: async (peer: PeerId) => ({ addresses: (this.known.get(peer.toString()) ?? []).map(multiaddr => ({ multiaddr })) })
+    merge: async (peer: PeerId, data: { multiaddrs: Multiaddr[] }) => { this.known.set(peer.toString(), data.multiaddrs); await Promise.resolve() },
+    get: async (peer: PeerId) => await Promise.resolve({ addresses: (this.known.get(peer.toString()) ?? []).map(multiaddr => ({ multiaddr })) })
   }
 
   constructor (peerId: PeerId) {
