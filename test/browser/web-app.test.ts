@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Devnet } from '../../node-image/src/devnet/devnet.js'
 import { getBlob, putBlob } from '../../node-image/src/files/index.js'
 import { MeganetPeer } from '../../node-image/src/peer/index.js'
+import { freshSnapshot } from '../helpers/fresh-snapshot.js'
 import { eventually } from '../helpers/anchor-process.js'
 import { launchChromium } from '../helpers/chromium.js'
 import { natsServerBinary } from '../helpers/nats.js'
@@ -114,7 +115,7 @@ describe('the web app in Chromium against a devnet', () => {
     wssPage = await page()
     wssPageId = await wssPage.join([address(1, '/tls/ws/')])
     expect(await wssPage.status()).toContain('secure WebSocket')
-    const metrics = await (await fetch(devnet.anchors[1]!.url('/metrics'))).text()
+    const metrics = await freshSnapshot(devnet.anchors[1]!.url('/metrics'))
     expect(Number(/^meganet_peers\{transport="websocket-secure"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1)
 
     const node = await nodePeer(2)

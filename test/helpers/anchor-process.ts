@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { AnchorChild } from '../../node-image/src/devnet/anchor-child.js'
+import { freshSnapshot } from './fresh-snapshot.js'
 import type { AnchorChildOptions } from '../../node-image/src/devnet/anchor-child.js'
 
 export type AnchorProcessOptions = Partial<AnchorChildOptions>
@@ -29,12 +30,14 @@ export class AnchorProcess {
   get logs (): string[] { return this.anchor.logs }
   url (path: string): string { return this.anchor.url(path) }
 
+  /** An endpoint's JSON as of now (not an older snapshot). */
   async json<T> (path: string): Promise<T> {
-    return await (await fetch(this.url(path))).json() as T
+    return JSON.parse(await freshSnapshot(this.url(path))) as T
   }
 
+  /** /metrics as of now (not an older snapshot). */
   async metrics (): Promise<string> {
-    return await (await fetch(this.url('/metrics'))).text()
+    return await freshSnapshot(this.url('/metrics'))
   }
 
   /** Reads one sample (`name` or `name{label="x"}`) from /metrics. */

@@ -4,7 +4,10 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { AnchorChild } from '../../node-image/src/devnet/anchor-child.js'
+import { SNAPSHOT_TIME_HEADER } from '../../node-image/src/http/http-server.js'
+import { freshAnswer } from '../helpers/fresh-snapshot.js'
 import { NatLab } from './nat-lab.js'
+import type { TimedAnswer } from '../helpers/fresh-snapshot.js'
 import type { LabHost } from './nat-lab.js'
 import type { NatKind } from './nat-kinds.js'
 import type { LocateReply, ReachReport, ReceiverReport, StartReply, WorkerReply, WorkerRequest } from './worker-protocol.js'
@@ -14,6 +17,10 @@ const WORKER_PATH = fileURLToPath(new URL('./peer-worker.ts', import.meta.url))
 export const ANCHOR_TCP_PORT = 4001
 const ANCHOR_HTTP_PORT = 9464
 const WORKER_START_TIMEOUT_MS = 60_000
+/** Prints the anchor's /metrics and its snapshot time as one JSON line (a TimedAnswer). */
+const TIMED_METRICS = `fetch('http://127.0.0.1:${ANCHOR_HTTP_PORT}/metrics').then(async r => process.stdout.write(JSON.stringify({
+  body: await r.text(), at: Number(r.headers.get(${JSON.stringify(SNAPSHOT_TIME_HEADER)}))
+})))`
 
 /** An anchor process on a public lab host, started as operators would: no `--announce`. */
 export interface LabAnchor {
@@ -138,6 +145,7 @@ export class LabNetwork {
       bootstrap: this.anchors.slice(0, 1).map(a => a.address),
       // A shared machine under load can take well over the default 20 s to start a process.
       startTimeoutMs: 120_000,
+      env: { DEBUG: process.env.LAB_ANCHOR_DEBUG ?? '' },
       flags: {
         'listen-tcp-port': String(ANCHOR_TCP_PORT),
         'listen-ws-port': String(ANCHOR_TCP_PORT + 1),
@@ -160,16 +168,16 @@ export class LabNetwork {
     return this.track(await PeerWorker.start(this.lab, await this.lab.addPublicHost(name)))
   }
 
-  /** One metric sample from an anchor's /metrics, fetched inside its namespace. */
   /**
-   * One sample of an anchor's /metrics. A scrape that fails or lacks the sample is retried, then
+   * One sample of an anchor's /metrics as of now. A scrape that fails or lacks the sample is retried, then
    * thrown: read as 0 it would silently skew the before/after differences the tests compare.
    */
   async anchorMetric (anchor: LabAnchor, sample: string): Promise<number> {
     let last = ''
     for (let attempt = 0; attempt < 3; attempt++) {
-      const text = await this.lab.exec(anchor.host.ns, [process.execPath, '-e',
-        `fetch('http://127.0.0.1:${ANCHOR_HTTP_PORT}/metrics').then(r => r.text()).then(t => process.stdout.write(t))`]).catch((err: unknown) => { last = (err as Error).message; return '' })
+      const text = await freshAnswer(`anchor ${anchor.process.peerId}'s /metrics`, async () =>
+        JSON.parse(await this.lab.exec(anchor.host.ns, [process.execPath, '-e', TIMED_METRICS])) as TimedAnswer
+      ).catch((err: unknown) => { last = (err as Error).message; return '' })
       const line = text.split('\n').find(l => l.startsWith(`${sample} `))
       if (line != null) return Number(line.slice(sample.length + 1))
       if (text !== '') last = `no sample ${sample} in ${text.length} bytes of metrics`

@@ -38,6 +38,8 @@ export interface TrialResult {
   readonly timeToDirectMs?: number
   /** Relayed connections the dialler opened to the listener during the trial. */
   readonly relayedConnectionsOpened: number
+  /** Which relay carried each of them (the connections' remote addresses). */
+  readonly relayedVia: string[]
   /** Relayed connections still open at the end (0 once the direct one is up). */
   readonly relayedConnectionsLeft: number
   /** Message bytes the listener still received through the relay after going direct. */
@@ -82,13 +84,14 @@ export class PairLane {
         direct: reach.direct,
         ...(reach.directAt != null && reach.relayedAt != null ? { timeToDirectMs: reach.directAt - reach.relayedAt } : {}),
         relayedConnectionsOpened: reach.relayedConnectionsOpened,
+        relayedVia: reach.relayedVia,
         relayedConnectionsLeft: reach.relayedConnectionsOpen,
         relayedBytesAfterDirect: received.relayedBytesAfterDirect,
         trafficDirect: reach.trafficError == null && reach.paths.slice(1).every(p => p === 'direct'),
         ...(reach.trafficError != null ? { trafficError: reach.trafficError } : {})
       }
     } catch (err) {
-      return { direct: false, relayedConnectionsOpened: 0, relayedConnectionsLeft: 0, relayedBytesAfterDirect: 0, trafficDirect: false, error: (err as Error).message }
+      return { direct: false, relayedConnectionsOpened: 0, relayedVia: [], relayedConnectionsLeft: 0, relayedBytesAfterDirect: 0, trafficDirect: false, error: (err as Error).message }
     } finally {
       await Promise.all([this.listener.stopPeer().catch(() => {}), this.dialler.stopPeer().catch(() => {})])
     }

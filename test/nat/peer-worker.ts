@@ -12,7 +12,7 @@ import type { LocateReply, ReachReport, ReceiverReport, WorkerReply, WorkerReque
 
 let peer: MeganetPeer | undefined
 /** When each remote peer's first relayed and first direct connection opened, by PeerId. */
-const opened = new Map<string, { relayedAt?: number, directAt?: number, directAddress?: string, relayedConnections: number }>()
+const opened = new Map<string, { relayedAt?: number, directAt?: number, directAddress?: string, relayedConnections: number, relayedVia: string[] }>()
 let received: Array<{ at: number, bytes: number, relayed: boolean, from: string }> = []
 
 function isRelayed (connection: Connection): boolean {
@@ -21,13 +21,13 @@ function isRelayed (connection: Connection): boolean {
 
 function record (connection: Connection): void {
   const key = connection.remotePeer.toString()
-  const entry = opened.get(key) ?? { relayedConnections: 0 }
+  const entry = opened.get(key) ?? { relayedConnections: 0, relayedVia: [] }
   const now = performance.now()
   if (isRelayed(connection)) {
     entry.relayedConnections++
+    entry.relayedVia.push(connection.remoteAddr.toString())
     entry.relayedAt ??= now
   } else if (entry.directAt == null) {
-    connection.addEventListener('close', () => { process.stderr.write(`DIRECT CLOSED after ${(performance.now() - now).toFixed(0)} ms\n`) })
     entry.directAt = now
     entry.directAddress = connection.remoteAddr.toString()
   }
@@ -87,6 +87,7 @@ async function reach (target: string, waitDirectMs: number, messages: number, me
     ...(e?.directAt != null ? { directAt: e.directAt } : {}),
     ...(e?.directAddress != null ? { directAddress: e.directAddress } : {}),
     relayedConnectionsOpened: e?.relayedConnections ?? 0,
+    relayedVia: e?.relayedVia ?? [],
     relayedConnectionsOpen: connections.filter(isRelayed).length,
     directConnectionsOpen: connections.filter(c => !isRelayed(c)).length,
     paths,

@@ -21,6 +21,8 @@ export interface ReachReport {
   readonly directAddress?: string
   /** Relayed connections this peer opened to the target during the trial. */
   readonly relayedConnectionsOpened: number
+  /** The remote address of each of those relayed connections: which relay carried it. */
+  readonly relayedVia: string[]
   /** Relayed connections to the target still open at the end. */
   readonly relayedConnectionsOpen: number
   /** Direct connections to the target open at the end. */

@@ -8,6 +8,8 @@ import { ResponseCache } from './response-cache.js'
 
 /** /status and /metrics are computed at most once per this, however often they are asked for. */
 const SNAPSHOT_TTL_MS = 1_000
+/** When the answer of /status or /metrics was computed (ms since the epoch): it may be up to SNAPSHOT_TTL_MS old. */
+export const SNAPSHOT_TIME_HEADER = 'x-snapshot-time'
 /** Slow or idle HTTP clients are cut off after these (Node's defaults wait minutes). */
 const HEADERS_TIMEOUT_MS = 10_000
 const REQUEST_TIMEOUT_MS = 15_000
@@ -47,15 +49,16 @@ export function createHttpApp (source: AnchorHttpSource, log: Logger): express.E
   })
   app.get('/metrics', async (_req, res) => {
     try {
-      const body = await metrics.get()
-      res.type(source.registry.contentType).send(body)
+      const { at, result } = await metrics.snapshot()
+      res.set(SNAPSHOT_TIME_HEADER, String(at)).type(source.registry.contentType).send(result)
     } catch (err) {
       log.error({ err }, 'metrics collection failed')
       res.status(500).type('text/plain').send(`metrics collection failed: ${(err as Error).message}\n`)
     }
   })
   app.get('/status', async (_req, res) => {
-    res.type('application/json').send(await status.get())
+    const { at, result } = await status.snapshot()
+    res.set(SNAPSHOT_TIME_HEADER, String(at)).type('application/json').send(result)
   })
   app.get('/bootstrap', async (_req, res) => {
     try {

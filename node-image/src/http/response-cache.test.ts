@@ -10,6 +10,16 @@ describe('ResponseCache', () => {
     expect(await cache.get(Date.now() + 2000)).toBe(2)
   })
 
+  it('tells when its value was computed', async () => {
+    let calls = 0
+    const cache = new ResponseCache(1000, async () => await Promise.resolve(++calls))
+    const before = Date.now()
+    const first = await cache.snapshot()
+    expect(first.at).toBeGreaterThanOrEqual(before)
+    expect(await cache.snapshot(first.at + 999)).toBe(first)
+    expect((await cache.snapshot(first.at + 1000)).result).toBe(2)
+  })
+
   it('does not keep a failure', async () => {
     let fail = true
     const cache = new ResponseCache(1000, async () => { await Promise.resolve(); if (fail) throw new Error('no'); return 'ok' })
