@@ -46,7 +46,8 @@ describe('NATS fully down', () => {
 
     await nats.restart()
     await eventually(async () => (await coordinationOf(anchor)).coordination.state === 'connected' ? true : undefined, 20_000, 'reconnected')
-    expect(await anchor.metric('meganet_coordination_reconnects_total')).toBeGreaterThanOrEqual(1)
+    const natsLog = (): string => anchor.logs.filter(l => l.includes('NATS') || l.includes('coordination')).slice(-20).join('\n')
+    expect(await anchor.metric('meganet_coordination_reconnects_total'), `the anchor's NATS log:\n${natsLog()}`).toBeGreaterThanOrEqual(1)
     const nc = await natsClient(nats.url)
     try {
       const fleet = new FleetClient(nc, { region: 'local', fleet: 'outage' })

@@ -109,6 +109,8 @@ class MemoryNats {
   getServer (): string { return 'memory' }
   isClosed (): boolean { return this.closed }
   status (): Feed<{ type: string }> { return this.statusFeed }
+  /** A status event as nats.js delivers it. */
+  announce (type: string): void { this.statusFeed.push({ type }) }
   subscribe (subject: string, options: { callback: Callback }): { unsubscribe: () => void } {
     this.subscriptions.set(subject, options.callback)
     return { unsubscribe: () => { this.subscriptions.delete(subject) } }
@@ -234,6 +236,22 @@ describe('the coordinator, against NATS in memory', () => {
     await until(() => nats.subscriptions.has(subject) ? true : undefined, 'the command subscription')
     expect(await nats.request(subject, encodePayload(await signCommand(operatorKey, 'drain', { anchor: anchorId, scope })))).toMatchObject({ ok: false })
     expect(commands).toEqual([])
+  })
+
+  it('reports a lost NATS link and counts its return once, even if a status repeats', async () => {
+    const nats = new MemoryNats()
+    const { coordinator, metric } = start(nats)
+    await until(() => nats.buckets.get(membersBucket(scope))?.entries.has(anchorId) === true ? true : undefined, 'setup')
+    nats.announce('disconnect')
+    await until(() => coordinator.status().state === 'disconnected' ? true : undefined, 'disconnected')
+    expect(await metric('meganet_coordination_connected', {})).toBe(0)
+    nats.announce('disconnect')
+    nats.announce('reconnect')
+    nats.announce('reconnect')
+    await until(() => coordinator.status().state === 'connected' ? true : undefined, 'reconnected')
+    await new Promise(resolve => setTimeout(resolve, 20))
+    expect(await metric('meganet_coordination_reconnects_total', {})).toBe(1)
+    expect(await metric('meganet_coordination_connected', {})).toBe(1)
   })
 
   it('deletes its record on stop, so the fleet sees it leave at once', async () => {

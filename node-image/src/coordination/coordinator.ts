@@ -209,7 +209,6 @@ export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
         this.setState('disconnected')
         this.log.warn('NATS disconnected; still serving peers, reconnecting')
       } else if (status.type === 'reconnect') {
-        this.metrics.reconnects.inc()
         this.setState('connected')
         this.log.info({ server: nc.getServer() }, 'NATS reconnected')
         // A restarted server may have lost consumers: set the watch up again and beat at once.
@@ -373,6 +372,8 @@ export class Coordinator extends TypedEventEmitter<CoordinatorEvents> {
   }
 
   private setState (state: CoordinationState): void {
+    // Counted on the state /status reports, so the two always agree.
+    if (this.state === 'disconnected' && state === 'connected') this.metrics.reconnects.inc()
     this.state = state
     this.metrics.connected.set(state === 'connected' ? 1 : 0)
   }

@@ -1,7 +1,6 @@
 import { spawn, spawnSync } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
-import { createConnection } from 'node:net'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
 import type { ChildProcess } from 'node:child_process'
@@ -37,13 +36,8 @@ export interface NatsChildOptions {
   readonly startTimeoutMs?: number
 }
 
-async function portOpen (port: number): Promise<boolean> {
-  return await new Promise(resolve => {
-    const socket = createConnection({ port, host: '127.0.0.1' })
-    socket.once('connect', () => { socket.destroy(); resolve(true) })
-    socket.once('error', () => resolve(false))
-  })
-}
+/** What nats-server logs once it listens for clients (and JetStream is up). */
+const READY_LINE = '[INF] Server is ready'
 
 /** A nats-server process with JetStream, on loopback. */
 export class NatsChild {
@@ -72,9 +66,15 @@ export class NatsChild {
     }
     const child = spawn(options.binary, args, { stdio: ['ignore', 'ignore', 'pipe'] })
     const logs: string[] = []
-    child.stderr?.on('data', (chunk: Buffer) => { logs.push(...chunk.toString().split('\n').filter(l => l.length > 0)) })
+    let partial = ''
+    child.stderr?.on('data', (chunk: Buffer) => {
+      const lines = (partial + chunk.toString()).split('\n')
+      partial = lines.pop() ?? ''
+      logs.push(...lines.filter(l => l.length > 0))
+    })
     const deadline = Date.now() + (options.startTimeoutMs ?? 15_000)
-    while (!(await portOpen(options.port))) {
+    // Its own log, not an open port: while a server restarts, another process may take its port.
+    while (!logs.some(line => line.includes(READY_LINE))) {
       if (child.exitCode != null) throw new Error(`nats-server exited with ${child.exitCode}:\n${logs.join('\n')}`)
       if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`nats-server did not listen on ${options.port}:\n${logs.join('\n')}`) }
       await new Promise(resolve => setTimeout(resolve, 50))
