@@ -26,7 +26,8 @@ function crc16 (bytes: Uint8Array): number {
   return crc
 }
 
-function base32 (bytes: Uint8Array): string {
+/** RFC 4648 base32 without padding, as NATS spells nkeys and JWT ids. */
+export function base32 (bytes: Uint8Array): string {
   let out = ''
   let bits = 0
   let value = 0

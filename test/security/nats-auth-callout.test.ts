@@ -1,7 +1,7 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { AckPolicy, DeliverPolicy, jetstreamManager } from '@nats-io/jetstream'
 import { Kvm } from '@nats-io/kv'
@@ -18,30 +18,13 @@ import { AuthCallout } from '../../operator/src/nats-auth/auth-callout.js'
 import { natsAuthConfig } from '../../operator/src/nats-auth/auth-config.js'
 import { AnchorProcess, eventually } from '../helpers/anchor-process.js'
 import { TestNats } from '../helpers/nats.js'
+import { clientAs, identity, violations } from '../helpers/nats-identities.js'
+import type { Identity } from '../helpers/nats-identities.js'
 import { testOperatorKey } from '../helpers/operator-key.js'
 import { MEMBER_TTL_MS, coordinationOf } from '../coordination/fleet.js'
 import type { NatsConnection } from '@nats-io/nats-core'
 
 const scope = { region: 'local', fleet: 'callout' }
-
-interface Identity { peerId: string, seed: Uint8Array, file: string }
-
-async function identity (dir: string, name: string): Promise<Identity> {
-  const key = await generateKeyPair('Ed25519')
-  const file = join(dir, `${name}.key`)
-  await writeFile(file, privateKeyToProtobuf(key), { mode: 0o600 })
-  return { peerId: peerIdFromPrivateKey(key).toString(), seed: key.raw.subarray(0, 32), file }
-}
-
-async function clientAs (url: string, seed: Uint8Array, inboxPrefix: string): Promise<NatsConnection> {
-  return await connect({ servers: url, authenticator: nkeyAuthenticator(new TextEncoder().encode(natsUserSeed(seed))), inboxPrefix, maxReconnectAttempts: 0 })
-}
-
-function violations (nc: NatsConnection): string[] {
-  const seen: string[] = []
-  void (async () => { for await (const status of nc.status()) if (status.type === 'error') seen.push(String(status.error)) })()
-  return seen
-}
 
 /**
  * The chart's NATS lockdown on a real nats-server: the config the operator writes (one account,

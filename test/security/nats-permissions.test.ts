@@ -1,45 +1,25 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { generateKeyPair, privateKeyToProtobuf } from '@libp2p/crypto/keys'
+import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { Kvm } from '@nats-io/kv'
-import { nkeyAuthenticator } from '@nats-io/nats-core'
 import { connect } from '@nats-io/transport-node'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { PEER_DIRECTORY_BUCKET, commandSubject, directoryKey, membersBucket } from '@meganet/contracts'
 import {
-  FleetClient, OPERATOR_INBOX_PREFIX, anchorInboxPrefix, anchorPermissions, ensureFleetBuckets, natsUserOfPeerId, natsUserSeed, operatorPermissions
+  FleetClient, OPERATOR_INBOX_PREFIX, anchorInboxPrefix, anchorPermissions, ensureFleetBuckets, natsUserOfPeerId, operatorPermissions
 } from '../../fleet-client/src/index.js'
 import { AnchorProcess, eventually } from '../helpers/anchor-process.js'
 import { TestNats } from '../helpers/nats.js'
+import { clientAs, identity, violations } from '../helpers/nats-identities.js'
+import type { Identity } from '../helpers/nats-identities.js'
 import { testOperatorKey } from '../helpers/operator-key.js'
 import { TestPeers } from '../helpers/peers.js'
 import { MEMBER_TTL_MS, coordinationOf } from '../coordination/fleet.js'
 import type { NatsConnection } from '@nats-io/nats-core'
 
 const scope = { region: 'local', fleet: 'locked' }
-
-interface Identity { peerId: string, seed: Uint8Array, file: string }
-
-async function identity (dir: string, name: string): Promise<Identity> {
-  const key = await generateKeyPair('Ed25519')
-  const file = join(dir, `${name}.key`)
-  await writeFile(file, privateKeyToProtobuf(key), { mode: 0o600 })
-  return { peerId: peerIdFromPrivateKey(key).toString(), seed: key.raw.subarray(0, 32), file }
-}
-
-/** A NATS client holding an anchor's (or the operator's) credentials, as a thief of them would. */
-async function clientAs (url: string, seed: Uint8Array, inboxPrefix: string): Promise<NatsConnection> {
-  return await connect({ servers: url, authenticator: nkeyAuthenticator(new TextEncoder().encode(natsUserSeed(seed))), inboxPrefix, maxReconnectAttempts: 0 })
-}
-
-/** Errors the server sent this connection (permission violations arrive asynchronously). */
-function violations (nc: NatsConnection): string[] {
-  const seen: string[] = []
-  void (async () => { for await (const status of nc.status()) if (status.type === 'error') seen.push(String(status.error)) })()
-  return seen
-}
 
 /**
  * NATS locked down with per-component credentials: each anchor's NATS user is its own identity

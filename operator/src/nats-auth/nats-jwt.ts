@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto'
-import { keyId, natsAccountOfPeerId, verifyWithPeerId } from '@meganet/fleet-client'
+import { base32, keyId, natsAccountOfPeerId, verifyWithPeerId } from '@meganet/fleet-client'
 import type { SigningKey } from '@meganet/fleet-client'
 
 /**
@@ -9,28 +9,11 @@ import type { SigningKey } from '@meganet/fleet-client'
  */
 
 const HEADER = Buffer.from(JSON.stringify({ typ: 'JWT', alg: 'ed25519-nkey' })).toString('base64url')
-const BASE32 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567'
 /** Requests are a few KiB (more with client certificates); anything far larger is not one. */
 export const MAX_JWT_BYTES = 64 * 1024
 
 export class NatsJwtError extends Error {
   override readonly name = 'NatsJwtError'
-}
-
-function base32 (bytes: Uint8Array): string {
-  let out = ''
-  let bits = 0
-  let value = 0
-  for (const byte of bytes) {
-    value = ((value << 8) | byte) & 0xffff
-    bits += 8
-    while (bits >= 5) {
-      out += BASE32[(value >>> (bits - 5)) & 31]
-      bits -= 5
-    }
-  }
-  if (bits > 0) out += BASE32[(value << (5 - bits)) & 31]
-  return out
 }
 
 /** Claims every NATS JWT carries besides its own `nats` section. */
