@@ -24,7 +24,9 @@ export const FLEET_RULES = [
   { apiGroups: ['apps'], resources: ['statefulsets'], verbs: MANAGE },
   { apiGroups: [''], resources: ['services', 'configmaps', 'serviceaccounts'], verbs: MANAGE },
   { apiGroups: ['policy'], resources: ['poddisruptionbudgets'], verbs: MANAGE },
-  { apiGroups: [''], resources: ['pods', 'persistentvolumeclaims'], verbs: ['get', 'list', 'watch'] },
+  // patch: the one NATS key an anchor pod may log in with is recorded on it (nats-auth/pod-identity.ts).
+  { apiGroups: [''], resources: ['pods'], verbs: ['get', 'list', 'watch', 'patch'] },
+  { apiGroups: [''], resources: ['persistentvolumeclaims'], verbs: ['get', 'list', 'watch'] },
   { apiGroups: ['', 'events.k8s.io'], resources: ['events'], verbs: ['create', 'update', 'patch'] }
 ]
 
@@ -33,9 +35,9 @@ export const NODE_RULES = [{ apiGroups: [''], resources: ['nodes'], verbs: ['get
 
 /**
  * Least privilege for the operator: its own resource (with status, scale and finalizers), the
- * objects a fleet runs on, pods and PVCs to read, events to write, and leases in its own
- * namespace for leader election (and the NATS auth config it writes). No secrets: anchors mount
- * NATS credentials themselves.
+ * objects a fleet runs on, pods and PVCs to read (pods also to annotate), events to write, and
+ * leases in its own namespace for leader election (and the NATS auth config it writes). No
+ * secrets: anchors mount NATS credentials themselves.
  */
 export class OperatorRbac extends Construct {
   constructor (scope: Construct, id: string, props: OperatorRbacProps) {

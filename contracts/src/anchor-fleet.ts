@@ -217,3 +217,8 @@ export interface AnchorFleet {
 /** Annotation that lets a scale-down proceed without draining (data may be lost). */
 export const FORCE_SCALE_DOWN_ANNOTATION = 'meganet.io/force-scale-down'
 export const FLEET_FINALIZER = 'meganet.io/drain-storage'
+/**
+ * On an anchor pod: the PeerId of the one key it may log in to NATS with, recorded by the
+ * operator at its first login so that a new leader holds the pod to it too.
+ */
+export const NATS_IDENTITY_ANNOTATION = 'meganet.io/nats-identity'

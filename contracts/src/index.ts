@@ -30,7 +30,7 @@ export {
 export type { Lease, StoreRequest, StoreOp, StoreErrorCode, StoreReply, StorageGrant, Manifest, FileMeta } from './storage.js'
 export {
   ANCHOR_FLEET, EXPOSURE_TYPES, NODE_ADDRESS_TYPES, DEFAULT_ANCHOR_RESOURCES, DEFAULT_TOPOLOGY_SPREAD, tolerationSchema, topologySpreadSchema, resourcesSchema, autoscalingSchema, anchorFleetSpecSchema, CONDITION_TYPES, conditionSchema,
-  anchorStatusSchema, anchorFleetStatusSchema, FORCE_SCALE_DOWN_ANNOTATION, FLEET_FINALIZER
+  anchorStatusSchema, anchorFleetStatusSchema, FORCE_SCALE_DOWN_ANNOTATION, FLEET_FINALIZER, NATS_IDENTITY_ANNOTATION
 } from './anchor-fleet.js'
 export type { AnchorFleet, AnchorFleetSpec, AnchorFleetSpecInput, AnchorFleetStatus, Condition, ConditionType } from './anchor-fleet.js'
 export { celRules, embeddedObject, listMap, structuralSchema } from './openapi.js'

@@ -11,6 +11,7 @@ import { webRTCDirect } from '@libp2p/webrtc'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createLibp2p } from 'libp2p'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { NATS_IDENTITY_ANNOTATION } from '@meganet/contracts'
 import { TestControlPlane } from '../cluster/control-plane.js'
 import { KubeletNode, NODE_STORAGE_CLASS, kubeletNodeUnavailable } from '../cluster/kubelet-node.js'
 import { eventually } from '../helpers/anchor-process.js'
@@ -129,6 +130,13 @@ describe.skipIf(why != null)('helm install meganet on a real kubelet node', () =
     const auth = (await core.readNamespacedConfigMap({ name: 'mn-nats-auth', namespace: NS })).data?.['auth.conf'] ?? ''
     expect(auth).toContain('auth_callout')
     expect(auth).not.toMatch(/SU[A-Z2-7]{50,}|PRIVATE KEY/)
+    // Each anchor pod records the one key it logged in with, so a new operator leader holds it to that key too.
+    const anchors = (await api().get(NS, 'meganet')).status?.anchors ?? []
+    expect(anchors).toHaveLength(3)
+    for (const anchor of anchors) {
+      const pod = await core.readNamespacedPod({ name: anchor.pod, namespace: NS })
+      expect(pod.metadata?.annotations?.[NATS_IDENTITY_ANNOTATION], anchor.pod).toBe(anchor.peerId)
+    }
     // The fleet turned Ready from its members' records: anchors wrote them and the operator read them, both logged in.
     const service = await core.readNamespacedService({ name: 'mn-nats', namespace: NS })
     const url = `nats://${service.spec?.clusterIP ?? ''}:4222`

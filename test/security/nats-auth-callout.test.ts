@@ -15,6 +15,7 @@ import {
   FleetClient, OPERATOR_INBOX_PREFIX, anchorInboxPrefix, ensureFleetBuckets, natsKeyAuthenticator, natsUserSeed, signingKeyFromSeed
 } from '../../fleet-client/src/index.js'
 import { AuthCallout } from '../../operator/src/nats-auth/auth-callout.js'
+import type { PodRef } from '../../operator/src/nats-auth/admission.js'
 import { natsAuthConfig } from '../../operator/src/nats-auth/auth-config.js'
 import { AnchorProcess, eventually } from '../helpers/anchor-process.js'
 import { TestNats } from '../helpers/nats.js'
@@ -41,15 +42,29 @@ describe('NATS logins decided by the operator (auth callout)', () => {
   const ids: Identity[] = []
   const clients: NatsConnection[] = []
   const logins = new Counter({ name: 'logins', help: 'logins', labelNames: ['outcome'], registers: [new Registry()] })
-  /** Stands in for the operator's pod cache: whether the loopback address is an anchor pod's, and that pod's UID (none: not bound). */
+  /**
+   * Stands in for the operator's pod cache: whether the loopback address is an anchor pod's, that
+   * pod (none: not bound), and the key recorded on it, as the pod annotation would hold it.
+   */
   let podsAtLoopback = true
-  let podUid: string | undefined
+  let pod: PodRef | undefined
+  const recordedKeys = new Map<string, string>()
+  let recordingFails = false
 
   function startCallout (loginLifetimeMs?: number): AuthCallout {
     return new AuthCallout({
       connection: operator,
       key: testOperatorKey().key,
-      fleetOfAddress: address => podsAtLoopback && address === '127.0.0.1' ? { scope, ...(podUid != null ? { uid: podUid } : {}) } : undefined,
+      fleetOfAddress: address => {
+        if (!podsAtLoopback || address !== '127.0.0.1') return undefined
+        const boundKey = pod == null ? undefined : recordedKeys.get(pod.uid)
+        return { scope, ...(pod != null ? { pod } : {}), ...(boundKey != null ? { boundKey } : {}) }
+      },
+      recordBinding: async (at, peerId) => {
+        await Promise.resolve()
+        if (recordingFails) throw new Error('the API server is away')
+        recordedKeys.set(at.uid, peerId)
+      },
       logins,
       log: pino({ level: 'silent' }),
       ...(loginLifetimeMs != null ? { loginLifetimeMs } : {})
@@ -212,18 +227,37 @@ describe('NATS logins decided by the operator (auth callout)', () => {
     }
   })
 
-  it('binds one key to one pod: a pod taken over cannot log in as a crowd of members', async () => {
-    podUid = 'pod-uid-1'
+  it('binds one key to one pod, recorded on the pod: a pod taken over cannot log in as a crowd of members, not even after a leader change', async () => {
+    pod = { namespace: 'ns', name: 'anchor-0', uid: 'pod-uid-1' }
     try {
       const first = await identity(dir, 'first')
       const second = await identity(dir, 'second')
       clients.push(await clientAs(nats.url, first.seed, anchorInboxPrefix(first.peerId)))
+      expect(recordedKeys.get('pod-uid-1')).toBe(first.peerId)
       await expect(clientAs(nats.url, second.seed, anchorInboxPrefix(second.peerId))).rejects.toThrow(/Authorization Violation/i)
       expect(await count('another-key-for-pod')).toBeGreaterThanOrEqual(1)
       // The same key again (the anchor restarted in its pod) is still welcome.
       clients.push(await clientAs(nats.url, first.seed, anchorInboxPrefix(first.peerId)))
+
+      // A new leader remembers nothing itself: the key recorded on the pod still holds.
+      callout.stop()
+      callout = startCallout()
+      const refusedBefore = await count('another-key-for-pod')
+      await expect(clientAs(nats.url, second.seed, anchorInboxPrefix(second.peerId))).rejects.toThrow(/Authorization Violation/i)
+      expect(await count('another-key-for-pod')).toBe(refusedBefore + 1)
+      clients.push(await clientAs(nats.url, first.seed, anchorInboxPrefix(first.peerId)))
+
+      // A first login whose key cannot be recorded is refused until it can be.
+      pod = { namespace: 'ns', name: 'anchor-1', uid: 'pod-uid-2' }
+      recordingFails = true
+      await expect(clientAs(nats.url, second.seed, anchorInboxPrefix(second.peerId))).rejects.toThrow(/Authorization Violation/i)
+      expect(await count('binding-not-recorded')).toBeGreaterThanOrEqual(1)
+      recordingFails = false
+      clients.push(await clientAs(nats.url, second.seed, anchorInboxPrefix(second.peerId)))
+      expect(recordedKeys.get('pod-uid-2')).toBe(second.peerId)
     } finally {
-      podUid = undefined
+      pod = undefined
+      recordingFails = false
     }
   })
 })

@@ -29,10 +29,19 @@ export const authorizationRequestSchema = z.object({
 
 export type AuthorizationRequest = z.infer<typeof authorizationRequestSchema>
 
-/** An anchor pod: the fleet it serves and, to bind one key to it, its UID. */
+/** Which pod, to bind one key to it: its UID, and where to record the binding. */
+export interface PodRef {
+  readonly namespace: string
+  readonly name: string
+  readonly uid: string
+}
+
+/** An anchor pod: the fleet it serves and, to bind one key to it, the pod and the key recorded on it. */
 export interface AnchorPod {
   readonly scope: FleetScope
-  readonly uid?: string
+  readonly pod?: PodRef
+  /** The PeerId recorded on the pod (NATS_IDENTITY_ANNOTATION) at its first login, if any. */
+  readonly boundKey?: string
 }
 
 /** An anchor admitted: its identity, the fleet whose anchor it may act as, and its pod. */
@@ -40,7 +49,7 @@ export interface Admitted extends AnchorPod {
   readonly peerId: string
 }
 
-export const REFUSAL_REASONS = ['no-nkey', 'bad-signature', 'not-an-anchor-pod', 'another-key-for-pod'] as const
+export const REFUSAL_REASONS = ['no-nkey', 'bad-signature', 'not-an-anchor-pod', 'another-key-for-pod', 'binding-not-recorded'] as const
 
 /** Why a client was refused: a metric label, and one line for the log. */
 export interface Refused {

@@ -1,4 +1,4 @@
-import { SCOPE_NAME_PATTERN } from '@meganet/contracts'
+import { NATS_IDENTITY_ANNOTATION, SCOPE_NAME_PATTERN } from '@meganet/contracts'
 import { ANCHOR_APP, fleetNames } from '@meganet/cdk8s'
 import type { AnchorPod } from './admission.js'
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node'
@@ -39,5 +39,11 @@ export function anchorPodAt (address: string, view: AnchorPodsView): AnchorPod |
   const controller = pod.metadata?.ownerReferences?.find(o => o.controller === true)
   const statefulSet = view.statefulSet(namespace, fleetNames(fleet).statefulSet)
   if (controller?.kind !== 'StatefulSet' || controller.name !== fleetNames(fleet).statefulSet || statefulSet?.metadata?.uid == null || controller.uid !== statefulSet.metadata.uid) return undefined
-  return { scope: { region: own.region, fleet }, ...(pod.metadata?.uid != null ? { uid: pod.metadata.uid } : {}) }
+  const uid = pod.metadata?.uid
+  const boundKey = pod.metadata?.annotations?.[NATS_IDENTITY_ANNOTATION]
+  return {
+    scope: { region: own.region, fleet },
+    ...(uid != null ? { pod: { namespace, name: pod.metadata?.name ?? '', uid } } : {}),
+    ...(boundKey != null ? { boundKey } : {})
+  }
 }

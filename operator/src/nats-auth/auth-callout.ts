@@ -1,7 +1,7 @@
 import { AUTH_CALLOUT_SUBJECT, anchorPermissions, peerIdOfNatsServer } from '@meganet/fleet-client'
 import { admit, authorizationRequestSchema } from './admission.js'
 import { MAX_JWT_BYTES, decodeJwtClaims, encodeJwt, verifyJwt } from './nats-jwt.js'
-import type { Admitted, AuthorizationRequest, FleetOfAddress, Refused } from './admission.js'
+import type { Admitted, AuthorizationRequest, FleetOfAddress, PodRef, Refused } from './admission.js'
 import type { SigningKey } from '@meganet/fleet-client'
 import type { Msg, NatsConnection, Subscription } from '@nats-io/nats-core'
 import type { Counter } from 'prom-client'
@@ -30,6 +30,12 @@ export interface AuthCalloutInit {
   readonly log: Logger
   /** How long an admitted login lasts. @default LOGIN_LIFETIME_MS */
   readonly loginLifetimeMs?: number
+  /**
+   * Records on the pod the one key it may log in with (NATS_IDENTITY_ANNOTATION), so a new
+   * leader holds it to that key too. A login is admitted only once this succeeded. None: the
+   * binding lives in this process only.
+   */
+  readonly recordBinding?: (pod: PodRef, peerId: string) => Promise<void>
 }
 
 /**
@@ -43,23 +49,31 @@ export class AuthCallout {
   private readonly subscription: Subscription
   /** Pod UID → the one key admitted from it: a pod taken over cannot mint a crowd of members. */
   private readonly keysByPod = new Map<string, string>()
+  /** Pods whose binding is recorded on them (the pod cache may not show it yet). */
+  private readonly recorded = new Set<string>()
+  /** Recordings under way, one per pod however many logins wait on it. */
+  private readonly recording = new Map<string, Promise<void>>()
   private readonly lastLogged = new Map<string, number>()
 
   constructor (init: AuthCalloutInit) {
     this.init = init
-    this.subscription = init.connection.subscribe(AUTH_CALLOUT_SUBJECT, { callback: (err, msg) => { if (err == null) this.answer(msg) } })
+    this.subscription = init.connection.subscribe(AUTH_CALLOUT_SUBJECT, {
+      callback: (err, msg) => {
+        if (err == null) this.answer(msg).catch((failure: unknown) => { this.warn('error', `could not answer a NATS login: ${(failure as Error).message}`) })
+      }
+    })
   }
 
   stop (): void {
     this.subscription.unsubscribe()
   }
 
-  private answer (msg: Msg): void {
+  private async answer (msg: Msg): Promise<void> {
     const request = this.fromServer(msg)
     if (request == null) return
     const { key, logins } = this.init
     const { user_nkey: user, server_id: server } = request.nats
-    const decision = this.bindToPod(admit(request, this.init.fleetOfAddress))
+    const decision = await this.bindToPod(admit(request, this.init.fleetOfAddress))
     let nats: Record<string, unknown>
     if ('reason' in decision) {
       logins.inc({ outcome: decision.reason })
@@ -90,17 +104,41 @@ export class AuthCallout {
     return parsed.data
   }
 
-  private bindToPod (decision: Admitted | Refused): Admitted | Refused {
-    if ('reason' in decision || decision.uid == null) return decision
-    const bound = this.keysByPod.get(decision.uid)
-    if (bound != null && bound !== decision.peerId) {
-      return { reason: 'another-key-for-pod', message: `pod ${decision.uid} already logged in as ${bound}; an anchor keeps one identity for its pod's life` }
+  /**
+   * Holds each pod to the first key admitted from it: the one recorded on the pod (by this
+   * leader or an earlier one), else the one this process admitted. A first login is admitted
+   * once its key is recorded on the pod.
+   */
+  private async bindToPod (decision: Admitted | Refused): Promise<Admitted | Refused> {
+    if ('reason' in decision || decision.pod == null) return decision
+    const { pod, peerId } = decision
+    const bound = decision.boundKey ?? this.keysByPod.get(pod.uid)
+    if (bound != null && bound !== peerId) {
+      return { reason: 'another-key-for-pod', message: `pod ${pod.namespace}/${pod.name} already logged in as ${bound}; an anchor keeps one identity for its pod's life` }
     }
     if (bound == null) {
-      if (this.keysByPod.size >= MAX_REMEMBERED_PODS) this.keysByPod.delete(this.keysByPod.keys().next().value ?? '')
-      this.keysByPod.set(decision.uid, decision.peerId)
+      if (this.keysByPod.size >= MAX_REMEMBERED_PODS) this.forget(this.keysByPod.keys().next().value ?? '')
+      this.keysByPod.set(pod.uid, peerId)
     }
-    return decision
+    const { recordBinding } = this.init
+    if (decision.boundKey != null || recordBinding == null || this.recorded.has(pod.uid)) return decision
+    let pending = this.recording.get(pod.uid)
+    if (pending == null) {
+      pending = recordBinding(pod, peerId).finally(() => this.recording.delete(pod.uid))
+      this.recording.set(pod.uid, pending)
+    }
+    try {
+      await pending
+      this.recorded.add(pod.uid)
+      return decision
+    } catch (err) {
+      return { reason: 'binding-not-recorded', message: `could not record ${peerId} on pod ${pod.namespace}/${pod.name} (${(err as Error).message}); the anchor will retry` }
+    }
+  }
+
+  private forget (uid: string): void {
+    this.keysByPod.delete(uid)
+    this.recorded.delete(uid)
   }
 
   private userJwt (user: string, anchor: Admitted): string {

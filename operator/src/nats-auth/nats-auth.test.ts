@@ -1,5 +1,6 @@
 import { createServer, fromPublic } from '@nats-io/nkeys'
 import { describe, expect, it } from 'vitest'
+import { NATS_IDENTITY_ANNOTATION } from '@meganet/contracts'
 import { keyId, natsAccountOfPeerId, natsKeyAuthenticator, natsUserOfPeerId, peerIdOfNatsServer, signingKeyFromSeed } from '@meganet/fleet-client'
 import { admit, authorizationRequestSchema } from './admission.js'
 import { AUTH_CONFIG_KEY, natsAuthConfig } from './auth-config.js'
@@ -96,9 +97,10 @@ describe('the NATS auth config', () => {
 
 describe('anchor pods by address', () => {
   const statefulSet: V1StatefulSet = { metadata: { name: 'one-anchor', namespace: 'ns', uid: 'sts-uid' } }
-  const pod = (overrides: { ip?: string, labels?: Record<string, string>, owner?: string, hostNetwork?: boolean, phase?: string } = {}): V1Pod => ({
+  const pod = (overrides: { ip?: string, labels?: Record<string, string>, owner?: string, hostNetwork?: boolean, phase?: string, annotations?: Record<string, string> } = {}): V1Pod => ({
     metadata: {
       name: 'one-anchor-0', namespace: 'ns', uid: 'pod-uid',
+      ...(overrides.annotations != null ? { annotations: overrides.annotations } : {}),
       labels: overrides.labels ?? { 'app.kubernetes.io/name': 'meganet-anchor', 'app.kubernetes.io/instance': 'one' },
       ownerReferences: [{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 'one-anchor', uid: overrides.owner ?? 'sts-uid', controller: true }]
     },
@@ -109,8 +111,10 @@ describe('anchor pods by address', () => {
     pods: () => pods, fleets: () => fleets, statefulSet: (namespace, name) => namespace === 'ns' && name === 'one-anchor' ? statefulSet : undefined
   })
 
-  it('finds a live pod of a fleet\'s own StatefulSet, with its fleet and UID', () => {
-    expect(anchorPodAt('10.0.0.7', view([pod()]))).toEqual({ scope: { region: 'eu', fleet: 'one' }, uid: 'pod-uid' })
+  it('finds a live pod of a fleet\'s own StatefulSet, with its fleet, the pod, and the key recorded on it', () => {
+    const found = { scope: { region: 'eu', fleet: 'one' }, pod: { namespace: 'ns', name: 'one-anchor-0', uid: 'pod-uid' } }
+    expect(anchorPodAt('10.0.0.7', view([pod()]))).toEqual(found)
+    expect(anchorPodAt('10.0.0.7', view([pod({ annotations: { [NATS_IDENTITY_ANNOTATION]: anchorId } })]))).toEqual({ ...found, boundKey: anchorId })
     expect(anchorPodAt('10.0.0.8', view([pod()]))).toBeUndefined()
   })
 

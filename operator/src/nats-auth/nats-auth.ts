@@ -4,7 +4,8 @@ import { connect } from '@nats-io/transport-node'
 import { apiErrorMessage } from '../kube/kube-client.js'
 import { AuthCallout } from './auth-callout.js'
 import { publishNatsAuthConfig } from './auth-config.js'
-import type { FleetOfAddress } from './admission.js'
+import { recordPodIdentity } from './pod-identity.js'
+import type { FleetOfAddress, PodRef } from './admission.js'
 import type { Kube } from '../kube/kube-client.js'
 import type { SigningKey } from '@meganet/fleet-client'
 import type { NatsConnection } from '@nats-io/nats-core'
@@ -87,7 +88,8 @@ export class NatsAuth {
   private listen (connection: NatsConnection, fleetOfAddress: FleetOfAddress): void {
     if (this.callout != null || this.closed) return
     const { key, logins, log } = this.init
-    this.callout = new AuthCallout({ connection, key, fleetOfAddress, logins, log })
+    const recordBinding = async (pod: PodRef, peerId: string): Promise<void> => { await recordPodIdentity(this.init.kube, pod, peerId) }
+    this.callout = new AuthCallout({ connection, key, fleetOfAddress, logins, log, recordBinding })
     log.info('deciding NATS logins (auth callout)')
   }
 
