@@ -5,9 +5,9 @@ describe('ResponseCache', () => {
   it('computes once for concurrent callers and once per interval after that', async () => {
     let calls = 0
     const cache = new ResponseCache(1000, async () => { calls++; await new Promise(resolve => setTimeout(resolve, 10)); return calls })
-    expect(await Promise.all(Array.from({ length: 50 }, async () => await cache.get()))).toEqual(Array(50).fill(1))
-    expect(await cache.get()).toBe(1)
-    expect(await cache.get(Date.now() + 2000)).toBe(2)
+    expect(await Promise.all(Array.from({ length: 50 }, async () => (await cache.snapshot()).result))).toEqual(Array(50).fill(1))
+    expect((await cache.snapshot()).result).toBe(1)
+    expect((await cache.snapshot(Date.now() + 2000)).result).toBe(2)
   })
 
   it('tells when its value was computed', async () => {
@@ -23,8 +23,8 @@ describe('ResponseCache', () => {
   it('does not keep a failure', async () => {
     let fail = true
     const cache = new ResponseCache(1000, async () => { await Promise.resolve(); if (fail) throw new Error('no'); return 'ok' })
-    await expect(cache.get()).rejects.toThrow('no')
+    await expect(cache.snapshot()).rejects.toThrow('no')
     fail = false
-    expect(await cache.get()).toBe('ok')
+    expect((await cache.snapshot()).result).toBe('ok')
   })
 })

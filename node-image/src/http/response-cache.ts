@@ -20,10 +20,6 @@ export class ResponseCache<T> {
     this.compute = compute
   }
 
-  async get (now = Date.now()): Promise<T> {
-    return (await this.snapshot(now)).result
-  }
-
   /** The value with its time, so a reader can tell how old it is. */
   async snapshot (now = Date.now()): Promise<Snapshot<T>> {
     if (this.value != null && now - this.value.at < this.ttlMs) return this.value
