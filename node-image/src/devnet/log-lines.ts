@@ -1,12 +1,12 @@
 import type { ChildProcess } from 'node:child_process'
 
 /**
- * Collects a child's JSON log lines (pino, on stderr) into `logs` and resolves with the first
- * line whose `msg` is `message`, parsed. Rejects, killing the child, when it exits first or
- * the time runs out; the error quotes the log so far.
+ * Collects a child's log lines (on stderr) into `logs` and resolves with the first line that
+ * `matches`. Rejects, killing the child, when it exits first or the time runs out; the error
+ * quotes the log so far.
  */
-export async function waitForLogMessage<T> (child: ChildProcess, logs: string[], message: string, timeoutMs: number, what: string): Promise<T> {
-  return await new Promise<T>((resolve, reject) => {
+export async function waitForLogLine (child: ChildProcess, logs: string[], matches: (line: string) => boolean, timeoutMs: number, what: string): Promise<string> {
+  return await new Promise<string>((resolve, reject) => {
     let buffer = ''
     let settled = false
     const timer = setTimeout(() => {
@@ -21,14 +21,10 @@ export async function waitForLogMessage<T> (child: ChildProcess, logs: string[],
         const text = buffer.slice(0, index)
         buffer = buffer.slice(index + 1)
         logs.push(text)
-        if (settled || !text.includes(`"msg":${JSON.stringify(message)}`)) continue
+        if (settled || !matches(text)) continue
         settled = true
         clearTimeout(timer)
-        try {
-          resolve(JSON.parse(text) as T)
-        } catch (err) {
-          reject(err instanceof Error ? err : new Error(String(err)))
-        }
+        resolve(text)
       }
     })
     child.once('exit', code => {
@@ -38,4 +34,10 @@ export async function waitForLogMessage<T> (child: ChildProcess, logs: string[],
       reject(new Error(`${what} exited with code ${code}:\n${logs.join('\n')}`))
     })
   })
+}
+
+/** Like {@link waitForLogLine}, for JSON log lines (pino): the first whose `msg` is `message`, parsed. */
+export async function waitForLogMessage<T> (child: ChildProcess, logs: string[], message: string, timeoutMs: number, what: string): Promise<T> {
+  const line = await waitForLogLine(child, logs, text => text.includes(`"msg":${JSON.stringify(message)}`), timeoutMs, what)
+  return JSON.parse(line) as T
 }

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs'
 import { mkdir } from 'node:fs/promises'
 import { homedir } from 'node:os'
 import { join } from 'node:path'
+import { waitForLogLine } from './log-lines.js'
 import type { ChildProcess } from 'node:child_process'
 
 /** The nats-server version the tests and devnet prefer (built by test/tools/install-nats-server.sh). */
@@ -66,19 +67,8 @@ export class NatsChild {
     }
     const child = spawn(options.binary, args, { stdio: ['ignore', 'ignore', 'pipe'] })
     const logs: string[] = []
-    let partial = ''
-    child.stderr?.on('data', (chunk: Buffer) => {
-      const lines = (partial + chunk.toString()).split('\n')
-      partial = lines.pop() ?? ''
-      logs.push(...lines.filter(l => l.length > 0))
-    })
-    const deadline = Date.now() + (options.startTimeoutMs ?? 15_000)
     // Its own log, not an open port: while a server restarts, another process may take its port.
-    while (!logs.some(line => line.includes(READY_LINE))) {
-      if (child.exitCode != null) throw new Error(`nats-server exited with ${child.exitCode}:\n${logs.join('\n')}`)
-      if (Date.now() > deadline) { child.kill('SIGKILL'); throw new Error(`nats-server did not listen on ${options.port}:\n${logs.join('\n')}`) }
-      await new Promise(resolve => setTimeout(resolve, 50))
-    }
+    await waitForLogLine(child, logs, line => line.includes(READY_LINE), options.startTimeoutMs ?? 15_000, `nats-server on port ${options.port}`)
     return new NatsChild(options, child, logs)
   }
 

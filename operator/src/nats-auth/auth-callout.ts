@@ -49,10 +49,11 @@ export class AuthCallout {
   private readonly subscription: Subscription
   /** Pod UID → the one key admitted from it: a pod taken over cannot mint a crowd of members. */
   private readonly keysByPod = new Map<string, string>()
-  /** Pods whose binding is recorded on them (the pod cache may not show it yet). */
-  private readonly recorded = new Set<string>()
-  /** Recordings under way, one per pod however many logins wait on it. */
-  private readonly recording = new Map<string, Promise<void>>()
+  /**
+   * Pod UID → the recording of its key on the pod: under way (however many logins wait on it) or
+   * done (the pod cache may not show it yet). A failed one is dropped, so the next login tries again.
+   */
+  private readonly recordings = new Map<string, Promise<void>>()
   private readonly lastLogged = new Map<string, number>()
 
   constructor (init: AuthCalloutInit) {
@@ -121,15 +122,15 @@ export class AuthCallout {
       this.keysByPod.set(pod.uid, peerId)
     }
     const { recordBinding } = this.init
-    if (decision.boundKey != null || recordBinding == null || this.recorded.has(pod.uid)) return decision
-    let pending = this.recording.get(pod.uid)
-    if (pending == null) {
-      pending = recordBinding(pod, peerId).finally(() => this.recording.delete(pod.uid))
-      this.recording.set(pod.uid, pending)
+    if (decision.boundKey != null || recordBinding == null) return decision
+    let recording = this.recordings.get(pod.uid)
+    if (recording == null) {
+      recording = recordBinding(pod, peerId)
+      recording.catch(() => { if (this.recordings.get(pod.uid) === recording) this.recordings.delete(pod.uid) })
+      this.recordings.set(pod.uid, recording)
     }
     try {
-      await pending
-      this.recorded.add(pod.uid)
+      await recording
       return decision
     } catch (err) {
       return { reason: 'binding-not-recorded', message: `could not record ${peerId} on pod ${pod.namespace}/${pod.name} (${(err as Error).message}); the anchor will retry` }
@@ -138,7 +139,7 @@ export class AuthCallout {
 
   private forget (uid: string): void {
     this.keysByPod.delete(uid)
-    this.recorded.delete(uid)
+    this.recordings.delete(uid)
   }
 
   private userJwt (user: string, anchor: Admitted): string {
