@@ -34,6 +34,20 @@ export interface BootstrapEntry {
   readonly multiaddrs: readonly string[]
 }
 
+/** Other operators' fleets an anchor peers with, at most this many in one list. */
+export const MAX_PEERED_FLEETS = 8
+
+/**
+ * A fleet of another operator that the signing anchor peers with: the PeerIds its operator
+ * pinned for it, and that fleet's own signed list. The signer vouches only for the pins; the
+ * list inside is signed by one of them, and a verifier checks it against them. Peering is not
+ * transitive: a verifier ignores the `peered` field of a list inside.
+ */
+export interface PeeredFleet {
+  readonly pins: readonly string[]
+  readonly list: SignedBootstrapList
+}
+
 export interface BootstrapList {
   readonly version: typeof BOOTSTRAP_LIST_VERSION
   /** PeerId of the anchor that signed the list. */
@@ -43,6 +57,8 @@ export interface BootstrapList {
   /** Milliseconds since the epoch; a verifier refuses the list after this. */
   readonly expiresAt: number
   readonly anchors: readonly BootstrapEntry[]
+  /** Fleets of other operators this anchor peers with (absent when none). */
+  readonly peered?: readonly PeeredFleet[]
 }
 
 export interface SignedBootstrapList {

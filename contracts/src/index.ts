@@ -7,8 +7,8 @@ export { PROTOCOLS, RELAY_PROTOCOLS } from './protocols.js'
 export type { ProtocolName, ProtocolId } from './protocols.js'
 export { ANCHOR_ROLES, isAnchorRole } from './roles.js'
 export type { AnchorRole } from './roles.js'
-export { BOOTSTRAP_SIGNATURE_DOMAIN, BOOTSTRAP_LIST_VERSION, MAX_BOOTSTRAP_LIST_LIFETIME_MS, BOOTSTRAP_CLOCK_SKEW_MS } from './bootstrap-list.js'
-export type { BootstrapEntry, BootstrapList, SignedBootstrapList } from './bootstrap-list.js'
+export { BOOTSTRAP_SIGNATURE_DOMAIN, BOOTSTRAP_LIST_VERSION, MAX_BOOTSTRAP_LIST_LIFETIME_MS, BOOTSTRAP_CLOCK_SKEW_MS, MAX_PEERED_FLEETS } from './bootstrap-list.js'
+export type { BootstrapEntry, BootstrapList, PeeredFleet, SignedBootstrapList } from './bootstrap-list.js'
 export {
   SCOPE_NAME_PATTERN, scopeName, MAX_COORDINATION_PAYLOAD_BYTES, PEER_DIRECTORY_BUCKET, membersBucket, commandSubject,
   MEMBER_PHASES, loadReportSchema, memberRecordSchema, directoryEntrySchema, ANCHOR_COMMANDS, commandRequestSchema,
@@ -20,6 +20,11 @@ export type {
   FleetScope, MemberPhase, LoadReport, MemberRecord, DirectoryEntry, AnchorCommand, CommandRequest, CommandReply, DecodeResult,
   SignatureDomain, SignedEnvelope, RejectionReason, BucketSettings, BucketOptions, BucketSpec
 } from './coordination.js'
+export {
+  PEER_RECORD_NAMESPACE, MAX_PEER_RECORD_BYTES, MAX_PEER_RECORD_ADDRESSES, MAX_PEER_RECORD_AGE_MS, PEER_RECORD_CLOCK_SKEW_MS,
+  PEER_RECORD_QUORUM, PEER_RECORD_REJECTIONS, peerRecordKeyText
+} from './peer-records.js'
+export type { PeerRecordRejection } from './peer-records.js'
 export { MAX_PEER_MESSAGE_BYTES, lookupRequestSchema, LOOKUP_SOURCES, lookupReplySchema, moveNoticeSchema } from './peer-messages.js'
 export type { LookupRequest, LookupReply, MoveNotice } from './peer-messages.js'
 export {

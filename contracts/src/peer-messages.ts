@@ -12,8 +12,13 @@ export type LookupRequest = z.infer<typeof lookupRequestSchema>
 
 export const LOOKUP_SOURCES = ['local', 'directory'] as const
 
-export const lookupReplySchema = z.discriminatedUnion('found', [
+export const lookupReplySchema = z.union([
   z.strictObject({ found: z.literal(true), source: z.enum(LOOKUP_SOURCES), multiaddrs: z.array(z.string().max(600)).max(64) }),
+  /**
+   * Found in the DHT directory: the peer's own signed record (base64url of the envelope), which
+   * the asker verifies against the PeerId it asked for, so not even its anchor can forge it.
+   */
+  z.strictObject({ found: z.literal(true), source: z.literal('record'), record: z.string().max(8192) }),
   z.strictObject({ found: z.literal(false) })
 ])
 export type LookupReply = z.infer<typeof lookupReplySchema>

@@ -15,6 +15,7 @@ import { wssCertificateReloader } from '../transports/wss-certificate.js'
 import { publicAddresses } from './public-addresses.js'
 import type { AnchorConfig } from '../config/anchor-config.js'
 import type { DhtGuard } from '../dht/dht-guard.js'
+import type { PeerRecordDhtRules } from '../dht/peer-records.js'
 import type { Logger } from '../logging/logger.js'
 import type { RotatingWebRTCDirectInit } from '../transports/webrtc-direct-listener.js'
 import type { WssCertificate } from '../transports/wss-certificate.js'
@@ -64,6 +65,8 @@ export interface AnchorLibp2pInit {
   readonly guard: RelayGuard
   /** Bounds the DHT's records and inbound streams. */
   readonly dhtGuard: DhtGuard
+  /** Validates and chooses signed peer records (the DHT directory). */
+  readonly dhtRules: PeerRecordDhtRules
   readonly log: Logger
   /** WebRTC-direct for browsers: the certificates to serve and the two UDP ports they take turns on (concrete ports). */
   readonly webrtcDirect?: RotatingWebRTCDirectInit
@@ -71,7 +74,7 @@ export interface AnchorLibp2pInit {
   readonly wss?: WssCertificate
 }
 
-export async function createAnchorLibp2p ({ config, privateKey, registry, guard, dhtGuard, log, webrtcDirect, wss }: AnchorLibp2pInit) {
+export async function createAnchorLibp2p ({ config, privateKey, registry, guard, dhtGuard, dhtRules, log, webrtcDirect, wss }: AnchorLibp2pInit) {
   const relayEnabled = config.roles.includes('relay')
   const relay = circuitRelayServer({
     reservations: { maxReservations: config.relay.maxReservations, reservationTtl: config.relay.reservationTtl, ...circuitLimits(config) }
@@ -109,6 +112,7 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard,
       dht: (components: KadDHTComponents) => kadDHT({
         protocol: PROTOCOLS.dht,
         clientMode: false,
+        ...dhtRules,
         peerInfoMapper: config.dht.allowPrivateAddresses ? passthroughMapper : removePrivateAddressesMapper
       })(dhtGuard.components(components)),
       ...(relayEnabled

@@ -3,6 +3,7 @@ import type { CoordinationStatus } from '../coordination/coordinator.js'
 import type { DrainProgress } from './anchor-drain.js'
 import type { BrowserTransportStatus } from './browser-transports.js'
 import type { StorageStatus } from './storage-role.js'
+import type { PeeringStatus } from '../federation/peered-fleets.js'
 import type { MemberPhase } from '@meganet/contracts'
 
 export const ANCHOR_PHASES = ['starting', 'serving', 'draining', 'drained', 'stopping', 'stopped'] as const
@@ -28,6 +29,8 @@ export interface AnchorStatus {
   /** What browsers dial: the WebRTC-direct certificates served now and the WSS certificate. */
   readonly browser: BrowserTransportStatus
   readonly anchors: { readonly configured: number, readonly connected: number }
+  /** Other operators' fleets this anchor peers with (`peering`). */
+  readonly peering: readonly PeeringStatus[]
   readonly coordination: CoordinationStatus
   readonly drain: DrainProgress | null
   readonly storage: StorageStatus | null

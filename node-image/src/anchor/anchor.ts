@@ -12,6 +12,10 @@ import { CoordinationMetrics } from '../metrics/coordination-metrics.js'
 import { AnchorMesh } from '../net/anchor-mesh.js'
 import { RelayGuard } from '../relay/relay-guard.js'
 import { DhtGuard } from '../dht/dht-guard.js'
+import { peerRecordDhtRules, peerRecordKey, peerRecordReplaces } from '../dht/peer-records.js'
+import { findPeerRecord } from '../dht/record-lookup.js'
+import { RecordPublisher } from '../dht/record-publisher.js'
+import { PeeredFleets } from '../federation/peered-fleets.js'
 import { DhtMetrics } from '../metrics/dht-metrics.js'
 import { InflightMetrics } from '../metrics/inflight-metrics.js'
 import { MAX_PEER_MESSAGE_BYTES, PROTOCOLS, TRANSPORT_NAMES, transportOf } from '@meganet/contracts'
@@ -24,7 +28,10 @@ import { AnchorDrain } from './anchor-drain.js'
 import { ConnectionLiveness } from './connection-liveness.js'
 import { createAnchorLibp2p } from './anchor-libp2p.js'
 import { browserTransportStatus, openBrowserTransports } from './browser-transports.js'
-import { BOOTSTRAP_LIST_REFRESH_MS, BOOTSTRAP_LIST_TTL_MS, IDENTITY_FILE_NAME, PING_TIMEOUT_MS } from '../config/anchor-defaults.js'
+import {
+  BOOTSTRAP_LIST_REFRESH_MS, BOOTSTRAP_LIST_TTL_MS, IDENTITY_FILE_NAME, PEER_RECORD_LOOKUP_TIMEOUT_MS, PEER_RECORD_PUT_CONCURRENCY,
+  PEER_RECORD_PUT_TIMEOUT_MS, PEER_RECORD_REFRESH_MS, PEERED_ANCHORS_PER_FLEET, PEERING_RETRY_MS, PING_TIMEOUT_MS
+} from '../config/anchor-defaults.js'
 import { LOOKUP_PROTOCOL, circuitAddresses, handleLookup } from './lookup-service.js'
 import { memberPhase, routingTableSize } from './anchor-status.js'
 import { StorageRole } from './storage-role.js'
@@ -37,6 +44,7 @@ import type { BrowserTransports } from './browser-transports.js'
 import type { AnchorCommand, BootstrapEntry, MemberRecord } from '@meganet/contracts'
 import type { AnchorPhase, AnchorStatus } from './anchor-status.js'
 import type { StorageFleet } from '../storage/storage-fleet.js'
+import type { VerifiedPeerRecord } from '../dht/peer-records.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { Server } from 'node:http'
 
@@ -65,16 +73,28 @@ export class Anchor {
   private phase: AnchorPhase = 'starting'
   /** Anchors the mesh keeps because they are fleet members (not static bootstrap entries). */
   private readonly memberTargets = new Set<string>()
+  /** The signed list with the peered fleets, and without them (what peered fleets embed). */
   private readonly bootstrapLists: BootstrapListCache
+  private readonly ownBootstrapList: BootstrapListCache
   private http?: { server: Server, port: number }
   private readonly browserTransports: BrowserTransports
 
   private readonly inflight: InflightMetrics
+  private readonly dhtGuard: DhtGuard
+  private readonly dhtMetrics: DhtMetrics
+  private readonly recordPublisher: RecordPublisher
+  /** Other operators' fleets this anchor peers with. */
+  readonly peered: PeeredFleets
   /** Lookups in flight, each counted at its largest request; one network may take a quarter. */
   private readonly lookupBudget = new ByteBudget({ limit: MAX_LOOKUP_INFLIGHT_BYTES, holderShare: 0.25 })
 
-  private constructor (init: { config: AnchorConfig, node: AnchorLibp2p, key: PrivateKey, guard: RelayGuard, metrics: AnchorMetrics, inflight: InflightMetrics, registry: Registry, log: Logger, browserTransports: BrowserTransports }) {
+  private constructor (init: {
+    config: AnchorConfig, node: AnchorLibp2p, key: PrivateKey, guard: RelayGuard, metrics: AnchorMetrics, inflight: InflightMetrics, registry: Registry,
+    log: Logger, browserTransports: BrowserTransports, dhtGuard: DhtGuard, dhtMetrics: DhtMetrics
+  }) {
     this.config = init.config
+    this.dhtGuard = init.dhtGuard
+    this.dhtMetrics = init.dhtMetrics
     this.browserTransports = init.browserTransports
     this.node = init.node
     this.key = init.key
@@ -84,11 +104,24 @@ export class Anchor {
     this.inflight.track('lookup', this.lookupBudget)
     this.log = init.log
     this.coordinationMetrics = new CoordinationMetrics(init.registry)
+    this.peered = new PeeredFleets(
+      { targets: init.config.peering, anchorsPerFleet: PEERED_ANCHORS_PER_FLEET, refreshMs: init.config.peeringRefresh, retryMs: PEERING_RETRY_MS },
+      { node: init.node, log: init.log })
     this.bootstrapLists = new BootstrapListCache({ key: init.key, issuer: init.node.peerId.toString(), ttlMs: BOOTSTRAP_LIST_TTL_MS, refreshMs: BOOTSTRAP_LIST_REFRESH_MS },
+      () => this.bootstrapEntries(), () => this.peered.signedLists())
+    this.ownBootstrapList = new BootstrapListCache({ key: init.key, issuer: init.node.peerId.toString(), ttlMs: BOOTSTRAP_LIST_TTL_MS, refreshMs: BOOTSTRAP_LIST_REFRESH_MS },
       () => this.bootstrapEntries())
     this.mesh = new AnchorMesh(init.node, init.config.bootstrap, init.log)
     this.liveness = new ConnectionLiveness(init.node, { intervalMs: init.config.connections.pingInterval, timeoutMs: PING_TIMEOUT_MS, log: init.log })
     this.drainer = new AnchorDrain({ node: init.node, guard: init.guard, log: init.log })
+    this.recordPublisher = new RecordPublisher(
+      { refreshMs: PEER_RECORD_REFRESH_MS, concurrency: PEER_RECORD_PUT_CONCURRENCY, timeoutMs: PEER_RECORD_PUT_TIMEOUT_MS },
+      {
+        node: init.node,
+        isReserved: peer => init.guard.reservedPeers().some(p => p.equals(peer)),
+        onPublished: result => { init.dhtMetrics.peerRecordsPublished.inc({ result }) },
+        log: init.log
+      })
     this.drainer.addEventListener('progress', () => { this.onDrainProgress() })
     this.load = new LoadSampler({
       // Peers, not fellow anchors: the autoscaler divides this by the anchors it has.
@@ -130,7 +163,7 @@ export class Anchor {
     const guard = new RelayGuard(config.relay, metrics)
     const inflight = new InflightMetrics(registry)
     const dhtMetrics = new DhtMetrics(registry, config.dht)
-    // Fellow anchors (and this one) store DHT records without a per-peer limit; known once the anchor exists.
+    // Fellow anchors, peered fleets' anchors (and this one) store DHT records without a per-peer limit; known once the anchor exists.
     let fleetAnchor: (peer: string) => boolean = () => false
     const dhtGuard = new DhtGuard({
       protocol: PROTOCOLS.dht,
@@ -138,14 +171,16 @@ export class Anchor {
       maxRecordsPerPeer: config.dht.maxRecordsPerPeer,
       unlimited: peer => fleetAnchor(peer),
       onRefused: kind => { dhtMetrics.onRefused(kind) },
+      replaces: peerRecordReplaces,
       onStreamRefused: reason => { dhtMetrics.streamsRefused.inc({ reason }); if (reason === 'budget') inflight.refused.inc({ protocol: 'dht' }) }
     })
     dhtMetrics.bindStore(dhtGuard.store)
     inflight.track('dht', dhtGuard.budget)
     const browserTransports = await openBrowserTransports(config, log, options.announcedUdpPorts)
-    const node = await createAnchorLibp2p({ config, privateKey: key, registry, guard, dhtGuard, log, ...browserTransports })
-    const anchor = new Anchor({ config, node, key, guard, metrics, inflight, registry, log: log.child({ peerId: node.peerId.toString() }), browserTransports })
-    fleetAnchor = peer => anchor.isFleetAnchor(peer)
+    const dhtRules = peerRecordDhtRules(reason => { dhtMetrics.peerRecordsRejected.inc({ reason }) })
+    const node = await createAnchorLibp2p({ config, privateKey: key, registry, guard, dhtGuard, dhtRules, log, ...browserTransports })
+    const anchor = new Anchor({ config, node, key, guard, metrics, inflight, registry, log: log.child({ peerId: node.peerId.toString() }), browserTransports, dhtGuard, dhtMetrics })
+    fleetAnchor = peer => anchor.isFleetAnchor(peer) || anchor.peered.has(peer)
     if (config.roles.includes('storage')) await anchor.openStorage(registry)
     return anchor
   }
@@ -163,8 +198,12 @@ export class Anchor {
     this.node.services.publicAddresses.announceInterfaceAddresses()
     const relay = this.node.services.relay
     if (relay != null) this.guard.attach({ relay, getConnections: peer => this.node.getConnections(peer) })
-    this.guard.addEventListener('reserved', event => { this.recordInDirectory(event.detail) })
-    this.guard.addEventListener('released', event => { void this.coordinator?.directory?.remove(event.detail.toString()).catch(() => {}) })
+    this.guard.addEventListener('reserved', event => { this.recordInDirectory(event.detail); this.recordPublisher.schedule(event.detail) })
+    this.guard.addEventListener('released', event => {
+      this.recordPublisher.released(event.detail)
+      void this.coordinator?.directory?.remove(event.detail.toString()).catch(() => {})
+    })
+    this.recordPublisher.start()
     this.node.addEventListener('peer:disconnect', event => { this.guard.onPeerDisconnect(event.detail) })
     await this.node.handle(LOOKUP_PROTOCOL, async (stream, connection) => {
       const release = this.lookupBudget.tryAcquire(MAX_PEER_MESSAGE_BYTES, this.isFleetAnchor(connection.remotePeer.toString()) ? undefined : networkOf(connection.remoteAddr))
@@ -180,6 +219,7 @@ export class Anchor {
           directory: () => this.coordinator?.directory,
           addresses: () => this.multiaddrs(),
           fellows: () => (this.coordinator?.members() ?? []).filter(m => m.peerId !== this.peerId && m.phase !== 'drained').map(m => m.peerId),
+          record: async peerId => await this.findRecord(peerId),
           metrics: this.coordinationMetrics,
           log: this.log
         }, stream)
@@ -195,13 +235,14 @@ export class Anchor {
       routingTableSize: () => routingTableSize(this.node.services.dht)
     })
     this.mesh.start()
+    this.peered.start()
     this.liveness.start()
     this.http = await listenHttp(createHttpApp({
       registry: this.metrics.registry,
       live: () => this.phase !== 'stopped',
       readiness: () => this.readiness(),
       status: async () => await this.status(),
-      bootstrapList: async () => await this.bootstrapLists.json()
+      bootstrapList: async ({ peered }) => await (peered ? this.bootstrapLists : this.ownBootstrapList).json()
     }, this.log), this.config.http.host, this.config.http.port)
     this.phase = 'serving'
     this.coordinator?.start()
@@ -218,7 +259,9 @@ export class Anchor {
     this.phase = 'stopping'
     this.guard.drain()
     this.guard.stop()
+    this.recordPublisher.stop()
     this.mesh.stop()
+    this.peered.stop()
     this.liveness.stop()
     this.drainer.stop()
     await this.storage?.stop()
@@ -296,6 +339,7 @@ export class Anchor {
       dht: { routingTablePeers: routingTableSize(this.node.services.dht) },
       browser: browserTransportStatus(this.browserTransports, this.node.services.wssCertificate?.certificate),
       anchors: { configured: this.mesh.configuredCount, connected: this.mesh.connectedCount() },
+      peering: this.peered.status(),
       coordination: this.coordinator?.status() ?? DISABLED_COORDINATION,
       drain: this.drainer.state ?? null,
       storage: this.storage?.status() ?? null,
@@ -400,6 +444,16 @@ export class Anchor {
   private onDrainProgress (): void {
     if (this.phase === 'draining' && this.drainer.state?.done === true) this.phase = 'drained'
     void this.coordinator?.heartbeat()
+  }
+
+  /** A peer's signed record from the DHT directory: this anchor's copy, then the closest anchors'. */
+  private async findRecord (peerId: string): Promise<VerifiedPeerRecord | undefined> {
+    const local = this.dhtGuard.localValue(peerRecordKey(peerId))
+    return await findPeerRecord(this.node.services.dht, peerId, {
+      signal: AbortSignal.timeout(PEER_RECORD_LOOKUP_TIMEOUT_MS),
+      ...(local != null ? { local } : {}),
+      onRejected: reason => { this.dhtMetrics.peerRecordsRejected.inc({ reason }) }
+    })
   }
 
   private recordInDirectory (peer: PeerId): void {

@@ -1,10 +1,12 @@
 import { PROTOCOLS, lookupReplySchema, lookupRequestSchema } from '@meganet/contracts'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { toString as bytesToString } from 'uint8arrays'
 import { jsonFrames } from '../net/json-frames.js'
 import type { CoordinationMetrics } from '../metrics/coordination-metrics.js'
 import type { PeerDirectory } from '../coordination/peer-directory.js'
 import type { Logger } from '../logging/logger.js'
 import type { RelayGuard } from '../relay/relay-guard.js'
+import type { VerifiedPeerRecord } from '../dht/peer-records.js'
 import type { LookupReply } from '@meganet/contracts'
 import type { Libp2p, Stream } from '@libp2p/interface'
 
@@ -22,6 +24,8 @@ export interface LookupSources {
   addresses: () => string[]
   /** Fellow anchors of the fleet (by their signed records), asked when the directory has no answer. */
   fellows: () => string[]
+  /** The peer's own signed record from the DHT directory (any operator's peers), the last resort. */
+  record: (peerId: string) => Promise<VerifiedPeerRecord | undefined>
   readonly metrics: CoordinationMetrics
   readonly log: Logger
 }
@@ -33,7 +37,9 @@ export function circuitAddresses (anchorAddresses: readonly string[], peerId: st
 
 /**
  * Serves `/meganet/lookup/1.0.0`: "where is peer X?" answered from this anchor's own
- * reservations, then the fleet-wide peer directory. A miss tells the peer to walk the DHT.
+ * reservations, then the fleet-wide peer directory, then the fleet's other anchors, then the
+ * DHT directory (the peer's signed record, which crosses operators). A miss tells the peer to
+ * try the DHT itself.
  */
 export async function handleLookup (sources: LookupSources, stream: Stream): Promise<void> {
   const signal = AbortSignal.timeout(LOOKUP_TIMEOUT_MS)
@@ -64,7 +70,10 @@ async function answer (sources: LookupSources, peerId: string, localOnly: boolea
   if (localOnly) return { found: false }
   const entry = await sources.directory()?.lookup(peerId).catch(() => undefined)
   if (entry != null && entry.multiaddrs.length > 0) return { found: true, source: 'directory', multiaddrs: entry.multiaddrs }
-  return await askFellows(sources, peerId)
+  const fromFellows = await askFellows(sources, peerId)
+  if (fromFellows.found) return fromFellows
+  const record = await sources.record(peerId).catch(() => undefined)
+  return record != null ? { found: true, source: 'record', record: bytesToString(record.bytes, 'base64url') } : { found: false }
 }
 
 /**
@@ -84,12 +93,12 @@ async function askFellows (sources: LookupSources, peerId: string): Promise<Look
     const reply = await frames.read(lookupReplySchema, signal)
     await stream.close({ signal }).catch(() => {})
     // A fellow vouches only for its own reservations: the addresses must lead through it.
-    if (!reply.found || reply.source !== 'local' || reply.multiaddrs.some(a => !a.endsWith(`/p2p/${fellow}/p2p-circuit/p2p/${peerId}`))) throw new Error('not there')
+    if (!reply.found || reply.source !== 'local' || !('multiaddrs' in reply) || reply.multiaddrs.some(a => !a.endsWith(`/p2p/${fellow}/p2p-circuit/p2p/${peerId}`))) throw new Error('not there')
     return reply
   })
   try {
     const reply = await Promise.any(asks)
-    return { found: true, source: 'directory', multiaddrs: reply.multiaddrs }
+    return { found: true, source: 'directory', multiaddrs: 'multiaddrs' in reply ? reply.multiaddrs : [] }
   } catch {
     return { found: false }
   } finally {

@@ -1,5 +1,5 @@
 import { signBootstrapList } from './signed-list.js'
-import type { BootstrapEntry } from '@meganet/contracts'
+import type { BootstrapEntry, PeeredFleet } from '@meganet/contracts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export interface BootstrapListCacheInit {
@@ -18,21 +18,24 @@ export interface BootstrapListCacheInit {
 export class BootstrapListCache {
   private readonly init: BootstrapListCacheInit
   private readonly entries: () => BootstrapEntry[]
+  private readonly peered: () => PeeredFleet[]
   private current?: { key: string, issuedAt: number, json: string }
   private signing?: Promise<string>
 
-  constructor (init: BootstrapListCacheInit, entries: () => BootstrapEntry[]) {
+  constructor (init: BootstrapListCacheInit, entries: () => BootstrapEntry[], peered: () => PeeredFleet[] = () => []) {
     this.init = init
     this.entries = entries
+    this.peered = peered
   }
 
   async json (now = Date.now()): Promise<string> {
     const entries = this.entries()
-    const key = JSON.stringify(entries)
+    const peered = this.peered()
+    const key = JSON.stringify([entries, peered])
     const current = this.current
     if (current != null && current.key === key && now - current.issuedAt < this.init.refreshMs) return current.json
     this.signing ??= (async () => {
-      const signed = await signBootstrapList(this.init.key, this.init.issuer, entries, this.init.ttlMs, now)
+      const signed = await signBootstrapList(this.init.key, this.init.issuer, entries, this.init.ttlMs, now, peered)
       const json = JSON.stringify(signed)
       this.current = { key, issuedAt: now, json }
       return json

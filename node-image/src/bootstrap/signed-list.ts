@@ -1,9 +1,9 @@
-import { BOOTSTRAP_CLOCK_SKEW_MS, BOOTSTRAP_LIST_VERSION, BOOTSTRAP_SIGNATURE_DOMAIN, MAX_BOOTSTRAP_LIST_LIFETIME_MS } from '@meganet/contracts'
+import { BOOTSTRAP_CLOCK_SKEW_MS, BOOTSTRAP_LIST_VERSION, BOOTSTRAP_SIGNATURE_DOMAIN, MAX_BOOTSTRAP_LIST_LIFETIME_MS, MAX_PEERED_FLEETS } from '@meganet/contracts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { fromString as bytesFromString, toString as bytesToString } from 'uint8arrays'
 import { z } from 'zod'
-import type { BootstrapEntry, BootstrapList, SignedBootstrapList } from '@meganet/contracts'
+import type { BootstrapEntry, BootstrapList, PeeredFleet, SignedBootstrapList } from '@meganet/contracts'
 import type { PrivateKey } from '@libp2p/interface'
 
 export class BootstrapListError extends Error {
@@ -19,7 +19,8 @@ const listSchema = z.strictObject({
   issuer: z.string().max(128),
   issuedAt: z.number().int(),
   expiresAt: z.number().int(),
-  anchors: z.array(z.strictObject({ peerId: z.string().max(128), multiaddrs: z.array(z.string().max(600)).max(64) })).max(1000)
+  anchors: z.array(z.strictObject({ peerId: z.string().max(128), multiaddrs: z.array(z.string().max(600)).max(64) })).max(1000),
+  peered: z.array(z.strictObject({ pins: z.array(z.string().max(128)).min(1).max(16), list: signedSchema })).max(MAX_PEERED_FLEETS).optional()
 })
 
 function signedBytes (payload: string): Uint8Array {
@@ -28,9 +29,9 @@ function signedBytes (payload: string): Uint8Array {
 
 /** Signs a bootstrap list with the anchor's key. */
 export async function signBootstrapList (
-  key: PrivateKey, issuer: string, anchors: readonly BootstrapEntry[], ttlMs: number, now = Date.now()
+  key: PrivateKey, issuer: string, anchors: readonly BootstrapEntry[], ttlMs: number, now = Date.now(), peered: readonly PeeredFleet[] = []
 ): Promise<SignedBootstrapList> {
-  const list: BootstrapList = { version: BOOTSTRAP_LIST_VERSION, issuer, issuedAt: now, expiresAt: now + ttlMs, anchors }
+  const list: BootstrapList = { version: BOOTSTRAP_LIST_VERSION, issuer, issuedAt: now, expiresAt: now + ttlMs, anchors, ...(peered.length > 0 ? { peered } : {}) }
   const payload = JSON.stringify(list)
   const signature = await key.sign(signedBytes(payload))
   return { signer: issuer, payload, signature: bytesToString(signature, 'base64url') }
@@ -98,11 +99,42 @@ export async function verifyBootstrapList (
   return list.data
 }
 
+/** A peered fleet's list, verified against the pins its vouching anchor gave. */
+export interface VerifiedPeeredFleet {
+  readonly pins: readonly string[]
+  readonly list: BootstrapList
+}
+
+/**
+ * The peered fleets a verified list names, each list inside verified against its pins; one
+ * that fails (expired, altered) is left out and reported through `onInvalid`. Their own
+ * `peered` fields are not followed: trust goes one hop, from a pinned anchor to the fleets it names.
+ */
+export async function verifyPeeredFleets (list: BootstrapList, now = Date.now(), onInvalid?: (err: BootstrapListError) => void): Promise<VerifiedPeeredFleet[]> {
+  const verified: VerifiedPeeredFleet[] = []
+  for (const peered of list.peered ?? []) {
+    try {
+      const inner = await verifyBootstrapList(peered.list, peered.pins, now)
+      const { peered: _notFollowed, ...rest } = inner
+      verified.push({ pins: peered.pins, list: rest })
+    } catch (err) {
+      if (err instanceof BootstrapListError) onInvalid?.(err)
+      else throw err
+    }
+  }
+  return verified
+}
+
 /**
  * Fetches a signed list from an anchor's `/bootstrap` and verifies it. Reads at most
  * {@link MAX_BOOTSTRAP_LIST_BYTES}: a hostile or broken server cannot make the caller buffer more.
  */
 export async function fetchBootstrapList (url: string, trustedSigners: readonly string[], timeoutMs = 10_000): Promise<BootstrapList> {
+  return (await fetchSignedBootstrapList(url, trustedSigners, timeoutMs)).list
+}
+
+/** {@link fetchBootstrapList}, also returning the list as signed (to keep, or to pass on). */
+export async function fetchSignedBootstrapList (url: string, trustedSigners: readonly string[], timeoutMs = 10_000): Promise<{ signed: SignedBootstrapList, list: BootstrapList }> {
   if (trustedSigners.length === 0) throw new BootstrapListError('no trusted anchors to verify the list against: pin at least one anchor PeerId')
   const response = await fetch(url, { signal: AbortSignal.timeout(timeoutMs) })
   if (!response.ok) throw new BootstrapListError(`bootstrap list ${url} answered HTTP ${response.status}`)
@@ -125,5 +157,6 @@ export async function fetchBootstrapList (url: string, trustedSigners: readonly 
   } catch (err) {
     throw new BootstrapListError(`bootstrap list ${url} is not JSON`, { cause: err })
   }
-  return await verifyBootstrapList(json, trustedSigners)
+  const list = await verifyBootstrapList(json, trustedSigners)
+  return { signed: json as SignedBootstrapList, list }
 }

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs'
 import { multiaddr } from '@multiformats/multiaddr'
 import { parse as parseYaml } from 'yaml'
-import { ANCHOR_ROLES, MAX_BLOCK_BYTES, scopeName } from '@meganet/contracts'
+import { ANCHOR_ROLES, MAX_BLOCK_BYTES, MAX_PEERED_FLEETS, scopeName } from '@meganet/contracts'
 import { z } from 'zod'
 import { ANCHOR_DEFAULTS, ANCHOR_OPTIONS, envName, flagName } from './anchor-options.js'
 import { ConfigError } from './errors.js'
@@ -37,6 +37,30 @@ const anchorAddress = multiaddrText.refine(text => text.includes('/p2p/'), {
   message: 'must end in /p2p/<peerId> so the anchor is pinned by key'
 })
 
+const PEERING_FORMAT = 'expected <bootstrap list URL>#<anchor PeerId>[+<PeerId>...], e.g. https://anchors.example.org/bootstrap#12D3KooW…'
+
+/** `<bootstrap list URL>#<pin>[+<pin>...]`: another operator's fleet, pinned by the PeerIds that may sign its list. */
+const peeringEntry = z.string().transform((text, ctx) => {
+  const hash = text.lastIndexOf('#')
+  const bootstrapUrl = hash < 0 ? text : text.slice(0, hash)
+  const pins = hash < 0 ? [] : text.slice(hash + 1).split('+').filter(pin => pin.length > 0)
+  let url: URL | undefined
+  try {
+    url = new URL(bootstrapUrl)
+  } catch {
+    url = undefined
+  }
+  if (url == null || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
+    ctx.addIssue({ code: 'custom', message: `${JSON.stringify(bootstrapUrl)} is not an http(s) URL: ${PEERING_FORMAT}` })
+    return z.NEVER
+  }
+  if (pins.length === 0 || pins.some(pin => !keyPeerId.safeParse(pin).success)) {
+    ctx.addIssue({ code: 'custom', message: `pin the fleet's anchors by PeerId after "#": ${PEERING_FORMAT}` })
+    return z.NEVER
+  }
+  return { bootstrapUrl, pins }
+})
+
 export const anchorConfigSchema = z.strictObject({
   dataDir: z.string().min(1),
   identityFile: z.string().min(1).optional(),
@@ -57,6 +81,8 @@ export const anchorConfigSchema = z.strictObject({
   announceFile: z.string().min(1).optional(),
   announceWait: durationMs,
   bootstrap: z.array(anchorAddress),
+  peeringRefresh: durationMs,
+  peering: z.array(peeringEntry).max(MAX_PEERED_FLEETS, { message: `at most ${MAX_PEERED_FLEETS} peered fleets` }),
   http: z.strictObject({ host: z.string().min(1), port }),
   relay: z.strictObject({
     maxReservations: positiveCount,

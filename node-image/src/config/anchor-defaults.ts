@@ -53,6 +53,20 @@ export const BOOTSTRAP_LIST_TTL_MS = 24 * 60 * 60 * 1000
 /** The served list is signed again this often even when its anchors did not change. */
 export const BOOTSTRAP_LIST_REFRESH_MS = 60 * 60 * 1000
 
+/** Reserved peers' signed records are put into the DHT directory again this often (anchors that restarted lost theirs). */
+export const PEER_RECORD_REFRESH_MS = 20 * 60 * 1000
+/** DHT puts of peer records in flight at once. */
+export const PEER_RECORD_PUT_CONCURRENCY = 4
+export const PEER_RECORD_PUT_TIMEOUT_MS = 30_000
+/** How long an anchor's lookup waits for the DHT directory. */
+export const PEER_RECORD_LOOKUP_TIMEOUT_MS = 2_500
+
+/** Anchors of each peered fleet one anchor keeps connected. */
+export const PEERED_ANCHORS_PER_FLEET = 2
+/** A peered fleet's signed list is fetched again this often, and first retried this soon after a failure. */
+export const PEERING_REFRESH_MS = 5 * 60 * 1000
+export const PEERING_RETRY_MS = 5_000
+
 export const DEFAULT_REGION = 'local'
 export const DEFAULT_FLEET = 'default'
 // The operator creates the coordination buckets with these too, so they live in contracts.

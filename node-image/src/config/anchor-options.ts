@@ -8,7 +8,7 @@ import {
   DEFAULT_ANNOUNCE_WAIT_MS,
   DEFAULT_MAX_RESERVATIONS_PER_PREFIX, DEFAULT_MAX_CIRCUITS_PER_PAIR, DEFAULT_MAX_CIRCUITS_PER_PREFIX_TO_PEER, DEFAULT_CIRCUIT_IDLE_TIMEOUT_MS,
   DEFAULT_PREFIX_UPLOAD_RATE, DEFAULT_PREFIX_DAILY_QUOTA, DEFAULT_PREFIX_SHARE, DEFAULT_LEASE_TTL_MS, DEFAULT_PEER_LEASE_QUOTA,
-  DEFAULT_STORE_INFLIGHT_BYTES, DEFAULT_DHT_MAX_RECORDS, DEFAULT_DHT_MAX_RECORDS_PER_PEER
+  DEFAULT_STORE_INFLIGHT_BYTES, DEFAULT_DHT_MAX_RECORDS, DEFAULT_DHT_MAX_RECORDS_PER_PEER, PEERING_REFRESH_MS
 } from './anchor-defaults.js'
 import {
   DEFAULT_WEBRTC_DIRECT_PORT, DEFAULT_WEBRTC_DIRECT_ROTATION_PORT, DEFAULT_WEBRTC_DIRECT_CERT_LIFETIME_MS,
@@ -51,6 +51,8 @@ export const ANCHOR_OPTIONS: readonly OptionSpec[] = [
   { path: 'announceFile', kind: 'string', defaultText: '(none)', description: 'file the operator writes this anchor\'s external addresses to (JSON {node?, addresses}); they are announced too, and a change restarts the anchor' },
   { path: 'announceWait', kind: 'duration', defaultText: '2m', description: 'how long the anchor waits at start for its announceFile entry before it starts without it' },
   { path: 'bootstrap', kind: 'list', defaultText: '(none)', description: 'comma-separated multiaddrs of other anchors, each ending in /p2p/<peerId>' },
+  { path: 'peering', kind: 'list', defaultText: '(none)', description: 'other operators\' fleets to peer with, comma-separated, each <bootstrap list URL>#<pinned anchor PeerId>[+<PeerId>...]: their anchors join this DHT, their lists go into this anchor\'s list, and nothing else is shared' },
+  { path: 'peeringRefresh', kind: 'duration', defaultText: '5m', description: 'how often each peered fleet\'s signed list is fetched again (its anchors change)' },
   { path: 'http.host', kind: 'string', defaultText: DEFAULT_HTTP_HOST, description: 'address the HTTP server (health, metrics, status, bootstrap list) binds' },
   { path: 'http.port', kind: 'port', defaultText: String(DEFAULT_HTTP_PORT), description: 'HTTP port (0 picks a free one)' },
   { path: 'relay.maxReservations', kind: 'count', defaultText: String(DEFAULT_MAX_RESERVATIONS), description: 'relay reservations held at once' },
@@ -121,6 +123,8 @@ export const ANCHOR_DEFAULTS = {
   announce: [],
   announceWait: DEFAULT_ANNOUNCE_WAIT_MS,
   bootstrap: [],
+  peering: [],
+  peeringRefresh: PEERING_REFRESH_MS,
   http: { host: DEFAULT_HTTP_HOST, port: DEFAULT_HTTP_PORT },
   relay: {
     maxReservations: DEFAULT_MAX_RESERVATIONS,

@@ -29,6 +29,16 @@ export interface BoundedDhtStoreInit {
   readonly unlimited: (peer: string) => boolean
   /** Called for every refused record (a metric). */
   readonly onRefused?: (kind: DhtRecordKind) => void
+  /**
+   * Whether a value record may replace the one stored under its key (both as kad-dht stores
+   * them); e.g. a signed record never gives way to an older one. Default: always.
+   */
+  readonly replaces?: (stored: Uint8Array, incoming: Uint8Array) => boolean
+}
+
+/** A value record refused because the one stored is newer. */
+export class DhtRecordOutdatedError extends Error {
+  override readonly name = 'DhtRecordOutdatedError'
 }
 
 /**
@@ -74,6 +84,7 @@ export class BoundedDhtStore extends BaseDatastore {
     }
     const existing = this.values.get(text)
     if (existing != null) {
+      if (this.init.replaces != null && !this.init.replaces(existing.value, value)) throw new DhtRecordOutdatedError(`a newer record is stored under ${text}`)
       existing.value = value
       return key
     }

@@ -1,3 +1,6 @@
+import { Libp2pRecord } from '@libp2p/record'
+import { Key } from 'interface-datastore'
+import { toString as bytesToString } from 'uint8arrays'
 import { ByteBudget } from '../net/byte-budget.js'
 import { networkOf } from '../net/ip-prefix.js'
 import { BoundedDhtStore } from './bounded-dht-store.js'
@@ -36,6 +39,17 @@ export class DhtGuard {
   constructor (init: DhtGuardInit) {
     this.init = init
     this.store = new BoundedDhtStore(init)
+  }
+
+  /** The value this anchor stores under a DHT key (as kad-dht keeps it, `/dht/record/<base32 key>`), if any. */
+  localValue (key: Uint8Array): Uint8Array | undefined {
+    const dsKey = new Key(`/dht/record/${bytesToString(key, 'base32')}`, false)
+    if (!this.store.has(dsKey)) return undefined
+    try {
+      return Libp2pRecord.deserialize(this.store.get(dsKey)).value
+    } catch {
+      return undefined
+    }
   }
 
   /** kad-dht's components with the bounded datastore and a registrar whose DHT handler is guarded. */

@@ -30,8 +30,11 @@ export interface AnchorHttpSource {
   live: () => boolean
   readiness: () => Readiness
   status: () => Promise<unknown>
-  /** The signed list as JSON text (signed once and kept by its source, not per request). */
-  bootstrapList: () => Promise<string>
+  /**
+   * The signed list as JSON text (signed once and kept by its source, not per request);
+   * `peered: false` leaves out the peered fleets (what other fleets embed: peering goes one hop).
+   */
+  bootstrapList: (options: { peered: boolean }) => Promise<string>
 }
 
 export function createHttpApp (source: AnchorHttpSource, log: Logger): express.Express {
@@ -60,9 +63,10 @@ export function createHttpApp (source: AnchorHttpSource, log: Logger): express.E
     const { at, result } = await status.snapshot()
     res.set(SNAPSHOT_TIME_HEADER, String(at)).type('application/json').send(result)
   })
-  app.get('/bootstrap', async (_req, res) => {
+  app.get('/bootstrap', async (req, res) => {
     try {
-      res.set('cache-control', 'public, max-age=60').type('application/json').send(await source.bootstrapList())
+      const peered = req.query.peered !== 'false'
+      res.set('cache-control', 'public, max-age=60').type('application/json').send(await source.bootstrapList({ peered }))
     } catch (err) {
       log.error({ err }, 'bootstrap list failed')
       res.status(500).json({ error: (err as Error).message })

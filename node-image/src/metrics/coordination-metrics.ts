@@ -4,7 +4,7 @@ import type { Registry } from 'prom-client'
 
 export const REJECTED_SOURCES = ['member', 'directory', 'command'] as const
 export type RejectedSource = (typeof REJECTED_SOURCES)[number]
-export const LOOKUP_RESULTS = ['local', 'directory', 'miss', 'error'] as const
+export const LOOKUP_RESULTS = ['local', 'directory', 'record', 'miss', 'error'] as const
 export type LookupResult = (typeof LOOKUP_RESULTS)[number]
 
 /** `meganet_coordination_*` and peer-directory metrics of one anchor. */

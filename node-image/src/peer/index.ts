@@ -12,3 +12,6 @@ export type { AnchorMeshOptions as ReconnectOptions } from '../net/anchor-mesh.j
 export { MessageError, MAX_MESSAGE_BYTES } from './messaging.js'
 export type { ReceivedMessage } from './messaging.js'
 export { verifyBootstrapList, BootstrapListError } from '../bootstrap/signed-list.js'
+export { storageBootstrapCache } from './known-fleets.js'
+export type { BootstrapCache } from './known-fleets.js'
+export { fileBootstrapCache } from './file-bootstrap-cache.js'

@@ -6,6 +6,8 @@ import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p
 import { ping } from '@libp2p/ping'
 import { createLibp2p } from 'libp2p'
 import { platformLibp2p } from './platform.js'
+import { peerRecordDhtRules } from '../dht/peer-records.js'
+import type { PeerRecordRejection } from '@meganet/contracts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -20,6 +22,8 @@ export interface PeerLibp2pInit {
   readonly iceServers?: readonly string[]
   /** Whether a peer is one of the anchors this peer joined through (trusted to observe its address); default none. */
   readonly isAnchor?: (peer: PeerId) => boolean
+  /** Called for each signed peer record a lookup threw out (forged, stale); default none. */
+  readonly onRecordRejected?: (reason: PeerRecordRejection) => void
   /** Addresses not to dial for now (the anchor mesh holds back WebRTC dials to anchors that are down); default none. */
   readonly holdDial?: (address: Multiaddr) => boolean
 }
@@ -63,6 +67,7 @@ export async function createPeerLibp2p (init: PeerLibp2pInit) {
       dht: kadDHT({
         protocol: PROTOCOLS.dht,
         clientMode: true,
+        ...peerRecordDhtRules(init.onRecordRejected),
         peerInfoMapper: init.allowPrivateAddresses ? passthroughMapper : removePrivateAddressesMapper
       })
     }

@@ -3,7 +3,8 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { pino } from 'pino'
-import { fetchBootstrapList } from '../bootstrap/signed-list.js'
+import { knownFleets } from './known-fleets.js'
+import type { BootstrapCache, KnownFleets } from './known-fleets.js'
 import { AnchorMesh } from '../net/anchor-mesh.js'
 import { RelayOffers } from './relay-offers.js'
 import { PROTOCOLS, lookupReplySchema, moveNoticeSchema } from '@meganet/contracts'
@@ -11,6 +12,10 @@ import { jsonFrames } from '../net/json-frames.js'
 import { getBlock, isStoreError, putBlock } from '../blocks/store-client.js'
 import { MESSAGE_PROTOCOL, MESSAGE_TIMEOUT_MS, readMessage, writeMessage } from './messaging.js'
 import { createPeerLibp2p } from './peer-libp2p.js'
+import { checkPeerRecord } from '../dht/peer-records.js'
+import { findPeerRecord } from '../dht/record-lookup.js'
+import { fromString as bytesFromString } from 'uint8arrays'
+import type { PeerRecordRejection } from '@meganet/contracts'
 import { PLATFORM, directUpgrade, watchNetwork } from './platform.js'
 import { pathOf } from './connection-path.js'
 import type { ConnectionPath } from './connection-path.js'
@@ -58,6 +63,12 @@ export interface PeerOptions {
   readonly bootstrapUrl?: string
   /** PeerIds allowed to sign the bootstrap list; defaults to the PeerIds in `anchors`. */
   readonly trustedAnchors?: readonly string[]
+  /**
+   * Keeps the last verified bootstrap list: when its URL cannot be reached the peer starts from
+   * the kept one, and the anchors of the fleets it names as peered are where the peer goes when
+   * all of its own are gone. `fileBootstrapCache(path)` in Node, `storageBootstrapCache(localStorage)` in pages.
+   */
+  readonly bootstrapCache?: BootstrapCache
   readonly privateKey?: PrivateKey
   /**
    * Relay reservations to hold (on different anchors). Default 1. 0 for a peer that only reaches
@@ -108,7 +119,7 @@ const RATE_LIMIT_RETRIES = 6
 
 export interface FoundPeer {
   readonly multiaddrs: Multiaddr[]
-  /** Where the answer came from: the anchor holding its reservation, the fleet directory, or a DHT walk. */
+  /** Where the answer came from: the anchor holding its reservation, the fleet directory, or the peer's signed record in the DHT. */
   readonly via: FoundVia
 }
 
@@ -125,19 +136,21 @@ function isAnchorAddress (address: string): boolean {
   }
 }
 
-/** Resolves the anchors to join: given ones, plus a verified signed bootstrap list. */
-async function resolveAnchors (options: PeerOptions): Promise<string[]> {
+/** Resolves the anchors to join: given ones, plus a verified signed bootstrap list (and the peered fleets it names, to fall back on). */
+async function resolveAnchors (options: PeerOptions): Promise<KnownFleets> {
   const anchors = [...(options.anchors ?? [])]
+  let fallback: string[] = []
   if (options.bootstrapUrl != null) {
     const trusted = options.trustedAnchors ?? anchors.map(peerIdOf).filter((id): id is string => id != null)
     if (trusted.length === 0) throw new PeerError('bootstrap', 'a bootstrap list URL needs trusted anchor PeerIds to verify it against')
-    let list
+    let known: KnownFleets
     try {
-      list = await fetchBootstrapList(options.bootstrapUrl, trusted)
+      known = await knownFleets(options.bootstrapUrl, trusted, options.bootstrapCache)
     } catch (err) {
       throw new PeerError('bootstrap', (err as Error).message, { cause: err })
     }
-    for (const entry of list.anchors) anchors.push(...entry.multiaddrs)
+    anchors.push(...known.anchors)
+    fallback = known.fallback.filter(address => isAnchorAddress(address))
   }
   if (anchors.length === 0) throw new PeerError('no-anchors', 'no anchors to join: give anchor multiaddrs or a bootstrap list URL')
   for (const anchor of anchors) {
@@ -148,8 +161,11 @@ async function resolveAnchors (options: PeerOptions): Promise<string[]> {
     }
     if (peerIdOf(anchor) == null) throw new PeerError('bad-anchor-address', `${anchor} does not end in /p2p/<peerId>`)
   }
-  return [...new Set(anchors)]
+  return { anchors: [...new Set(anchors)], fallback: [...new Set(fallback)] }
 }
+
+/** How often a peer checks whether all of its anchors are gone (to join a peered fleet's). */
+const FALLBACK_CHECK_MS = 1_000
 
 /**
  * A MegaNet peer as apps embed it: joins through anchors, holds a relay reservation (renewed
@@ -164,9 +180,16 @@ export class MeganetPeer {
   private unwatchNetwork = (): void => {}
   private readonly connections: PeerConnections
   private readonly relayOffers: RelayOffers
+  private readonly recordRejections: Map<PeerRecordRejection, number>
 
-  private constructor (node: PeerLibp2p, mesh: AnchorMesh, options: PeerOptions) {
+  /** Peered fleets' anchors, joined once every anchor of this peer's own fleet is gone. */
+  private readonly fallback: string[]
+  private fallbackTimer?: ReturnType<typeof setInterval>
+
+  private constructor (node: PeerLibp2p, mesh: AnchorMesh, options: PeerOptions, recordRejections: Map<PeerRecordRejection, number>, fallback: string[]) {
     this.node = node
+    this.fallback = fallback
+    this.recordRejections = recordRejections
     this.mesh = mesh
     this.options = options
     this.connections = new PeerConnections(node)
@@ -174,10 +197,11 @@ export class MeganetPeer {
   }
 
   static async create (options: PeerOptions): Promise<MeganetPeer> {
-    const anchors = await resolveAnchors(options)
+    const { anchors, fallback } = await resolveAnchors(options)
     const log = options.log ?? pino({ level: 'silent' })
     // The node asks whether a peer is one of our anchors; the mesh that knows is made from the node.
     const anchorsOf: { mesh?: AnchorMesh } = {}
+    const recordRejections = new Map<PeerRecordRejection, number>()
     const node = await createPeerLibp2p({
       privateKey: options.privateKey ?? await generateKeyPair('Ed25519'),
       relays: options.relays ?? 1,
@@ -185,10 +209,11 @@ export class MeganetPeer {
       allowPrivateAddresses: options.allowPrivateAddresses ?? false,
       iceServers: options.iceServers ?? [],
       isAnchor: peer => anchorsOf.mesh?.has(peer.toString()) ?? false,
-      holdDial: address => anchorsOf.mesh?.holdsBack(address) ?? false
+      holdDial: address => anchorsOf.mesh?.holdsBack(address) ?? false,
+      onRecordRejected: reason => { recordRejections.set(reason, (recordRejections.get(reason) ?? 0) + 1) }
     })
     anchorsOf.mesh = new AnchorMesh(node, anchors, log, options.reconnect)
-    return new MeganetPeer(node, anchorsOf.mesh, options)
+    return new MeganetPeer(node, anchorsOf.mesh, options, recordRejections, fallback)
   }
 
   /** Where this library runs: `node`, or `browser` (the build bundlers take for pages). */
@@ -210,9 +235,23 @@ export class MeganetPeer {
     await this.node.start()
     this.mesh.start()
     this.unwatchNetwork = watchNetwork(() => { this.networkChanged() })
+    if (this.fallback.length > 0) this.fallbackTimer = setInterval(() => { this.fallBackIfAlone() }, FALLBACK_CHECK_MS)
     const timeoutMs = this.options.reservationTimeoutMs ?? DEFAULT_RESERVATION_TIMEOUT_MS
     if (this.options.relays === 0) await this.waitForAnchor(timeoutMs)
     else await this.waitForRelayAddress(timeoutMs, { joining: true })
+  }
+
+  /**
+   * Every anchor this peer knows has failed twice in a row: its operator may be gone. Join the
+   * anchors of the fleets its fleet peers with (from the verified list); the relay reservation
+   * follows, and the new anchor publishes this peer's record, so others find it again.
+   */
+  private fallBackIfAlone (): void {
+    if (this.mesh.failures(2) == null) return
+    clearInterval(this.fallbackTimer)
+    this.options.log?.warn({ anchors: this.fallback.length }, 'every anchor of this peer\'s fleet is unreachable: joining the peered fleets\' anchors')
+    this.mesh.add(this.fallback)
+    this.mesh.retryNow()
   }
 
   /** Resolves once this peer is connected to at least one of its anchors. */
@@ -236,6 +275,7 @@ export class MeganetPeer {
   }
 
   async stop (): Promise<void> {
+    clearInterval(this.fallbackTimer)
     this.unwatchNetwork()
     this.relayOffers.stop()
     this.mesh.stop()
@@ -320,17 +360,31 @@ export class MeganetPeer {
   /** Like {@link find}, and says where the answer came from. */
   async locate (peerId: string, timeoutMs = MESSAGE_TIMEOUT_MS): Promise<FoundPeer> {
     const id = this.parsePeerId(peerId)
-    const fromAnchors = await this.askAnchors(peerId)
+    const fromAnchors = await this.askAnchors(id.toString())
     if (fromAnchors != null) return fromAnchors
-    let multiaddrs: Multiaddr[]
-    try {
-      multiaddrs = (await this.node.peerRouting.findPeer(id, { signal: AbortSignal.timeout(timeoutMs) })).multiaddrs
-    } catch (err) {
-      throw new PeerError('peer-offline', `peer ${peerId} is not online (no anchor holds it and the DHT has no record): ask them to open their app, then try again`, { cause: err })
+    // Only the peer's own signed record, never addresses some DHT node claims for it: those could be anyone's.
+    const record = await findPeerRecord(this.node.services.dht, id.toString(), {
+      signal: AbortSignal.timeout(timeoutMs),
+      onRejected: reason => { this.rejected(reason) }
+    })
+    if (record == null) {
+      throw new PeerError('peer-offline', `peer ${peerId} is not online (no anchor holds it and the DHT has no record): ask them to open their app, then try again`)
     }
-    const usable = usableAddresses(multiaddrs, this.allowPrivateAddresses)
-    if (usable.length === 0) throw new PeerError('peer-offline', `peer ${peerId} was found, but with no address this peer can dial (${multiaddrs.length} found): ask them to open their app, then try again`)
+    const usable = usableAddresses(record.multiaddrs, this.allowPrivateAddresses)
+    if (usable.length === 0) throw new PeerError('peer-offline', `peer ${peerId} was found, but with no address this peer can dial (${record.multiaddrs.length} found): ask them to open their app, then try again`)
     return { multiaddrs: usable, via: 'dht' }
+  }
+
+  /**
+   * Signed peer records this peer threw out while looking peers up, by why (`bad-signature` and
+   * `wrong-peer` are forgeries): a count an app can report.
+   */
+  rejectedRecords (): Partial<Record<PeerRecordRejection, number>> {
+    return Object.fromEntries(this.recordRejections)
+  }
+
+  private rejected (reason: PeerRecordRejection): void {
+    this.recordRejections.set(reason, (this.recordRejections.get(reason) ?? 0) + 1)
   }
 
   /** Sends one message to a peer known only by its PeerId; resolves once the peer acknowledged it. */
@@ -400,6 +454,14 @@ export class MeganetPeer {
         const reply = await frames.read(lookupReplySchema, signal)
         await stream.close({ signal })
         if (!reply.found) continue
+        if (reply.source === 'record') {
+          // The peer's own signed record: believed only if it verifies against the PeerId asked for.
+          const checked = await checkPeerRecord(bytesFromString(reply.record, 'base64url'), peerId)
+          if (!checked.ok) { this.rejected(checked.reason); continue }
+          const multiaddrs = usableAddresses(checked.record.multiaddrs, this.allowPrivateAddresses)
+          if (multiaddrs.length > 0) return { multiaddrs, via: 'dht' }
+          continue
+        }
         // An anchor that knows the peer but has no address to give (no --announce) is no answer.
         const multiaddrs = usableAddresses(reply.multiaddrs.map(a => multiaddr(a)), this.allowPrivateAddresses)
         if (multiaddrs.length > 0) return { multiaddrs, via: reply.source === 'local' ? 'anchor' : 'directory' }

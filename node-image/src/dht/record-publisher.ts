@@ -1,0 +1,169 @@
+import { MAX_PEER_RECORD_AGE_MS } from '@meganet/contracts'
+import { checkPeerRecord, peerRecordKey } from './peer-records.js'
+import type { Logger } from '../logging/logger.js'
+import type { VerifiedPeerRecord } from './peer-records.js'
+import type { IdentifyResult, PeerId, PeerStore } from '@libp2p/interface'
+
+/** What the publisher needs of the anchor's libp2p node. */
+export interface PublisherNode {
+  readonly peerId: PeerId
+  readonly peerStore: Pick<PeerStore, 'get'>
+  getConnections: (peer: PeerId) => Array<{ readonly limits?: unknown }>
+  readonly services: {
+    readonly dht: { put: (key: Uint8Array, value: Uint8Array, options: { signal: AbortSignal }) => AsyncIterable<{ name: string }> }
+    readonly identify: { identify: (connection: never, options?: { signal?: AbortSignal }) => Promise<IdentifyResult> }
+  }
+  addEventListener: (type: 'peer:identify', listener: (event: CustomEvent<IdentifyResult>) => void) => void
+  removeEventListener: (type: 'peer:identify', listener: (event: CustomEvent<IdentifyResult>) => void) => void
+}
+
+/** A peer is asked to identify at most this often; in between, its own push brings its new record. */
+const ASK_AGAIN_AFTER_MS = 5_000
+
+export interface RecordPublisherInit {
+  /** Re-publish each reserved peer's record this often (anchors that restarted lost theirs). */
+  readonly refreshMs: number
+  /** DHT puts in flight at once: a reconnect storm queues rather than floods the DHT. */
+  readonly concurrency: number
+  /** How long one put (a walk to the closest anchors, then a store on each) may take. */
+  readonly timeoutMs: number
+}
+
+export interface RecordPublisherComponents {
+  readonly node: PublisherNode
+  /** Whether the peer holds a reservation on this anchor now. */
+  readonly isReserved: (peer: PeerId) => boolean
+  readonly onPublished: (result: 'stored' | 'failed') => void
+  readonly log: Logger
+}
+
+/**
+ * Puts the signed records of the peers reserved on this anchor into the DHT directory, so any
+ * operator's anchors and peers can find them without NATS. The record is the peer's own (it
+ * signs one in every identify; go-libp2p peers too), so this anchor only carries it: it is
+ * published once it names a circuit address through this anchor, again when the peer signs a
+ * newer one, and every `refreshMs` while the reservation lasts.
+ */
+export class RecordPublisher {
+  private readonly init: RecordPublisherInit
+  private readonly components: RecordPublisherComponents
+  /** What was last put for each reserved peer; `seq` undefined forces the next put. */
+  private readonly published = new Map<string, { peer: PeerId, seq?: bigint, at: number }>()
+  private readonly queue = new Map<string, PeerId>()
+  /** When each peer was last asked to identify: an identify answer schedules a publish, which must not ask again at once. */
+  private readonly asked = new Map<string, number>()
+  private running = 0
+  private timer?: ReturnType<typeof setInterval>
+  private readonly controller = new AbortController()
+  private readonly onIdentify = (event: CustomEvent<IdentifyResult>): void => { this.schedule(event.detail.peerId) }
+
+  constructor (init: RecordPublisherInit, components: RecordPublisherComponents) {
+    this.init = init
+    this.components = components
+  }
+
+  start (): void {
+    this.components.node.addEventListener('peer:identify', this.onIdentify)
+    this.timer = setInterval(() => { this.refresh() }, Math.max(1_000, Math.round(this.init.refreshMs / 4)))
+    this.timer.unref?.()
+  }
+
+  stop (): void {
+    this.components.node.removeEventListener('peer:identify', this.onIdentify)
+    clearInterval(this.timer)
+    this.controller.abort()
+    this.queue.clear()
+  }
+
+  /** A peer reserved here, or identified again: publish its record if it is newer than the last. */
+  schedule (peer: PeerId): void {
+    if (this.controller.signal.aborted || !this.components.isReserved(peer)) return
+    this.queue.set(peer.toString(), peer)
+    this.pump()
+  }
+
+  released (peer: PeerId): void {
+    this.published.delete(peer.toString())
+    this.asked.delete(peer.toString())
+    this.queue.delete(peer.toString())
+  }
+
+  /** Records put `refreshMs` ago or more are put again, whether or not they changed. */
+  private refresh (): void {
+    const now = Date.now()
+    for (const [id, entry] of this.published) {
+      if (now - entry.at < this.init.refreshMs) continue
+      this.published.set(id, { peer: entry.peer, at: entry.at })
+      this.schedule(entry.peer)
+    }
+  }
+
+  private pump (): void {
+    while (this.running < this.init.concurrency && this.queue.size > 0) {
+      const [id, peer] = this.queue.entries().next().value as [string, PeerId]
+      this.queue.delete(id)
+      this.running++
+      void this.publish(peer).finally(() => {
+        this.running--
+        this.pump()
+      })
+    }
+  }
+
+  private async publish (peer: PeerId): Promise<void> {
+    const id = peer.toString()
+    if (!this.components.isReserved(peer)) { this.released(peer); return }
+    let record = await this.currentRecord(peer)
+    // Just reserved: the peer's push of its new address waits out a debounce, so ask for it now.
+    // A record half-way to stale is renewed the same way: js-libp2p peers sign a fresh one when asked.
+    if ((record == null || Date.now() - record.signedAt > MAX_PEER_RECORD_AGE_MS / 2) && this.mayAsk(id)) record = await this.reidentify(peer) ?? record
+    const last = this.published.get(id)
+    if (record == null || (last?.seq != null && last.seq >= record.seq)) return
+    const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.init.timeoutMs)])
+    let stored = 0
+    try {
+      for await (const event of this.components.node.services.dht.put(peerRecordKey(id), record.bytes, { signal })) {
+        if (event.name === 'PEER_RESPONSE') stored++
+      }
+    } catch (err) {
+      this.components.log.debug({ peer: id, err: (err as Error).message }, 'could not publish the peer record')
+    }
+    if (!this.components.isReserved(peer)) return
+    // A put that reached no other anchor (stored here only) is tried again at the next refresh.
+    this.published.set(id, { peer, ...(stored > 0 ? { seq: record.seq } : {}), at: stored > 0 ? Date.now() : Date.now() - this.init.refreshMs / 2 })
+    this.components.onPublished(stored > 0 ? 'stored' : 'failed')
+  }
+
+  private mayAsk (id: string): boolean {
+    const now = Date.now()
+    if (now - (this.asked.get(id) ?? 0) < ASK_AGAIN_AFTER_MS) return false
+    this.asked.set(id, now)
+    return true
+  }
+
+  /** The peer's latest signed record, if it names a circuit address through this anchor. */
+  private async currentRecord (peer: PeerId): Promise<VerifiedPeerRecord | undefined> {
+    let envelope: Uint8Array | undefined
+    try {
+      envelope = (await this.components.node.peerStore.get(peer)).peerRecordEnvelope
+    } catch {
+      return undefined
+    }
+    if (envelope == null) return undefined
+    const checked = await checkPeerRecord(envelope, peer.toString())
+    if (!checked.ok) return undefined
+    const through = `/p2p/${this.components.node.peerId.toString()}/p2p-circuit`
+    return checked.record.multiaddrs.some(a => a.toString().includes(through)) ? checked.record : undefined
+  }
+
+  private async reidentify (peer: PeerId): Promise<VerifiedPeerRecord | undefined> {
+    const connection = this.components.node.getConnections(peer).find(c => c.limits == null)
+    if (connection == null) return undefined
+    try {
+      await this.components.node.services.identify.identify(connection as never, { signal: AbortSignal.timeout(this.init.timeoutMs) })
+    } catch {
+      return undefined
+    }
+    return await this.currentRecord(peer)
+  }
+}

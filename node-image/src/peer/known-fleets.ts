@@ -1,0 +1,65 @@
+import { BootstrapListError, fetchSignedBootstrapList, verifyBootstrapList, verifyPeeredFleets } from '../bootstrap/signed-list.js'
+import type { BootstrapList } from '@meganet/contracts'
+
+/**
+ * Where a peer keeps the last bootstrap list it verified, so it can find the network again when
+ * the anchors (or the whole operator) it joined through are gone: a file for Node peers
+ * ({@link fileBootstrapCache}), `localStorage` for pages ({@link storageBootstrapCache}), or the app's own.
+ */
+export interface BootstrapCache {
+  load: () => Promise<string | undefined>
+  save: (text: string) => Promise<void>
+}
+
+/** A cache in Web Storage (`localStorage` in pages). */
+export function storageBootstrapCache (storage: Pick<Storage, 'getItem' | 'setItem'>, key = 'meganet:bootstrap'): BootstrapCache {
+  return {
+    load: async () => await Promise.resolve(storage.getItem(key) ?? undefined),
+    save: async text => { storage.setItem(key, text); await Promise.resolve() }
+  }
+}
+
+/** The anchors a peer knows of: its own fleet's, and those of the fleets its fleet peers with. */
+export interface KnownFleets {
+  readonly anchors: string[]
+  /** Anchors of peered fleets: joined when every anchor of its own fleet is gone. */
+  readonly fallback: string[]
+}
+
+/**
+ * Fetches and verifies the signed list at `url` against `trusted` and keeps it in `cache`; when
+ * the fetch fails, uses the cached list, verified again (so an expired one is refused). Peered
+ * fleets' lists inside are verified against the pins the list gives.
+ */
+export async function knownFleets (url: string, trusted: readonly string[], cache?: BootstrapCache): Promise<KnownFleets> {
+  let list: BootstrapList
+  try {
+    const fetched = await fetchSignedBootstrapList(url, trusted)
+    list = fetched.list
+    await cache?.save(JSON.stringify({ url, signed: fetched.signed })).catch(() => {})
+  } catch (err) {
+    const cached = await readCache(cache, url)
+    if (cached == null) throw err
+    try {
+      list = await verifyBootstrapList(cached, trusted)
+    } catch (cacheErr) {
+      throw new BootstrapListError(`${(err as Error).message}; the list kept from before is no good either: ${(cacheErr as Error).message}`, { cause: err })
+    }
+  }
+  const peered = await verifyPeeredFleets(list)
+  return {
+    anchors: list.anchors.flatMap(a => a.multiaddrs),
+    fallback: peered.flatMap(p => p.list.anchors.flatMap(a => a.multiaddrs))
+  }
+}
+
+async function readCache (cache: BootstrapCache | undefined, url: string): Promise<unknown> {
+  const text = await cache?.load().catch(() => undefined)
+  if (text == null) return undefined
+  try {
+    const parsed = JSON.parse(text) as { url?: unknown, signed?: unknown }
+    return parsed.url === url ? parsed.signed : undefined
+  } catch {
+    return undefined
+  }
+}
