@@ -6,6 +6,8 @@
 export { Devnet, browserAddresses } from './devnet/devnet.js'
 export type { DevnetOptions } from './devnet/devnet.js'
 export { AnchorChild, CLI_PATH } from './devnet/anchor-child.js'
+export { Federation } from './devnet/federation.js'
+export type { FederationOptions, OperatorFleet } from './devnet/federation.js'
 export { findNatsServer } from './devnet/nats-child.js'
 export { createPeerLibp2p } from './peer/peer-libp2p.js'
 export type { PeerLibp2p, PeerLibp2pInit } from './peer/peer-libp2p.js'

@@ -2,6 +2,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { loadOrCreateIdentity } from '../identity/identity.js'
 import { createLogger } from '../logging/logger.js'
 import { MeganetPeer, parsePeerIdText } from '../peer/peer.js'
+import { fileBootstrapCache } from '../peer/file-bootstrap-cache.js'
 import { checkedArgument } from './checked-argument.js'
 import { SIGNAL_EXIT_CODES, nextSignal } from './signals.js'
 import { getFileCommand, putFileCommand } from './peer-file-commands.js'
@@ -12,6 +13,7 @@ interface JoinFlags {
   bootstrapUrl?: string
   trust: string[]
   identityFile?: string
+  bootstrapCache?: string
   relays?: number
   listenTcp?: boolean
   allowPrivateAddresses?: boolean
@@ -36,6 +38,7 @@ function withJoinOptions (command: Command): Command {
     .option('-a, --anchor <multiaddr>', 'anchor to join through, ending in /p2p/<peerId> (repeatable, or comma-separated; env MEGANET_ANCHORS)', collect, [])
     .option('--bootstrap-url <url>', 'an anchor\'s signed bootstrap list, e.g. http://anchor:9464/bootstrap')
     .option('--trust <peerId>', 'anchor PeerId allowed to sign the bootstrap list (repeatable; default: the --anchor PeerIds)', collect, [])
+    .option('--bootstrap-cache <file>', 'keep the last verified bootstrap list here: used when --bootstrap-url cannot be reached, and it names the peered fleets to go to when every anchor is gone')
     .option('--identity-file <file>', 'keep this peer\'s key here so its PeerId survives restarts (created when missing)')
     .option('--listen-tcp', 'also listen on a TCP port so relayed connections can be upgraded to direct ones')
     .option('--allow-private-addresses', 'keep loopback and private addresses (devnets, LANs)')
@@ -61,6 +64,7 @@ async function joinNetwork (flags: JoinFlags, reachable = false): Promise<Megane
     log: createLogger(flags.logLevel, { component: 'peer' }),
     ...(flags.bootstrapUrl != null ? { bootstrapUrl: flags.bootstrapUrl } : {}),
     ...(flags.trust.length > 0 ? { trustedAnchors: flags.trust } : {}),
+    ...(flags.bootstrapCache != null ? { bootstrapCache: fileBootstrapCache(flags.bootstrapCache) } : {}),
     ...(flags.identityFile != null ? { privateKey: (await loadOrCreateIdentity(flags.identityFile, { create: true })).key } : {})
   }
   const peer = await MeganetPeer.create(options)
