@@ -3,6 +3,7 @@ import { browserPeer } from './browser-peer.js'
 import { capacity } from './capacity.js'
 import { cliSend } from './cli-send.js'
 import { dhtLookup } from './dht-lookup.js'
+import { federation } from './federation.js'
 import { peerIdle } from './peer-idle.js'
 import { relayThroughput } from './relay-throughput.js'
 import { storage } from './storage.js'
@@ -17,5 +18,6 @@ export const BENCHMARKS: readonly Benchmark[] = [
   { name: 'browser-peer', description: 'browser peer join p50 over WebRTC-direct vs a Node peer over TCP, and page -> Node file throughput vs Node -> Node', run: browserPeer },
   { name: 'storage', description: 'put/get MB/s of a file on a four-anchor fleet (R=3, W=2) vs the local disk, and repair time after losing an anchor', run: storage },
   { name: 'cli-send', description: 'wall time of meganet peer send (a new process each time) on a three-anchor devnet, beside meganet --version', run: cliSend },
+  { name: 'federation', description: 'three operators (own NATS, fleets peered): cross-operator lookups and messages, then one operator killed: its peers re-join the others', run: federation },
   { name: 'abuse', description: 'each attack of issue 13 against a three-anchor fleet while honest peers reserve, message, put and get: honest success and anchor RSS', run: abuse }
 ]

@@ -1,0 +1,107 @@
+/**
+ * A child process hosting the peers of one operator for the `federation` benchmark. argv[2] is
+ * JSON `{ bootstrapUrls, pins, count, cacheDir }`: each peer joins through one of the operator's
+ * bootstrap lists (verified against the pins, kept in a file), holding one relay reservation.
+ * Prints `{"peerIds":[...]}` once all are reachable, then answers commands, one JSON line each on
+ * stdin, with one JSON line on stdout:
+ *
+ * - `{"op":"pairs","pairs":[{"from":0,"to":"12D3..."}]}`: peer `from` looks `to` up and sends it
+ *   a message (acknowledged); answers `{"results":[{"ok":true,"lookupMs":3.1,"via":"dht"}|{"ok":false,"error":"..."}]}`.
+ * - `{"op":"rejoin","lost":["12D3..."]}`: answers `{"rejoinMs":[...]}` once every peer holds a
+ *   reservation on an anchor not in `lost` (ms from the command), or `null` for a peer that did
+ *   not within 60 s.
+ * - `{"op":"reach","targets":["12D3..."]}`: peer 0 looks up and messages each target again and
+ *   again until it succeeds; answers `{"reachedMs":[...]}` (ms from the command, `null` after 60 s).
+ */
+import { createInterface } from 'node:readline'
+import { join } from 'node:path'
+import { MeganetPeer, fileBootstrapCache } from '@meganet/node/peer'
+
+interface WorkerInput { bootstrapUrls: string[], pins: string[], count: number, cacheDir: string }
+type Command = { op: 'pairs', pairs: Array<{ from: number, to: string }> } | { op: 'rejoin', lost: string[] } | { op: 'reach', targets: string[] }
+
+const BATCH = 10
+const PAIR_CONCURRENCY = 4
+const REJOIN_TIMEOUT_MS = 60_000
+
+async function runPairs (peers: MeganetPeer[], pairs: Array<{ from: number, to: string }>): Promise<unknown[]> {
+  const results: unknown[] = new Array(pairs.length)
+  let next = 0
+  await Promise.all(Array.from({ length: PAIR_CONCURRENCY }, async () => {
+    while (next < pairs.length) {
+      const index = next++
+      const pair = pairs[index] as { from: number, to: string }
+      const peer = peers[pair.from] as MeganetPeer
+      const started = performance.now()
+      try {
+        const found = await peer.locate(pair.to)
+        const lookupMs = performance.now() - started
+        await peer.send(pair.to, new TextEncoder().encode('hello across operators'))
+        results[index] = { ok: true, lookupMs, via: found.via }
+      } catch (err) {
+        results[index] = { ok: false, error: (err as Error).message.slice(0, 300) }
+      }
+    }
+  }))
+  return results
+}
+
+async function rejoin (peers: MeganetPeer[], lost: string[]): Promise<Array<number | null>> {
+  const started = performance.now()
+  return await Promise.all(peers.map(async peer => {
+    while (performance.now() - started < REJOIN_TIMEOUT_MS) {
+      if (peer.circuitAddresses().some(a => !lost.some(id => a.includes(id)))) return performance.now() - started
+      await new Promise(resolve => setTimeout(resolve, 50))
+    }
+    return null
+  }))
+}
+
+async function reach (peer: MeganetPeer, targets: string[]): Promise<Array<number | null>> {
+  const started = performance.now()
+  return await Promise.all(targets.map(async target => {
+    while (performance.now() - started < REJOIN_TIMEOUT_MS) {
+      try {
+        await peer.locate(target)
+        await peer.send(target, new TextEncoder().encode('there you are'))
+        return performance.now() - started
+      } catch {
+        await new Promise(resolve => setTimeout(resolve, 100))
+      }
+    }
+    return null
+  }))
+}
+
+async function main (): Promise<void> {
+  const input = JSON.parse(process.argv[2] ?? '{}') as WorkerInput
+  const peers: MeganetPeer[] = []
+  for (let start = 0; start < input.count; start += BATCH) {
+    peers.push(...await Promise.all(Array.from({ length: Math.min(BATCH, input.count - start) }, async (_, j) => {
+      const i = start + j
+      const peer = await MeganetPeer.create({
+        bootstrapUrl: input.bootstrapUrls[i % input.bootstrapUrls.length],
+        trustedAnchors: input.pins,
+        bootstrapCache: fileBootstrapCache(join(input.cacheDir, `peer-${i}.json`)),
+        allowPrivateAddresses: true,
+        reservationTimeoutMs: 60_000
+      })
+      peer.onMessage(() => {})
+      await peer.start()
+      return peer
+    })))
+  }
+  process.stdout.write(JSON.stringify({ peerIds: peers.map(p => p.peerId) }) + '\n')
+  for await (const line of createInterface({ input: process.stdin })) {
+    const command = JSON.parse(line) as Command
+    const answer = command.op === 'pairs'
+      ? { results: await runPairs(peers, command.pairs) }
+      : command.op === 'rejoin' ? { rejoinMs: await rejoin(peers, command.lost) } : { reachedMs: await reach(peers[0] as MeganetPeer, command.targets) }
+    process.stdout.write(JSON.stringify(answer) + '\n')
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`federation-worker: ${(err as Error).stack ?? String(err)}\n`)
+  process.exit(1)
+})
