@@ -18,7 +18,7 @@ import { RecordPublisher } from '../dht/record-publisher.js'
 import { PeeredFleets } from '../federation/peered-fleets.js'
 import { DhtMetrics } from '../metrics/dht-metrics.js'
 import { InflightMetrics } from '../metrics/inflight-metrics.js'
-import { MAX_PEER_MESSAGE_BYTES, PROTOCOLS, TRANSPORT_NAMES, transportOf } from '@meganet/contracts'
+import { MAX_PEERED_FLEETS, MAX_PEERING_ERROR_LENGTH, MAX_PEERING_URL_LENGTH, MAX_PEER_MESSAGE_BYTES, PROTOCOLS, TRANSPORT_NAMES, transportOf } from '@meganet/contracts'
 import { ByteBudget } from '../net/byte-budget.js'
 import { networkOf } from '../net/ip-prefix.js'
 import { peerIdFromString } from '@libp2p/peer-id'
@@ -198,7 +198,7 @@ export class Anchor {
     this.node.services.publicAddresses.announceInterfaceAddresses()
     const relay = this.node.services.relay
     if (relay != null) this.guard.attach({ relay, getConnections: peer => this.node.getConnections(peer) })
-    this.guard.addEventListener('reserved', event => { this.recordInDirectory(event.detail); this.recordPublisher.schedule(event.detail) })
+    this.guard.addEventListener('reserved', event => { this.recordInDirectory(event.detail); this.recordPublisher.reserved(event.detail) })
     this.guard.addEventListener('released', event => {
       this.recordPublisher.released(event.detail)
       void this.coordinator?.directory?.remove(event.detail.toString()).catch(() => {})
@@ -380,6 +380,11 @@ export class Anchor {
 
   private async memberRecord (): Promise<MemberRecord> {
     const drain = this.drainer.state
+    // For the operator's status.peering, within the record's bounds: a URL too long to report is left out, not cut.
+    const peering = this.peered.status()
+      .filter(p => p.bootstrapUrl.length <= MAX_PEERING_URL_LENGTH)
+      .slice(0, MAX_PEERED_FLEETS)
+      .map(p => ({ bootstrapUrl: p.bootstrapUrl, anchors: p.anchors, connected: p.connected, verifiedAt: p.verifiedAt, lastError: p.lastError?.slice(0, MAX_PEERING_ERROR_LENGTH) ?? null }))
     return {
       schema: 1,
       peerId: this.peerId,
@@ -394,7 +399,8 @@ export class Anchor {
       updatedAt: Date.now(),
       heartbeatMs: this.config.coordination.heartbeat,
       load: await this.load.sample(),
-      ...(drain != null ? { drain: { startedAt: drain.startedAt, reservationsLeft: drain.reservationsLeft, blocksLeft: drain.blocksLeft } } : {})
+      ...(drain != null ? { drain: { startedAt: drain.startedAt, reservationsLeft: drain.reservationsLeft, blocksLeft: drain.blocksLeft } } : {}),
+      ...(peering.length > 0 ? { peering } : {})
     }
   }
 

@@ -17,8 +17,13 @@ export interface PublisherNode {
   removeEventListener: (type: 'peer:identify', listener: (event: CustomEvent<IdentifyResult>) => void) => void
 }
 
-/** A peer is asked to identify at most this often; in between, its own push brings its new record. */
-const ASK_AGAIN_AFTER_MS = 5_000
+/**
+ * Just after a reservation the peer has not yet taken its circuit address (and then pushes it
+ * after a debounce): it is asked to identify at these delays until its record names one.
+ */
+const ASK_AFTER_RESERVATION_MS = [100, 400, 1_200] as const
+/** Otherwise a peer is asked at most this often (a record half-way to stale). */
+const ASK_AGAIN_AFTER_MS = 60_000
 
 export interface RecordPublisherInit {
   /** Re-publish each reserved peer's record this often (anchors that restarted lost theirs). */
@@ -50,7 +55,7 @@ export class RecordPublisher {
   /** What was last put for each reserved peer; `seq` undefined forces the next put. */
   private readonly published = new Map<string, { peer: PeerId, seq?: bigint, at: number }>()
   private readonly queue = new Map<string, PeerId>()
-  /** When each peer was last asked to identify: an identify answer schedules a publish, which must not ask again at once. */
+  /** When each peer was last asked to renew its record: its answer schedules a publish, which must not ask again at once. */
   private readonly asked = new Map<string, number>()
   private running = 0
   private timer?: ReturnType<typeof setInterval>
@@ -75,7 +80,22 @@ export class RecordPublisher {
     this.queue.clear()
   }
 
-  /** A peer reserved here, or identified again: publish its record if it is newer than the last. */
+  /** A peer reserved here: publish its record, and ask it for one that names this anchor until it does. */
+  reserved (peer: PeerId): void {
+    this.schedule(peer)
+    for (const delay of ASK_AFTER_RESERVATION_MS) {
+      const timer = setTimeout(() => { void this.askIfUnpublished(peer) }, delay)
+      timer.unref?.()
+    }
+  }
+
+  private async askIfUnpublished (peer: PeerId): Promise<void> {
+    if (this.controller.signal.aborted || this.published.get(peer.toString())?.seq != null || !this.components.isReserved(peer)) return
+    if ((await this.currentRecord(peer)) == null) await this.reidentify(peer)
+    else this.schedule(peer)
+  }
+
+  /** A peer identified again (its record may be new), or due for a refresh: publish its record if it is newer than the last. */
   schedule (peer: PeerId): void {
     if (this.controller.signal.aborted || !this.components.isReserved(peer)) return
     this.queue.set(peer.toString(), peer)
@@ -114,9 +134,8 @@ export class RecordPublisher {
     const id = peer.toString()
     if (!this.components.isReserved(peer)) { this.released(peer); return }
     let record = await this.currentRecord(peer)
-    // Just reserved: the peer's push of its new address waits out a debounce, so ask for it now.
-    // A record half-way to stale is renewed the same way: js-libp2p peers sign a fresh one when asked.
-    if ((record == null || Date.now() - record.signedAt > MAX_PEER_RECORD_AGE_MS / 2) && this.mayAsk(id)) record = await this.reidentify(peer) ?? record
+    // A record half-way to stale is renewed: js-libp2p peers sign a fresh one when asked to identify.
+    if (record != null && Date.now() - record.signedAt > MAX_PEER_RECORD_AGE_MS / 2 && this.mayAsk(id)) record = await this.reidentify(peer) ?? record
     const last = this.published.get(id)
     if (record == null || (last?.seq != null && last.seq >= record.seq)) return
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.init.timeoutMs)])

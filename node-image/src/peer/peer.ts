@@ -100,6 +100,9 @@ const DEFAULT_RESERVATION_TIMEOUT_MS = 20_000
 /** How long a join waits for an anchor that said it does not relay to say otherwise (a push once its relay is up). */
 const NO_RELAY_GRACE_MS = 3_000
 const LOOKUP_TIMEOUT_MS = 5_000
+/** How long a lookup keeps asking for a peer nobody knows yet (it may have joined a moment ago), and how often. */
+const JUST_JOINED_GRACE_MS = 4_000
+const LOOKUP_RETRY_MS = 300
 /** How long a lookup waits for the anchors this peer is still connecting to. */
 const MESH_WAIT_MS = 2_000
 /** How long a peer asked to move waits to reach another anchor before it leaves the old one anyway. */
@@ -360,20 +363,32 @@ export class MeganetPeer {
   /** Like {@link find}, and says where the answer came from. */
   async locate (peerId: string, timeoutMs = MESSAGE_TIMEOUT_MS): Promise<FoundPeer> {
     const id = this.parsePeerId(peerId)
-    const fromAnchors = await this.askAnchors(id.toString())
+    const started = Date.now()
+    // A peer that joined a moment ago is in the DHT directory once its anchor has put its record (about a second): ask again meanwhile.
+    const graceEnds = started + Math.min(timeoutMs, JUST_JOINED_GRACE_MS)
+    for (;;) {
+      const found = await this.locateOnce(id.toString(), Math.max(1, started + timeoutMs - Date.now()))
+      if (found != null) return found
+      if (Date.now() >= graceEnds) break
+      await new Promise(resolve => setTimeout(resolve, LOOKUP_RETRY_MS))
+    }
+    throw new PeerError('peer-offline', `peer ${peerId} is not online (no anchor holds it and the DHT has no record): ask them to open their app, then try again`)
+  }
+
+  private async locateOnce (peerId: string, timeoutMs: number): Promise<FoundPeer | undefined> {
+    const fromAnchors = await this.askAnchors(peerId)
     if (fromAnchors != null) return fromAnchors
     // Only the peer's own signed record, never addresses some DHT node claims for it: those could be anyone's.
-    const record = await findPeerRecord(this.node.services.dht, id.toString(), {
+    const record = await findPeerRecord(this.node.services.dht, peerId, {
       signal: AbortSignal.timeout(timeoutMs),
       onRejected: reason => { this.rejected(reason) }
     })
-    if (record == null) {
-      throw new PeerError('peer-offline', `peer ${peerId} is not online (no anchor holds it and the DHT has no record): ask them to open their app, then try again`)
-    }
+    if (record == null) return undefined
     const usable = usableAddresses(record.multiaddrs, this.allowPrivateAddresses)
     if (usable.length === 0) throw new PeerError('peer-offline', `peer ${peerId} was found, but with no address this peer can dial (${record.multiaddrs.length} found): ask them to open their app, then try again`)
     return { multiaddrs: usable, via: 'dht' }
   }
+
 
   /**
    * Signed peer records this peer threw out while looking peers up, by why (`bad-signature` and
