@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds, once, test/tools/go-relay (a go-libp2p circuit-relay-v2 relay, the comparator of the
-# relay throughput benchmark) from the Go module proxy into the cache:
+# relay throughput benchmark; its `reserve` and `hold` subcommands are go-libp2p relay clients,
+# see main.go) from the Go module proxy into the cache:
 #   ${MEGANET_CACHE:-$HOME/.cache/meganet}/bin/go-relay-<go-libp2p version>-<source hash>/go-relay
 # The hash covers the .go files, go.mod and go.sum, so an edit rebuilds and an unchanged tree is
 # skipped. Module and build caches are the shared ones under $MEGANET_CACHE/go (as in
@@ -9,6 +10,9 @@
 #
 # Run it:  "$(test/tools/install-go-relay.sh)" [--listen /ip4/127.0.0.1/tcp/0] [--buffer-size 2048]
 # It prints one JSON line {"peerId":"12D3...","multiaddrs":["/ip4/127.0.0.1/tcp/N/p2p/12D3..."]}
+# and runs until SIGTERM/SIGINT.
+#   "$(test/tools/install-go-relay.sh)" hold --relay /ip4/127.0.0.1/tcp/N/p2p/12D3...
+# holds a reservation there, prints {"peerId":"12D3...","circuitAddrs":[".../p2p-circuit/p2p/12D3..."]}
 # and runs until SIGTERM/SIGINT.
 #
 # go-libp2p v0.51.0 says `go 1.26.0`: builds with the machine's Go 1.26, GOTOOLCHAIN=local.

@@ -13,7 +13,11 @@
 //
 // then runs until SIGINT or SIGTERM and exits 0. Logs (if any) go to stderr.
 //
-// `go-relay reserve --relay MULTIADDR` is a go-libp2p relay client instead (reserve.go).
+// Two subcommands make it a go-libp2p relay *client* instead:
+//
+//	go-relay reserve --relay MULTIADDR           one reservation, and the limits go-libp2p read from it (reserve.go)
+//	go-relay hold --relay MULTIADDR[,MULTIADDR]  a NATed peer that keeps its reservations and advertises their
+//	                                             circuit addresses in its signed peer record (hold.go)
 //
 // Flags:
 //
@@ -63,8 +67,9 @@ type startup struct {
 }
 
 func main() {
-	if len(os.Args) > 1 && os.Args[1] == "reserve" {
-		if err := reserve(os.Args[2:]); err != nil {
+	subcommands := map[string]func([]string) error{"reserve": reserve, "hold": hold}
+	if len(os.Args) > 1 && subcommands[os.Args[1]] != nil {
+		if err := subcommands[os.Args[1]](os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "go-relay:", err)
 			os.Exit(1)
 		}
