@@ -84,16 +84,6 @@ function summarize (results: readonly PairResult[]): { rate: number, p50: number
   return { rate: ok.length / results.length, p50: quantile(lookups, 0.5), p99: quantile(lookups, 0.99), firstError: failed?.error ?? '' }
 }
 
-async function publishedRecords (federation: Federation): Promise<number> {
-  let sum = 0
-  for (const anchor of federation.anchors.filter(a => a.running)) {
-    const text = await fetch(anchor.url('/metrics')).then(async r => await r.text()).catch(() => '')
-    const sample = 'meganet_dht_peer_records_published_total{result="stored"}'
-    sum += Number(text.split('\n').find(l => l.startsWith(`${sample} `))?.slice(sample.length + 1) ?? 0)
-  }
-  return sum
-}
-
 /**
  * Three operators on one machine (own nats-servers, no NATS link, fleets peered through signed
  * bootstrap lists): random cross-operator lookups and messages between their peers, then one
@@ -128,8 +118,13 @@ export async function federation (context: BenchContext): Promise<BenchResult> {
     const joinStarted = performance.now()
     workers.push(...await Promise.all(fed.operators.map(async o => await OperatorPeers.start(o, plan.peersPerOperator, cacheDir))))
     const joinSeconds = (performance.now() - joinStarted) / 1000
-    const deadline = Date.now() + 120_000
-    while (await publishedRecords(fed) < peerCount && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 500))
+    // Measured from when every peer is findable: one peer of each operator reaches every peer of the next first.
+    const warmup = await Promise.all(workers.map(async (worker, i) => {
+      const next = workers[(i + 1) % workers.length] as OperatorPeers
+      return (await worker.ask<{ reachedMs: Array<number | null> }>({ op: 'reach', targets: next.peerIds })).reachedMs
+    }))
+    const unreachable = warmup.flat().filter(ms => ms == null).length
+    if (unreachable > 0) context.progress(`${unreachable} peers were not findable within 60 s of joining`)
 
     context.progress(`${plan.pairs} random cross-operator lookups and messages`)
     const before = summarize(await crossPairs(workers, workers, plan.pairs))
@@ -158,6 +153,7 @@ export async function federation (context: BenchContext): Promise<BenchResult> {
       anchorsPerFleet: plan.anchorsPerFleet,
       peers: peerCount,
       joinSeconds,
+      peersNotFindableAfterJoin: unreachable,
       pairs: plan.pairs,
       successRate: before.rate,
       lookupP50Ms: before.p50,

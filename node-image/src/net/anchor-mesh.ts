@@ -34,6 +34,8 @@ interface Target {
   failedDials: number
   /** The mesh's own full dial is under way (the only one let through while the anchor is probed). */
   dialingInFull?: boolean
+  /** A dial of it has ended (either way) since it was added. */
+  dialled?: boolean
 }
 
 /** A WebRTC(-direct) address: a dial to a dead one runs ICE until it times out, unlike TCP or WebSocket, refused at once. */
@@ -148,6 +150,14 @@ export class AnchorMesh {
     return failures.length > 0 ? failures : undefined
   }
 
+  /** Whether an anchor not connected yet has not had its first dial end: it may be moments away. */
+  firstDialsPending (): boolean {
+    for (const target of this.targets.values()) {
+      if (target.dialled !== true && this.node.getConnections(target.peer).length === 0) return true
+    }
+    return false
+  }
+
   /** The PeerIds of the configured anchors this one is connected to now. */
   connectedPeers (): string[] {
     return [...this.targets].filter(([, target]) => this.node.getConnections(target.peer).length > 0).map(([id]) => id)
@@ -220,6 +230,14 @@ export class AnchorMesh {
 
   private async dial (target: Target): Promise<void> {
     if (this.stopped || this.node.getConnections(target.peer).length > 0) return
+    try {
+      await this.dialOnce(target)
+    } finally {
+      target.dialled = true
+    }
+  }
+
+  private async dialOnce (target: Target): Promise<void> {
     try {
       // By PeerId: the configured addresses plus what identify taught us (e.g. a rotated certhash).
       await this.node.peerStore.merge(target.peer, { multiaddrs: target.addresses })

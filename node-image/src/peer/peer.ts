@@ -102,7 +102,7 @@ const NO_RELAY_GRACE_MS = 3_000
 const LOOKUP_TIMEOUT_MS = 5_000
 /** How long a lookup keeps asking for a peer nobody knows yet (it may have joined a moment ago), and how often. */
 const JUST_JOINED_GRACE_MS = 4_000
-const LOOKUP_RETRY_MS = 300
+const LOOKUP_RETRY_MS = 250
 /** How long a lookup waits for the anchors this peer is still connecting to. */
 const MESH_WAIT_MS = 2_000
 /** How long a peer asked to move waits to reach another anchor before it leaves the old one anyway. */
@@ -365,19 +365,21 @@ export class MeganetPeer {
     const id = this.parsePeerId(peerId)
     const started = Date.now()
     // A peer that joined a moment ago is in the DHT directory once its anchor has put its record (about a second): ask again meanwhile.
+    // Each anchor that misses walks the DHT: ask again at growing intervals, and walk it ourselves last.
     const graceEnds = started + Math.min(timeoutMs, JUST_JOINED_GRACE_MS)
-    for (;;) {
-      const found = await this.locateOnce(id.toString(), Math.max(1, started + timeoutMs - Date.now()))
+    for (let retry = 0; ; retry++) {
+      const last = Date.now() + LOOKUP_RETRY_MS * 2 ** retry >= graceEnds
+      const found = await this.locateOnce(id.toString(), Math.max(1, started + timeoutMs - Date.now()), { walk: last })
       if (found != null) return found
-      if (Date.now() >= graceEnds) break
-      await new Promise(resolve => setTimeout(resolve, LOOKUP_RETRY_MS))
+      if (last) break
+      await new Promise(resolve => setTimeout(resolve, LOOKUP_RETRY_MS * 2 ** retry))
     }
     throw new PeerError('peer-offline', `peer ${peerId} is not online (no anchor holds it and the DHT has no record): ask them to open their app, then try again`)
   }
 
-  private async locateOnce (peerId: string, timeoutMs: number): Promise<FoundPeer | undefined> {
+  private async locateOnce (peerId: string, timeoutMs: number, { walk }: { walk: boolean }): Promise<FoundPeer | undefined> {
     const fromAnchors = await this.askAnchors(peerId)
-    if (fromAnchors != null) return fromAnchors
+    if (fromAnchors != null || !walk) return fromAnchors
     // Only the peer's own signed record, never addresses some DHT node claims for it: those could be anyone's.
     const record = await findPeerRecord(this.node.services.dht, peerId, {
       signal: AbortSignal.timeout(timeoutMs),
@@ -457,7 +459,7 @@ export class MeganetPeer {
     // Right after start only the anchor holding our reservation may be connected; the others
     // (one of which may hold the target's reservation) are moments away.
     const deadline = Date.now() + MESH_WAIT_MS
-    while (this.mesh.connectedCount() < this.mesh.configuredCount && Date.now() < deadline) {
+    while (this.mesh.firstDialsPending() && Date.now() < deadline) {
       await new Promise(resolve => setTimeout(resolve, 50))
     }
     for (const connection of this.anchorConnections()) {
