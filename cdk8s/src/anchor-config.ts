@@ -1,5 +1,5 @@
 import { quantityBytes } from './quantity.js'
-import type { AnchorFleetSpec } from '@meganet/contracts'
+import type { AnchorFleetSpec, FleetPeering } from '@meganet/contracts'
 
 export const ANCHOR_PORTS = { tcp: 4001, ws: 4002, webrtcDirect: 4003, webrtcDirectRotation: 4004, http: 9464 } as const
 
@@ -48,6 +48,15 @@ export const ANNOUNCE_DIR = '/etc/meganet/announce'
 /** Headroom left on the volume for the filesystem and temporary files. */
 const STORAGE_HEADROOM = 0.9
 
+/**
+ * The anchor's `peering` option for a fleet's peered fleets: one `<bootstrap URL>#<pin>[+<pin>...]`
+ * per fleet (the form of `--peering` and MEGANET_PEERING, there comma-separated; in the config
+ * file a list, so a comma in a URL stays whole).
+ */
+export function peeringOption (peering: readonly FleetPeering[]): string[] {
+  return peering.map(p => `${p.bootstrapUrl}#${p.pins.join('+')}`)
+}
+
 /** The anchor's config file (JSON, which the anchor's YAML loader reads) for a fleet's spec. */
 export function anchorConfig (fleet: string, spec: AnchorFleetSpec, operatorKeys: readonly string[] = []): Record<string, unknown> {
   const relay = Object.fromEntries(Object.entries(spec.relay ?? {}).filter(([, v]) => v != null))
@@ -64,6 +73,8 @@ export function anchorConfig (fleet: string, spec: AnchorFleetSpec, operatorKeys
     fleet: { region: spec.region, name: fleet },
     ...(operatorKeys.length > 0 ? { coordination: { operatorKeys: [...operatorKeys] } } : {}),
     ...(Object.keys(relay).length > 0 ? { relay } : {}),
+    // Other operators' fleets: a change rolls the anchors (the config hash), which read it at start.
+    ...(spec.peering != null && spec.peering.length > 0 ? { peering: peeringOption(spec.peering) } : {}),
     storage: {
       capacity: Math.floor(quantityBytes(spec.storage.size) * STORAGE_HEADROOM),
       replication: spec.storage.replication,

@@ -40,6 +40,7 @@ export class AnchorFleetCrd extends ApiObject {
             { name: 'Ready', type: 'integer', jsonPath: '.status.readyReplicas' },
             { name: 'Phase', type: 'string', jsonPath: '.status.phase' },
             { name: 'Peers', type: 'integer', jsonPath: '.status.totals.peers', priority: 1 },
+            { name: 'Peered', type: 'string', jsonPath: '.status.conditions[?(@.type=="Peered")].status', priority: 1 },
             { name: 'Region', type: 'string', jsonPath: '.spec.region', priority: 1 },
             { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' }
           ],

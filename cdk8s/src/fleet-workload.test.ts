@@ -6,7 +6,7 @@ import { App, Chart, Testing } from 'cdk8s'
 import { describe, expect, it } from 'vitest'
 import { loadAnchorConfig } from '../../node-image/src/config/anchor-config.js'
 import { AnchorFleetCrd } from './anchor-fleet-crd.js'
-import { anchorConfig } from './anchor-config.js'
+import { anchorConfig, peeringOption } from './anchor-config.js'
 import { desiredFleetObjects } from './desired-objects.js'
 import type { AnchorFleet, AnchorFleetSpecInput } from '@meganet/contracts'
 
@@ -192,6 +192,31 @@ describe('FleetWorkload', () => {
     const wss = loadAnchorConfigOf(anchorConfig('berlin', anchorFleetSpecSchema.parse({ browser: { webrtcDirect: false, wssSecretName: 'anchors-tls' } })))
     expect(await wss).toMatchObject({ webrtcDirect: { enabled: false }, wss: { certFile: '/etc/meganet/wss/tls.crt', keyFile: '/etc/meganet/wss/tls.key' } })
   })
+
+  it('gives every anchor the fleet\'s peered fleets as its peering option, which the anchor reads back as written, and rolls them when it changes', async () => {
+    const pinA = '12D3KooWAzq9G3uXFpRbAGq8oU2hWJfZ6BEmAXWcxnp7vWMMxbDh'
+    const pinB = '12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK'
+    // A comma in the query stays whole: the config file holds a list, not the comma-separated flag text.
+    const peering = [{ bootstrapUrl: 'https://north.example/bootstrap', pins: [pinA, pinB] }, { bootstrapUrl: 'http://10.0.0.7:9464/bootstrap?fleet=a,b', pins: [pinB] }]
+    expect(peeringOption(peering)).toEqual([`https://north.example/bootstrap#${pinA}+${pinB}`, `http://10.0.0.7:9464/bootstrap?fleet=a,b#${pinB}`])
+    const text = anchorConfig('berlin', anchorFleetSpecSchema.parse({ peering }))
+    expect(text['peering']).toEqual(peeringOption(peering))
+    expect((await loadAnchorConfigOf(text)).peering).toEqual(peering)
+    for (const none of [{}, { peering: [] }]) {
+      const config = anchorConfig('berlin', anchorFleetSpecSchema.parse(none))
+      expect(config).not.toHaveProperty('peering')
+      expect((await loadAnchorConfigOf(config)).peering).toEqual([])
+    }
+
+    type Workload = { kind: string, data?: Record<string, string>, spec: { template?: { metadata: { annotations: Record<string, string> } } } }
+    const objects = (spec: AnchorFleetSpecInput): Workload[] => desiredFleetObjects({ fleet: fleet(spec), defaultImage: 'meganet:1', replicas: 1 }) as unknown as Workload[]
+    const configMap = objects({ peering }).find(o => o.kind === 'ConfigMap')
+    expect(JSON.parse(configMap?.data?.['anchor.json'] ?? '{}')).toMatchObject({ peering: peeringOption(peering) })
+    const hash = (spec: AnchorFleetSpecInput): string | undefined => objects(spec).find(o => o.kind === 'StatefulSet')?.spec.template?.metadata.annotations['meganet.io/config-hash']
+    expect(hash({ peering })).not.toBe(hash({}))
+    expect(hash({ peering: peering.slice(0, 1) })).not.toBe(hash({ peering }))
+    expect(hash({ peering: [] })).toBe(hash({}))
+  })
 })
 
 describe('AnchorFleetCrd', () => {
@@ -201,8 +226,9 @@ describe('AnchorFleetCrd', () => {
     const [crd] = Testing.synth(chart) as Array<{ metadata: { name: string, annotations: Record<string, string> }, spec: { versions: Array<Record<string, unknown>> } }>
     expect(crd?.metadata.name).toBe('anchorfleets.meganet.io')
     expect(crd?.metadata.annotations['helm.sh/resource-policy']).toBe('keep')
-    const version = crd?.spec.versions[0] as { subresources: unknown, schema: { openAPIV3Schema: { properties: { spec: { 'x-kubernetes-validations': unknown, properties: { autoscaling: { 'x-kubernetes-validations': unknown } } } } } } }
+    const version = crd?.spec.versions[0] as { subresources: unknown, additionalPrinterColumns: unknown[], schema: { openAPIV3Schema: { properties: { spec: { 'x-kubernetes-validations': unknown, properties: { autoscaling: { 'x-kubernetes-validations': unknown } } } } } } }
     expect(version.subresources).toEqual({ status: {}, scale: { specReplicasPath: '.spec.replicas', statusReplicasPath: '.status.replicas', labelSelectorPath: '.status.selector' } })
     expect(JSON.stringify(version.schema.openAPIV3Schema.properties.spec.properties.autoscaling['x-kubernetes-validations'])).toContain('self.minReplicas <= self.maxReplicas')
+    expect(version.additionalPrinterColumns).toContainEqual({ name: 'Peered', type: 'string', jsonPath: '.status.conditions[?(@.type=="Peered")].status', priority: 1 })
   })
 })

@@ -5,7 +5,8 @@
  */
 import { z } from 'zod'
 import { ANCHOR_ROLES } from './roles.js'
-import { MEMBER_PHASES, scopeName } from './coordination.js'
+import { ED25519_PEER_ID_PATTERN, MEMBER_PHASES, scopeName } from './coordination.js'
+import { MAX_PEERED_FLEETS, MAX_PEERING_PINS, MAX_PEERING_URL_LENGTH } from './bootstrap-list.js'
 import { celRules, embeddedObject, listMap } from './openapi.js'
 
 export const ANCHOR_FLEET = {
@@ -82,6 +83,51 @@ export const autoscalingSchema = celRules(z.object({
   cooldownSeconds: z.number().int().min(0).default(300)
 }), [{ rule: 'self.minReplicas <= self.maxReplicas', message: 'minReplicas must not exceed maxReplicas' }])
 
+/**
+ * A bootstrap list URL to peer with: http(s), a host, then a path or query. No credentials
+ * (`@`: the list is public and signed, nothing about it is secret), no `#` (it separates the
+ * pins in the anchor's `peering` option) and no white space. RE2 for the CRD, JavaScript here.
+ */
+const PEERING_URL_RE2 = '^https?://[^[:space:]/?#@]+([/?][^[:space:]#@]*)?$'
+const PEERING_URL_PATTERN = /^https?:\/\/[^\s/?#@]+([/?][^\s#@]*)?$/
+const PEERING_URL_MESSAGE = 'must be the http(s) URL of the peered fleet\'s bootstrap list, such as https://anchors.example.org/bootstrap, with no credentials (@), #fragment or spaces'
+const PEERING_PIN_MESSAGE = 'must be the PeerId (12D3KooW…) of an anchor of the peered fleet, as its operator gives it (its anchors\' /status shows it)'
+/** Room for a mistyped pin to get {@link PEERING_PIN_MESSAGE} rather than "too long" (a pin has 52 characters). */
+const MAX_PIN_TEXT = 128
+
+function canParseUrl (text: string): boolean {
+  try {
+    return new URL(text).host !== ''
+  } catch {
+    return false
+  }
+}
+
+/**
+ * Another operator's fleet to peer with (issue 15): the URL of its signed bootstrap list and
+ * the PeerIds of its anchors that may sign it. Its anchors join this fleet's DHT, its list goes
+ * into this fleet's; nothing else is shared (no NATS, no secret).
+ */
+export const peeringSchema = z.object({
+  bootstrapUrl: celRules(
+    z.string().max(MAX_PEERING_URL_LENGTH).refine(url => PEERING_URL_PATTERN.test(url) && canParseUrl(url), { message: PEERING_URL_MESSAGE }),
+    [{ rule: `isURL(self) && self.matches('${PEERING_URL_RE2}')`, message: PEERING_URL_MESSAGE }]),
+  pins: z.array(celRules(
+    z.string().max(MAX_PIN_TEXT).refine(pin => ED25519_PEER_ID_PATTERN.test(pin), { message: PEERING_PIN_MESSAGE }),
+    [{ rule: `self.matches('${ED25519_PEER_ID_PATTERN.source}')`, message: PEERING_PIN_MESSAGE }]
+  )).min(1, { message: 'pin at least one anchor PeerId (12D3KooW…) of the peered fleet: only a list one of them signed is trusted' })
+    .max(MAX_PEERING_PINS, { message: `at most ${MAX_PEERING_PINS} pins per peered fleet` })
+})
+
+export type FleetPeering = z.infer<typeof peeringSchema>
+
+const PEERING_UNIQUE_MESSAGE = 'each bootstrapUrl may appear once: list all pins of one fleet in one entry'
+
+export const peeringListSchema = celRules(
+  z.array(peeringSchema).max(MAX_PEERED_FLEETS, { message: `at most ${MAX_PEERED_FLEETS} peered fleets` })
+    .refine(list => new Set(list.map(p => p.bootstrapUrl)).size === list.length, { message: PEERING_UNIQUE_MESSAGE }),
+  [{ rule: 'self.all(a, self.exists_one(b, b.bootstrapUrl == a.bootstrapUrl))', message: PEERING_UNIQUE_MESSAGE }])
+
 export const anchorFleetSpecSchema = celRules(z.object({
   replicas: z.number().int().min(0).max(1000).default(3),
   region: scopeName.default('local'),
@@ -151,13 +197,16 @@ export const anchorFleetSpecSchema = celRules(z.object({
     wssSecretName: z.string().min(1).optional()
   }).default({ webrtcDirect: true }),
   autoscaling: autoscalingSchema.optional(),
+  /** Other operators' fleets to peer with; absent or empty: none. Each anchor gets them as its `peering` option. */
+  peering: peeringListSchema.optional(),
   paused: z.boolean().default(false)
 }), [{ rule: '!has(self.storage) || self.storage.writeQuorum <= self.storage.replication', message: 'storage.writeQuorum must not exceed storage.replication' }])
 
 export type AnchorFleetSpec = z.infer<typeof anchorFleetSpecSchema>
 export type AnchorFleetSpecInput = z.input<typeof anchorFleetSpecSchema>
 
-export const CONDITION_TYPES = ['Ready', 'Progressing', 'Degraded', 'ScalingDown'] as const
+/** `Peered` is set only on fleets with `spec.peering`. */
+export const CONDITION_TYPES = ['Ready', 'Progressing', 'Degraded', 'ScalingDown', 'Peered'] as const
 export type ConditionType = (typeof CONDITION_TYPES)[number]
 
 export const conditionSchema = z.object({
@@ -178,6 +227,21 @@ export const anchorStatusSchema = z.object({
   storedBytes: z.number().int().optional()
 })
 
+/** One peered fleet as this fleet's anchors report it (their membership records over NATS). */
+export const peeredFleetStatusSchema = z.object({
+  bootstrapUrl: z.string(),
+  /** Some anchor of this fleet holds the fleet's list, fetched and verified against the pins, not expired. */
+  verified: z.boolean(),
+  /** Anchors of this fleet connected to at least one of its anchors now. */
+  anchorsConnected: z.number().int(),
+  /** Anchors in its verified list (the most any anchor of this fleet holds); absent until verified. */
+  peeredAnchors: z.number().int().optional(),
+  /** Why an anchor's last fetch or verification of its list failed (the first anchor's, by pod); absent when none failed. */
+  lastError: z.string().optional()
+})
+
+export type PeeredFleetStatus = z.infer<typeof peeredFleetStatusSchema>
+
 export const anchorFleetStatusSchema = z.object({
   observedGeneration: z.number().int().optional(),
   replicas: z.number().int().optional(),
@@ -192,7 +256,9 @@ export const anchorFleetStatusSchema = z.object({
   browserAddresses: z.array(z.string()).optional(),
   totals: z.object({ peers: z.number().int(), reservations: z.number().int(), storedBytes: z.number().int() }).optional(),
   /** When the autoscaler last changed replicas (RFC 3339). */
-  lastScaleTime: z.string().optional()
+  lastScaleTime: z.string().optional(),
+  /** One entry per `spec.peering` fleet, while the fleet has any (the `Peered` condition sums them up). */
+  peering: listMap(z.array(peeredFleetStatusSchema), ['bootstrapUrl']).optional()
 })
 export type AnchorFleetStatus = z.infer<typeof anchorFleetStatusSchema>
 

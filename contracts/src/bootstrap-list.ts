@@ -36,6 +36,10 @@ export interface BootstrapEntry {
 
 /** Other operators' fleets an anchor peers with, at most this many in one list. */
 export const MAX_PEERED_FLEETS = 8
+/** PeerIds pinned for one peered fleet: the anchors whose signature on its list is trusted. */
+export const MAX_PEERING_PINS = 16
+/** The longest bootstrap list URL a fleet peers with (anchors report it in every membership record). */
+export const MAX_PEERING_URL_LENGTH = 2048
 
 /**
  * A fleet of another operator that the signing anchor peers with: the PeerIds its operator

@@ -18,6 +18,7 @@
  */
 import { z } from 'zod'
 import { ANCHOR_ROLES } from './roles.js'
+import { MAX_PEERED_FLEETS, MAX_PEERING_URL_LENGTH } from './bootstrap-list.js'
 
 /** A region or fleet name: a DNS label, so it fits Kubernetes names, NATS subjects and bucket names. */
 export const SCOPE_NAME_PATTERN = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/
@@ -102,6 +103,9 @@ export function directoryKey (peerId: string, anchorPeerId: string): string {
 /** A PeerId as text: base58btc (Qm…, 12D3Koo…) or a base32 CID; never a subject wildcard. */
 export const peerIdText = z.string().regex(/^[1-9A-HJ-NP-Za-km-z]{46,64}$|^b[a-z2-7]{50,120}$/, { message: 'not a PeerId' })
 
+/** The PeerId of an Ed25519 key (12D3KooW…): the only kind that signs records, commands and bootstrap lists. */
+export const ED25519_PEER_ID_PATTERN = /^12D3KooW[1-9A-HJ-NP-Za-km-z]{44}$/
+
 /** What a signature is for; the domain is signed with the payload, so a signature for one never passes as another. */
 export const SIGNATURE_DOMAINS = {
   member: 'meganet-member:v1:',
@@ -137,6 +141,27 @@ export const loadReportSchema = z.strictObject({
 })
 export type LoadReport = z.infer<typeof loadReportSchema>
 
+/** The longest reason an anchor reports for a peered fleet it could not fetch or verify; longer ones are cut. */
+export const MAX_PEERING_ERROR_LENGTH = 256
+
+/**
+ * How one peered fleet (another operator's, `peering`) looks from the reporting anchor: what
+ * its operator aggregates into the fleet's `status.peering`. Sizes are bounded so that the
+ * record stays far below {@link MAX_COORDINATION_PAYLOAD_BYTES}; nothing secret is in it.
+ */
+export const peeringReportSchema = z.strictObject({
+  bootstrapUrl: z.string().max(MAX_PEERING_URL_LENGTH),
+  /** Anchors in its last verified list. */
+  anchors: z.number().int().min(0),
+  /** Of those, connected from this anchor now. */
+  connected: z.number().int().min(0),
+  /** When its list was last fetched and verified against the pins (ms since the epoch); null: none held. */
+  verifiedAt: z.number().int().nullable(),
+  /** Why the last fetch or verification failed; null after a success. */
+  lastError: z.string().max(MAX_PEERING_ERROR_LENGTH).nullable()
+})
+export type PeeringReport = z.infer<typeof peeringReportSchema>
+
 export const memberRecordSchema = z.strictObject({
   schema: z.literal(1),
   peerId: peerIdText,
@@ -157,7 +182,12 @@ export const memberRecordSchema = z.strictObject({
     reservationsLeft: z.number().int().min(0),
     /** Blocks not yet confirmed on their new anchors (storage role only). */
     blocksLeft: z.number().int().min(0).optional()
-  }).optional()
+  }).optional(),
+  /**
+   * Other operators' fleets the anchor peers with, one entry each; absent when it peers with
+   * none (so records without peering stay readable by readers from before this field).
+   */
+  peering: z.array(peeringReportSchema).max(MAX_PEERED_FLEETS).optional()
 })
 export type MemberRecord = z.infer<typeof memberRecordSchema>
 

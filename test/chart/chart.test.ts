@@ -8,7 +8,7 @@ import { promisify } from 'node:util'
 import { App, Chart, Testing } from 'cdk8s'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { parse } from 'yaml'
-import { ANCHOR_FLEET } from '@meganet/contracts'
+import { ANCHOR_FLEET, anchorFleetSpecSchema } from '@meganet/contracts'
 import { OperatorDeployment } from '../../cdk8s/src/operator-deployment.js'
 import { OperatorRbac } from '../../cdk8s/src/operator-rbac.js'
 import { keyId, loadSigningKey } from '../../fleet-client/src/index.js'
@@ -27,6 +27,7 @@ const MONITORING_KINDS = ['PodMonitor', 'PrometheusRule', 'ServiceMonitor']
 const RULES_FILE = join(CHART_DIR, 'files', 'alerts', 'meganet.rules.yaml')
 const DASHBOARDS_DIR = join(CHART_DIR, 'files', 'dashboards')
 const IMAGE = 'ghcr.io/meganet/meganet:0.1.0'
+const PEERING = [{ bootstrapUrl: 'https://anchors.north.example/bootstrap', pins: ['12D3KooWAzq9G3uXFpRbAGq8oU2hWJfZ6BEmAXWcxnp7vWMMxbDh', '12D3KooWRBy97UB99e3J6hiPesre1MZeuNQvfan4gBziswrRJsNK'] }]
 
 /** The objects cdk8s synthesizes for the plain manifests: the chart mirrors them. */
 function cdk8sOperatorObjects (): RenderedObject[] {
@@ -230,7 +231,7 @@ describe('charts/meganet rendered by helm', () => {
     helmTemplateCache.scheduled = await helm.template(['--set', 'defaultFleet.nodeSelector.pool=p2p', '--set', 'defaultFleet.tolerations[0].key=p2p',
       '--set', 'defaultFleet.tolerations[0].operator=Exists', '--set', 'defaultFleet.priorityClassName=high', '--set-json', 'defaultFleet.topologySpreadConstraints=[]',
       '--set', 'imagePullSecrets[0].name=regcred', '--set', 'defaultFleet.podAnnotations.a=b', '--set', 'defaultFleet.podLabels.team=net',
-      '--set', 'defaultFleet.extraEnv[0].name=X', '--set', 'defaultFleet.extraEnv[0].value=y'])
+      '--set', 'defaultFleet.extraEnv[0].name=X', '--set', 'defaultFleet.extraEnv[0].value=y', '--set-json', `defaultFleet.peering=${JSON.stringify(PEERING)}`])
     const fleet = defaultFleetOf(defaults)
     expect(fleet.metadata).toMatchObject({ name: 'meganet', namespace: 'mesh' })
     const operator = find<V1Deployment>(defaults, 'Deployment', 'mn-meganet-operator')
@@ -249,8 +250,10 @@ describe('charts/meganet rendered by helm', () => {
     expect(scheduled.spec).toMatchObject({
       nodeSelector: { pool: 'p2p' }, tolerations: [{ key: 'p2p', operator: 'Exists' }], priorityClassName: 'high',
       topologySpreadConstraints: [], imagePullSecrets: [{ name: 'regcred' }], podAnnotations: { a: 'b' }, podLabels: { team: 'net' },
-      extraEnv: [{ name: 'X', value: 'y' }]
+      extraEnv: [{ name: 'X', value: 'y' }], peering: PEERING
     })
+    // The operator takes the rendered fleet as the CRD would.
+    expect(anchorFleetSpecSchema.safeParse(scheduled.spec).success).toBe(true)
   })
 
   it('takes the WSS certificate from a Secret, which cert-manager issues only where the cluster serves its Certificate', async () => {
@@ -412,7 +415,10 @@ describe('charts/meganet rendered by helm', () => {
       [['--set', 'nats.config.jetstream.enabled=false'], /nats\/config\/jetstream\/enabled/],
       [['--set', 'operator.watchNamespaces={Bad_Name}'], /operator\/watchNamespaces\/0/],
       [['--set', 'operator.leaseDuration=soon'], /operator\/leaseDuration/],
-      [['--set', 'operator.replica=3'], /additional properties 'replica' not allowed|additionalProperties/]
+      [['--set', 'operator.replica=3'], /additional properties 'replica' not allowed|additionalProperties/],
+      [['--set-json', 'defaultFleet.peering=[{"bootstrapUrl":"ftp://north.example/bootstrap","pins":["12D3KooWAzq9G3uXFpRbAGq8oU2hWJfZ6BEmAXWcxnp7vWMMxbDh"]}]'], /defaultFleet\/peering\/0\/bootstrapUrl/],
+      [['--set-json', 'defaultFleet.peering=[{"bootstrapUrl":"https://north.example/bootstrap","pins":["QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N"]}]'], /defaultFleet\/peering\/0\/pins\/0/],
+      [['--set-json', 'defaultFleet.peering=[{"bootstrapUrl":"https://north.example/bootstrap","pins":[]}]'], /defaultFleet\/peering\/0\/pins/]
     ]
     for (const [args, message] of refusals) {
       await expect(helm.template(args), args.join(' ')).rejects.toThrow(message)

@@ -35,6 +35,7 @@ export interface FleetObject {
     anchors?: Array<{ pod: string, peerId?: string, phase: string, peers?: number, storedBytes?: number }>
     bootstrap?: string[]
     browserAddresses?: string[]
+    peering?: Array<{ bootstrapUrl: string, verified: boolean, anchorsConnected: number, peeredAnchors?: number, lastError?: string }>
   }
 }
 

@@ -6,7 +6,7 @@ import { cidOf } from '../../node-image/src/blocks/cid.js'
 import { storeRequest } from '../../node-image/src/blocks/store-client.js'
 import { MeganetPeer } from '../../node-image/src/peer/index.js'
 import { TestControlPlane } from '../cluster/control-plane.js'
-import { eventually } from '../helpers/anchor-process.js'
+import { AnchorProcess, eventually } from '../helpers/anchor-process.js'
 import { TestNats } from '../helpers/nats.js'
 import { fleets, installCrd } from './kube-fixtures.js'
 import { OperatorProcess } from './operator-process.js'
@@ -16,12 +16,16 @@ import type { CID } from 'multiformats/cid'
 
 const NS = 'live'
 const FLEET = 'live'
+/** A valid Ed25519 PeerId that signed nothing here. */
+const STRANGER = '12D3KooWAzq9G3uXFpRbAGq8oU2hWJfZ6BEmAXWcxnp7vWMMxbDh'
 
 describe('the operator with real anchors behind the pods', () => {
   let plane: TestControlPlane
   let nats: TestNats
   let operator: OperatorProcess
   let podAnchors: PodAnchors
+  /** Another operator's fleet of one anchor, for peering. */
+  let otherFleet: AnchorProcess
   const peers: MeganetPeer[] = []
   const blocks: Array<{ cid: CID, bytes: Uint8Array }> = []
 
@@ -32,16 +36,18 @@ describe('the operator with real anchors behind the pods', () => {
     await plane.createNamespace(NS)
     nats = await TestNats.start()
     operator = await OperatorProcess.start(plane.kubeconfigPath, 'op-live')
+    otherFleet = await AnchorProcess.start({ flags: { 'fleet-name': 'north' } })
     podAnchors = new PodAnchors(plane, NS, FLEET, {
       'nats-servers': nats.url, 'coordination-heartbeat': '500ms', 'coordination-member-ttl': '2s', 'coordination-operator-keys': testOperatorKey().id,
       'storage-replication': '2', 'storage-write-quorum': '2', 'storage-repair-interval': '1s'
-    })
+    }, { configKeys: ['peering'] })
     podAnchors.start()
   }, 300_000)
 
   afterAll(async () => {
     await Promise.all(peers.map(async p => await p.stop()))
     await podAnchors?.stop()
+    await otherFleet?.cleanup()
     await operator?.stop('SIGKILL')
     await nats?.cleanup()
     await plane?.stop()
@@ -136,5 +142,45 @@ describe('the operator with real anchors behind the pods', () => {
     expect(await operator.metric('meganet_operator_watch_restarts_total{resource="statefulsets"}')).toBeGreaterThan(0)
     const peer = peers[0]!
     for (const { cid, bytes } of blocks) expect(Buffer.from(await peer.blocks().get(cid)).equals(bytes)).toBe(true)
+  })
+
+  it('peers with another operator\'s fleet: the anchors roll with the option, report it, and the status sums it up', { timeout: 180_000 }, async () => {
+    const bootstrapUrl = otherFleet.url('/bootstrap')
+    // Served by the same anchor, but pinned to a key that signed nothing: no anchor may trust it.
+    const impostor = `${bootstrapUrl}?as=impostor`
+    const before = new Map([...podAnchors.anchors].map(([pod, anchor]) => [pod, anchor.peerId]))
+    await fleets(plane).patch(NS, FLEET, [{ op: 'add', path: '/spec/peering', value: [{ bootstrapUrl, pins: [otherFleet.peerId] }, { bootstrapUrl: impostor, pins: [STRANGER] }] }])
+    const peered = await eventually(async () => {
+      const f = await fleets(plane).get(NS, FLEET)
+      const entry = f.status?.peering?.find(p => p.bootstrapUrl === bootstrapUrl)
+      const condition = f.status?.conditions?.find(c => c.type === 'Peered')
+      return entry?.verified === true && entry.anchorsConnected === 3 && condition?.reason === 'PeeredListUnverified' ? f : undefined
+    }, 150_000, 'every anchor connected into the peered fleet, and the impostor\'s list refused')
+    // Each pod was replaced (the config hash rolled the StatefulSet) and its anchor started with the option from the ConfigMap.
+    expect([...podAnchors.anchors].every(([pod, anchor]) => before.get(pod) !== anchor.peerId)).toBe(true)
+    for (const anchor of podAnchors.anchors.values()) {
+      const status = await anchor.json<{ peering: Array<{ bootstrapUrl: string }> }>('/status')
+      expect(status.peering.map(p => p.bootstrapUrl)).toEqual([bootstrapUrl, impostor])
+    }
+    expect(peered.status?.peering).toEqual([
+      { bootstrapUrl, verified: true, anchorsConnected: 3, peeredAnchors: 1 },
+      { bootstrapUrl: impostor, verified: false, anchorsConnected: 0, lastError: expect.stringContaining('is not a trusted anchor') as unknown }
+    ])
+    const condition = peered.status?.conditions?.find(c => c.type === 'Peered')
+    expect(condition?.status).toBe('False')
+    expect(condition?.message).toContain(`no anchor could verify the bootstrap list of ${impostor}`)
+    expect(peered.status?.phase).toBe('Ready')
+
+    // Only the good fleet left: the condition turns True; no peering at all: entries and condition go.
+    await fleets(plane).patch(NS, FLEET, [{ op: 'replace', path: '/spec/peering', value: [{ bootstrapUrl, pins: [otherFleet.peerId] }] }])
+    await eventually(async () => {
+      const f = await fleets(plane).get(NS, FLEET)
+      return f.status?.conditions?.find(c => c.type === 'Peered')?.status === 'True' && f.status.peering?.length === 1 ? true : undefined
+    }, 60_000, 'Peered True with the impostor gone')
+    await fleets(plane).patch(NS, FLEET, [{ op: 'remove', path: '/spec/peering' }])
+    await eventually(async () => {
+      const f = await fleets(plane).get(NS, FLEET)
+      return f.status?.peering == null && f.status?.conditions?.every(c => c.type !== 'Peered') === true ? true : undefined
+    }, 30_000, 'peering gone from the status')
   })
 })

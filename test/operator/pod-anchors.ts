@@ -1,11 +1,24 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { CoreV1Api } from '@kubernetes/client-node'
+import { fleetNames } from '../../cdk8s/src/fleet-workload.js'
 import { AnchorProcess } from '../helpers/anchor-process.js'
 import type { TestControlPlane } from '../cluster/control-plane.js'
+
+export interface PodAnchorsOptions {
+  /**
+   * Keys of the anchor config the operator rendered for the fleet (its ConfigMap) that each
+   * anchor also gets, in a config file as a pod would: read when the pod's anchor starts.
+   */
+  readonly configKeys?: readonly string[]
+}
 
 /**
  * kwok pods run nothing, so this test-only harness runs a real anchor process on loopback for
  * every Running pod of a fleet, named after the pod (its membership record carries the pod
- * name the operator matches), and stops it when the pod goes.
+ * name the operator matches), and stops it when the pod goes or is replaced (a rolled
+ * StatefulSet: same name, new pod).
  */
 export class PodAnchors {
   readonly anchors = new Map<string, AnchorProcess>()
@@ -15,14 +28,19 @@ export class PodAnchors {
   private readonly namespace: string
   private readonly fleet: string
   private readonly flags: Record<string, string>
+  private readonly options: PodAnchorsOptions
+  /** The pod each anchor runs for, by UID. */
+  private readonly uids = new Map<string, string>()
+  private configDir?: string
   private timer?: NodeJS.Timeout
   private syncing?: Promise<void>
 
-  constructor (plane: TestControlPlane, namespace: string, fleet: string, flags: Record<string, string>) {
+  constructor (plane: TestControlPlane, namespace: string, fleet: string, flags: Record<string, string>, options: PodAnchorsOptions = {}) {
     this.plane = plane
     this.namespace = namespace
     this.fleet = fleet
     this.flags = flags
+    this.options = options
   }
 
   start (): void {
@@ -33,6 +51,21 @@ export class PodAnchors {
     clearInterval(this.timer)
     await this.syncing
     await Promise.all([...this.anchors.values()].map(async a => await a.cleanup()))
+    if (this.configDir != null) await rm(this.configDir, { recursive: true, force: true })
+  }
+
+  /** A config file with the chosen keys of the fleet's rendered anchor config, if it has any of them. */
+  private async configFile (pod: string): Promise<Record<string, string>> {
+    const keys = this.options.configKeys ?? []
+    if (keys.length === 0) return {}
+    const configMap = await this.plane.client(CoreV1Api).readNamespacedConfigMap({ name: fleetNames(this.fleet).config, namespace: this.namespace })
+    const rendered = JSON.parse(configMap.data?.['anchor.json'] ?? '{}') as Record<string, unknown>
+    const chosen = Object.fromEntries(keys.filter(k => rendered[k] !== undefined).map(k => [k, rendered[k]]))
+    if (Object.keys(chosen).length === 0) return {}
+    this.configDir ??= await mkdtemp(join(tmpdir(), 'meganet-pod-config-'))
+    const file = join(this.configDir, `${pod}.json`)
+    await writeFile(file, JSON.stringify(chosen))
+    return { config: file }
   }
 
   private async sync (): Promise<void> {
@@ -40,14 +73,18 @@ export class PodAnchors {
       namespace: this.namespace, labelSelector: `app.kubernetes.io/instance=${this.fleet}`
     }).catch(() => undefined)
     if (pods == null) return
-    const running = new Set(pods.items.filter(p => p.status?.phase === 'Running' && p.metadata?.deletionTimestamp == null).map(p => p.metadata?.name ?? ''))
-    for (const name of running) {
+    const running = new Map(pods.items.filter(p => p.status?.phase === 'Running' && p.metadata?.deletionTimestamp == null).map(p => [p.metadata?.name ?? '', p.metadata?.uid ?? '']))
+    for (const [name, uid] of running) {
       if (this.anchors.has(name)) continue
-      this.anchors.set(name, await AnchorProcess.start({ flags: { ...this.flags, 'fleet-name': this.fleet, 'fleet-pod': name } }))
+      const config = await this.configFile(name)
+      this.anchors.set(name, await AnchorProcess.start({ flags: { ...this.flags, ...config, 'fleet-name': this.fleet, 'fleet-pod': name } }))
+      this.uids.set(name, uid)
     }
+    // A pod gone, or replaced under its name: its anchor goes (a replacement starts at the next sync).
     for (const [name, anchor] of this.anchors) {
-      if (running.has(name)) continue
+      if (running.get(name) === this.uids.get(name)) continue
       this.anchors.delete(name)
+      this.uids.delete(name)
       const status = await anchor.json<{ phase: string }>('/status').catch((err: Error) => ({ phase: `unknown (${err.message})` }))
       this.departures.push({ pod: name, phase: status.phase })
       await anchor.stop('SIGTERM')

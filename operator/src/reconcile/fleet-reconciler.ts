@@ -19,6 +19,11 @@ import type { Logger } from 'pino'
 
 /** While a fleet's NATS-reported state is in motion (anchors starting, drains), look again this soon. */
 const BUSY_REQUEUE_MS = 2_000
+/**
+ * How often a fleet that peers with other operators' fleets is looked at again: its anchors
+ * report peering health over NATS, which nothing watches.
+ */
+const PEERING_REQUEUE_MS = 30_000
 /** How soon to look again while the caches are re-listing. */
 const UNSYNCED_REQUEUE_MS = 1_000
 
@@ -198,7 +203,8 @@ export class FleetReconciler {
     // the bootstrap list waits for them.
     const unseen = spec.nats != null && (members?.list.filter(m => m.phase === 'serving').length ?? 0) < (status.readyReplicas ?? 0)
     const busy = scaleDown?.active === true || spec.autoscaling?.enabled === true || (status.phase !== 'Ready' && spec.nats != null) || unseen
-    return busy ? { requeueAfterMs: BUSY_REQUEUE_MS } : {}
+    if (busy) return { requeueAfterMs: BUSY_REQUEUE_MS }
+    return spec.nats != null && (spec.peering?.length ?? 0) > 0 ? { requeueAfterMs: PEERING_REQUEUE_MS } : {}
   }
 
   private async members (fleet: AnchorFleet, log: Logger): Promise<{ list: MemberRecord[], client: Awaited<ReturnType<FleetLinks['client']>> } | undefined> {

@@ -1,18 +1,18 @@
 import { anchorFleetSpecSchema } from '@meganet/contracts'
 import { describe, expect, it } from 'vitest'
 import { fleetStatus } from './fleet-status.js'
-import type { AnchorFleet, MemberRecord } from '@meganet/contracts'
+import type { AnchorFleet, AnchorFleetSpecInput, MemberRecord } from '@meganet/contracts'
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node'
 import type { StatusInput } from './fleet-status.js'
 
 const NOW = '2026-12-03T10:00:00Z'
 const LATER = '2026-12-03T10:05:00Z'
 
-function fleet (replicas: number, status?: AnchorFleet['status']): AnchorFleet {
+function fleet (replicas: number, status?: AnchorFleet['status'], spec: AnchorFleetSpecInput = {}): AnchorFleet {
   return {
     apiVersion: 'meganet.io/v1alpha1', kind: 'AnchorFleet',
     metadata: { name: 'eu', namespace: 'mesh', generation: 4 },
-    spec: anchorFleetSpecSchema.parse({ replicas }),
+    spec: anchorFleetSpecSchema.parse({ ...spec, replicas }),
     ...(status != null ? { status } : {})
   }
 }
@@ -88,5 +88,26 @@ describe('fleetStatus', () => {
     expect(again.observedGeneration).toBe(4)
     const lost = fleetStatus(input({ fleet: fleet(2, first), statefulSet: statefulSet(2, 1), now: LATER }))
     expect(condition(lost, 'Ready')).toMatchObject({ status: 'False', lastTransitionTime: LATER })
+  })
+
+  it('sums up peering with other operators\' fleets from the anchors\' records, only for a fleet that peers', () => {
+    const bootstrapUrl = 'https://north.example/bootstrap'
+    const peers = { peering: [{ bootstrapUrl, pins: ['12D3KooWAzq9G3uXFpRbAGq8oU2hWJfZ6BEmAXWcxnp7vWMMxbDh'] }] }
+    const report = { bootstrapUrl, anchors: 2, connected: 1, verifiedAt: 1, lastError: null }
+    const peered = fleetStatus(input({
+      fleet: fleet(2, undefined, peers), statefulSet: statefulSet(2, 2),
+      members: [{ ...member('eu-anchor-0', 'P1', 'serving', []), peering: [report] }, { ...member('eu-anchor-1', 'P2', 'serving', []), peering: [report] }]
+    }))
+    expect(peered.peering).toEqual([{ bootstrapUrl, verified: true, anchorsConnected: 2, peeredAnchors: 2 }])
+    expect(condition(peered, 'Peered')).toMatchObject({ status: 'True', reason: 'PeeredFleetsVerified' })
+    // Peering is this fleet's link outward: its health neither readies nor degrades the fleet.
+    expect(peered.phase).toBe('Ready')
+    const noNats = fleetStatus(input({ fleet: fleet(2, undefined, peers), statefulSet: statefulSet(2, 2) }))
+    expect(noNats.peering).toBeUndefined()
+    expect(condition(noNats, 'Peered')).toMatchObject({ status: 'Unknown', reason: 'MembersUnknown' })
+    // Peering removed from the spec: its entries and condition go.
+    const dropped = fleetStatus(input({ fleet: fleet(2, peered), statefulSet: statefulSet(2, 2), members: [] }))
+    expect(dropped.peering).toBeUndefined()
+    expect(condition(dropped, 'Peered')).toBeUndefined()
   })
 })

@@ -1,5 +1,6 @@
 import { isBrowserDialable } from '@meganet/contracts'
 import { setCondition } from './conditions.js'
+import { peeringSummary } from './peering-status.js'
 import type { AnchorFleet, AnchorFleetStatus, MemberRecord } from '@meganet/contracts'
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node'
 
@@ -42,6 +43,11 @@ export function fleetStatus (input: StatusInput): AnchorFleetStatus {
     input.scaleDown?.active === true ? 'Draining' : 'Idle', input.scaleDown?.message ?? 'no scale-down under way', generation, input.now)
   conditions = setCondition(conditions, 'Degraded', input.degraded != null ? 'True' : 'False', input.degraded != null ? 'Problem' : 'Healthy',
     input.degraded ?? 'no problems seen', generation, input.now)
+  // Only fleets that peer say how: the condition goes when the last peered fleet does.
+  const peering = Array.isArray(fleet.spec.peering) && fleet.spec.peering.length > 0 ? peeringSummary(fleet.spec.peering, members) : undefined
+  conditions = peering != null
+    ? setCondition(conditions, 'Peered', peering.condition.status, peering.condition.reason, peering.condition.message, generation, input.now)
+    : conditions.filter(c => c.type !== 'Peered')
   const bootstrap = (members ?? []).filter(m => m.phase === 'serving').flatMap(m => m.multiaddrs).sort()
   const phase = input.degraded != null ? 'Degraded' : input.scaleDown?.active === true ? 'ScalingDown' : ready ? 'Ready' : 'Progressing'
   return {
@@ -59,6 +65,7 @@ export function fleetStatus (input: StatusInput): AnchorFleetStatus {
       reservations: (members ?? []).reduce((sum, m) => sum + m.load.reservations, 0),
       storedBytes: (members ?? []).reduce((sum, m) => sum + m.load.storedBytes, 0)
     },
-    ...(fleet.status?.lastScaleTime != null ? { lastScaleTime: fleet.status.lastScaleTime } : {})
+    ...(fleet.status?.lastScaleTime != null ? { lastScaleTime: fleet.status.lastScaleTime } : {}),
+    ...(peering?.fleets != null ? { peering: peering.fleets } : {})
   }
 }
