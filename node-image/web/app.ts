@@ -1,11 +1,14 @@
 import {
-  MeganetPeer, formatBytes, generateIdentity, getBlob, identityFromBytes, identityToBytes, parseLink, putBlob, userMessage
+  MeganetPeer, formatBytes, generateIdentity, getBlob, identityFromBytes, identityToBytes, parseLink, putBlob, storageBootstrapCache, userMessage
 } from '@meganet/node/browser'
 import type { PeerPath, ReceivedMessage, TransferProgress } from '@meganet/node/browser'
 
 /** What the server that serves this page says about the network (devnet, `meganet web`). */
 interface PageConfig {
   readonly anchors?: readonly string[]
+  /** A signed bootstrap list to join through, verified against `trustedAnchors`; the last good one is kept in localStorage. */
+  readonly bootstrapUrl?: string
+  readonly trustedAnchors?: readonly string[]
   readonly allowPrivateAddresses?: boolean
   readonly network?: string
 }
@@ -117,8 +120,11 @@ class App {
     byId('join-progress').hidden = false
     this.setStatus('connecting', 'Connecting…')
     try {
+      const { bootstrapUrl, trustedAnchors } = this.config
       const peer = await MeganetPeer.create({
         anchors,
+        // The kept list lets the page start when the list's server is gone, and names the peered fleets to fall back on.
+        ...(bootstrapUrl != null ? { bootstrapUrl, trustedAnchors: trustedAnchors ?? [], bootstrapCache: storageBootstrapCache(localStorage) } : {}),
         allowPrivateAddresses: this.config.allowPrivateAddresses ?? false,
         privateKey: await loadIdentity(),
         reservationTimeoutMs: 15_000

@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
+import { createServer } from 'node:http'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -6,6 +7,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Devnet } from '../../node-image/src/devnet/devnet.js'
+import { serveWebApp } from '../../node-image/src/webapp/web-server.js'
 import { getBlob, putBlob } from '../../node-image/src/files/index.js'
 import { MeganetPeer } from '../../node-image/src/peer/index.js'
 import { freshSnapshot } from '../helpers/fresh-snapshot.js'
@@ -17,6 +19,7 @@ import { makeTestCertificate } from '../helpers/test-ca.js'
 import { AppPage } from './app-page.js'
 import type { ReceivedMessage } from '../../node-image/src/peer/index.js'
 import type { Browser } from 'playwright-core'
+import type { AddressInfo } from 'node:net'
 
 const MiB = 1024 * 1024
 
@@ -173,6 +176,38 @@ describe('the web app in Chromium against a devnet', () => {
     const unreachable = address(0, '/webrtc-direct/').replace(/\/udp\/\d+\//, '/udp/9/')
     expect(await lonely.joinError([unreachable])).toMatch(/^No anchor answered \(.+\)\. Check the anchor address and that the network \(devnet or fleet\) is running, then join again\.$/)
     expect(await lonely.joinError(['/not/a/multiaddr'])).toMatch(/^That anchor address is not usable \("\/not\/a\/multiaddr" is not a multiaddr\): it looks like \/ip4\//)
+    for (const p of pages) expect(p.errors).toEqual([])
+  }, 120_000)
+
+  it('joins through a signed bootstrap list, keeps it in localStorage, and starts from it when the list cannot be fetched', async () => {
+    // The list's server, a stand-in for a fleet's public URL: passes anchor 0's list through until it is closed.
+    const listServer = createServer((_req, res) => {
+      fetch(devnet.anchors[0]!.url('/bootstrap')).then(async r => {
+        res.setHeader('access-control-allow-origin', '*')
+        res.setHeader('content-type', 'application/json')
+        res.end(await r.text())
+      }).catch(() => { res.statusCode = 502; res.end() })
+    })
+    await new Promise<void>(resolve => listServer.listen(0, network.hostAddress, resolve))
+    // Pages fetch an anchor's list from another origin.
+    expect((await fetch(devnet.anchors[0]!.url('/bootstrap'))).headers.get('access-control-allow-origin')).toBe('*')
+    const bootstrapUrl = `http://${network.hostAddress}:${(listServer.address() as AddressInfo).port}/bootstrap`
+    // The page's config names the list instead of anchors, served from the same origin (Chromium treats it as secure).
+    const origin = new URL(devnet.web!.url)
+    await devnet.web!.close()
+    devnet.web = await serveWebApp({ anchors: [], allowPrivateAddresses: true, bootstrapUrl, trustedAnchors: devnet.anchors.map(a => a.peerId) },
+      { host: origin.hostname, port: Number(origin.port) })
+    const listed = await page()
+    const first = await listed.join()
+    expect(first).toMatch(/^12D3KooW/)
+    const kept = await listed.page.evaluate(() => localStorage.getItem('meganet:bootstrap'))
+    expect(JSON.parse(kept ?? '{}')).toMatchObject({ url: bootstrapUrl, signed: { signer: devnet.anchors[0]!.peerId } })
+
+    await new Promise(resolve => listServer.close(resolve))
+    listServer.closeAllConnections()
+    await listed.page.reload()
+    await listed.page.waitForSelector('#anchors')
+    expect(await listed.join()).toBe(first)
     for (const p of pages) expect(p.errors).toEqual([])
   }, 120_000)
 

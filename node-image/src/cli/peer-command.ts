@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander'
+import { collect } from './list-option.js'
 import { loadOrCreateIdentity } from '../identity/identity.js'
 import { createLogger } from '../logging/logger.js'
 import { MeganetPeer, parsePeerIdText } from '../peer/peer.js'
@@ -19,10 +20,6 @@ interface JoinFlags {
   allowPrivateAddresses?: boolean
   json?: boolean
   logLevel: string
-}
-
-function collect (value: string, previous: string[]): string[] {
-  return [...previous, ...value.split(',').map(s => s.trim()).filter(s => s.length > 0)]
 }
 
 function positiveInteger (text: string): number {

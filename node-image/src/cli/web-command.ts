@@ -1,4 +1,5 @@
 import { Command, InvalidArgumentError } from 'commander'
+import { collect } from './list-option.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { isBrowserDialable } from '@meganet/contracts'
 import { serveWebApp } from '../webapp/web-server.js'
@@ -32,14 +33,20 @@ export function webCommand (): Command {
     .option('-p, --port <port>', 'port to serve on (0 picks a free one)', port, 8080)
     .option('--allow-private-addresses', 'let the page dial loopback and private addresses (devnets, LANs)')
     .option('--network <name>', 'a name for the network, shown on the page')
-    .action(async (options: { anchor: string[], host: string, port: number, allowPrivateAddresses?: boolean, network?: string }) => {
-      if (options.anchor.length === 0) throw new InvalidArgumentError('give at least one --anchor: an anchor\'s WebRTC-direct or WSS multiaddr (see its /status or the devnet\'s output)')
+    .option('--bootstrap-url <url>', 'an anchor\'s signed bootstrap list for the page to join through (kept in the browser; names the peered fleets to fall back on)')
+    .option('--trust <peerId>', 'anchor PeerId allowed to sign the bootstrap list (repeatable, or comma-separated)', collect, [])
+    .action(async (options: { anchor: string[], host: string, port: number, allowPrivateAddresses?: boolean, network?: string, bootstrapUrl?: string, trust: string[] }) => {
+      if (options.anchor.length === 0 && options.bootstrapUrl == null) {
+        throw new InvalidArgumentError('give at least one --anchor (an anchor\'s WebRTC-direct or WSS multiaddr, see its /status or the devnet\'s output) or a --bootstrap-url')
+      }
+      if (options.bootstrapUrl != null && options.trust.length === 0) throw new InvalidArgumentError('--bootstrap-url needs --trust <anchor PeerId>: the keys allowed to sign the list')
       const dialable = options.anchor.filter(a => isBrowserDialable(a) || a.includes('/ws'))
-      if (dialable.length === 0) process.stderr.write('meganet web: none of the anchors has a WebRTC-direct, WSS or WebSocket address: a browser cannot dial TCP; give those addresses instead\n')
+      if (options.anchor.length > 0 && dialable.length === 0) process.stderr.write('meganet web: none of the anchors has a WebRTC-direct, WSS or WebSocket address: a browser cannot dial TCP; give those addresses instead\n')
       const served = await serveWebApp({
         anchors: options.anchor,
         allowPrivateAddresses: options.allowPrivateAddresses === true,
-        ...(options.network != null ? { network: options.network } : {})
+        ...(options.network != null ? { network: options.network } : {}),
+        ...(options.bootstrapUrl != null ? { bootstrapUrl: options.bootstrapUrl, trustedAnchors: options.trust } : {})
       }, { host: options.host, port: options.port })
       process.stdout.write(`web app  ${served.url}\n`)
       await nextSignal()

@@ -66,7 +66,8 @@ export function createHttpApp (source: AnchorHttpSource, log: Logger): express.E
   app.get('/bootstrap', async (req, res) => {
     try {
       const peered = req.query.peered !== 'false'
-      res.set('cache-control', 'public, max-age=60').type('application/json').send(await source.bootstrapList({ peered }))
+      // Signed, public, and what pages fetch from another origin: any page may read it.
+      res.set('cache-control', 'public, max-age=60').set('access-control-allow-origin', '*').type('application/json').send(await source.bootstrapList({ peered }))
     } catch (err) {
       log.error({ err }, 'bootstrap list failed')
       res.status(500).json({ error: (err as Error).message })

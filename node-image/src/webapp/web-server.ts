@@ -18,6 +18,9 @@ export interface WebAppConfig {
   readonly anchors: readonly string[]
   readonly allowPrivateAddresses: boolean
   readonly network?: string
+  /** A signed bootstrap list the page joins through (verified against `trustedAnchors`, kept in localStorage). */
+  readonly bootstrapUrl?: string
+  readonly trustedAnchors?: readonly string[]
 }
 
 const CONTENT_TYPES: Record<string, string> = {
