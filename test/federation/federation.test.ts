@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { Federation } from '../../node-image/src/devnet/federation.js'
 import { MeganetPeer, fileBootstrapCache } from '../../node-image/src/peer/index.js'
 import { eventually } from '../helpers/anchor-process.js'
+import { freshSnapshot } from '../helpers/fresh-snapshot.js'
 import { natsServerBinary } from '../helpers/nats.js'
 import { HEARTBEAT_MS, MEMBER_TTL_MS } from '../coordination/fleet.js'
 import { LyingDhtNode } from './lying-dht-node.js'
@@ -168,9 +169,10 @@ describe('one network across independent operators', () => {
 async function sumOver (anchors: readonly AnchorChild[], sample: string): Promise<number> {
   let sum = 0
   for (const anchor of anchors.filter(a => a.running)) {
-    const text = await (await fetch(anchor.url('/metrics'))).text()
+    const text = await freshSnapshot(anchor.url('/metrics'))
     const line = text.split('\n').find(l => l.startsWith(`${sample} `))
-    sum += Number(line?.slice(sample.length + 1) ?? 0)
+    if (line == null) throw new Error(`metric ${sample} not exported by ${anchor.peerId}`)
+    sum += Number(line.slice(sample.length + 1))
   }
   return sum
 }

@@ -12,8 +12,8 @@ import { CoordinationMetrics } from '../metrics/coordination-metrics.js'
 import { AnchorMesh } from '../net/anchor-mesh.js'
 import { RelayGuard } from '../relay/relay-guard.js'
 import { DhtGuard } from '../dht/dht-guard.js'
-import { peerRecordDhtRules, peerRecordKey, peerRecordReplaces } from '../dht/peer-records.js'
-import { findPeerRecord } from '../dht/record-lookup.js'
+import { peerRecordDhtRules, peerRecordExpired, peerRecordKey, peerRecordReplaces } from '../dht/peer-records.js'
+import { SharedRecordLookups, findPeerRecord } from '../dht/record-lookup.js'
 import { RecordPublisher } from '../dht/record-publisher.js'
 import { PeeredFleets } from '../federation/peered-fleets.js'
 import { DhtMetrics } from '../metrics/dht-metrics.js'
@@ -47,6 +47,9 @@ import type { StorageFleet } from '../storage/storage-fleet.js'
 import type { VerifiedPeerRecord } from '../dht/peer-records.js'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
 import type { Server } from 'node:http'
+
+/** Stale peer records are removed from the DHT's store this often (and whenever it is full). */
+const DHT_SWEEP_INTERVAL_MS = 10 * 60 * 1000
 
 /** Bytes lookups in flight may hold (512 at the largest request size). */
 const MAX_LOOKUP_INFLIGHT_BYTES = 512 * MAX_PEER_MESSAGE_BYTES
@@ -83,6 +86,8 @@ export class Anchor {
   private readonly dhtGuard: DhtGuard
   private readonly dhtMetrics: DhtMetrics
   private readonly recordPublisher: RecordPublisher
+  private dhtSweep?: ReturnType<typeof setInterval>
+  private readonly recordLookups = new SharedRecordLookups(async peerId => await this.findRecord(peerId))
   /** Other operators' fleets this anchor peers with. */
   readonly peered: PeeredFleets
   /** Lookups in flight, each counted at its largest request; one network may take a quarter. */
@@ -105,7 +110,7 @@ export class Anchor {
     this.log = init.log
     this.coordinationMetrics = new CoordinationMetrics(init.registry)
     this.peered = new PeeredFleets(
-      { targets: init.config.peering, anchorsPerFleet: PEERED_ANCHORS_PER_FLEET, refreshMs: init.config.peeringRefresh, retryMs: PEERING_RETRY_MS },
+      { targets: init.config.peering, anchorsPerFleet: PEERED_ANCHORS_PER_FLEET, refreshMs: init.config.peeringRefresh, retryMs: PEERING_RETRY_MS, allowPrivateAddresses: init.config.dht.allowPrivateAddresses },
       { node: init.node, log: init.log })
     this.bootstrapLists = new BootstrapListCache({ key: init.key, issuer: init.node.peerId.toString(), ttlMs: BOOTSTRAP_LIST_TTL_MS, refreshMs: BOOTSTRAP_LIST_REFRESH_MS },
       () => this.bootstrapEntries(), () => this.peered.signedLists())
@@ -118,7 +123,7 @@ export class Anchor {
       { refreshMs: PEER_RECORD_REFRESH_MS, concurrency: PEER_RECORD_PUT_CONCURRENCY, timeoutMs: PEER_RECORD_PUT_TIMEOUT_MS },
       {
         node: init.node,
-        isReserved: peer => init.guard.reservedPeers().some(p => p.equals(peer)),
+        isReserved: peer => init.guard.isReserved(peer),
         onPublished: result => { init.dhtMetrics.peerRecordsPublished.inc({ result }) },
         log: init.log
       })
@@ -164,14 +169,16 @@ export class Anchor {
     const inflight = new InflightMetrics(registry)
     const dhtMetrics = new DhtMetrics(registry, config.dht)
     // Fellow anchors, peered fleets' anchors (and this one) store DHT records without a per-peer limit; known once the anchor exists.
-    let fleetAnchor: (peer: string) => boolean = () => false
+    let dhtUnlimited: (peer: string) => boolean = () => false
     const dhtGuard = new DhtGuard({
       protocol: PROTOCOLS.dht,
       maxRecords: config.dht.maxRecords,
       maxRecordsPerPeer: config.dht.maxRecordsPerPeer,
-      unlimited: peer => fleetAnchor(peer),
+      unlimited: peer => dhtUnlimited(peer),
       onRefused: kind => { dhtMetrics.onRefused(kind) },
       replaces: peerRecordReplaces,
+      expired: peerRecordExpired,
+      onOutdated: () => { dhtMetrics.peerRecordsRejected.inc({ reason: 'older' }) },
       onStreamRefused: reason => { dhtMetrics.streamsRefused.inc({ reason }); if (reason === 'budget') inflight.refused.inc({ protocol: 'dht' }) }
     })
     dhtMetrics.bindStore(dhtGuard.store)
@@ -180,7 +187,7 @@ export class Anchor {
     const dhtRules = peerRecordDhtRules(reason => { dhtMetrics.peerRecordsRejected.inc({ reason }) })
     const node = await createAnchorLibp2p({ config, privateKey: key, registry, guard, dhtGuard, dhtRules, log, ...browserTransports })
     const anchor = new Anchor({ config, node, key, guard, metrics, inflight, registry, log: log.child({ peerId: node.peerId.toString() }), browserTransports, dhtGuard, dhtMetrics })
-    fleetAnchor = peer => anchor.isFleetAnchor(peer) || anchor.peered.has(peer)
+    dhtUnlimited = peer => anchor.isFleetAnchor(peer) || anchor.peered.has(peer)
     if (config.roles.includes('storage')) await anchor.openStorage(registry)
     return anchor
   }
@@ -204,6 +211,8 @@ export class Anchor {
       void this.coordinator?.directory?.remove(event.detail.toString()).catch(() => {})
     })
     this.recordPublisher.start()
+    this.dhtSweep = setInterval(() => { this.dhtGuard.store.sweep() }, DHT_SWEEP_INTERVAL_MS)
+    this.dhtSweep.unref()
     this.node.addEventListener('peer:disconnect', event => { this.guard.onPeerDisconnect(event.detail) })
     await this.node.handle(LOOKUP_PROTOCOL, async (stream, connection) => {
       const release = this.lookupBudget.tryAcquire(MAX_PEER_MESSAGE_BYTES, this.isFleetAnchor(connection.remotePeer.toString()) ? undefined : networkOf(connection.remoteAddr))
@@ -219,7 +228,7 @@ export class Anchor {
           directory: () => this.coordinator?.directory,
           addresses: () => this.multiaddrs(),
           fellows: () => (this.coordinator?.members() ?? []).filter(m => m.peerId !== this.peerId && m.phase !== 'drained').map(m => m.peerId),
-          record: async peerId => await this.findRecord(peerId),
+          record: async peerId => await this.recordLookups.lookup(peerId),
           metrics: this.coordinationMetrics,
           log: this.log
         }, stream)
@@ -260,6 +269,7 @@ export class Anchor {
     this.guard.drain()
     this.guard.stop()
     this.recordPublisher.stop()
+    clearInterval(this.dhtSweep)
     this.mesh.stop()
     this.peered.stop()
     this.liveness.stop()

@@ -1,4 +1,4 @@
-import { signBootstrapList } from './signed-list.js'
+import { MAX_BOOTSTRAP_LIST_BYTES, signBootstrapList } from './signed-list.js'
 import type { BootstrapEntry, PeeredFleet } from '@meganet/contracts'
 import type { PrivateKey } from '@libp2p/interface'
 
@@ -31,12 +31,17 @@ export class BootstrapListCache {
   async json (now = Date.now()): Promise<string> {
     const entries = this.entries()
     const peered = this.peered()
-    const key = JSON.stringify([entries, peered])
+    // A peered list is known by its signature: no need to serialize it for every request.
+    const key = JSON.stringify([entries, peered.map(p => p.list.signature)])
     const current = this.current
     if (current != null && current.key === key && now - current.issuedAt < this.init.refreshMs) return current.json
     this.signing ??= (async () => {
-      const signed = await signBootstrapList(this.init.key, this.init.issuer, entries, this.init.ttlMs, now, peered)
-      const json = JSON.stringify(signed)
+      // Peered fleets' lists that would take the list past what verifiers read are left out, last first.
+      let json: string
+      for (let kept = peered.length; ; kept--) {
+        json = JSON.stringify(await signBootstrapList(this.init.key, this.init.issuer, entries, this.init.ttlMs, now, peered.slice(0, kept)))
+        if (json.length <= MAX_BOOTSTRAP_LIST_BYTES || kept === 0) break
+      }
       this.current = { key, issuedAt: now, json }
       return json
     })().finally(() => { this.signing = undefined })

@@ -50,6 +50,22 @@ describe('loadAnchorConfig', () => {
     expect(config.relay.circuitDurationLimit).toBeNull()
   })
 
+  it('reads peering as <URL>#<PeerId>+<PeerId>, and refuses entries without pins, other schemes and credentials', () => {
+    const pin = '12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq'
+    const config = loadAnchorConfig({ flags: { peering: `https://a.example/bootstrap#${pin}+${pin},http://b.example:9464/bootstrap#${pin}` } })
+    expect(config.peering).toEqual([{ bootstrapUrl: 'https://a.example/bootstrap', pins: [pin, pin] }, { bootstrapUrl: 'http://b.example:9464/bootstrap', pins: [pin] }])
+    for (const [entry, message] of [
+      ['https://a.example/bootstrap', /pin the fleet's anchors by PeerId/],
+      [`https://a.example/bootstrap#not-a-peer-id`, /pin the fleet's anchors by PeerId/],
+      [`ftp://a.example/bootstrap#${pin}`, /is not an http\(s\) URL/],
+      [`https://user:secret@a.example/bootstrap#${pin}`, /no credentials/]
+    ] as const) {
+      const problems = problemsOf(() => loadAnchorConfig({ flags: { peering: entry } }))
+      expect(problems.map(p => p.message).join(' ')).toMatch(message)
+      expect(problems.map(p => p.message).join(' ')).not.toContain('secret')
+    }
+  })
+
   it('names every wrong field with its source and what is allowed', () => {
     const problems = problemsOf(() => loadAnchorConfig({
       env: { MEGANET_RELAY_MAX_RESERVATIONS_PER_IP: '-1' },

@@ -50,6 +50,10 @@ const peeringEntry = z.string().transform((text, ctx) => {
   } catch {
     url = undefined
   }
+  if (url != null && (url.username !== '' || url.password !== '')) {
+    ctx.addIssue({ code: 'custom', message: `${url.host}: put no credentials in a peering URL (it is shown in /status and sent to the operator): ${PEERING_FORMAT}` })
+    return z.NEVER
+  }
   if (url == null || (url.protocol !== 'https:' && url.protocol !== 'http:')) {
     ctx.addIssue({ code: 'custom', message: `${JSON.stringify(bootstrapUrl)} is not an http(s) URL: ${PEERING_FORMAT}` })
     return z.NEVER

@@ -34,6 +34,14 @@ export interface BoundedDhtStoreInit {
    * them); e.g. a signed record never gives way to an older one. Default: always.
    */
   readonly replaces?: (stored: Uint8Array, incoming: Uint8Array) => boolean
+  /**
+   * Whether a stored value record is past its use (e.g. a signed record gone stale): kad-dht
+   * deletes a value only when someone reads it long after, so {@link BoundedDhtStore.sweep}
+   * removes these, on a timer and whenever the store is full.
+   */
+  readonly expired?: (stored: Uint8Array, now: number) => boolean
+  /** Called for every value refused because a newer one is stored (a metric). */
+  readonly onOutdated?: () => void
 }
 
 /** A value record refused because the one stored is newer. */
@@ -45,7 +53,8 @@ export class DhtRecordOutdatedError extends Error {
  * The DHT's datastore, bounded: provider records and value records each up to `maxRecords`,
  * and up to `maxRecordsPerPeer` from one peer (the provider, for provider records; the peer
  * whose request stored it, for value records, known from {@link BoundedDhtStore.runAs}). Past a
- * limit a put is refused, never evicting: what is stored stays until kad-dht expires it.
+ * limit a put is refused, never evicting live records: what is stored stays until kad-dht
+ * expires it on a late read, or {@link BoundedDhtStore.sweep} finds it past its use.
  * Provider records are indexed by CID, so a provider lookup costs the CID's records, not all.
  */
 export class BoundedDhtStore extends BaseDatastore {
@@ -67,6 +76,20 @@ export class BoundedDhtStore extends BaseDatastore {
     return await this.requester.run(peer, fn)
   }
 
+  /** Removes the value records `expired` says are past their use; returns how many. */
+  sweep (now = Date.now()): number {
+    const expired = this.init.expired
+    if (expired == null) return 0
+    let removed = 0
+    for (const [key, entry] of this.values) {
+      if (!expired(entry.value, now)) continue
+      this.values.delete(key)
+      this.release('value', entry.owner)
+      removed++
+    }
+    return removed
+  }
+
   count (kind: DhtRecordKind): number {
     return this.counts[kind]
   }
@@ -84,7 +107,10 @@ export class BoundedDhtStore extends BaseDatastore {
     }
     const existing = this.values.get(text)
     if (existing != null) {
-      if (this.init.replaces != null && !this.init.replaces(existing.value, value)) throw new DhtRecordOutdatedError(`a newer record is stored under ${text}`)
+      if (this.init.replaces != null && !this.init.replaces(existing.value, value)) {
+        this.init.onOutdated?.()
+        throw new DhtRecordOutdatedError(`a newer record is stored under ${text}`)
+      }
       existing.value = value
       return key
     }
@@ -151,6 +177,7 @@ export class BoundedDhtStore extends BaseDatastore {
   }
 
   private admit (kind: DhtRecordKind, peer: string | undefined): void {
+    if (kind === 'value' && this.counts.value >= this.init.maxRecords) this.sweep()
     if (this.counts[kind] >= this.init.maxRecords) {
       this.init.onRefused?.(kind)
       throw new DhtRecordLimitError(kind, `this anchor keeps at most ${this.init.maxRecords} ${kind} records`)

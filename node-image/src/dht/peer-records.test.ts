@@ -5,7 +5,9 @@ import { Libp2pRecord } from '@libp2p/record'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MAX_PEER_RECORD_AGE_MS } from '@meganet/contracts'
 import { describe, expect, it } from 'vitest'
-import { checkPeerRecord, peerRecordDhtRules, peerRecordKey, peerRecordReplaces, signingTime } from './peer-records.js'
+import { BoundedDhtStore } from './bounded-dht-store.js'
+import { checkPeerRecord, peerRecordDhtRules, peerRecordExpired, peerRecordKey, peerRecordReplaces, signingTime } from './peer-records.js'
+import { Key } from 'interface-datastore'
 import type { PrivateKey } from '@libp2p/interface'
 
 const ANCHOR = '12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq'
@@ -65,7 +67,7 @@ describe('signed peer records', () => {
     await validate(peerRecordKey(peerId), newer)
     await expect(validate(peerRecordKey(peerId), await signed(forger, { about: key }))).rejects.toThrow(/signed by/)
     await expect(validate(new TextEncoder().encode('/mgpeer/not-a-peer-id'), newer)).rejects.toThrow()
-    expect(rejected).toEqual(['wrong-peer', 'wrong-peer'])
+    expect(rejected).toEqual(['wrong-peer', 'malformed'])
     expect(select(peerRecordKey(peerId), [older, newer, older])).toBe(1)
   })
 
@@ -80,5 +82,22 @@ describe('signed peer records', () => {
     expect(peerRecordReplaces(newer, newer)).toBe(true)
     const other = new Libp2pRecord(new TextEncoder().encode('/pk/x'), Uint8Array.of(1), new Date()).serialize()
     expect(peerRecordReplaces(other, other)).toBe(true)
+  })
+
+  it('a store full of peer records makes room by removing the stale ones, never the others', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const peerId = peerIdFromPrivateKey(key).toString()
+    const stored = (value: Uint8Array): Uint8Array => new Libp2pRecord(peerRecordKey(peerId), value, new Date()).serialize()
+    const fresh = stored(await signed(key))
+    const old = stored(await signed(key, { seq: BigInt(Date.now() - 1_000) }))
+    const later = Date.now() + MAX_PEER_RECORD_AGE_MS
+    expect(peerRecordExpired(fresh, Date.now())).toBe(false)
+    expect(peerRecordExpired(old, later)).toBe(true)
+    expect(peerRecordExpired(new Libp2pRecord(new TextEncoder().encode('/pk/x'), Uint8Array.of(1), new Date()).serialize(), later)).toBe(false)
+    const store = new BoundedDhtStore({ maxRecords: 2, maxRecordsPerPeer: 10, unlimited: () => false, expired: (value, now) => peerRecordExpired(value, now + MAX_PEER_RECORD_AGE_MS) })
+    store.put(new Key('/dht/record/a'), old)
+    store.put(new Key('/dht/record/b'), new Libp2pRecord(new TextEncoder().encode('/pk/x'), Uint8Array.of(1), new Date()).serialize())
+    store.put(new Key('/dht/record/c'), fresh) // full: the stale one makes room
+    expect([store.has(new Key('/dht/record/a')), store.has(new Key('/dht/record/b')), store.has(new Key('/dht/record/c'))]).toEqual([false, true, true])
   })
 })

@@ -60,6 +60,12 @@ export function signingTime (seq: bigint): number | undefined {
  */
 export async function checkPeerRecord (bytes: Uint8Array, peerId: string, now = Date.now()): Promise<PeerRecordCheck> {
   const fail = (reason: PeerRecordRejection, message: string): PeerRecordCheck => ({ ok: false, reason, message })
+  let asked: ReturnType<typeof peerIdFromString>
+  try {
+    asked = peerIdFromString(peerId)
+  } catch {
+    return fail('malformed', `${peerId.slice(0, 100)} is not a PeerId`)
+  }
   if (bytes.byteLength > MAX_PEER_RECORD_BYTES) return fail('oversized', `record of ${bytes.byteLength} bytes; the limit is ${MAX_PEER_RECORD_BYTES}`)
   let envelope: RecordEnvelope
   try {
@@ -87,7 +93,7 @@ export async function checkPeerRecord (bytes: Uint8Array, peerId: string, now = 
   } catch {
     return fail('malformed', 'the envelope key is not a libp2p key')
   }
-  if (signer !== peerId || !record.peerId.equals(peerIdFromString(peerId))) {
+  if (signer !== peerId || !record.peerId.equals(asked)) {
     return fail('wrong-peer', `record for ${record.peerId.toString()} signed by ${signer}, asked for ${peerId}`)
   }
   if (record.multiaddrs.length > MAX_PEER_RECORD_ADDRESSES) return fail('too-many-addresses', `${record.multiaddrs.length} addresses; the limit is ${MAX_PEER_RECORD_ADDRESSES}`)
@@ -124,7 +130,7 @@ export function peerRecordDhtRules (onRejected: (reason: PeerRecordRejection) =>
         try {
           checked = peerId == null ? { ok: false, reason: 'malformed', message: 'not a peer record key' } : await checkPeerRecord(value, peerId)
         } catch (err) {
-          checked = { ok: false, reason: 'wrong-peer', message: `the key does not name a PeerId: ${(err as Error).message}` }
+          checked = { ok: false, reason: 'malformed', message: `the key does not name a PeerId: ${(err as Error).message}` }
         }
         if (!checked.ok) {
           onRejected(checked.reason)
@@ -174,4 +180,18 @@ export function peerRecordReplaces (stored: Uint8Array, incoming: Uint8Array): b
   const oldSeq = sequenceOf(old.value)
   const nextSeq = sequenceOf(next.value)
   return oldSeq == null || (nextSeq != null && nextSeq >= oldSeq)
+}
+
+/** For the DHT's datastore sweep: a stored peer record signed more than {@link MAX_PEER_RECORD_AGE_MS} ago. */
+export function peerRecordExpired (stored: Uint8Array, now: number): boolean {
+  let record: Libp2pRecord
+  try {
+    record = Libp2pRecord.deserialize(stored)
+  } catch {
+    return false
+  }
+  if (peerOfRecordKey(record.key) == null) return false
+  const seq = sequenceOf(record.value)
+  const signedAt = seq == null ? undefined : signingTime(seq)
+  return signedAt == null || signedAt < now - MAX_PEER_RECORD_AGE_MS
 }

@@ -55,3 +55,44 @@ export async function findPeerRecord (dht: RecordDht, peerId: string, options: F
   }
   return best
 }
+
+/** How long a miss is remembered, and how many at most: a flood of lookups for made-up PeerIds walks the DHT once per PeerId per window. */
+const MISS_TTL_MS = 1_000
+const MAX_REMEMBERED_MISSES = 10_000
+
+/**
+ * An anchor's lookups in the DHT directory on behalf of its peers: lookups of the same PeerId at
+ * once share one walk, and a miss is remembered for {@link MISS_TTL_MS}, so a flood of lookups
+ * costs walks per distinct PeerId, not per request.
+ */
+export class SharedRecordLookups {
+  private readonly find: (peerId: string) => Promise<VerifiedPeerRecord | undefined>
+  private readonly inflight = new Map<string, Promise<VerifiedPeerRecord | undefined>>()
+  private readonly misses = new Map<string, number>()
+
+  constructor (find: (peerId: string) => Promise<VerifiedPeerRecord | undefined>) {
+    this.find = find
+  }
+
+  async lookup (peerId: string, now = Date.now()): Promise<VerifiedPeerRecord | undefined> {
+    const missedAt = this.misses.get(peerId)
+    if (missedAt != null && now - missedAt < MISS_TTL_MS) return undefined
+    const running = this.inflight.get(peerId)
+    if (running != null) return await running
+    const lookup = this.find(peerId).then(record => {
+      if (record == null) this.rememberMiss(peerId)
+      return record
+    }).finally(() => { this.inflight.delete(peerId) })
+    this.inflight.set(peerId, lookup)
+    return await lookup
+  }
+
+  private rememberMiss (peerId: string): void {
+    this.misses.delete(peerId)
+    this.misses.set(peerId, Date.now())
+    if (this.misses.size > MAX_REMEMBERED_MISSES) {
+      const oldest = this.misses.keys().next().value
+      if (oldest != null) this.misses.delete(oldest)
+    }
+  }
+}

@@ -10,7 +10,7 @@ export interface PublisherNode {
   readonly peerStore: Pick<PeerStore, 'get'>
   getConnections: (peer: PeerId) => Array<{ readonly limits?: unknown }>
   readonly services: {
-    readonly dht: { put: (key: Uint8Array, value: Uint8Array, options: { signal: AbortSignal }) => AsyncIterable<{ name: string }> }
+    readonly dht: { put: (key: Uint8Array, value: Uint8Array, options: { signal: AbortSignal }) => AsyncIterable<{ name: string, messageName?: string, error?: unknown }> }
     readonly identify: { identify: (connection: never, options?: { signal?: AbortSignal }) => Promise<IdentifyResult> }
   }
   addEventListener: (type: 'peer:identify', listener: (event: CustomEvent<IdentifyResult>) => void) => void
@@ -22,6 +22,8 @@ export interface PublisherNode {
  * after a debounce): it is asked to identify at these delays until its record names one.
  */
 const ASK_AFTER_RESERVATION_MS = [100, 400, 1_200] as const
+/** One peer's record is put at most this often (each identify push may carry a new one). */
+const MIN_PUT_INTERVAL_MS = 10_000
 /** Otherwise a peer is asked at most this often (a record half-way to stale). */
 const ASK_AGAIN_AFTER_MS = 60_000
 
@@ -55,6 +57,8 @@ export class RecordPublisher {
   /** What was last put for each reserved peer; `seq` undefined forces the next put. */
   private readonly published = new Map<string, { peer: PeerId, seq?: bigint, at: number }>()
   private readonly queue = new Map<string, PeerId>()
+  /** Puts held back by {@link MIN_PUT_INTERVAL_MS}, by peer. */
+  private readonly later = new Map<string, ReturnType<typeof setTimeout>>()
   /** When each peer was last asked to renew its record: its answer schedules a publish, which must not ask again at once. */
   private readonly asked = new Map<string, number>()
   private running = 0
@@ -76,6 +80,8 @@ export class RecordPublisher {
   stop (): void {
     this.components.node.removeEventListener('peer:identify', this.onIdentify)
     clearInterval(this.timer)
+    for (const timer of this.later.values()) clearTimeout(timer)
+    this.later.clear()
     this.controller.abort()
     this.queue.clear()
   }
@@ -103,6 +109,8 @@ export class RecordPublisher {
   }
 
   released (peer: PeerId): void {
+    clearTimeout(this.later.get(peer.toString()))
+    this.later.delete(peer.toString())
     this.published.delete(peer.toString())
     this.asked.delete(peer.toString())
     this.queue.delete(peer.toString())
@@ -138,11 +146,22 @@ export class RecordPublisher {
     if (record != null && Date.now() - record.signedAt > MAX_PEER_RECORD_AGE_MS / 2 && this.mayAsk(id)) record = await this.reidentify(peer) ?? record
     const last = this.published.get(id)
     if (record == null || (last?.seq != null && last.seq >= record.seq)) return
+    // A peer that signs new records all the time gets one put per interval: the latest, once it is up.
+    if (last?.seq != null && Date.now() - last.at < MIN_PUT_INTERVAL_MS) {
+      if (!this.later.has(id)) {
+        const timer = setTimeout(() => { this.later.delete(id); this.schedule(peer) }, last.at + MIN_PUT_INTERVAL_MS - Date.now())
+        timer.unref?.()
+        this.later.set(id, timer)
+      }
+      return
+    }
     const signal = AbortSignal.any([this.controller.signal, AbortSignal.timeout(this.init.timeoutMs)])
     let stored = 0
     try {
+      // Anchors that took the record: answers to the PUT_VALUE itself (the walk before it answers too), less those kad-dht found wrong.
       for await (const event of this.components.node.services.dht.put(peerRecordKey(id), record.bytes, { signal })) {
-        if (event.name === 'PEER_RESPONSE') stored++
+        if (event.name === 'PEER_RESPONSE' && event.messageName === 'PUT_VALUE') stored++
+        else if (event.name === 'QUERY_ERROR' && /not put correctly/.test(String((event.error as Error | undefined)?.message))) stored--
       }
     } catch (err) {
       this.components.log.debug({ peer: id, err: (err as Error).message }, 'could not publish the peer record')

@@ -2,9 +2,14 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { fromString as bytesFromString, toString as bytesToString } from 'uint8arrays'
 import { fetchSignedBootstrapList } from '../bootstrap/signed-list.js'
 import { AnchorMesh } from '../net/anchor-mesh.js'
+import { usableAddresses } from '../peer/usable-addresses.js'
+import { multiaddr } from '@multiformats/multiaddr'
 import type { Logger } from '../logging/logger.js'
 import type { BootstrapList, PeeredFleet } from '@meganet/contracts'
 import type { Libp2p } from '@libp2p/interface'
+
+/** A peered fleet's list this anchor passes on, at most (its peers read the whole list, 256 KiB at most, with up to 8 of these). */
+const MAX_PEERED_LIST_BYTES = 24 * 1024
 
 /** The URL of a fleet's list without its own peered fleets (peering goes one hop, so lists never nest). */
 function ownListUrl (bootstrapUrl: string): string {
@@ -27,6 +32,8 @@ export interface PeeredFleetsInit {
   readonly refreshMs: number
   /** First retry after a failed fetch, doubled up to `refreshMs`. */
   readonly retryMs: number
+  /** Dial loopback and private addresses a peered list names (devnets only): otherwise another operator could aim this anchor at its own network. */
+  readonly allowPrivateAddresses: boolean
 }
 
 /** How one peered fleet looks from this anchor (`/status`, and the operator's fleet status). */
@@ -111,6 +118,9 @@ export class PeeredFleets {
     try {
       const { signed, list } = await fetchSignedBootstrapList(ownListUrl(fleet.target.bootstrapUrl), fleet.target.pins)
       if (list.peered != null) throw new Error(`${fleet.target.bootstrapUrl} answered with its peered fleets for ?peered=false: is it a MegaNet anchor's /bootstrap?`)
+      if (JSON.stringify(signed).length > MAX_PEERED_LIST_BYTES) throw new Error(`its list is larger than ${MAX_PEERED_LIST_BYTES} bytes, too large to pass on to this fleet's peers`)
+      // Whoever serves the URL could replay an older list that is still valid: never go back (per signer: a load balancer rotates them).
+      if (fleet.current != null && list.issuer === fleet.current.list.issuer && list.issuedAt < fleet.current.list.issuedAt) throw new Error(`it served a list issued before the one verified at ${new Date(fleet.current.verifiedAt).toISOString()}: kept that one`)
       fleet.current = { signed, list, verifiedAt: Date.now() }
       fleet.lastError = null
       fleet.retryMs = this.init.retryMs
@@ -119,7 +129,9 @@ export class PeeredFleets {
       fleet.lastError = (err as Error).message
       delay = fleet.retryMs
       fleet.retryMs = Math.min(this.init.refreshMs, fleet.retryMs * 2)
-      this.log.warn({ peering: fleet.target.bootstrapUrl, err: fleet.lastError }, 'could not fetch a peered fleet\'s bootstrap list; keeping the last one verified')
+      this.log.warn({ peering: fleet.target.bootstrapUrl, err: fleet.lastError, keeping: fleet.current != null }, fleet.current != null
+        ? 'could not take a peered fleet\'s bootstrap list; keeping the last one verified: check its URL and pinned PeerIds'
+        : 'could not take a peered fleet\'s bootstrap list: check its URL and pinned PeerIds')
       if (fleet.current != null && fleet.current.list.expiresAt <= Date.now()) {
         fleet.current = undefined
         this.connect(fleet, [])
@@ -133,7 +145,8 @@ export class PeeredFleets {
   /** The anchors this one keeps connected in a fleet: the first few by a hash of both PeerIds. */
   private async choose (fleet: Peered, list: BootstrapList): Promise<void> {
     const self = this.node.peerId.toString()
-    const ranked = await Promise.all(list.anchors.filter(a => a.peerId !== self && a.multiaddrs.length > 0).map(async anchor => ({
+    const dialable = list.anchors.map(a => ({ ...a, multiaddrs: usableAddresses(a.multiaddrs.map(m => multiaddr(m)), this.init.allowPrivateAddresses).map(m => m.toString()) }))
+    const ranked = await Promise.all(dialable.filter(a => a.peerId !== self && a.multiaddrs.length > 0).map(async anchor => ({
       anchor,
       rank: bytesToString((await sha256.digest(bytesFromString(`${self}/${anchor.peerId}`))).digest, 'base16')
     })))

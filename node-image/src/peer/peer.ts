@@ -167,8 +167,9 @@ async function resolveAnchors (options: PeerOptions): Promise<KnownFleets> {
   return { anchors: [...new Set(anchors)], fallback: [...new Set(fallback)] }
 }
 
-/** How often a peer checks whether all of its anchors are gone (to join a peered fleet's). */
+/** How often a peer checks whether all of its anchors are gone (to join a peered fleet's), and for how long they must be. */
 const FALLBACK_CHECK_MS = 1_000
+const FALLBACK_AFTER_MS = 5_000
 
 /**
  * A MegaNet peer as apps embed it: joins through anchors, holds a relay reservation (renewed
@@ -188,6 +189,10 @@ export class MeganetPeer {
   /** Peered fleets' anchors, joined once every anchor of this peer's own fleet is gone. */
   private readonly fallback: string[]
   private fallbackTimer?: ReturnType<typeof setInterval>
+  private fallbackJoined = false
+  /** Peered fleets' anchors this peer joined: trusted to relay and store, not to answer lookups unsigned. */
+  private readonly fallbackAnchors = new Set<string>()
+  private aloneSince?: number
 
   private constructor (node: PeerLibp2p, mesh: AnchorMesh, options: PeerOptions, recordRejections: Map<PeerRecordRejection, number>, fallback: string[]) {
     this.node = node
@@ -240,21 +245,46 @@ export class MeganetPeer {
     this.unwatchNetwork = watchNetwork(() => { this.networkChanged() })
     if (this.fallback.length > 0) this.fallbackTimer = setInterval(() => { this.fallBackIfAlone() }, FALLBACK_CHECK_MS)
     const timeoutMs = this.options.reservationTimeoutMs ?? DEFAULT_RESERVATION_TIMEOUT_MS
-    if (this.options.relays === 0) await this.waitForAnchor(timeoutMs)
-    else await this.waitForRelayAddress(timeoutMs, { joining: true })
+    try {
+      if (this.options.relays === 0) await this.waitForAnchor(timeoutMs)
+      else await this.waitForRelayAddress(timeoutMs, { joining: true })
+    } catch (err) {
+      clearInterval(this.fallbackTimer)
+      throw err
+    }
   }
 
   /**
-   * Every anchor this peer knows has failed twice in a row: its operator may be gone. Join the
-   * anchors of the fleets its fleet peers with (from the verified list); the relay reservation
-   * follows, and the new anchor publishes this peer's record, so others find it again.
+   * Every anchor of this peer's fleet has failed twice in a row, for {@link FALLBACK_AFTER_MS}:
+   * its operator may be gone (a restart or a short network drop is over sooner).
    */
   private fallBackIfAlone (): void {
-    if (this.mesh.failures(2) == null) return
+    if (this.mesh.failures(2) == null) {
+      this.aloneSince = undefined
+      return
+    }
+    this.aloneSince ??= Date.now()
+    if (Date.now() - this.aloneSince >= FALLBACK_AFTER_MS) this.joinFallback()
+  }
+
+  /**
+   * Joins the anchors of the fleets this peer's fleet peers with (from its verified list); the
+   * relay reservation follows, and the new anchor publishes this peer's record, so others find it
+   * again. Those anchors are not this peer's own: it takes only signed records from their lookups
+   * and no move notices. Returns whether it joined them now.
+   */
+  private joinFallback (): boolean {
+    if (this.fallbackJoined || this.fallback.length === 0) return false
+    this.fallbackJoined = true
     clearInterval(this.fallbackTimer)
     this.options.log?.warn({ anchors: this.fallback.length }, 'every anchor of this peer\'s fleet is unreachable: joining the peered fleets\' anchors')
+    for (const address of this.fallback) {
+      const id = peerIdOf(address)
+      if (id != null && !this.mesh.has(id)) this.fallbackAnchors.add(id)
+    }
     this.mesh.add(this.fallback)
     this.mesh.retryNow()
+    return true
   }
 
   /** Resolves once this peer is connected to at least one of its anchors. */
@@ -274,6 +304,8 @@ export class MeganetPeer {
   private throwIfNoAnchorAnswers (): void {
     const failures = this.mesh.failures(2)
     if (failures == null) return
+    // Joining with every anchor of its own fleet gone (started from a kept list): try the peered fleets first.
+    if (this.joinFallback()) return
     throw new PeerError('anchors-unreachable', failures.map(f => `${f.address}: ${anchorFailureReason(f.error)}`).join('; '))
   }
 
@@ -479,6 +511,8 @@ export class MeganetPeer {
           if (multiaddrs.length > 0) return { multiaddrs, via: 'dht' }
           continue
         }
+        // A peered fleet's anchor vouches for nothing unsigned.
+        if (this.fallbackAnchors.has(connection.remotePeer.toString())) continue
         // An anchor that knows the peer but has no address to give (no --announce) is no answer.
         const multiaddrs = usableAddresses(reply.multiaddrs.map(a => multiaddr(a)), this.allowPrivateAddresses)
         if (multiaddrs.length > 0) return { multiaddrs, via: reply.source === 'local' ? 'anchor' : 'directory' }
@@ -504,7 +538,7 @@ export class MeganetPeer {
    */
   private async onNotice (stream: Stream, connection: Connection): Promise<void> {
     const from = connection.remotePeer.toString()
-    if (!this.mesh.has(from) || connection.limits != null) {
+    if (!this.mesh.has(from) || this.fallbackAnchors.has(from) || connection.limits != null) {
       stream.abort(new Error(`move notice from ${from}, which is not one of this peer's anchors: ignored`))
       return
     }

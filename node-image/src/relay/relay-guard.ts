@@ -114,6 +114,10 @@ export class RelayGuard extends TypedEventEmitter<RelayGuardEvents> {
     return this.view == null ? [] : [...this.view.relay.reservations.keys()]
   }
 
+  isReserved (peer: PeerId): boolean {
+    return this.view?.relay.reservations.has(peer) ?? false
+  }
+
   get isDraining (): boolean {
     return this.draining
   }
