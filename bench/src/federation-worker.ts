@@ -21,7 +21,7 @@ import { MeganetPeer, fileBootstrapCache } from '@meganet/node/peer'
 interface WorkerInput { bootstrapUrls: string[], pins: string[], count: number, cacheDir: string }
 type Command = { op: 'pairs', pairs: Array<{ from: number, to: string }> } | { op: 'rejoin', lost: string[] } | { op: 'reach', targets: string[] }
 
-const BATCH = 10
+const BATCH = 5
 const PAIR_CONCURRENCY = 4
 const REJOIN_TIMEOUT_MS = 60_000
 
@@ -91,7 +91,7 @@ async function main (): Promise<void> {
         trustedAnchors: input.pins,
         bootstrapCache: fileBootstrapCache(join(input.cacheDir, `peer-${i}.json`)),
         allowPrivateAddresses: true,
-        reservationTimeoutMs: 60_000
+        reservationTimeoutMs: 180_000
       })
       peer.onMessage(() => {})
       await peer.start()
