@@ -179,38 +179,6 @@ describe('the web app in Chromium against a devnet', () => {
     for (const p of pages) expect(p.errors).toEqual([])
   }, 120_000)
 
-  it('joins through a signed bootstrap list, keeps it in localStorage, and starts from it when the list cannot be fetched', async () => {
-    // The list's server, a stand-in for a fleet's public URL: passes anchor 0's list through until it is closed.
-    const listServer = createServer((_req, res) => {
-      fetch(devnet.anchors[0]!.url('/bootstrap')).then(async r => {
-        res.setHeader('access-control-allow-origin', '*')
-        res.setHeader('content-type', 'application/json')
-        res.end(await r.text())
-      }).catch(() => { res.statusCode = 502; res.end() })
-    })
-    await new Promise<void>(resolve => listServer.listen(0, network.hostAddress, resolve))
-    // Pages fetch an anchor's list from another origin.
-    expect((await fetch(devnet.anchors[0]!.url('/bootstrap'))).headers.get('access-control-allow-origin')).toBe('*')
-    const bootstrapUrl = `http://${network.hostAddress}:${(listServer.address() as AddressInfo).port}/bootstrap`
-    // The page's config names the list instead of anchors, served from the same origin (Chromium treats it as secure).
-    const origin = new URL(devnet.web!.url)
-    await devnet.web!.close()
-    devnet.web = await serveWebApp({ anchors: [], allowPrivateAddresses: true, bootstrapUrl, trustedAnchors: devnet.anchors.map(a => a.peerId) },
-      { host: origin.hostname, port: Number(origin.port) })
-    const listed = await page()
-    const first = await listed.join()
-    expect(first).toMatch(/^12D3KooW/)
-    const kept = await listed.page.evaluate(() => localStorage.getItem('meganet:bootstrap'))
-    expect(JSON.parse(kept ?? '{}')).toMatchObject({ url: bootstrapUrl, signed: { signer: devnet.anchors[0]!.peerId } })
-
-    await new Promise(resolve => listServer.close(resolve))
-    listServer.closeAllConnections()
-    await listed.page.reload()
-    await listed.page.waitForSelector('#anchors')
-    expect(await listed.join()).toBe(first)
-    for (const p of pages) expect(p.errors).toEqual([])
-  }, 120_000)
-
   it('reconnects to another anchor when its anchor is killed, and is reachable by PeerId again', async () => {
     const roaming = await page()
     const id = await roaming.join() // every anchor the devnet serves the page
@@ -230,4 +198,38 @@ describe('the web app in Chromium against a devnet', () => {
     }, 60_000, 'the page reachable by PeerId again')
     await roaming.waitForMessage('found you again')
   }, 180_000)
+
+  it('joins through a signed bootstrap list, keeps it in localStorage, and starts from it when the list cannot be fetched', async () => {
+    // Last: it replaces the devnet's page config. The list's server, a stand-in for a fleet's
+    // public URL, passes a running anchor's list through until it is closed.
+    const signer = devnet.anchors.find(a => a.running)!
+    const listServer = createServer((_req, res) => {
+      fetch(signer.url('/bootstrap')).then(async r => {
+        res.setHeader('access-control-allow-origin', '*')
+        res.setHeader('content-type', 'application/json')
+        res.end(await r.text())
+      }).catch(() => { res.statusCode = 502; res.end() })
+    })
+    await new Promise<void>(resolve => listServer.listen(0, network.hostAddress, resolve))
+    // Pages fetch an anchor's list from another origin.
+    expect((await fetch(signer.url('/bootstrap'))).headers.get('access-control-allow-origin')).toBe('*')
+    const bootstrapUrl = `http://${network.hostAddress}:${(listServer.address() as AddressInfo).port}/bootstrap`
+    // The page's config names the list instead of anchors, served from the same origin (Chromium treats it as secure).
+    const origin = new URL(devnet.web!.url)
+    await devnet.web!.close()
+    devnet.web = await serveWebApp({ anchors: [], allowPrivateAddresses: true, bootstrapUrl, trustedAnchors: devnet.anchors.map(a => a.peerId) },
+      { host: origin.hostname, port: Number(origin.port) })
+    const listed = await page()
+    const first = await listed.join()
+    expect(first).toMatch(/^12D3KooW/)
+    const kept = await listed.page.evaluate(() => localStorage.getItem('meganet:bootstrap'))
+    expect(JSON.parse(kept ?? '{}')).toMatchObject({ url: bootstrapUrl, signed: { signer: signer.peerId } })
+
+    await new Promise(resolve => listServer.close(resolve))
+    listServer.closeAllConnections()
+    await listed.page.reload()
+    await listed.page.waitForSelector('#anchors')
+    expect(await listed.join()).toBe(first)
+    for (const p of pages) expect(p.errors).toEqual([])
+  }, 120_000)
 })
