@@ -110,7 +110,7 @@ describe('a go-libp2p peer holding a reservation is found across operators throu
     expect(found.via).toBe('dht')
     // The go peer's record names just the reservation it holds (it listens on nothing), as go-libp2p signed it.
     const holder = operators[0]!.anchors[0]!
-    expect(found.multiaddrs.map(a => a.toString())).toEqual([`${holder.tcpAddress}/p2p-circuit`])
+    expect(found.multiaddrs.map(a => a.toString())).toEqual([`${holder.tcpAddress}/p2p-circuit/p2p/${goPeer!.peerId}`])
   })
 
   it('and reaches it through that anchor: go-libp2p\'s ping service answers', async () => {

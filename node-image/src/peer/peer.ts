@@ -126,6 +126,18 @@ export interface FoundPeer {
   readonly via: FoundVia
 }
 
+/**
+ * The relay circuit addresses in a peer's signed record, as `/…/p2p-circuit/p2p/<peer>`: the
+ * addresses the directory gives too. A peer meets another through a relay and goes direct from
+ * there (dcutr, WebRTC); the direct addresses a record also names may be private or long gone.
+ */
+function circuitAddressesOf (addresses: readonly Multiaddr[], peerId: string): Multiaddr[] {
+  return addresses.flatMap(address => {
+    const text = address.toString().replace(new RegExp(`/p2p/${peerId}$`), '')
+    return text.endsWith('/p2p-circuit') ? [multiaddr(`${text}/p2p/${peerId}`)] : []
+  })
+}
+
 function peerIdOf (address: string): string | undefined {
   return multiaddr(address).getComponents().findLast(c => c.name === 'p2p')?.value
 }
@@ -418,7 +430,7 @@ export class MeganetPeer {
       onRejected: reason => { this.rejected(reason) }
     })
     if (record == null) return undefined
-    const usable = usableAddresses(record.multiaddrs, this.allowPrivateAddresses)
+    const usable = usableAddresses(circuitAddressesOf(record.multiaddrs, peerId), this.allowPrivateAddresses)
     if (usable.length === 0) throw new PeerError('peer-offline', `peer ${peerId} was found, but with no address this peer can dial (${record.multiaddrs.length} found): ask them to open their app, then try again`)
     return { multiaddrs: usable, via: 'dht' }
   }
@@ -507,7 +519,7 @@ export class MeganetPeer {
           // The peer's own signed record: believed only if it verifies against the PeerId asked for.
           const checked = await checkPeerRecord(bytesFromString(reply.record, 'base64url'), peerId)
           if (!checked.ok) { this.rejected(checked.reason); continue }
-          const multiaddrs = usableAddresses(checked.record.multiaddrs, this.allowPrivateAddresses)
+          const multiaddrs = usableAddresses(circuitAddressesOf(checked.record.multiaddrs, peerId), this.allowPrivateAddresses)
           if (multiaddrs.length > 0) return { multiaddrs, via: 'dht' }
           continue
         }
