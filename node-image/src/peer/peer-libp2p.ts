@@ -28,6 +28,9 @@ export interface PeerLibp2pInit {
   readonly holdDial?: (address: Multiaddr) => boolean
 }
 
+/** How often libp2p pings each of a peer's connections. */
+const CONNECTION_PING_INTERVAL_MS = 30_000
+
 /**
  * A peer (phone, laptop, browser page): a DHT client that is reachable through relay
  * reservations. Transports and the services that differ by platform come from `platform.ts`
@@ -56,6 +59,9 @@ export async function createPeerLibp2p (init: PeerLibp2pInit) {
     // queue would also redial them (the relay transport tags relays keep-alive) 5 more times in
     // 30 s over every address: WebRTC-direct dials that kept an idle page busy once its anchors were gone.
     connectionManager: { reconnectRetries: 0 },
+    // Anchors ping every connection each minute and yamux keeps it alive every 30 s. libp2p's
+    // default, a ping stream per connection every 10 s, was two thirds of what idle peers spent.
+    connectionMonitor: { pingInterval: CONNECTION_PING_INTERVAL_MS },
     services: {
       ...(platform.services as Record<string, never>),
       identify: identify(),
@@ -67,6 +73,10 @@ export async function createPeerLibp2p (init: PeerLibp2pInit) {
       dht: kadDHT({
         protocol: PROTOCOLS.dht,
         clientMode: true,
+        // A peer reads and writes the DHT through its anchors. The self-query and table refresh
+        // (patched off, see patches/README.md) walked the DHT at start and every 5 minutes,
+        // dialling every close anchor of every fleet: 2.2x the anchors' connections per peer.
+        autoRefresh: false,
         ...peerRecordDhtRules(init.onRecordRejected),
         peerInfoMapper: init.allowPrivateAddresses ? passthroughMapper : removePrivateAddressesMapper
       })
