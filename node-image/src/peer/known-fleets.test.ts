@@ -72,4 +72,20 @@ describe('knownFleets', () => {
     cache.text = JSON.stringify({ url, signed: expired })
     await expect(knownFleets(url, [own.id], cache)).rejects.toThrow(/expired/)
   })
+
+  it('tries a list fetch that failed on the network again, and says why when every try failed', async () => {
+    const own = await anchorKey()
+    const body = JSON.stringify(await signBootstrapList(own.key, own.id, [{ peerId: own.id, multiaddrs: [address(own.id)] }], 60_000))
+    let resets = 1
+    server = createServer((req, res) => {
+      if (resets-- > 0) { req.socket.destroy(); return }
+      res.setHeader('content-type', 'application/json')
+      res.end(body)
+    })
+    await new Promise<void>(resolve => server?.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/bootstrap`
+    expect((await knownFleets(url, [own.id])).anchors).toEqual([address(own.id)])
+    resets = 3
+    await expect(knownFleets(url, [own.id])).rejects.toThrow(`could not fetch the bootstrap list ${url} (3 tries): fetch failed`)
+  })
 })

@@ -32,13 +32,14 @@ export interface KnownFleets {
  * fleets' lists inside are verified against the pins the list gives.
  */
 export async function knownFleets (url: string, trusted: readonly string[], cache?: BootstrapCache): Promise<KnownFleets> {
+  const cached = await readCache(cache, url)
   let list: BootstrapList
   try {
-    const fetched = await fetchSignedBootstrapList(url, trusted)
+    // With a kept list to start from, a failed fetch is not worth waiting on.
+    const fetched = await fetchWithRetries(url, trusted, cached == null ? FETCH_RETRY_DELAYS_MS : [])
     list = fetched.list
     await cache?.save(JSON.stringify({ url, signed: fetched.signed })).catch(() => {})
   } catch (err) {
-    const cached = await readCache(cache, url)
     if (cached == null) throw err
     try {
       list = await verifyBootstrapList(cached, trusted)
@@ -51,6 +52,33 @@ export async function knownFleets (url: string, trusted: readonly string[], cach
     anchors: list.anchors.flatMap(a => a.multiaddrs),
     fallback: peered.flatMap(p => p.list.anchors.flatMap(a => a.multiaddrs))
   }
+}
+
+/** Waits before each retry of a list fetch that failed on the network (not one that answered wrong). */
+const FETCH_RETRY_DELAYS_MS = [500, 2_000]
+
+/**
+ * A connection reset or refused while an anchor is busy or restarting is worth a second try; a
+ * list that answered and failed to verify is not. Network errors name their cause (`fetch
+ * failed` alone says nothing).
+ */
+async function fetchWithRetries (url: string, trusted: readonly string[], delaysMs: readonly number[]): Promise<Awaited<ReturnType<typeof fetchSignedBootstrapList>>> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await fetchSignedBootstrapList(url, trusted)
+    } catch (err) {
+      if (err instanceof BootstrapListError) throw err
+      const delay = delaysMs[attempt]
+      if (delay == null) throw new BootstrapListError(`could not fetch the bootstrap list ${url}${attempt > 0 ? ` (${attempt + 1} tries)` : ''}: ${networkReason(err)}`, { cause: err })
+      await new Promise(resolve => setTimeout(resolve, delay))
+    }
+  }
+}
+
+function networkReason (err: unknown): string {
+  const cause = (err as { cause?: { code?: unknown, message?: unknown } }).cause
+  const detail = typeof cause?.code === 'string' ? cause.code : typeof cause?.message === 'string' ? cause.message : undefined
+  return `${(err as Error).message}${detail != null ? ` (${detail})` : ''}`
 }
 
 async function readCache (cache: BootstrapCache | undefined, url: string): Promise<unknown> {
