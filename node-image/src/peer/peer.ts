@@ -430,7 +430,7 @@ export class MeganetPeer {
       onRejected: reason => { this.rejected(reason) }
     })
     if (record == null) return undefined
-    const usable = usableAddresses(circuitAddressesOf(record.multiaddrs, peerId), this.allowPrivateAddresses)
+    const usable = this.recordAddresses(record.multiaddrs, peerId)
     if (usable.length === 0) throw new PeerError('peer-offline', `peer ${peerId} was found, but with no address this peer can dial (${record.multiaddrs.length} found): ask them to open their app, then try again`)
     return { multiaddrs: usable, via: 'dht' }
   }
@@ -519,7 +519,7 @@ export class MeganetPeer {
           // The peer's own signed record: believed only if it verifies against the PeerId asked for.
           const checked = await checkPeerRecord(bytesFromString(reply.record, 'base64url'), peerId)
           if (!checked.ok) { this.rejected(checked.reason); continue }
-          const multiaddrs = usableAddresses(circuitAddressesOf(checked.record.multiaddrs, peerId), this.allowPrivateAddresses)
+          const multiaddrs = this.recordAddresses(checked.record.multiaddrs, peerId)
           if (multiaddrs.length > 0) return { multiaddrs, via: 'dht' }
           continue
         }
@@ -533,6 +533,11 @@ export class MeganetPeer {
       }
     }
     return undefined
+  }
+
+  /** What a lookup passes on from a peer's signed record: its relay circuit addresses this peer can dial. */
+  private recordAddresses (addresses: readonly Multiaddr[], peerId: string): Multiaddr[] {
+    return usableAddresses(circuitAddressesOf(addresses, peerId), this.allowPrivateAddresses)
   }
 
   private get allowPrivateAddresses (): boolean {
