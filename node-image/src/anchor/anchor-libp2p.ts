@@ -12,6 +12,7 @@ import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
 import { hasCerthashIfWebRTCDirect, rotatingWebRTCDirect } from '../transports/webrtc-direct-listener.js'
 import { wssCertificateReloader } from '../transports/wss-certificate.js'
+import { anchorConnectionGater } from './anchor-gater.js'
 import { publicAddresses } from './public-addresses.js'
 import type { AnchorConfig } from '../config/anchor-config.js'
 import type { DhtGuard } from '../dht/dht-guard.js'
@@ -91,7 +92,7 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard,
     transports: [tcp(), webSockets(), ...(webrtcDirect != null ? [rotatingWebRTCDirect(webrtcDirect)] : [])],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: MAX_STREAM_WINDOW_BYTES } })],
-    connectionGater: guard.gater,
+    connectionGater: anchorConnectionGater(guard.gater),
     connectionManager: {
       maxConnections: config.connections.max,
       maxIncomingPendingConnections: config.connections.maxPendingInbound,

@@ -1,5 +1,6 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
+import { isWebRtcAddress } from './webrtc-address.js'
 import type { Logger } from '../logging/logger.js'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -36,11 +37,6 @@ interface Target {
   dialingInFull?: boolean
   /** A dial of it has ended (either way) since it was added. */
   dialled?: boolean
-}
-
-/** A WebRTC(-direct) address: a dial to a dead one runs ICE until it times out, unlike TCP or WebSocket, refused at once. */
-function isWebRtc (address: Multiaddr): boolean {
-  return address.getComponents().some(c => c.name === 'webrtc-direct' || c.name === 'webrtc')
 }
 
 /** Node's timers keep the process alive unless unref'd; browsers' timers are numbers. */
@@ -191,7 +187,7 @@ export class AnchorMesh {
    */
   private async probe (target: Target): Promise<void> {
     const known = (await this.node.peerStore.get(target.peer).catch(() => undefined))?.addresses.map(a => a.multiaddr) ?? target.addresses
-    const cheap = known.filter(a => !isWebRtc(a) && !a.getComponents().some(c => c.name === 'p2p-circuit'))
+    const cheap = known.filter(a => !isWebRtcAddress(a) && !a.getComponents().some(c => c.name === 'p2p-circuit'))
       .map(a => a.getComponents().some(c => c.name === 'p2p') ? a : a.encapsulate(`/p2p/${target.peer.toString()}`))
     if (cheap.length === 0) return
     try {
@@ -209,7 +205,7 @@ export class AnchorMesh {
    * DHT) would otherwise keep starting WebRTC dials to it that run ICE until they time out.
    */
   holdsBack (address: Multiaddr): boolean {
-    if (!isWebRtc(address) || address.getComponents().some(c => c.name === 'p2p-circuit')) return false
+    if (!isWebRtcAddress(address)) return false
     const id = address.getComponents().findLast(c => c.name === 'p2p')?.value
     const target = id == null ? undefined : this.targets.get(id)
     return target != null && target.failedDials >= PROBE_AFTER_FAILURES && target.dialingInFull !== true &&
