@@ -180,8 +180,8 @@ async function resolveAnchors (options: PeerOptions): Promise<KnownFleets> {
 }
 
 /** How often a peer checks whether all of its anchors are gone (to join a peered fleet's), and for how long they must be. */
-const FALLBACK_CHECK_MS = 1_000
-const FALLBACK_AFTER_MS = 5_000
+const FALLBACK_CHECK_MS = 250
+const FALLBACK_AFTER_MS = 2_000
 
 /**
  * A MegaNet peer as apps embed it: joins through anchors, holds a relay reservation (renewed
@@ -268,7 +268,8 @@ export class MeganetPeer {
 
   /**
    * Every anchor of this peer's fleet has failed twice in a row, for {@link FALLBACK_AFTER_MS}:
-   * its operator may be gone (a restart or a short network drop is over sooner).
+   * its operator may be gone. A rolling restart never takes every anchor at once; if this peer's
+   * own network is what failed, the peered fleets are unreachable too and joining them waits.
    */
   private fallBackIfAlone (): void {
     if (this.mesh.failures(2) == null) {
