@@ -37,9 +37,9 @@ export function circuitAddresses (anchorAddresses: readonly string[], peerId: st
 
 /**
  * Serves `/meganet/lookup/1.0.0`: "where is peer X?" answered from this anchor's own
- * reservations, then the fleet-wide peer directory, then the fleet's other anchors, then the
- * DHT directory (the peer's signed record, which crosses operators). A miss tells the peer to
- * try the DHT itself.
+ * reservations, then the fleet-wide peer directory, then the DHT directory (the peer's signed
+ * record, which crosses operators), then the fleet's other anchors (a peer whose record is not
+ * put yet, or a directory entry someone on NATS deleted). A miss tells the peer to try the DHT itself.
  */
 export async function handleLookup (sources: LookupSources, stream: Stream): Promise<void> {
   const signal = AbortSignal.timeout(LOOKUP_TIMEOUT_MS)
@@ -70,16 +70,17 @@ async function answer (sources: LookupSources, peerId: string, localOnly: boolea
   if (localOnly) return { found: false }
   const entry = await sources.directory()?.lookup(peerId).catch(() => undefined)
   if (entry != null && entry.multiaddrs.length > 0) return { found: true, source: 'directory', multiaddrs: entry.multiaddrs }
-  const fromFellows = await askFellows(sources, peerId)
-  if (fromFellows.found) return fromFellows
+  // The peer's own signed record answers for peers of every operator; the fellows only for this
+  // fleet's peers, so asking them first cost every cross-operator lookup a round of streams.
   const record = await sources.record(peerId).catch(() => undefined)
-  return record != null ? { found: true, source: 'record', record: bytesToString(record.bytes, 'base64url') } : { found: false }
+  if (record != null) return { found: true, source: 'record', record: bytesToString(record.bytes, 'base64url') }
+  return await askFellows(sources, peerId)
 }
 
 /**
  * The directory is a cache of what the fleet's anchors know, and anyone who can write to NATS
- * can delete from it: on a miss, ask the fellow anchors themselves (each answers from its own
- * reservations) before sending the peer to the DHT.
+ * can delete from it: when neither it nor the DHT knows the peer, ask the fellow anchors
+ * themselves (each answers from its own reservations).
  */
 async function askFellows (sources: LookupSources, peerId: string): Promise<LookupReply> {
   const fellows = sources.fellows().slice(0, MAX_FELLOWS_ASKED)
