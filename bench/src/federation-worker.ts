@@ -11,8 +11,9 @@
  *   reservation on an anchor not in `lost` (ms from the command), or `null` for a peer that did
  *   not within 60 s.
  * - `{"op":"reach","targets":["12D3..."]}`: peer 0 looks up and messages the targets, eight at a
- *   time, each again and again until it succeeds; answers `{"reachedMs":[...]}` (ms from the
- *   command until that target was reached, `null` for one not reached in 60 s of trying).
+ *   time, each again and again until it succeeds; answers `{"reachedMs":[...],"lastErrors":[...]}`
+ *   (ms from the command until that target was reached, `null` for one not reached in 60 s of
+ *   trying, and then why its last try failed).
  */
 import { createInterface } from 'node:readline'
 import { join } from 'node:path'
@@ -64,9 +65,10 @@ async function rejoin (peers: MeganetPeer[], lost: string[]): Promise<Array<numb
  * that target was first reached (from the command), not how long a queue of 100 lookups took.
  * More at once would measure the anchors' lookup budget instead.
  */
-async function reach (peer: MeganetPeer, targets: string[]): Promise<Array<number | null>> {
+async function reach (peer: MeganetPeer, targets: string[]): Promise<{ reachedMs: Array<number | null>, lastErrors: string[] }> {
   const started = performance.now()
   const reached = targets.map((): number | null => null)
+  const lastErrors = targets.map(() => '')
   let next = 0
   await Promise.all(Array.from({ length: REACH_CONCURRENCY }, async () => {
     while (next < targets.length) {
@@ -74,18 +76,21 @@ async function reach (peer: MeganetPeer, targets: string[]): Promise<Array<numbe
       const target = targets[index] as string
       const deadline = performance.now() + REJOIN_TIMEOUT_MS
       while (performance.now() < deadline) {
+        let stage = 'lookup'
         try {
           await peer.locate(target)
+          stage = 'message'
           await peer.send(target, new TextEncoder().encode('there you are'))
           reached[index] = performance.now() - started
           break
-        } catch {
+        } catch (err) {
+          lastErrors[index] = `${stage}: ${(err as Error).message.slice(0, 200)}`
           await new Promise(resolve => setTimeout(resolve, 100))
         }
       }
     }
   }))
-  return reached
+  return { reachedMs: reached, lastErrors: lastErrors.map((error, i) => reached[i] == null ? error : '') }
 }
 
 async function main (): Promise<void> {
@@ -111,7 +116,7 @@ async function main (): Promise<void> {
     const command = JSON.parse(line) as Command
     const answer = command.op === 'pairs'
       ? { results: await runPairs(peers, command.pairs) }
-      : command.op === 'rejoin' ? { rejoinMs: await rejoin(peers, command.lost) } : { reachedMs: await reach(peers[0] as MeganetPeer, command.targets) }
+      : command.op === 'rejoin' ? { rejoinMs: await rejoin(peers, command.lost) } : await reach(peers[0] as MeganetPeer, command.targets)
     process.stdout.write(JSON.stringify(answer) + '\n')
   }
 }

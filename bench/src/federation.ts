@@ -20,6 +20,14 @@ const SMOKE = { anchorsPerFleet: 1, peersPerOperator: 2, pairs: 10 }
 const GOALS = { successRate: 0.999, lookupP99Ms: 300, rejoinP99Ms: 30_000 }
 
 type PairResult = { ok: true, lookupMs: number, via: string } | { ok: false, error: string }
+interface ReachAnswer { reachedMs: Array<number | null>, lastErrors: string[] }
+
+/** Distinct failure messages with how often each occurred, most frequent first. */
+function tally (errors: readonly string[]): string {
+  const counts = new Map<string, number>()
+  for (const error of errors) if (error !== '') counts.set(error, (counts.get(error) ?? 0) + 1)
+  return [...counts].sort((a, b) => b[1] - a[1]).map(([error, n]) => `${n} x ${error}`).join('; ')
+}
 
 /** The peers of one operator, in a child process (federation-worker.ts). */
 class OperatorPeers {
@@ -126,10 +134,10 @@ export async function federation (context: BenchContext): Promise<BenchResult> {
     // Measured from when every peer is findable: one peer of each operator reaches every peer of the next first.
     const warmup = await Promise.all(workers.map(async (worker, i) => {
       const next = workers[(i + 1) % workers.length] as OperatorPeers
-      return (await worker.ask<{ reachedMs: Array<number | null> }>({ op: 'reach', targets: next.peerIds })).reachedMs
+      return await worker.ask<ReachAnswer>({ op: 'reach', targets: next.peerIds })
     }))
-    const unreachable = warmup.flat().filter(ms => ms == null).length
-    if (unreachable > 0) context.progress(`${unreachable} peers were not findable within 60 s of joining`)
+    const unreachable = warmup.flatMap(w => w.reachedMs).filter(ms => ms == null).length
+    if (unreachable > 0) context.progress(`${unreachable} peers were not findable within 60 s of joining; last failures: ${tally(warmup.flatMap(w => w.lastErrors))}`)
 
     context.progress(`${plan.pairs} random cross-operator lookups and messages`)
     const before = summarize(await crossPairs(workers, workers, plan.pairs))
@@ -139,12 +147,14 @@ export async function federation (context: BenchContext): Promise<BenchResult> {
     context.progress(`SIGKILL of ${lost.operator.name} (anchors and nats-server); its peers re-join`)
     await fed.kill(lost.operator.name)
     const rejoining = lost.ask<{ rejoinMs: Array<number | null> }>({ op: 'rejoin', lost: lost.operator.pins })
-    const reaching = (survivors[0] as OperatorPeers).ask<{ reachedMs: Array<number | null> }>({ op: 'reach', targets: lost.peerIds })
+    const reaching = (survivors[0] as OperatorPeers).ask<ReachAnswer>({ op: 'reach', targets: lost.peerIds })
     const rejoinMs = (await rejoining).rejoinMs
     const rejoined = rejoinMs.filter((ms): ms is number => ms != null)
     // From the kill until another operator's peer reached it by PeerId: re-joined, and its new record published.
-    const reachedMs = (await reaching).reachedMs
+    const reachedAgain = await reaching
+    const reachedMs = reachedAgain.reachedMs
     const reached = reachedMs.filter((ms): ms is number => ms != null)
+    if (reached.length < reachedMs.length) context.progress(`${reachedMs.length - reached.length} lost peers not reached again; last failures: ${tally(reachedAgain.lastErrors)}`)
 
     context.progress(`${plan.pairs} random lookups and messages to the lost operator's peers from the others, and back`)
     const after = summarize([
