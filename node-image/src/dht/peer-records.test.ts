@@ -4,7 +4,7 @@ import { PeerRecord, RecordEnvelope } from '@libp2p/peer-record'
 import { Libp2pRecord } from '@libp2p/record'
 import { multiaddr } from '@multiformats/multiaddr'
 import { MAX_PEER_RECORD_AGE_MS } from '@meganet/contracts'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { BoundedDhtStore } from './bounded-dht-store.js'
 import { checkPeerRecord, peerRecordDhtRules, peerRecordExpired, peerRecordKey, peerRecordReplaces, signingTime } from './peer-records.js'
 import { Key } from 'interface-datastore'
@@ -51,6 +51,30 @@ describe('signed peer records', () => {
     expect(await checkPeerRecord(await signed(key, { seq: 7n }), peerId)).toMatchObject({ ok: false, reason: 'malformed' })
     expect(await checkPeerRecord(new Uint8Array(5000), peerId)).toMatchObject({ ok: false, reason: 'oversized' })
     expect(signingTime(10n ** 20n)).toBeUndefined()
+  })
+
+  it('verifies a signature once per record, and still checks who it is for and its age every time', async () => {
+    const key = await generateKeyPair('Ed25519')
+    const other = await generateKeyPair('Ed25519')
+    const peerId = peerIdFromPrivateKey(key).toString()
+    const bytes = await signed(key)
+    const validate = vi.spyOn(RecordEnvelope.prototype, 'validate')
+    try {
+      expect((await checkPeerRecord(bytes, peerId)).ok).toBe(true)
+      expect((await checkPeerRecord(bytes.slice(), peerId)).ok).toBe(true)
+      expect(await checkPeerRecord(bytes, peerIdFromPrivateKey(other).toString())).toMatchObject({ ok: false, reason: 'wrong-peer' })
+      expect(await checkPeerRecord(bytes, peerId, Date.now() + MAX_PEER_RECORD_AGE_MS + 60_000)).toMatchObject({ ok: false, reason: 'stale' })
+      expect(validate).toHaveBeenCalledTimes(1)
+      // A bad signature is not remembered as good: checked, and refused, each time.
+      const altered = bytes.slice()
+      const at = altered.length - 70
+      altered[at] = (altered[at] ?? 0) ^ 1
+      expect((await checkPeerRecord(altered, peerId)).ok).toBe(false)
+      expect((await checkPeerRecord(altered, peerId)).ok).toBe(false)
+      expect(validate).toHaveBeenCalledTimes(3)
+    } finally {
+      validate.mockRestore()
+    }
   })
 
   it('as kad-dht rules: the validator throws and counts, the selector takes the highest sequence number', async () => {

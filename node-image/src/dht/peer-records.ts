@@ -19,7 +19,8 @@ export interface VerifiedPeerRecord {
   readonly bytes: Uint8Array
 }
 
-export type PeerRecordCheck = { ok: true, record: VerifiedPeerRecord } | { ok: false, reason: PeerRecordRejection, message: string }
+export type PeerRecordCheck = { ok: true, record: VerifiedPeerRecord } | RejectedPeerRecord
+type RejectedPeerRecord = { ok: false, reason: PeerRecordRejection, message: string }
 
 export class PeerRecordError extends Error {
   override readonly name = 'PeerRecordError'
@@ -54,9 +55,18 @@ export function signingTime (seq: bigint): number | undefined {
   return undefined
 }
 
+/** What a valid signature and payload say, before the checks that depend on who asked and when. */
+interface SignedPeerRecord { readonly signer: string, readonly record: PeerRecord }
+
+/** Envelopes whose signature already verified, by their bytes; the oldest is forgotten first. */
+const VERIFIED_ENVELOPES = 1_024
+const verifiedEnvelopes = new Map<string, SignedPeerRecord>()
+
 /**
  * Checks a record against the PeerId it is for (the one asked for, or the one its DHT key
- * names), as the contract in `@meganet/contracts` peer-records describes.
+ * names), as the contract in `@meganet/contracts` peer-records describes. An anchor sees the
+ * same record many times (each identify, each refresh, each lookup), so a signature that verified
+ * is remembered by the envelope's bytes; who it is for and its age are checked every time.
  */
 export async function checkPeerRecord (bytes: Uint8Array, peerId: string, now = Date.now()): Promise<PeerRecordCheck> {
   const fail = (reason: PeerRecordRejection, message: string): PeerRecordCheck => ({ ok: false, reason, message })
@@ -67,6 +77,30 @@ export async function checkPeerRecord (bytes: Uint8Array, peerId: string, now = 
     return fail('malformed', `${peerId.slice(0, 100)} is not a PeerId`)
   }
   if (bytes.byteLength > MAX_PEER_RECORD_BYTES) return fail('oversized', `record of ${bytes.byteLength} bytes; the limit is ${MAX_PEER_RECORD_BYTES}`)
+  const cacheKey = bytesToString(bytes, 'base64')
+  let signed = verifiedEnvelopes.get(cacheKey)
+  if (signed == null) {
+    const opened = await openSignedRecord(bytes)
+    if (!opened.ok) return opened
+    signed = opened.signed
+    if (verifiedEnvelopes.size >= VERIFIED_ENVELOPES) verifiedEnvelopes.delete(verifiedEnvelopes.keys().next().value as string)
+    verifiedEnvelopes.set(cacheKey, signed)
+  }
+  const { signer, record } = signed
+  if (signer !== peerId || !record.peerId.equals(asked)) {
+    return fail('wrong-peer', `record for ${record.peerId.toString()} signed by ${signer}, asked for ${peerId}`)
+  }
+  if (record.multiaddrs.length > MAX_PEER_RECORD_ADDRESSES) return fail('too-many-addresses', `${record.multiaddrs.length} addresses; the limit is ${MAX_PEER_RECORD_ADDRESSES}`)
+  const signedAt = signingTime(record.seqNumber)
+  if (signedAt == null) return fail('malformed', `sequence number ${record.seqNumber} is not a signing time`)
+  if (signedAt > now + PEER_RECORD_CLOCK_SKEW_MS) return fail('future', `signed at ${new Date(signedAt).toISOString()}, in the future`)
+  if (signedAt < now - MAX_PEER_RECORD_AGE_MS) return fail('stale', `signed at ${new Date(signedAt).toISOString()}, more than ${MAX_PEER_RECORD_AGE_MS / 3_600_000} h ago`)
+  return { ok: true, record: { peerId, seq: record.seqNumber, signedAt, multiaddrs: [...record.multiaddrs], bytes } }
+}
+
+/** Parses an envelope, verifies its signature and reads the peer record inside. */
+async function openSignedRecord (bytes: Uint8Array): Promise<{ ok: true, signed: SignedPeerRecord } | RejectedPeerRecord> {
+  const fail = (reason: PeerRecordRejection, message: string): RejectedPeerRecord => ({ ok: false, reason, message })
   let envelope: RecordEnvelope
   try {
     envelope = RecordEnvelope.createFromProtobuf(bytes)
@@ -93,15 +127,7 @@ export async function checkPeerRecord (bytes: Uint8Array, peerId: string, now = 
   } catch {
     return fail('malformed', 'the envelope key is not a libp2p key')
   }
-  if (signer !== peerId || !record.peerId.equals(asked)) {
-    return fail('wrong-peer', `record for ${record.peerId.toString()} signed by ${signer}, asked for ${peerId}`)
-  }
-  if (record.multiaddrs.length > MAX_PEER_RECORD_ADDRESSES) return fail('too-many-addresses', `${record.multiaddrs.length} addresses; the limit is ${MAX_PEER_RECORD_ADDRESSES}`)
-  const signedAt = signingTime(record.seqNumber)
-  if (signedAt == null) return fail('malformed', `sequence number ${record.seqNumber} is not a signing time`)
-  if (signedAt > now + PEER_RECORD_CLOCK_SKEW_MS) return fail('future', `signed at ${new Date(signedAt).toISOString()}, in the future`)
-  if (signedAt < now - MAX_PEER_RECORD_AGE_MS) return fail('stale', `signed at ${new Date(signedAt).toISOString()}, more than ${MAX_PEER_RECORD_AGE_MS / 3_600_000} h ago`)
-  return { ok: true, record: { peerId, seq: record.seqNumber, signedAt, multiaddrs: record.multiaddrs, bytes } }
+  return { ok: true, signed: { signer, record } }
 }
 
 /** A checked record, or a {@link PeerRecordError}. */
