@@ -1,0 +1,49 @@
+import { Socket } from 'node:net'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import type { Libp2p } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+
+const PROTOCOL = '/meganet-test/echo/1.0.0'
+const MESSAGES = 50
+
+async function node (): Promise<Libp2p> {
+  return await createLibp2p({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()]
+  })
+}
+
+describe('the TCP writev patch (patches/README.md)', () => {
+  const nodes: Libp2p[] = []
+  afterEach(async () => { await Promise.all(nodes.splice(0).map(async n => { await n.stop() })) })
+
+  it('writes each encrypted message (length, then ciphertext) to the socket in one call', async () => {
+    const [dialer, listener] = [await node(), await node()]
+    nodes.push(dialer, listener)
+    await listener.handle(PROTOCOL, stream => {
+      stream.addEventListener('message', event => { stream.send(event.data) })
+    })
+    const stream = await dialer.dialProtocol(listener.getMultiaddrs()[0] as Multiaddr, PROTOCOL)
+    const write = vi.spyOn(Socket.prototype, '_write')
+    const writev = vi.spyOn(Socket.prototype, '_writev')
+    try {
+      for (let i = 0; i < MESSAGES; i++) {
+        const echoed = new Promise(resolve => { stream.addEventListener('message', resolve, { once: true }) })
+        stream.send(new TextEncoder().encode(`message ${i}`))
+        await echoed
+      }
+      // Each message crossed two sockets (there and back). Unpatched: two write calls each, and no writev.
+      expect(writev.mock.calls.length).toBeGreaterThanOrEqual(2 * MESSAGES)
+      expect(write.mock.calls.length).toBeLessThan(MESSAGES / 5)
+    } finally {
+      write.mockRestore()
+      writev.mockRestore()
+    }
+  })
+})
