@@ -56,6 +56,16 @@ describe('relay limits are enforced and counted', () => {
     expect(await relay.metric('meganet_relay_circuits_opened_total')).toBe(1)
   })
 
+  it('lets a peer keep more circuits through one relay than libp2p allows streams of a protocol by default (32) when no cap is set', async () => {
+    // Regression: the hop stream of every open circuit counted against libp2p's default of 32
+    // inbound streams per protocol and connection, so the 33rd circuit was reset, not refused.
+    const relay = await anchor({ 'relay-max-circuits-per-peer': '0', 'relay-max-reservations-per-ip': '0', 'relay-max-reservations-per-prefix': '0' })
+    const sender = await peer(relay)
+    const receivers = await Promise.all(Array.from({ length: 34 }, async () => await peer(relay)))
+    for (const receiver of receivers) await sender.send(receiver.peerId, new TextEncoder().encode('one of many circuits'))
+    expect(await relay.metric('meganet_relay_circuits_opened_total')).toBe(receivers.length)
+  })
+
   it('closes a circuit past its data limit', async () => {
     const relay = await anchor({ 'relay-circuit-data-limit': '4KiB', 'relay-circuit-duration-limit': 'unlimited' })
     const receiver = await peer(relay)

@@ -49,6 +49,21 @@ function listenAddresses (config: AnchorConfig, webrtcDirectPorts: readonly numb
   ]
 }
 
+/** Hop streams a peer may have open beyond its circuits: a reservation renewal and a request the guard is refusing. */
+const HOP_STREAM_HEADROOM = 2
+
+/**
+ * Streams of the relay protocols per connection: each open circuit keeps its hop stream (from
+ * the source) and its stop stream (to the destination) open. libp2p caps streams of a protocol at
+ * 32 per connection unless told otherwise, which reset a peer's 33rd circuit even with the
+ * per-peer circuit cap lifted (0); the relay guard's cap (`relay.maxCircuitsPerPeer`) decides.
+ */
+function relayStreamLimits (config: AnchorConfig): { maxInboundHopStreams: number, maxOutboundStopStreams: number } {
+  const perPeer = config.relay.maxCircuitsPerPeer
+  const streams = perPeer === 0 ? Number.POSITIVE_INFINITY : perPeer + HOP_STREAM_HEADROOM
+  return { maxInboundHopStreams: streams, maxOutboundStopStreams: streams }
+}
+
 /** The relay's per-circuit limit; js-libp2p applies data and duration together or not at all. */
 function circuitLimits (config: AnchorConfig): { applyDefaultLimit: boolean, defaultDataLimit: bigint, defaultDurationLimit: number } {
   const { circuitDataLimit, circuitDurationLimit } = config.relay
@@ -78,6 +93,7 @@ export interface AnchorLibp2pInit {
 export async function createAnchorLibp2p ({ config, privateKey, registry, guard, dhtGuard, dhtRules, log, webrtcDirect, wss }: AnchorLibp2pInit) {
   const relayEnabled = config.roles.includes('relay')
   const relay = circuitRelayServer({
+    ...relayStreamLimits(config),
     reservations: { maxReservations: config.relay.maxReservations, reservationTtl: config.relay.reservationTtl, ...circuitLimits(config) }
   })
   return await createLibp2p({
