@@ -27,6 +27,19 @@ const PAIR_CONCURRENCY = 4
 const REJOIN_TIMEOUT_MS = 60_000
 const REACH_CONCURRENCY = 8
 
+/** The relay a circuit address leads through, shortened. */
+function relayOf (address: { toString: () => string }): string {
+  const relay = /\/p2p\/(\w+)\/p2p-circuit/.exec(address.toString())?.[1]
+  return relay == null ? 'no relay' : `…${relay.slice(-6)}`
+}
+
+/** An error's message, with the reasons inside it: a dial to several addresses fails with one per address. */
+function describe (err: unknown): string {
+  if (!(err instanceof Error)) return String(err)
+  const inner = err instanceof AggregateError ? err.errors.map(describe) : err.cause != null ? [describe(err.cause)] : []
+  return inner.length > 0 ? `${err.message} (${[...new Set(inner)].join(', ')})` : err.message
+}
+
 async function runPairs (peers: MeganetPeer[], pairs: Array<{ from: number, to: string }>): Promise<unknown[]> {
   const results: unknown[] = new Array(pairs.length)
   let next = 0
@@ -42,7 +55,7 @@ async function runPairs (peers: MeganetPeer[], pairs: Array<{ from: number, to: 
         await peer.send(pair.to, new TextEncoder().encode('hello across operators'))
         results[index] = { ok: true, lookupMs, via: found.via }
       } catch (err) {
-        results[index] = { ok: false, error: (err as Error).message.slice(0, 300) }
+        results[index] = { ok: false, error: describe(err).slice(0, 300) }
       }
     }
   }))
@@ -78,13 +91,13 @@ async function reach (peer: MeganetPeer, targets: string[]): Promise<{ reachedMs
       while (performance.now() < deadline) {
         let stage = 'lookup'
         try {
-          await peer.locate(target)
-          stage = 'message'
+          const found = await peer.locate(target)
+          stage = `message (found via ${found.via}, through ${found.multiaddrs.map(relayOf).join(' ')})`
           await peer.send(target, new TextEncoder().encode('there you are'))
           reached[index] = performance.now() - started
           break
         } catch (err) {
-          lastErrors[index] = `${stage}: ${(err as Error).message.slice(0, 200)}`
+          lastErrors[index] = `${stage}: ${describe(err).slice(0, 300)}`
           await new Promise(resolve => setTimeout(resolve, 100))
         }
       }
