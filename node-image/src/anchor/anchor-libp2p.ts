@@ -51,17 +51,23 @@ function listenAddresses (config: AnchorConfig, webrtcDirectPorts: readonly numb
 
 /** Hop streams a peer may have open beyond its circuits: a reservation renewal and a request the guard is refusing. */
 const HOP_STREAM_HEADROOM = 2
+/** What js-libp2p allows by default: inbound streams of one protocol per connection, and the relay's stop streams. */
+const LIBP2P_MAX_INBOUND_STREAMS = 32
+const LIBP2P_MAX_STOP_STREAMS = 300
 
 /**
  * Streams of the relay protocols per connection: each open circuit keeps its hop stream (from
- * the source) and its stop stream (to the destination) open. libp2p caps streams of a protocol at
- * 32 per connection unless told otherwise, which reset a peer's 33rd circuit even with the
- * per-peer circuit cap lifted (0); the relay guard's cap (`relay.maxCircuitsPerPeer`) decides.
+ * the source) and its stop stream (to the destination) open. libp2p's caps (32 hop streams,
+ * 300 stop streams) reset a peer's 33rd circuit even with the per-peer circuit cap lifted (0);
+ * the relay guard's cap (`relay.maxCircuitsPerPeer`) decides, and libp2p's are never lowered.
  */
 function relayStreamLimits (config: AnchorConfig): { maxInboundHopStreams: number, maxOutboundStopStreams: number } {
   const perPeer = config.relay.maxCircuitsPerPeer
-  const streams = perPeer === 0 ? Number.POSITIVE_INFINITY : perPeer + HOP_STREAM_HEADROOM
-  return { maxInboundHopStreams: streams, maxOutboundStopStreams: streams }
+  if (perPeer === 0) return { maxInboundHopStreams: Number.POSITIVE_INFINITY, maxOutboundStopStreams: Number.POSITIVE_INFINITY }
+  return {
+    maxInboundHopStreams: Math.max(LIBP2P_MAX_INBOUND_STREAMS, perPeer + HOP_STREAM_HEADROOM),
+    maxOutboundStopStreams: Math.max(LIBP2P_MAX_STOP_STREAMS, perPeer + HOP_STREAM_HEADROOM)
+  }
 }
 
 /** The relay's per-circuit limit; js-libp2p applies data and duration together or not at all. */
