@@ -1,20 +1,12 @@
-import { createServer } from 'node:net'
-import type { AddressInfo, Server } from 'node:net'
+import { freePort } from '../../node-image/src/net/ports.js'
 
-/** `count` distinct TCP ports that were free a moment ago on 127.0.0.1 (all held at once while picked). */
+/**
+ * `count` distinct TCP ports that were free a moment ago on 127.0.0.1, picked below the kernel's
+ * ephemeral range (see `freePort`): the control plane binds them later, and a port from the
+ * ephemeral range could meanwhile go to any outgoing connection.
+ */
 export async function freePorts (count: number): Promise<number[]> {
-  const servers: Server[] = []
-  try {
-    for (let i = 0; i < count; i++) {
-      const server = createServer()
-      servers.push(server)
-      await new Promise<void>((resolve, reject) => {
-        server.once('error', reject)
-        server.listen(0, '127.0.0.1', resolve)
-      })
-    }
-    return servers.map(s => (s.address() as AddressInfo).port)
-  } finally {
-    await Promise.all(servers.map(async s => await new Promise<void>(resolve => s.close(() => resolve()))))
-  }
+  const ports = new Set<number>()
+  while (ports.size < count) ports.add(await freePort())
+  return [...ports]
 }
