@@ -23,6 +23,7 @@ import type { AnchorMeshOptions } from '../net/anchor-mesh.js'
 import type { PlatformName } from './platform-types.js'
 import { PeerConnections } from './peer-connections.js'
 import { usableAddresses } from './usable-addresses.js'
+import { NewerRecords } from './newer-records.js'
 import type { ReceivedMessage } from './messaging.js'
 import type { PeerLibp2p } from './peer-libp2p.js'
 import type { Logger } from '../logging/logger.js'
@@ -124,6 +125,8 @@ export interface FoundPeer {
   readonly multiaddrs: Multiaddr[]
   /** Where the answer came from: the anchor holding its reservation, the fleet directory, or the peer's signed record in the DHT. */
   readonly via: FoundVia
+  /** The signed record's sequence number, when the answer is one (`via` 'dht'). */
+  readonly seq?: bigint
 }
 
 /**
@@ -197,6 +200,7 @@ export class MeganetPeer {
   private readonly connections: PeerConnections
   private readonly relayOffers: RelayOffers
   private readonly recordRejections: Map<PeerRecordRejection, number>
+  private readonly newerRecords: NewerRecords
 
   /** Peered fleets' anchors, joined once every anchor of this peer's own fleet is gone. */
   private readonly fallback: string[]
@@ -214,6 +218,10 @@ export class MeganetPeer {
     this.options = options
     this.connections = new PeerConnections(node)
     this.relayOffers = new RelayOffers(node)
+    this.newerRecords = new NewerRecords(async (peerId, signal) => {
+      const record = await findPeerRecord(this.node.services.dht, peerId, { signal, quorum: Number.POSITIVE_INFINITY, onRejected: reason => { this.rejected(reason) } })
+      return record == null ? undefined : { seq: record.seq, multiaddrs: this.recordAddresses(record.multiaddrs, peerId) }
+    })
   }
 
   static async create (options: PeerOptions): Promise<MeganetPeer> {
@@ -433,7 +441,7 @@ export class MeganetPeer {
     if (record == null) return undefined
     const usable = this.recordAddresses(record.multiaddrs, peerId)
     if (usable.length === 0) throw new PeerError('peer-offline', `peer ${peerId} was found, but with no address this peer can dial (${record.multiaddrs.length} found): ask them to open their app, then try again`)
-    return { multiaddrs: usable, via: 'dht' }
+    return { multiaddrs: usable, via: 'dht', seq: record.seq }
   }
 
 
@@ -452,15 +460,14 @@ export class MeganetPeer {
   /** Sends one message to a peer known only by its PeerId; resolves once the peer acknowledged it. */
   async send (peerId: string, data: Uint8Array): Promise<void> {
     const signal = AbortSignal.timeout(MESSAGE_TIMEOUT_MS)
-    const id = await this.reach(peerId)
-    const { stream } = await this.connections.openStream(id, MESSAGE_PROTOCOL, signal)
+    const { stream } = await this.reach(peerId, signal, async id => await this.connections.openStream(id, MESSAGE_PROTOCOL, signal))
     await writeMessage(stream, data, signal)
   }
 
   /** Round-trip time to a peer, and whether the path is relayed or direct. */
   async ping (peerId: string): Promise<PingResult> {
-    const id = await this.reach(peerId)
-    const { rttMs, connection } = await this.connections.ping(id, AbortSignal.timeout(MESSAGE_TIMEOUT_MS))
+    const signal = AbortSignal.timeout(MESSAGE_TIMEOUT_MS)
+    const { rttMs, connection } = await this.reach(peerId, signal, async id => await this.connections.ping(id, signal))
     return { rttMs, path: pathOf(connection) }
   }
 
@@ -521,7 +528,7 @@ export class MeganetPeer {
           const checked = await checkPeerRecord(bytesFromString(reply.record, 'base64url'), peerId)
           if (!checked.ok) { this.rejected(checked.reason); continue }
           const multiaddrs = this.recordAddresses(checked.record.multiaddrs, peerId)
-          if (multiaddrs.length > 0) return { multiaddrs, via: 'dht' }
+          if (multiaddrs.length > 0) return { multiaddrs, via: 'dht', seq: checked.record.seq }
           continue
         }
         // A peered fleet's anchor vouches for nothing unsigned.
@@ -576,12 +583,25 @@ export class MeganetPeer {
     return parsePeerIdText(text)
   }
 
-  /** Makes sure the peer store has addresses for `peerId`, looking it up in the DHT when needed. */
-  private async reach (peerId: string): Promise<PeerId> {
+  /**
+   * Runs `use` (which dials `peerId` if need be), looking the peer up first unless connected.
+   * When that fails after a lookup answered with the peer's signed record, the record may be an
+   * old one (see {@link NewerRecords}): a newer one from the whole DHT replaces the addresses
+   * for one more try.
+   */
+  private async reach<T> (peerId: string, signal: AbortSignal, use: (id: PeerId) => Promise<T>): Promise<T> {
     const id = this.parsePeerId(peerId)
-    if (this.node.getConnections(id).length > 0) return id
-    const addresses = await this.find(peerId)
-    await this.node.peerStore.merge(id, { multiaddrs: addresses })
-    return id
+    if (this.node.getConnections(id).length > 0) return await use(id)
+    const found = await this.locate(peerId)
+    await this.node.peerStore.merge(id, { multiaddrs: found.multiaddrs })
+    try {
+      return await use(id)
+    } catch (err) {
+      if (found.seq == null || signal.aborted) throw err
+      const newer = await this.newerRecords.after(peerId, found.seq, signal)
+      if (newer == null) throw err
+      await this.node.peerStore.patch(id, { multiaddrs: newer })
+      return await use(id)
+    }
   }
 }
