@@ -1,10 +1,7 @@
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
-import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
+import { loopbackNode } from './loopback-node.fixture.js'
 import type { Identify } from '@libp2p/identify'
 import type { Connection, Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -12,13 +9,7 @@ import type { Multiaddr } from '@multiformats/multiaddr'
 type Node = Libp2p<{ identify: Identify }>
 
 async function node (): Promise<Node> {
-  return await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
-    services: { identify: identify({ runOnConnectionOpen: false }) }
-  })
+  return await loopbackNode({ identify: identify({ runOnConnectionOpen: false }) })
 }
 
 /** The sequence number of the signed record `remote` answers an identify request with. */

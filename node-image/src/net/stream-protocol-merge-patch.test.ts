@@ -1,21 +1,9 @@
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { tcp } from '@libp2p/tcp'
-import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
+import { loopbackNode as node } from './loopback-node.fixture.js'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 
 const PROTOCOL = '/meganet-test/merge/1.0.0'
 const STREAMS = 20
-
-async function node (): Promise<Libp2p> {
-  return await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()]
-  })
-}
 
 /** Counts the peer store merges that record `protocol` for `peer`. */
 function countProtocolMerges (target: Libp2p, peer: PeerId): () => number {

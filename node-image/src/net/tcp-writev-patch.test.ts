@@ -1,23 +1,11 @@
 import { Socket } from 'node:net'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { tcp } from '@libp2p/tcp'
-import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { loopbackNode as node } from './loopback-node.fixture.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 const PROTOCOL = '/meganet-test/echo/1.0.0'
 const MESSAGES = 50
-
-async function node (): Promise<Libp2p> {
-  return await createLibp2p({
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
-    connectionEncrypters: [noise()],
-    streamMuxers: [yamux()]
-  })
-}
 
 describe('the TCP writev patch (patches/README.md)', () => {
   const nodes: Libp2p[] = []

@@ -1,0 +1,17 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { tcp } from '@libp2p/tcp'
+import { createLibp2p } from 'libp2p'
+import type { Libp2p, ServiceMap } from '@libp2p/interface'
+import type { ServiceFactoryMap } from 'libp2p'
+
+/** A started libp2p node for the patch tests: TCP on 127.0.0.1, Noise, yamux, and the given services. */
+export async function loopbackNode<T extends ServiceMap = ServiceMap> (services?: ServiceFactoryMap<T>): Promise<Libp2p<T>> {
+  return await createLibp2p<T>({
+    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux()],
+    ...(services != null ? { services } : {})
+  })
+}
