@@ -83,9 +83,10 @@ export class PodAnchors {
     // A pod gone, or replaced under its name: its anchor goes (a replacement starts at the next sync).
     for (const [name, anchor] of this.anchors) {
       if (running.get(name) === this.uids.get(name)) continue
+      const status = await anchor.json<{ phase: string }>('/status').catch((err: Error) => ({ phase: `unknown (${err.message})` }))
+      // Together, after the await: a test that sees the anchor gone also sees its departure.
       this.anchors.delete(name)
       this.uids.delete(name)
-      const status = await anchor.json<{ phase: string }>('/status').catch((err: Error) => ({ phase: `unknown (${err.message})` }))
       this.departures.push({ pod: name, phase: status.phase })
       await anchor.stop('SIGTERM')
       await anchor.cleanup()
