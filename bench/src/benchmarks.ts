@@ -5,6 +5,7 @@ import { cliSend } from './cli-send.js'
 import { dhtLookup } from './dht-lookup.js'
 import { federation } from './federation.js'
 import { peerIdle } from './peer-idle.js'
+import { reconnectStorm } from './reconnect-storm.js'
 import { relayThroughput } from './relay-throughput.js'
 import { storage } from './storage.js'
 import type { Benchmark } from './bench-types.js'
@@ -12,6 +13,7 @@ import type { Benchmark } from './bench-types.js'
 /** Every benchmark `npm run bench:anchors` knows, by name. */
 export const BENCHMARKS: readonly Benchmark[] = [
   { name: 'capacity', description: 'peers holding relay reservations on one anchor, ramped in steps: anchor RSS per peer, join latency p50/p99', run: capacity },
+  { name: 'reconnect-storm', description: 'an anchor holding 10,000 reservations is killed and restarted: time until every peer reserved again, anchor peak RSS', run: reconnectStorm },
   { name: 'dht-lookup', description: 'peer lookup latency through the fleet peer directory vs a DHT walk, N peers on five anchors', run: dhtLookup },
   { name: 'relay-throughput', description: 'bytes/s through one anchor relay vs a plain TCP proxy and a direct libp2p connection', run: relayThroughput },
   { name: 'peer-idle', description: 'CPU of an idle Node peer and an idle browser peer (web app in Chromium), anchors up and after all anchors were killed', run: peerIdle },

@@ -1,20 +1,14 @@
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { anchorNodeOptions } from '@meganet/contracts'
 import { AnchorChild } from '@meganet/node/testing'
-import { cpuSeconds, cpuSecondsOf, residentBytes } from './process-usage.js'
+import { ask, mib, sampleAnchor, startWorker } from './reservation-workers.js'
+import { cpuSecondsOf, residentBytes } from './process-usage.js'
 import { quantile } from './stats.js'
 import type { BenchContext, BenchResult } from './bench-types.js'
-import type { JoinAnswer, JoinCommand } from './reservation-worker.js'
-import type { ChildProcess } from 'node:child_process'
-import type { Interface } from 'node:readline'
+import type { AnchorSample, ReservationWorker } from './reservation-workers.js'
 
-/** The built worker (src/ and dist/ both sit one level below the package root). */
-const WORKER_PATH = fileURLToPath(new URL('../dist/reservation-worker.js', import.meta.url))
 const GOAL_PEERS = 10_000
 const GOAL_RSS_BYTES = 1024 ** 3
 /** Past the goal, to see where it breaks; the anchor's reservation cap is raised to match. */
@@ -26,39 +20,6 @@ const PEERS_PER_ADDRESS = 4
 const MAX_FAILURE_SHARE = 0.01
 const MAX_P99_MS = 5_000
 const SETTLE_MS = 2_000
-
-interface Worker { readonly child: ChildProcess, readonly answers: Interface }
-
-function startWorker (relay: string): Worker {
-  const child = spawn(process.execPath, [WORKER_PATH, relay, String(PEERS_PER_ADDRESS)], { stdio: ['pipe', 'pipe', 'inherit'] })
-  return { child, answers: createInterface({ input: child.stdout as NodeJS.ReadableStream }) }
-}
-
-async function ask (worker: Worker, command: JoinCommand): Promise<JoinAnswer> {
-  const answer = new Promise<JoinAnswer>((resolve, reject) => {
-    const onExit = (code: number | null): void => reject(new Error(`reservation worker exited with ${code}`))
-    worker.child.once('exit', onExit)
-    worker.answers.once('line', line => {
-      worker.child.off('exit', onExit)
-      resolve(JSON.parse(line) as JoinAnswer)
-    })
-  })
-  worker.child.stdin?.write(JSON.stringify(command) + '\n')
-  return await answer
-}
-
-interface AnchorSample { rssBytes: number, heapBytes: number, reservations: number, cpuSeconds: number }
-
-async function sampleAnchor (anchor: AnchorChild): Promise<AnchorSample> {
-  const pid = anchor.child.pid
-  if (pid == null) throw new Error('the anchor has no pid')
-  const status = await (await fetch(anchor.url('/status'))).json() as { relay: { reservations: number } }
-  const metrics = await (await fetch(anchor.url('/metrics'))).text()
-  const heap = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(metrics)?.[1]
-  return { rssBytes: await residentBytes(pid), heapBytes: Number(heap), reservations: status.relay.reservations, cpuSeconds: await cpuSeconds(pid) }
-}
-
-const mib = (bytes: number): number => bytes / 1024 ** 2
 
 interface Step {
   readonly offered: number
@@ -92,9 +53,9 @@ async function ramp (plan: typeof FULL, nodeOptions: string, label: string, prog
     // Thousands of simulated peers share a few /24s here; in the world they come from thousands of networks.
     flags: { roles: 'bootstrap,relay', 'relay-max-reservations': String(plan.peers), 'relay-max-reservations-per-prefix': '0', 'connections-max': String(plan.peers * 2), 'shutdown-grace': '1s' }
   })
-  const workers: Worker[] = []
+  const workers: ReservationWorker[] = []
   try {
-    for (let w = 0; w < plan.workers; w++) workers.push(startWorker(anchor.tcpAddress))
+    for (let w = 0; w < plan.workers; w++) workers.push(startWorker({ relay: anchor.tcpAddress, peersPerAddress: PEERS_PER_ADDRESS }))
     const baseline = await sampleAnchor(anchor)
     const latencies: number[] = []
     const failures: Record<string, number> = {}

@@ -1,12 +1,19 @@
 /**
- * A child process of the `capacity` benchmark that holds many relay reservations on one anchor.
- * Each simulated peer is the smallest libp2p node that can hold a reservation (TCP, Noise, Yamux,
- * the relay transport, identify and ping: no DHT, no autonat) and dials from its own loopback
- * address (127.64.0.0/10, argv[3] peers each), so the anchor's per-IP caps and
- * per-host rate limits see many hosts, as they would in production.
+ * A child process of the `capacity` and `reconnect-storm` benchmarks that holds many relay
+ * reservations on one anchor. Each simulated peer is the smallest libp2p node that can hold a
+ * reservation (TCP, Noise, Yamux, the relay transport, identify and ping: no DHT, no autonat) and
+ * dials from its own loopback address (127.64.0.0/10, argv[3] peers each), so the anchor's
+ * per-IP caps and per-host rate limits see many hosts, as they would in production.
+ *
+ * With argv[4] `rejoin`, each peer holds its reservation the way the peer library does: it
+ * listens on `/p2p-circuit` (any relay it is connected to), and the library's {@link AnchorMesh}
+ * redials the anchor with backoff and jitter when the connection drops; the reservation follows
+ * the new connection.
  *
  * Commands arrive as JSON lines on stdin, one answer per line on stdout:
  *   {"join":{"count":N,"offset":K}} -> {"joined":n,"latenciesMs":[...],"failures":{"message":count},"rssBytes":r}
+ *   {"rejoined":{"since":T}} (rejoin mode) -> {"peers":n,"rejoinedMs":[...],"rssBytes":r}: for each
+ *     peer that lost its reservation after T (ms since the epoch) and holds one again, how long after T it got it back
  * `offset` numbers the peers across all workers, so their addresses never collide.
  */
 import { createInterface } from 'node:readline'
@@ -16,6 +23,7 @@ import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
+import { AnchorMesh, createLogger } from '@meganet/node/testing'
 import { createLibp2p } from 'libp2p'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -27,6 +35,12 @@ const ATTEMPTS = 2
 const RETRY_AFTER_MS = 1_000
 
 export interface JoinCommand { readonly join: { readonly count: number, readonly offset: number } }
+export interface RejoinedCommand { readonly rejoined: { readonly since: number } }
+export interface RejoinedAnswer {
+  readonly peers: number
+  readonly rejoinedMs: number[]
+  readonly rssBytes: number
+}
 export interface JoinAnswer {
   readonly joined: number
   readonly latenciesMs: number[]
@@ -46,6 +60,73 @@ function sourceAddress (index: number, peersPerAddress: number): string {
 function isJoinCommand (value: unknown): value is JoinCommand {
   const join = (value as { join?: { count?: unknown, offset?: unknown } } | null)?.join
   return Number.isInteger(join?.count) && Number.isInteger(join?.offset)
+}
+
+function isRejoinedCommand (value: unknown): value is RejoinedCommand {
+  return Number.isFinite((value as { rejoined?: { since?: unknown } } | null)?.rejoined?.since)
+}
+
+const hasCircuitAddress = (node: Libp2p): boolean => node.getMultiaddrs().some(address => address.toString().includes('/p2p-circuit'))
+
+/** A simulated peer, and when (ms since the epoch) it last lost and last regained a circuit address. */
+interface Peer {
+  readonly node: Libp2p
+  lostAt?: number
+  gainedAt?: number
+}
+
+/** Follows a peer's circuit address: the relay transport adds and removes it with the reservation. */
+function track (node: Libp2p): Peer {
+  const peer: Peer = { node }
+  let reserved = hasCircuitAddress(node)
+  node.addEventListener('self:peer:update', () => {
+    const now = hasCircuitAddress(node)
+    if (now === reserved) return
+    reserved = now
+    if (now) peer.gainedAt = Date.now()
+    else peer.lostAt = Date.now()
+  })
+  return peer
+}
+
+const silent = createLogger('silent')
+
+/** A peer that keeps its anchor connected and its reservation held, as the peer library does. */
+async function joinRejoining (relay: string, index: number, peersPerAddress: number): Promise<Peer> {
+  const dialOpts = { noDelay: true, localAddress: sourceAddress(index, peersPerAddress) }
+  const node = await createLibp2p({
+    start: false,
+    addresses: { listen: ['/p2p-circuit'] },
+    transports: [tcp({ dialOpts }), circuitRelayTransport()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux({ enableKeepAlive: false })],
+    // As the peer library: its anchor mesh redials anchors, libp2p's reconnect queue does not.
+    connectionManager: { reconnectRetries: 0 },
+    connectionMonitor: { enabled: false },
+    services: { identify: identify(), ping: ping() }
+  })
+  const mesh = new AnchorMesh(node, [relay], silent)
+  try {
+    await node.start()
+    const peer = track(node)
+    const reserved = new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => { reject(new Error(`no reservation within ${JOIN_TIMEOUT_MS} ms`)) }, JOIN_TIMEOUT_MS)
+      const check = (): void => {
+        if (!hasCircuitAddress(node)) return
+        clearTimeout(timer)
+        node.removeEventListener('self:peer:update', check)
+        resolve()
+      }
+      node.addEventListener('self:peer:update', check)
+    })
+    mesh.start()
+    await reserved
+    return peer
+  } catch (err) {
+    mesh.stop()
+    await Promise.resolve(node.stop()).catch(() => {})
+    throw err
+  }
 }
 
 async function joinOne (relay: string, index: number, peersPerAddress: number): Promise<Libp2p> {
@@ -75,7 +156,7 @@ async function joinOne (relay: string, index: number, peersPerAddress: number): 
   }
 }
 
-async function join (relay: string, peersPerAddress: number, peers: Libp2p[], count: number, offset: number): Promise<JoinAnswer> {
+async function join (relay: string, peersPerAddress: number, rejoin: boolean, peers: Peer[], count: number, offset: number): Promise<JoinAnswer> {
   const latenciesMs: number[] = []
   const failures: Record<string, number> = {}
   let retried = 0
@@ -86,7 +167,7 @@ async function join (relay: string, peersPerAddress: number, peers: Libp2p[], co
       const started = performance.now()
       for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
         try {
-          peers.push(await joinOne(relay, index, peersPerAddress))
+          peers.push(rejoin ? await joinRejoining(relay, index, peersPerAddress) : { node: await joinOne(relay, index, peersPerAddress) })
           latenciesMs.push(performance.now() - started)
           break
         } catch (err) {
@@ -106,19 +187,31 @@ async function join (relay: string, peersPerAddress: number, peers: Libp2p[], co
   return { joined: latenciesMs.length, latenciesMs, failures, retried, rssBytes: process.memoryUsage().rss }
 }
 
+function rejoined (peers: readonly Peer[], since: number): RejoinedAnswer {
+  const rejoinedMs: number[] = []
+  for (const peer of peers) {
+    if (peer.lostAt == null || peer.lostAt < since || peer.gainedAt == null || peer.gainedAt < peer.lostAt) continue
+    rejoinedMs.push(peer.gainedAt - since)
+  }
+  return { peers: peers.length, rejoinedMs, rssBytes: process.memoryUsage().rss }
+}
+
 async function main (): Promise<void> {
   const relay = process.argv[2]
   const peersPerAddress = Number(process.argv[3])
-  if (relay == null || !relay.includes('/p2p/') || !Number.isInteger(peersPerAddress) || peersPerAddress < 1) {
-    throw new Error('usage: reservation-worker <anchor multiaddr ending in /p2p/<peerId>> <peers per source address>')
+  const mode = process.argv[4]
+  if (relay == null || !relay.includes('/p2p/') || !Number.isInteger(peersPerAddress) || peersPerAddress < 1 || (mode != null && mode !== 'rejoin')) {
+    throw new Error('usage: reservation-worker <anchor multiaddr ending in /p2p/<peerId>> <peers per source address> [rejoin]')
   }
-  const peers: Libp2p[] = []
+  const peers: Peer[] = []
   // stdin closing mid-join (the benchmark was killed) ends this worker at once, not after the join.
   process.stdin.once('end', () => { process.exit(0) })
   for await (const line of createInterface({ input: process.stdin })) {
     const command: unknown = JSON.parse(line)
-    if (!isJoinCommand(command)) throw new Error(`unknown command ${line}`)
-    const answer = await join(relay, peersPerAddress, peers, command.join.count, command.join.offset)
+    let answer: JoinAnswer | RejoinedAnswer
+    if (isJoinCommand(command)) answer = await join(relay, peersPerAddress, mode === 'rejoin', peers, command.join.count, command.join.offset)
+    else if (isRejoinedCommand(command) && mode === 'rejoin') answer = rejoined(peers, command.rejoined.since)
+    else throw new Error(`unknown command ${line}`)
     process.stdout.write(JSON.stringify(answer) + '\n')
   }
   // stdin closed: the benchmark is done with these peers.

@@ -1,0 +1,141 @@
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { anchorNodeOptions } from '@meganet/contracts'
+import { AnchorChild } from '@meganet/node/testing'
+import { cpuSeconds, cpuSecondsOf, residentBytes } from './process-usage.js'
+import { ask, mib, sampleAnchor, startWorker } from './reservation-workers.js'
+import { quantile } from './stats.js'
+import type { BenchContext, BenchResult } from './bench-types.js'
+import type { ReservationWorker } from './reservation-workers.js'
+
+const GOAL_P99_MS = 60_000
+const GOAL_RSS_BYTES = 1024 ** 3
+const FULL = { peers: 10_000, step: 1_000, workers: 6, deadlineMs: 300_000 }
+const SMOKE = { peers: 10, step: 10, workers: 1, deadlineMs: 60_000 }
+/** As in the capacity benchmark: under the anchor's per-IP cap, a household or a small NAT. */
+const PEERS_PER_ADDRESS = 4
+const POLL_MS = 1_000
+const RSS_SAMPLE_MS = 250
+
+/** Samples a process's RSS until stopped; the highest seen. */
+function rssPeak (pid: number): { stop: () => Promise<number> } {
+  let peak = 0
+  let running = true
+  const loop = (async () => {
+    while (running) {
+      peak = Math.max(peak, await residentBytes(pid).catch(() => 0))
+      await new Promise(resolve => setTimeout(resolve, RSS_SAMPLE_MS))
+    }
+  })()
+  return { stop: async () => { running = false; await loop; return peak } }
+}
+
+/**
+ * Reconnect storm: peers hold reservations on one anchor (from worker processes, many loopback
+ * source addresses, each peer redialling with the peer library's backoff and jitter); the anchor
+ * is killed (SIGKILL) and started again at once with the same key and port, as a crashed pod's
+ * container is. Measured: how long until each peer holds a reservation again (from the kill),
+ * how many never do within the deadline, and the restarted anchor's peak RSS (sampled every
+ * 250 ms) against its 1 GiB budget; the anchor runs with the heap flags a 1 GiB pod gets.
+ */
+export async function reconnectStorm (context: BenchContext): Promise<BenchResult> {
+  const plan = context.smoke ? SMOKE : FULL
+  const dataDir = await mkdtemp(join(tmpdir(), 'meganet-storm-'))
+  const flags = {
+    roles: 'bootstrap,relay',
+    'relay-max-reservations': String(plan.peers),
+    // Thousands of simulated peers share a few /24s here; in the world they come from thousands of networks.
+    'relay-max-reservations-per-prefix': '0',
+    'connections-max': String(plan.peers * 2),
+    'shutdown-grace': '1s'
+  }
+  const env = { NODE_OPTIONS: anchorNodeOptions(GOAL_RSS_BYTES) }
+  context.progress('starting the anchor')
+  let anchor = await AnchorChild.spawn({ dataDir, env, flags })
+  const workers: ReservationWorker[] = []
+  try {
+    for (let w = 0; w < plan.workers; w++) workers.push(startWorker({ relay: anchor.tcpAddress, peersPerAddress: PEERS_PER_ADDRESS, rejoin: true }))
+    let offered = 0
+    const setupFailures: Record<string, number> = {}
+    while (offered < plan.peers) {
+      const count = Math.min(plan.step, plan.peers - offered)
+      const answers = await Promise.all(workers.map(async (worker, w) => {
+        const share = Math.floor(count / workers.length) + (w < count % workers.length ? 1 : 0)
+        const offset = offered + w * Math.ceil(count / workers.length)
+        return share === 0 ? undefined : await ask(worker, { join: { count: share, offset } })
+      }))
+      offered += count
+      for (const answer of answers) {
+        for (const [message, n] of Object.entries(answer?.failures ?? {})) setupFailures[message] = (setupFailures[message] ?? 0) + n
+      }
+      context.progress(`${offered} peers offered, ${(await sampleAnchor(anchor)).reservations} reserved`)
+    }
+    const before = await sampleAnchor(anchor)
+    if (before.reservations === 0) throw new Error(`no peer could reserve: ${JSON.stringify(setupFailures)}`)
+    const port = /\/tcp\/(\d+)\//.exec(anchor.tcpAddress)?.[1]
+    if (port == null) throw new Error(`no TCP port in ${anchor.tcpAddress}`)
+
+    context.progress(`SIGKILL of the anchor holding ${before.reservations} reservations, and a restart on port ${port}`)
+    const killedAt = Date.now()
+    await anchor.stop('SIGKILL')
+    const restarted = performance.now()
+    anchor = await AnchorChild.spawn({ dataDir, env, flags: { ...flags, 'listen-tcp-port': port } })
+    const restartMs = performance.now() - restarted
+    const pid = anchor.child.pid
+    if (pid == null) throw new Error('the restarted anchor has no pid')
+    const peak = rssPeak(pid)
+    const cpu0 = await cpuSeconds(pid)
+    const generatorCpu0 = await cpuSecondsOf(workers.map(w => w.child))
+    let rejoinedMs: number[] = []
+    for (;;) {
+      const answers = await Promise.all(workers.map(async worker => await ask(worker, { rejoined: { since: killedAt } })))
+      rejoinedMs = answers.flatMap(a => a.rejoinedMs)
+      if (rejoinedMs.length >= before.reservations || Date.now() - killedAt > plan.deadlineMs) break
+      context.progress(`${((Date.now() - killedAt) / 1000).toFixed(0)} s after the kill: ${rejoinedMs.length} of ${before.reservations} peers reserved again`)
+      await new Promise(resolve => setTimeout(resolve, POLL_MS))
+    }
+    const stormSeconds = (Math.max(...rejoinedMs, 1)) / 1000
+    const anchorCpu = await cpuSeconds(pid) - cpu0
+    const generatorCores = (await cpuSecondsOf(workers.map(w => w.child)) - generatorCpu0) / ((Date.now() - killedAt) / 1000)
+    const after = await sampleAnchor(anchor)
+    const peakRss = Math.max(await peak.stop(), after.rssBytes)
+    const notRejoined = before.reservations - rejoinedMs.length
+    const setupFailed = Object.values(setupFailures).reduce((a, b) => a + b, 0)
+    const p99 = quantile(rejoinedMs, 0.99)
+    const metrics: Record<string, number> = {
+      peersOffered: plan.peers,
+      reservationsBeforeKill: before.reservations,
+      anchorRssMiBBeforeKill: mib(before.rssBytes),
+      anchorRestartMs: restartMs,
+      rejoinedPeers: rejoinedMs.length,
+      notRejoinedPeers: notRejoined,
+      rejoinP50Ms: quantile(rejoinedMs, 0.5),
+      rejoinP90Ms: quantile(rejoinedMs, 0.9),
+      rejoinP99Ms: p99,
+      rejoinMaxMs: Math.max(...rejoinedMs, 0),
+      reservationsHeldAfter: after.reservations,
+      anchorPeakRssMiB: mib(peakRss),
+      anchorCpuSecondsInStorm: anchorCpu,
+      anchorCpuMsPerRejoin: rejoinedMs.length > 0 ? anchorCpu * 1000 / rejoinedMs.length : 0,
+      anchorCoresInStorm: anchorCpu / stormSeconds,
+      generatorCoresInStorm: generatorCores
+    }
+    if (setupFailed > 0) metrics.setupJoinsFailed = setupFailed
+    const goalMet = context.smoke ? undefined : notRejoined === 0 && setupFailed === 0 && p99 <= GOAL_P99_MS && peakRss < GOAL_RSS_BYTES
+    return {
+      name: 'reconnect-storm',
+      summary: `an anchor holding ${before.reservations} reservations was killed and restarted (${(restartMs / 1000).toFixed(1)} s to serve again): ` +
+        `${rejoinedMs.length} peers reserved again, ${notRejoined} not within ${plan.deadlineMs / 1000} s; from the kill p50 ${(quantile(rejoinedMs, 0.5) / 1000).toFixed(1)} s / ` +
+        `p99 ${(p99 / 1000).toFixed(1)} s / max ${((metrics.rejoinMaxMs ?? 0) / 1000).toFixed(1)} s (goal p99 ≤ ${GOAL_P99_MS / 1000} s); ` +
+        `anchor peak RSS ${mib(peakRss).toFixed(0)} MiB (budget 1024), ${metrics.anchorCpuMsPerRejoin?.toFixed(1)} ms of anchor CPU per rejoin` +
+        (setupFailed > 0 ? `; ${setupFailed} peers failed to join before the kill: ${JSON.stringify(setupFailures)}` : ''),
+      metrics,
+      ...(goalMet == null ? {} : { goalMet })
+    }
+  } finally {
+    for (const worker of workers) worker.child.kill('SIGKILL')
+    await anchor.stop()
+    await rm(dataDir, { recursive: true, force: true })
+  }
+}

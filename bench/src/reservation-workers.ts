@@ -1,0 +1,57 @@
+import { spawn } from 'node:child_process'
+import { createInterface } from 'node:readline'
+import { fileURLToPath } from 'node:url'
+import { cpuSeconds, residentBytes } from './process-usage.js'
+import type { AnchorChild } from '@meganet/node/testing'
+import type { JoinAnswer, JoinCommand, RejoinedAnswer, RejoinedCommand } from './reservation-worker.js'
+import type { ChildProcess } from 'node:child_process'
+import type { Interface } from 'node:readline'
+
+/** The built worker (src/ and dist/ both sit one level below the package root). */
+const WORKER_PATH = fileURLToPath(new URL('../dist/reservation-worker.js', import.meta.url))
+
+/** A `reservation-worker` process: its simulated peers hold reservations on one anchor. */
+export interface ReservationWorker { readonly child: ChildProcess, readonly answers: Interface }
+
+export interface ReservationWorkerInit {
+  readonly relay: string
+  /** Simulated peers per loopback source address. */
+  readonly peersPerAddress: number
+  /** Peers redial the anchor and reserve again when it drops them, as the peer library does. */
+  readonly rejoin?: boolean
+}
+
+export function startWorker (init: ReservationWorkerInit): ReservationWorker {
+  const args = [WORKER_PATH, init.relay, String(init.peersPerAddress), ...(init.rejoin === true ? ['rejoin'] : [])]
+  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] })
+  return { child, answers: createInterface({ input: child.stdout as NodeJS.ReadableStream }) }
+}
+
+export async function ask (worker: ReservationWorker, command: JoinCommand): Promise<JoinAnswer>
+export async function ask (worker: ReservationWorker, command: RejoinedCommand): Promise<RejoinedAnswer>
+export async function ask (worker: ReservationWorker, command: JoinCommand | RejoinedCommand): Promise<JoinAnswer | RejoinedAnswer> {
+  const answer = new Promise<JoinAnswer | RejoinedAnswer>((resolve, reject) => {
+    const onExit = (code: number | null): void => reject(new Error(`reservation worker exited with ${code}`))
+    worker.child.once('exit', onExit)
+    worker.answers.once('line', line => {
+      worker.child.off('exit', onExit)
+      resolve(JSON.parse(line) as JoinAnswer | RejoinedAnswer)
+    })
+  })
+  worker.child.stdin?.write(JSON.stringify(command) + '\n')
+  return await answer
+}
+
+export interface AnchorSample { rssBytes: number, heapBytes: number, reservations: number, cpuSeconds: number }
+
+/** The anchor's RSS and CPU (from /proc), heap (its metrics) and reservations held (its status). */
+export async function sampleAnchor (anchor: AnchorChild): Promise<AnchorSample> {
+  const pid = anchor.child.pid
+  if (pid == null) throw new Error('the anchor has no pid')
+  const status = await (await fetch(anchor.url('/status'))).json() as { relay: { reservations: number } }
+  const metrics = await (await fetch(anchor.url('/metrics'))).text()
+  const heap = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(metrics)?.[1]
+  return { rssBytes: await residentBytes(pid), heapBytes: Number(heap), reservations: status.relay.reservations, cpuSeconds: await cpuSeconds(pid) }
+}
+
+export const mib = (bytes: number): number => bytes / 1024 ** 2
