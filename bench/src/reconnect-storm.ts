@@ -80,7 +80,7 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
     const killedAt = Date.now()
     await anchor.stop('SIGKILL')
     const restarted = performance.now()
-    anchor = await AnchorChild.spawn({ dataDir, env, flags: { ...flags, 'listen-tcp-port': port } })
+    anchor = await AnchorChild.spawn({ dataDir, env, flags: { ...flags, 'listen-tcp-port': port }, startTimeoutMs: plan.deadlineMs })
     const restartMs = performance.now() - restarted
     const pid = anchor.child.pid
     if (pid == null) throw new Error('the restarted anchor has no pid')
@@ -88,11 +88,14 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
     const cpu0 = await cpuSeconds(pid)
     const generatorCpu0 = await cpuSecondsOf(workers.map(w => w.child))
     let rejoinedMs: number[] = []
+    let connectedUnreserved = 0
     for (;;) {
       const answers = await Promise.all(workers.map(async worker => await ask(worker, { rejoined: { since: killedAt } })))
       rejoinedMs = answers.flatMap(a => a.rejoinedMs)
+      connectedUnreserved = answers.reduce((sum, a) => sum + a.connectedUnreserved, 0)
       if (rejoinedMs.length >= before.reservations || Date.now() - killedAt > plan.deadlineMs) break
-      context.progress(`${((Date.now() - killedAt) / 1000).toFixed(0)} s after the kill: ${rejoinedMs.length} of ${before.reservations} peers reserved again`)
+      context.progress(`${((Date.now() - killedAt) / 1000).toFixed(0)} s after the kill: ${rejoinedMs.length} of ${before.reservations} peers reserved again, ` +
+        `${connectedUnreserved} connected without a reservation, ${answers.reduce((sum, a) => sum + a.disconnected, 0)} not connected`)
       await new Promise(resolve => setTimeout(resolve, POLL_MS))
     }
     const stormSeconds = (Math.max(...rejoinedMs, 1)) / 1000
@@ -110,6 +113,7 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
       anchorRestartMs: restartMs,
       rejoinedPeers: rejoinedMs.length,
       notRejoinedPeers: notRejoined,
+      connectedUnreservedAtEnd: connectedUnreserved,
       rejoinP50Ms: quantile(rejoinedMs, 0.5),
       rejoinP90Ms: quantile(rejoinedMs, 0.9),
       rejoinP99Ms: p99,

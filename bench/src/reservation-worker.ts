@@ -39,6 +39,9 @@ export interface RejoinedCommand { readonly rejoined: { readonly since: number }
 export interface RejoinedAnswer {
   readonly peers: number
   readonly rejoinedMs: number[]
+  /** Peers without a reservation now: connected to the anchor, or not. */
+  readonly connectedUnreserved: number
+  readonly disconnected: number
   readonly rssBytes: number
 }
 export interface JoinAnswer {
@@ -189,11 +192,17 @@ async function join (relay: string, peersPerAddress: number, rejoin: boolean, pe
 
 function rejoined (peers: readonly Peer[], since: number): RejoinedAnswer {
   const rejoinedMs: number[] = []
+  let connectedUnreserved = 0
+  let disconnected = 0
   for (const peer of peers) {
+    if (!hasCircuitAddress(peer.node)) {
+      if (peer.node.getConnections().length > 0) connectedUnreserved++
+      else disconnected++
+    }
     if (peer.lostAt == null || peer.lostAt < since || peer.gainedAt == null || peer.gainedAt < peer.lostAt) continue
     rejoinedMs.push(peer.gainedAt - since)
   }
-  return { peers: peers.length, rejoinedMs, rssBytes: process.memoryUsage().rss }
+  return { peers: peers.length, rejoinedMs, connectedUnreserved, disconnected, rssBytes: process.memoryUsage().rss }
 }
 
 async function main (): Promise<void> {
