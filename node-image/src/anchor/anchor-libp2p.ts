@@ -90,13 +90,15 @@ export interface AnchorLibp2pInit {
   /** Validates and chooses signed peer records (the DHT directory). */
   readonly dhtRules: PeerRecordDhtRules
   readonly log: Logger
+  /** Whether inbound connections are admitted yet: not while the anchor starts (see anchor-gater.ts). */
+  readonly admitting: () => boolean
   /** WebRTC-direct for browsers: the certificates to serve and the two UDP ports they take turns on (concrete ports). */
   readonly webrtcDirect?: RotatingWebRTCDirectInit
   /** WSS for browsers: the certificate the WebSocket listener also serves TLS with. */
   readonly wss?: WssCertificate
 }
 
-export async function createAnchorLibp2p ({ config, privateKey, registry, guard, dhtGuard, dhtRules, log, webrtcDirect, wss }: AnchorLibp2pInit) {
+export async function createAnchorLibp2p ({ config, privateKey, registry, guard, dhtGuard, dhtRules, log, admitting, webrtcDirect, wss }: AnchorLibp2pInit) {
   const relayEnabled = config.roles.includes('relay')
   const relay = circuitRelayServer({
     ...relayStreamLimits(config),
@@ -114,7 +116,7 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard,
     transports: [tcp(), webSockets(), ...(webrtcDirect != null ? [rotatingWebRTCDirect(webrtcDirect)] : [])],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: MAX_STREAM_WINDOW_BYTES } })],
-    connectionGater: anchorConnectionGater(guard.gater),
+    connectionGater: anchorConnectionGater({ relayHooks: guard.gater, admitting }),
     connectionManager: {
       maxConnections: config.connections.max,
       maxIncomingPendingConnections: config.connections.maxPendingInbound,

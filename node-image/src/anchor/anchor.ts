@@ -185,9 +185,12 @@ export class Anchor {
     inflight.track('dht', dhtGuard.budget)
     const browserTransports = await openBrowserTransports(config, log, options.announcedUdpPorts)
     const dhtRules = peerRecordDhtRules(reason => { dhtMetrics.peerRecordsRejected.inc({ reason }) })
-    const node = await createAnchorLibp2p({ config, privateKey: key, registry, guard, dhtGuard, dhtRules, log, ...browserTransports })
+    // Known once the anchor exists, like dhtUnlimited.
+    let admitting: () => boolean = () => false
+    const node = await createAnchorLibp2p({ config, privateKey: key, registry, guard, dhtGuard, dhtRules, log, admitting: () => admitting(), ...browserTransports })
     const anchor = new Anchor({ config, node, key, guard, metrics, inflight, registry, log: log.child({ peerId: node.peerId.toString() }), browserTransports, dhtGuard, dhtMetrics })
     dhtUnlimited = peer => anchor.isFleetAnchor(peer) || anchor.peered.has(peer)
+    admitting = () => anchor.phase !== 'starting'
     if (config.roles.includes('storage')) await anchor.openStorage(registry)
     return anchor
   }
