@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process'
+import { setPriority } from 'node:os'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { cpuSeconds, residentBytes } from './process-usage.js'
@@ -19,11 +20,17 @@ export interface ReservationWorkerInit {
   readonly peersPerAddress: number
   /** Peers redial the anchor and reserve again when it drops them, as the peer library does. */
   readonly rejoin?: boolean
+  /**
+   * A nice value for the worker: in the world peers do not share the anchor's CPU, and on a
+   * 2-core machine six busy workers would otherwise hold the anchor to 2/7 of the CPU.
+   */
+  readonly niceness?: number
 }
 
 export function startWorker (init: ReservationWorkerInit): ReservationWorker {
   const args = [WORKER_PATH, init.relay, String(init.peersPerAddress), ...(init.rejoin === true ? ['rejoin'] : [])]
   const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] })
+  if (init.niceness != null && child.pid != null) setPriority(child.pid, init.niceness)
   return { child, answers: createInterface({ input: child.stdout as NodeJS.ReadableStream }) }
 }
 
