@@ -6,8 +6,9 @@ import type { Libp2p, ServiceMap } from '@libp2p/interface'
 import type { ServiceFactoryMap } from 'libp2p'
 
 /** A started libp2p node for the patch tests: TCP on 127.0.0.1, Noise, yamux, and the given services. */
-export async function loopbackNode<T extends ServiceMap = ServiceMap> (services?: ServiceFactoryMap<T>): Promise<Libp2p<T>> {
+export async function loopbackNode<T extends ServiceMap = ServiceMap> (services?: ServiceFactoryMap<T>, options: { maxConnections?: number } = {}): Promise<Libp2p<T>> {
   return await createLibp2p<T>({
+    ...(options.maxConnections != null ? { connectionManager: { maxConnections: options.maxConnections } } : {}),
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],

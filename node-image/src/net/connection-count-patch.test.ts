@@ -1,0 +1,42 @@
+import { afterEach, describe, expect, it, vi } from 'vitest'
+import { loopbackNode as node } from './loopback-node.fixture.js'
+import type { Connection, Libp2p } from '@libp2p/interface'
+
+/** libp2p's connection manager, which the Libp2p interface does not expose. */
+interface ConnectionManager { getConnections: (peer?: unknown) => Connection[] }
+const connectionManager = (target: Libp2p): ConnectionManager => (target as unknown as { components: { connectionManager: ConnectionManager } }).components.connectionManager
+
+describe('the libp2p connection count patch (patches/README.md)', () => {
+  const nodes: Libp2p[] = []
+  afterEach(async () => {
+    vi.restoreAllMocks()
+    await Promise.all(nodes.splice(0).map(async n => { await n.stop() }))
+  })
+
+  it('admits and prunes inbound connections without building the array of every connection', async () => {
+    const listener = await node()
+    const dialers = await Promise.all(Array.from({ length: 5 }, async () => await node()))
+    nodes.push(listener, ...dialers)
+    const all = vi.spyOn(connectionManager(listener), 'getConnections')
+    let opened = 0
+    const allOpen = new Promise<void>(resolve => {
+      listener.addEventListener('connection:open', () => { if (++opened === dialers.length) resolve() })
+    })
+    for (const dialer of dialers) await dialer.dial(listener.getMultiaddrs()[0]!)
+    await allOpen
+    // The pruner runs on connection:open, after the listener above: let it.
+    await new Promise(resolve => setTimeout(resolve, 50))
+    // Unpatched: twice per inbound connection (the maxConnections check, the pruner).
+    expect(all.mock.calls.filter(args => args[0] == null)).toHaveLength(0)
+    expect(listener.getConnections()).toHaveLength(dialers.length)
+  })
+
+  it('still refuses and prunes past maxConnections', async () => {
+    const listener = await node(undefined, { maxConnections: 2 })
+    const dialers = await Promise.all(Array.from({ length: 4 }, async () => await node()))
+    nodes.push(listener, ...dialers)
+    await Promise.allSettled(dialers.map(async dialer => await dialer.dial(listener.getMultiaddrs()[0]!)))
+    await expect.poll(() => listener.getConnections().length).toBeLessThanOrEqual(2)
+    expect(listener.getConnections().length).toBeGreaterThan(0)
+  })
+})
