@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { anchorNodeOptions } from '@meganet/contracts'
 import { AnchorChild } from '@meganet/node/testing'
-import { ask, mib, sampleAnchor, startWorker } from './reservation-workers.js'
+import { joinAcross, mib, sampleAnchor, startWorker } from './reservation-workers.js'
 import { cpuSecondsOf, residentBytes } from './process-usage.js'
 import { quantile } from './stats.js'
 import type { BenchContext, BenchResult } from './bench-types.js'
@@ -68,11 +68,7 @@ async function ramp (plan: typeof FULL, nodeOptions: string, label: string, prog
       const before = await sampleAnchor(anchor)
       const generatorBefore = await cpuSecondsOf(workers.map(w => w.child))
       const started = performance.now()
-      const answers = await Promise.all(workers.map(async (worker, w) => {
-        const share = Math.floor(count / workers.length) + (w < count % workers.length ? 1 : 0)
-        const offset = offered + w * Math.ceil(count / workers.length)
-        return share === 0 ? undefined : await ask(worker, { join: { count: share, offset } })
-      }))
+      const answers = await joinAcross(workers, count, offered)
       const seconds = (performance.now() - started) / 1000
       const generatorCores = (await cpuSecondsOf(workers.map(w => w.child)) - generatorBefore) / seconds
       offered += count

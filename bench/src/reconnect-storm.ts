@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { anchorNodeOptions } from '@meganet/contracts'
 import { AnchorChild } from '@meganet/node/testing'
 import { cpuSeconds, cpuSecondsOf, residentBytes } from './process-usage.js'
-import { ask, mib, sampleAnchor, startWorker } from './reservation-workers.js'
+import { ask, joinAcross, mib, sampleAnchor, startWorker } from './reservation-workers.js'
 import { quantile } from './stats.js'
 import type { BenchContext, BenchResult } from './bench-types.js'
 import type { ReservationWorker } from './reservation-workers.js'
@@ -63,11 +63,7 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
     const setupFailures: Record<string, number> = {}
     while (offered < plan.peers) {
       const count = Math.min(plan.step, plan.peers - offered)
-      const answers = await Promise.all(workers.map(async (worker, w) => {
-        const share = Math.floor(count / workers.length) + (w < count % workers.length ? 1 : 0)
-        const offset = offered + w * Math.ceil(count / workers.length)
-        return share === 0 ? undefined : await ask(worker, { join: { count: share, offset } })
-      }))
+      const answers = await joinAcross(workers, count, offered)
       offered += count
       for (const answer of answers) {
         for (const [message, n] of Object.entries(answer?.failures ?? {})) setupFailures[message] = (setupFailures[message] ?? 0) + n

@@ -49,6 +49,14 @@ export async function ask (worker: ReservationWorker, command: JoinCommand | Rej
   return await answer
 }
 
+/** `count` more peers join, split evenly over the workers; `offset` numbers the first of them across all workers. */
+export async function joinAcross (workers: readonly ReservationWorker[], count: number, offset: number): Promise<Array<JoinAnswer | undefined>> {
+  return await Promise.all(workers.map(async (worker, w) => {
+    const share = Math.floor(count / workers.length) + (w < count % workers.length ? 1 : 0)
+    return share === 0 ? undefined : await ask(worker, { join: { count: share, offset: offset + w * Math.ceil(count / workers.length) } })
+  }))
+}
+
 export interface AnchorSample { rssBytes: number, heapBytes: number, reservations: number, cpuSeconds: number }
 
 /** The anchor's RSS and CPU (from /proc), heap (its metrics) and reservations held (its status). */

@@ -1,23 +1,19 @@
-import { execFile, spawn } from 'node:child_process'
+import { execFile } from 'node:child_process'
 import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { createInterface } from 'node:readline'
-import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { anchorNodeOptions } from '@meganet/contracts'
 import { AnchorChild } from '@meganet/node/testing'
+import { joinAcross, startWorker } from '../../bench/src/reservation-workers.js'
 import { quantile } from '../../bench/src/stats.js'
 import { freePorts } from '../cluster/ports.js'
 import { BUILD_IMAGES_SCRIPT } from '../cluster/kubelet-node.js'
 import { parseExports } from '../cluster/binaries.js'
 import type { BenchContext, BenchResult } from '../../bench/src/bench-types.js'
-import type { JoinAnswer, JoinCommand } from '../../bench/src/reservation-worker.js'
-import type { ChildProcess } from 'node:child_process'
-import type { Interface } from 'node:readline'
+import type { ReservationWorker } from '../../bench/src/reservation-workers.js'
 
 const run = promisify(execFile)
-const WORKER_PATH = fileURLToPath(new URL('../../bench/dist/reservation-worker.js', import.meta.url))
 const MEMORY_LIMIT = '1g'
 const GOAL_PEERS = 10_000
 const FULL = { peers: 10_000, step: 1_000, workers: 6, starts: 5 }
@@ -86,18 +82,6 @@ async function startTimes (image: string, count: number): Promise<{ container: n
   return { container, process: processes }
 }
 
-interface Worker { readonly child: ChildProcess, readonly answers: Interface }
-
-async function ask (worker: Worker, command: JoinCommand): Promise<JoinAnswer> {
-  const answer = new Promise<JoinAnswer>((resolve, reject) => {
-    const onExit = (code: number | null): void => reject(new Error(`reservation worker exited with ${code}`))
-    worker.child.once('exit', onExit)
-    worker.answers.once('line', line => { worker.child.off('exit', onExit); resolve(JSON.parse(line) as JoinAnswer) })
-  })
-  worker.child.stdin?.write(JSON.stringify(command) + '\n')
-  return await answer
-}
-
 /** The container's cgroup memory: now, at its peak, and how often it hit the limit. */
 async function cgroupMemory (name: string): Promise<{ usage: number, peak: number, oomKills: number }> {
   const id = await podman(['inspect', '--format', '{{.Id}}', name])
@@ -121,26 +105,19 @@ async function containerCapacity (image: string, plan: typeof FULL, progress: (m
     // The load comes from a few loopback /24s: the per-prefix cap (issue 13) would refuse it, as in the capacity benchmark.
     '--relay-max-reservations-per-prefix', '0',
     '--connections-max', String(plan.peers * 2), '--log-level', 'warn'])
-  const workers: Worker[] = []
+  const workers: ReservationWorker[] = []
   try {
     await waitHealthy(`http://127.0.0.1:${http}/healthz`, 60_000)
     const status = await (await fetch(`http://127.0.0.1:${http}/status`)).json() as { peerId: string }
     const relay = `/ip4/127.0.0.1/tcp/${tcp}/p2p/${status.peerId}`
-    for (let w = 0; w < plan.workers; w++) {
-      const child = spawn(process.execPath, [WORKER_PATH, relay, String(PEERS_PER_ADDRESS)], { stdio: ['pipe', 'pipe', 'inherit'] })
-      workers.push({ child, answers: createInterface({ input: child.stdout as NodeJS.ReadableStream }) })
-    }
+    for (let w = 0; w < plan.workers; w++) workers.push(startWorker({ relay, peersPerAddress: PEERS_PER_ADDRESS }))
     const latencies: number[] = []
     let offered = 0
     let failed = 0
     let held = 0
     while (offered < plan.peers) {
       const count = Math.min(plan.step, plan.peers - offered)
-      const answers = await Promise.all(workers.map(async (worker, w) => {
-        const share = Math.floor(count / workers.length) + (w < count % workers.length ? 1 : 0)
-        const offset = offered + w * Math.ceil(count / workers.length)
-        return share === 0 ? undefined : await ask(worker, { join: { count: share, offset } })
-      }))
+      const answers = await joinAcross(workers, count, offered)
       offered += count
       for (const a of answers) {
         latencies.push(...(a?.latenciesMs ?? []))
