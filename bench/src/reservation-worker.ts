@@ -12,8 +12,9 @@
  *
  * Commands arrive as JSON lines on stdin, one answer per line on stdout:
  *   {"join":{"count":N,"offset":K}} -> {"joined":n,"latenciesMs":[...],"failures":{"message":count},"rssBytes":r}
- *   {"rejoined":{"since":T}} (rejoin mode) -> {"peers":n,"rejoinedMs":[...],"rssBytes":r}: for each
- *     peer that lost its reservation after T (ms since the epoch) and holds one again, how long after T it got it back
+ *   {"rejoined":{"since":T}} (rejoin mode) -> {"peers":n,"rejoinedMs":[...],"connectedUnreserved":c,"disconnected":d,"rssBytes":r}:
+ *     for each peer that lost its reservation after T (ms since the epoch) and holds one again, how
+ *     long after T it got it back; how many hold none now, connected to the anchor or not
  * `offset` numbers the peers across all workers, so their addresses never collide.
  */
 import { createInterface } from 'node:readline'
