@@ -39,6 +39,8 @@ describe('relay limits are enforced and counted', () => {
     const first = await peer(relay)
     await expect(peer(relay, 3_000)).rejects.toThrow(/no relay reservation/)
     expect(await relay.metric('meganet_relay_reservations_refused_total{reason="per_ip"}')).toBeGreaterThanOrEqual(1)
+    // The refused peer stopped itself: left running, it would redial and take the slot freed below.
+    await eventually(async () => (await relay.metric('meganet_peers{transport="tcp"}')) === 1 ? true : undefined, 10_000, 'refused peer disconnected')
 
     await first.stop()
     await eventually(async () => (await relay.metric('meganet_relay_reservations')) === 0 ? true : undefined, 10_000, 'reservation freed on disconnect')

@@ -260,16 +260,20 @@ export class MeganetPeer {
       for (const handler of this.handlers) handler(message)
     }, { runOnLimitedConnection: true })
     await this.node.handle(PROTOCOLS.notice, async (stream, connection) => { await this.onNotice(stream, connection) })
-    await this.node.start()
-    this.mesh.start()
-    this.unwatchNetwork = watchNetwork(() => { this.networkChanged() })
-    if (this.fallback.length > 0) this.fallbackTimer = setInterval(() => { this.fallBackIfAlone() }, FALLBACK_CHECK_MS)
-    const timeoutMs = this.options.reservationTimeoutMs ?? DEFAULT_RESERVATION_TIMEOUT_MS
     try {
+      await this.node.start()
+      this.mesh.start()
+      this.unwatchNetwork = watchNetwork(() => { this.networkChanged() })
+      if (this.fallback.length > 0) this.fallbackTimer = setInterval(() => { this.fallBackIfAlone() }, FALLBACK_CHECK_MS)
+      const timeoutMs = this.options.reservationTimeoutMs ?? DEFAULT_RESERVATION_TIMEOUT_MS
       if (this.options.relays === 0) await this.waitForAnchor(timeoutMs)
       else await this.waitForRelayAddress(timeoutMs, { joining: true })
     } catch (err) {
-      clearInterval(this.fallbackTimer)
+      // A peer that failed to join must not live on: its node would keep dialling and take the
+      // relay slot or connection its anchors just freed, and the caller has no handle to stop it.
+      await this.stop().catch((stopErr: unknown) => {
+        this.options.log?.warn({ err: (stopErr as Error).message }, 'stopping the peer that failed to start failed')
+      })
       throw err
     }
   }
