@@ -2,7 +2,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { pino } from 'pino'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
-import { AnchorMesh } from './anchor-mesh.js'
+import { AnchorMesh, turnedAway } from './anchor-mesh.js'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -31,12 +31,14 @@ class FakeNode extends EventTarget {
   /** By PeerId (every address), or only the given addresses (a probe), as libp2p's dial takes them. */
   /** Its gater refuses every address given explicitly (libp2p: DialDeniedError). */
   refuseAddresses = false
+  /** What a dial of an anchor that is not up throws. */
+  failure = (): Error => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })
 
   async dial (target: PeerId | Multiaddr[]): Promise<void> {
     if (Array.isArray(target) && this.refuseAddresses) throw Object.assign(new Error('The connection gater denied all addresses'), { name: 'DialDeniedError' })
     const peer = Array.isArray(target) ? peerIdFromString(target[0]?.getComponents().findLast(c => c.name === 'p2p')?.value ?? '') : target
     this.dials.push({ peer: peer.toString(), at: Date.now(), ...(Array.isArray(target) ? { addresses: target.map(a => a.toString()) } : {}) })
-    if (!this.up.has(peer.toString())) throw new Error('connection refused')
+    if (!this.up.has(peer.toString())) throw this.failure()
     if (!this.connected.has(peer.toString())) this.connect(peer)
     return await Promise.resolve()
   }
@@ -63,8 +65,8 @@ describe('the anchor mesh (reconnecting to anchors)', () => {
     mesh.start()
     await vi.advanceTimersByTimeAsync(60_000)
     const gaps = node.dials.slice(1).map((d, i) => d.at - (node.dials[i]?.at ?? 0))
-    // equal jitter at random() = 0.5: 3/4 of 1, 2, 4, 8, 8, 8… seconds
-    expect(gaps.slice(0, 6)).toEqual([750, 1500, 3000, 6000, 6000, 6000])
+    // full jitter above half the initial backoff, at random() = 0.5: halfway between 0.5 s and 1, 2, 4, 8, 8… seconds
+    expect(gaps.slice(0, 6)).toEqual([750, 1250, 2250, 4250, 4250, 4250])
     mesh.stop()
   })
 
@@ -80,6 +82,37 @@ describe('the anchor mesh (reconnecting to anchors)', () => {
     expect(Math.min(...gaps)).toBe(500)
     expect(Math.max(...gaps)).toBe(1000)
     mesh.stop()
+  })
+
+  /** What js-libp2p throws when the anchor is up but resets the socket, or closes it before answering the handshake. */
+  const turnedAwayErrors: Array<[string, () => Error]> = [
+    ['a reset connection', () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })],
+    ['a handshake cut short, among the dial\'s errors', () => new AggregateError([
+      Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:2'), { code: 'ECONNREFUSED' }),
+      Object.assign(new Error('Unexpected EOF'), { name: 'EncryptionFailedError' })
+    ], 'All multiaddr dials failed')]
+  ]
+
+  it.each(turnedAwayErrors)('waits 4 to 15 s before redialling an anchor that turned it away with %s', async (_, failure) => {
+    const node = new FakeNode(await peerId())
+    node.failure = failure
+    const anchor = await peerId()
+    const mesh = new AnchorMesh(node as unknown as Libp2p, [`/ip4/127.0.0.1/tcp/1/p2p/${anchor.toString()}`], pino({ level: 'silent' }),
+      { initialBackoffMs: 500, maxBackoffMs: 30_000, random: () => 0.5 })
+    mesh.start()
+    await vi.advanceTimersByTimeAsync(120_000)
+    const gaps = node.dials.slice(1).map((d, i) => d.at - (node.dials[i]?.at ?? 0))
+    // halfway between 0.25 s and 4, 8, then 15 s (the cap for an anchor that is up), not 30
+    expect(gaps.slice(0, 4)).toEqual([2125, 4125, 7625, 7625])
+    mesh.stop()
+  })
+
+  it('tells an anchor turning dials away from one that is down', () => {
+    for (const [, failure] of turnedAwayErrors) expect(turnedAway(failure())).toBe(true)
+    expect(turnedAway(Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' }))).toBe(false)
+    expect(turnedAway(new AggregateError([new Error('The operation was aborted')], 'All multiaddr dials failed'))).toBe(false)
+    expect(turnedAway(new Error('dial failed', { cause: Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }) }))).toBe(true)
+    expect(turnedAway('ECONNRESET')).toBe(false)
   })
 
   it('retries every other anchor at once when one answers, and when told the network changed', async () => {

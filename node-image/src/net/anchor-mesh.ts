@@ -15,6 +15,24 @@ const DIAL_TIMEOUT_MS = 10_000
  * peer spent while its anchors were gone.
  */
 const PROBE_AFTER_FAILURES = 2
+/**
+ * An anchor that reset the connection or closed it mid-handshake is up but turning dials away
+ * (it is shedding a crowd, e.g. every peer of a restarted anchor at once): retrying within a
+ * second only adds to the crowd, so these retries wait 4 to 15 s. One that refused the
+ * connection is down, and keeps the short backoff so it is rejoined as soon as it is back.
+ */
+const TURNED_AWAY_MIN_BACKOFF_MS = 4_000
+const TURNED_AWAY_MAX_BACKOFF_MS = 15_000
+
+/** Whether a dial failed because the anchor, reachable, turned it away (see {@link TURNED_AWAY_MIN_BACKOFF_MS}). */
+export function turnedAway (err: unknown): boolean {
+  if (!(err instanceof Error)) return false
+  if (err instanceof AggregateError) return err.errors.some(turnedAway)
+  if ((err as { code?: unknown }).code === 'ECONNRESET') return true
+  // @chainsafe/libp2p-noise when the anchor closed the socket before answering the handshake.
+  if (err.name === 'EncryptionFailedError' && /unexpected eof/i.test(err.message)) return true
+  return err.cause != null && err.cause !== err && turnedAway(err.cause)
+}
 
 export interface AnchorMeshOptions {
   /** First retry after a failed dial (then doubled each time). @default DEFAULT_INITIAL_BACKOFF_MS */
@@ -212,9 +230,14 @@ export class AnchorMesh {
       this.node.getConnections(target.peer).length === 0
   }
 
-  /** Equal jitter: half the backoff, plus up to the other half at random, so peers do not retry in step. */
+  /**
+   * Full jitter above a floor of half the initial backoff: anywhere up to the whole backoff, so a
+   * crowd that lost its anchor together spreads its retries over the whole window instead of
+   * its second half (equal jitter).
+   */
   private jittered (backoffMs: number): number {
-    return Math.round(backoffMs / 2 + this.random() * backoffMs / 2)
+    const floor = Math.min(this.initialBackoffMs / 2, backoffMs)
+    return Math.round(floor + this.random() * (backoffMs - floor))
   }
 
   private schedule (target: Target, delayMs: number): void {
@@ -254,9 +277,12 @@ export class AnchorMesh {
       if (this.stopped) return
       target.lastError = err instanceof Error ? err : new Error(String(err))
       target.failedDials++
+      const busy = turnedAway(err)
+      if (busy) target.backoffMs = Math.max(target.backoffMs, Math.min(TURNED_AWAY_MIN_BACKOFF_MS, this.maxBackoffMs))
       const delay = this.jittered(target.backoffMs)
-      this.log.debug({ anchor: target.peer.toString(), err: (err as Error).message, retryInMs: delay }, 'anchor not reachable yet')
-      target.backoffMs = Math.min(target.backoffMs * 2, this.maxBackoffMs)
+      this.log.debug({ anchor: target.peer.toString(), err: (err as Error).message, turnedAway: busy, retryInMs: delay }, 'anchor not reachable yet')
+      const cap = busy ? Math.min(TURNED_AWAY_MAX_BACKOFF_MS, this.maxBackoffMs) : this.maxBackoffMs
+      target.backoffMs = Math.max(target.backoffMs, Math.min(target.backoffMs * 2, cap))
       this.schedule(target, delay)
     }
   }
