@@ -145,14 +145,13 @@ export class RelayGuard extends TypedEventEmitter<RelayGuardEvents> {
         draining: this.draining,
         renewal: reservations.has(peer),
         activeReservations: reservations.size,
-        sameIpReservations: keys == null ? 0 : this.byIp.count(keys.host, key, stillReserved),
-        samePrefixReservations: keys == null ? 0 : this.byPrefix.count(keys.network, key, stillReserved)
+        sameIpReservations: keys == null ? 0 : this.byIp.count(keys.host, key, stillReserved, this.caps.maxReservationsPerIp),
+        samePrefixReservations: keys == null ? 0 : this.byPrefix.count(keys.network, key, stillReserved, this.caps.maxReservationsPerPrefix)
       }, this.caps)
       if (refusal == null) {
-        if (keys != null) {
-          this.byIp.add(key, peer, keys.host)
-          this.byPrefix.add(key, peer, keys.network)
-        }
+        // A cap of 0 is none: nothing to count, so nothing to index.
+        if (keys != null && this.caps.maxReservationsPerIp > 0) this.byIp.add(key, peer, keys.host)
+        if (keys != null && this.caps.maxReservationsPerPrefix > 0) this.byPrefix.add(key, peer, keys.network)
         this.metrics.reservationsAccepted.inc()
         this.safeDispatchEvent('reserved', { detail: peer })
         return false

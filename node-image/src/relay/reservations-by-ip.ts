@@ -7,12 +7,17 @@ export class ReservationsByIp<Holder> {
   private readonly holders = new Map<string, Map<string, Holder>>()
   private readonly ipOfHolder = new Map<string, string>()
 
-  /** Holders other than `except` that still hold a reservation from `ip`. */
-  count (ip: string, except: string, stillReserved: (holder: Holder) => boolean): number {
+  /**
+   * Holders other than `except` that still hold a reservation from `ip`, counted up to `limit`
+   * (the cap: past it the answer is the same), so a crowd from one address — every peer of a
+   * NAT, or a load test on loopback — costs O(cap) per request, not O(crowd).
+   */
+  count (ip: string, except: string, stillReserved: (holder: Holder) => boolean, limit: number): number {
     const holders = this.holders.get(ip)
     if (holders == null) return 0
     let count = 0
     for (const [key, holder] of holders) {
+      if (count >= limit) break
       if (!stillReserved(holder)) this.remove(key)
       else if (key !== except) count++
     }
