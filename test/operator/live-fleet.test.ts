@@ -53,13 +53,29 @@ describe('the operator with real anchors behind the pods', () => {
     await plane?.stop()
   })
 
+  /**
+   * {@link eventually}, and when it times out, what the fleet, the pods and the harness were doing:
+   * the rare failures of this file (a replacement pod's anchor that never came) need all three.
+   */
+  async function until<T> (check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string): Promise<T> {
+    try {
+      return await eventually(check, timeoutMs, what)
+    } catch (err) {
+      const pods = await plane.client(CoreV1Api).listNamespacedPod({ namespace: NS, labelSelector: `app.kubernetes.io/instance=${FLEET}` })
+        .then(list => list.items.map(p => `${p.metadata?.name ?? '?'} ${p.status?.phase ?? '?'}${p.metadata?.deletionTimestamp != null ? ' deleting' : ''} uid ${p.metadata?.uid?.slice(0, 8) ?? '?'}`).join(', '))
+        .catch((e: Error) => `not listed (${e.message})`)
+      const phase = await fleets(plane).get(NS, FLEET).then(f => f.status?.phase ?? 'no phase').catch((e: Error) => `not read (${e.message})`)
+      throw new Error(`${(err as Error).message}\n  fleet ${phase}; pods: ${pods}\n  ${podAnchors.describe()}`, { cause: err })
+    }
+  }
+
   async function statefulSetReplicas (): Promise<number | undefined> {
     return (await plane.client(AppsV1Api).readNamespacedStatefulSet({ name: `${FLEET}-anchor`, namespace: NS })).spec?.replicas
   }
 
   it('reports each anchor by pod, PeerId and phase, with bootstrap addresses', async () => {
     await fleets(plane).create(NS, FLEET, { replicas: 3, nats: { url: nats.url }, storage: { size: '1Gi', replication: 2, writeQuorum: 2 } })
-    const fleet = await eventually(async () => {
+    const fleet = await until(async () => {
       const f = await fleets(plane).get(NS, FLEET)
       return f.status?.anchors?.length === 3 && f.status.anchors.every(a => a.phase === 'serving' && a.peerId != null) ? f : undefined
     }, 60_000, 'three serving anchors in status')
@@ -82,20 +98,20 @@ describe('the operator with real anchors behind the pods', () => {
     await fleets(plane).scale(NS, FLEET, 2)
 
     // While it drains, the StatefulSet keeps three replicas and the fleet says so.
-    const draining = await eventually(async () => {
+    const draining = await until(async () => {
       const f = await fleets(plane).get(NS, FLEET)
       return f.status?.conditions?.find(c => c.type === 'ScalingDown' && c.status === 'True') != null ? f : undefined
     }, 20_000, 'ScalingDown condition')
     expect(draining.status?.conditions?.find(c => c.type === 'ScalingDown')?.message).toContain(`${FLEET}-anchor-2`)
-    await eventually(async () => (await statefulSetReplicas()) === 2 ? true : undefined, 60_000, 'StatefulSet lowered after the drain')
+    await until(async () => (await statefulSetReplicas()) === 2 ? true : undefined, 60_000, 'StatefulSet lowered after the drain')
     const events = await plane.client(CoreV1Api).listNamespacedEvent({ namespace: NS })
     expect(events.items.map(e => e.reason)).toEqual(expect.arrayContaining(['DrainingAnchor', 'ScaledDown']))
-    await eventually(() => podAnchors.anchors.has(`${FLEET}-anchor-2`) ? undefined : true, 30_000, 'pod and anchor gone')
-    await eventually(() => leaving.anchor.running ? undefined : true, 10_000, 'the leaving anchor stopped')
+    await until(() => podAnchors.anchors.has(`${FLEET}-anchor-2`) ? undefined : true, 30_000, 'pod and anchor gone')
+    await until(() => leaving.anchor.running ? undefined : true, 10_000, 'the leaving anchor stopped')
 
     for (const { cid, bytes } of blocks) expect(Buffer.from(await peer.blocks().get(cid)).equals(bytes)).toBe(true)
     const remaining = [...podAnchors.anchors.values()]
-    await eventually(async () => {
+    await until(async () => {
       for (const anchor of remaining) {
         const { reply } = await storeRequest(peer.node, peerIdFromString(anchor.peerId), { op: 'has', cids: blocks.map(b => b.cid.toString()) })
         if (reply.has?.some(h => !h) === true) return undefined
@@ -114,8 +130,8 @@ describe('the operator with real anchors behind the pods', () => {
       peers.push(peer)
       await peer.start()
     }
-    await eventually(async () => ((await fleets(plane).get(NS, FLEET)).spec.replicas ?? 0) >= 3 ? true : undefined, 60_000, 'autoscaled up')
-    await eventually(async () => ((await statefulSetReplicas()) ?? 0) >= 3 ? true : undefined, 30_000, 'StatefulSet follows')
+    await until(async () => ((await fleets(plane).get(NS, FLEET)).spec.replicas ?? 0) >= 3 ? true : undefined, 60_000, 'autoscaled up')
+    await until(async () => ((await statefulSetReplicas()) ?? 0) >= 3 ? true : undefined, 30_000, 'StatefulSet follows')
     const events = await plane.client(CoreV1Api).listNamespacedEvent({ namespace: NS })
     expect(events.items.some(e => e.reason === 'Autoscaled')).toBe(true)
     expect(await operator.metric('meganet_operator_scale_actions_total{action="autoscale_up"}')).toBeGreaterThanOrEqual(1)
@@ -124,7 +140,7 @@ describe('the operator with real anchors behind the pods', () => {
   it('removes no anchor before it has drained when the API server restarts in the middle of a scale-down', { timeout: 240_000 }, async () => {
     await fleets(plane).patch(NS, FLEET, [{ op: 'replace', path: '/spec/autoscaling/enabled', value: false }])
     await fleets(plane).scale(NS, FLEET, 5)
-    await eventually(async () => {
+    await until(async () => {
       const f = await fleets(plane).get(NS, FLEET)
       return f.status?.anchors?.length === 5 && f.status.anchors.every(a => a.phase === 'serving') ? true : undefined
     }, 90_000, 'five serving anchors')
@@ -133,8 +149,8 @@ describe('the operator with real anchors behind the pods', () => {
     await fleets(plane).scale(NS, FLEET, 3)
     // Every watch breaks and the caches re-list while the operator is deciding what 5 -> 3 means.
     await plane.restartApiServer({ downtimeMs: 1_000 })
-    await eventually(async () => (await statefulSetReplicas()) === 3 ? true : undefined, 120_000, 'StatefulSet lowered to 3')
-    await eventually(() => podAnchors.anchors.size === 3 ? true : undefined, 30_000, 'two anchors gone')
+    await until(async () => (await statefulSetReplicas()) === 3 ? true : undefined, 120_000, 'StatefulSet lowered to 3')
+    await until(() => podAnchors.anchors.size === 3 ? true : undefined, 30_000, 'two anchors gone')
 
     const departed = podAnchors.departures.slice(departedBefore)
     expect(departed.map(d => d.pod).sort()).toEqual([`${FLEET}-anchor-3`, `${FLEET}-anchor-4`])
@@ -150,7 +166,7 @@ describe('the operator with real anchors behind the pods', () => {
     const impostor = `${bootstrapUrl}?as=impostor`
     const before = new Map([...podAnchors.anchors].map(([pod, anchor]) => [pod, anchor.peerId]))
     await fleets(plane).patch(NS, FLEET, [{ op: 'add', path: '/spec/peering', value: [{ bootstrapUrl, pins: [otherFleet.peerId] }, { bootstrapUrl: impostor, pins: [STRANGER] }] }])
-    const peered = await eventually(async () => {
+    const peered = await until(async () => {
       const f = await fleets(plane).get(NS, FLEET)
       const entry = f.status?.peering?.find(p => p.bootstrapUrl === bootstrapUrl)
       const condition = f.status?.conditions?.find(c => c.type === 'Peered')
@@ -173,12 +189,12 @@ describe('the operator with real anchors behind the pods', () => {
 
     // Only the good fleet left: the condition turns True; no peering at all: entries and condition go.
     await fleets(plane).patch(NS, FLEET, [{ op: 'replace', path: '/spec/peering', value: [{ bootstrapUrl, pins: [otherFleet.peerId] }] }])
-    await eventually(async () => {
+    await until(async () => {
       const f = await fleets(plane).get(NS, FLEET)
       return f.status?.conditions?.find(c => c.type === 'Peered')?.status === 'True' && f.status.peering?.length === 1 ? true : undefined
     }, 60_000, 'Peered True with the impostor gone')
     await fleets(plane).patch(NS, FLEET, [{ op: 'remove', path: '/spec/peering' }])
-    await eventually(async () => {
+    await until(async () => {
       const f = await fleets(plane).get(NS, FLEET)
       return f.status?.peering == null && f.status?.conditions?.every(c => c.type !== 'Peered') === true ? true : undefined
     }, 30_000, 'peering gone from the status')

@@ -6,6 +6,13 @@ import { fleetNames } from '../../cdk8s/src/fleet-workload.js'
 import { AnchorProcess } from '../helpers/anchor-process.js'
 import type { TestControlPlane } from '../cluster/control-plane.js'
 
+/**
+ * How long a departing pod's anchor may take to exit after SIGTERM before it is killed, as the
+ * kubelet does after the pod's grace period. Without it one anchor that never exits would hold
+ * up every later sync: no replacement pod would ever get its anchor.
+ */
+const STOP_GRACE_MS = 30_000
+
 export interface PodAnchorsOptions {
   /**
    * Keys of the anchor config the operator rendered for the fleet (its ConfigMap) that each
@@ -24,6 +31,8 @@ export class PodAnchors {
   readonly anchors = new Map<string, AnchorProcess>()
   /** Every anchor stopped because its pod went, with the phase it reported just before. */
   readonly departures: Array<{ readonly pod: string, readonly phase: string }> = []
+  /** Anchors that had not exited {@link STOP_GRACE_MS} after SIGTERM, with their last log lines. */
+  readonly killedAfterGrace: Array<{ readonly pod: string, readonly logs: readonly string[] }> = []
   private readonly plane: TestControlPlane
   private readonly namespace: string
   private readonly fleet: string
@@ -34,6 +43,9 @@ export class PodAnchors {
   private configDir?: string
   private timer?: NodeJS.Timeout
   private syncing?: Promise<void>
+  /** What the current sync is doing, and why the last one failed: for a failing test's message. */
+  private doing = 'idle'
+  private lastSyncError?: string
 
   constructor (plane: TestControlPlane, namespace: string, fleet: string, flags: Record<string, string>, options: PodAnchorsOptions = {}) {
     this.plane = plane
@@ -44,7 +56,23 @@ export class PodAnchors {
   }
 
   start (): void {
-    this.timer = setInterval(() => { this.syncing ??= this.sync().finally(() => { this.syncing = undefined }) }, 300)
+    this.timer = setInterval(() => {
+      this.syncing ??= this.sync()
+        .catch((err: Error) => { this.lastSyncError = `${new Date().toISOString()} while ${this.doing}: ${err.message}` })
+        .finally(() => { this.syncing = undefined; this.doing = 'idle' })
+    }, 300)
+  }
+
+  /** The harness's state in one line: which pods have anchors, what it is doing, who left and how. */
+  describe (): string {
+    const anchors = [...this.anchors].map(([pod, a]) => `${pod} (uid ${this.uids.get(pod)?.slice(0, 8) ?? '?'}, ${a.peerId.slice(-6)}, ${a.anchor.running ? 'running' : 'exited'})`)
+    return [
+      `harness ${this.doing}`,
+      `anchors: ${anchors.join(', ') || 'none'}`,
+      `departures: ${this.departures.map(d => `${d.pod} (${d.phase})`).join(', ') || 'none'}`,
+      ...this.killedAfterGrace.map(k => `${k.pod} killed after ${STOP_GRACE_MS} ms; its last logs: ${k.logs.join(' | ')}`),
+      ...(this.lastSyncError != null ? [`last failed sync: ${this.lastSyncError}`] : [])
+    ].join('; ')
   }
 
   async stop (): Promise<void> {
@@ -69,6 +97,7 @@ export class PodAnchors {
   }
 
   private async sync (): Promise<void> {
+    this.doing = 'listing pods'
     const pods = await this.plane.client(CoreV1Api).listNamespacedPod({
       namespace: this.namespace, labelSelector: `app.kubernetes.io/instance=${this.fleet}`
     }).catch(() => undefined)
@@ -76,6 +105,7 @@ export class PodAnchors {
     const running = new Map(pods.items.filter(p => p.status?.phase === 'Running' && p.metadata?.deletionTimestamp == null).map(p => [p.metadata?.name ?? '', p.metadata?.uid ?? '']))
     for (const [name, uid] of running) {
       if (this.anchors.has(name)) continue
+      this.doing = `starting the anchor of ${name}`
       const config = await this.configFile(name)
       this.anchors.set(name, await AnchorProcess.start({ flags: { ...this.flags, ...config, 'fleet-name': this.fleet, 'fleet-pod': name } }))
       this.uids.set(name, uid)
@@ -83,13 +113,23 @@ export class PodAnchors {
     // A pod gone, or replaced under its name: its anchor goes (a replacement starts at the next sync).
     for (const [name, anchor] of this.anchors) {
       if (running.get(name) === this.uids.get(name)) continue
+      this.doing = `stopping the anchor of ${name}`
       const status = await anchor.json<{ phase: string }>('/status').catch((err: Error) => ({ phase: `unknown (${err.message})` }))
       // Together, after the await: a test that sees the anchor gone also sees its departure.
       this.anchors.delete(name)
       this.uids.delete(name)
       this.departures.push({ pod: name, phase: status.phase })
-      await anchor.stop('SIGTERM')
-      await anchor.cleanup()
+      await this.stopWithin(name, anchor)
     }
+  }
+
+  /** SIGTERM, and SIGKILL once {@link STOP_GRACE_MS} has passed. */
+  private async stopWithin (pod: string, anchor: AnchorProcess): Promise<void> {
+    let timer: NodeJS.Timeout | undefined
+    const graceOver = new Promise<false>(resolve => { timer = setTimeout(() => { resolve(false) }, STOP_GRACE_MS) })
+    const exited = await Promise.race([anchor.stop('SIGTERM').then(() => true), graceOver])
+    clearTimeout(timer)
+    if (!exited) this.killedAfterGrace.push({ pod, logs: anchor.logs.slice(-20) })
+    await anchor.cleanup()
   }
 }
