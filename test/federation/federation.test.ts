@@ -80,6 +80,25 @@ describe('one network across independent operators', () => {
     expect(payload.peered?.every(p => !('peered' in (JSON.parse(p.list.payload) as object)))).toBe(true)
   })
 
+  it('exports each peered fleet\'s health from every anchor, labelled by its bootstrap URL', async () => {
+    for (const operator of federation.operators) {
+      const others = federation.operators.filter(o => o !== operator)
+      const text = await freshSnapshot(operator.anchors[0]!.url('/metrics'))
+      const samples = (name: string): Map<string, number> => new Map(text.split('\n').filter(l => l.startsWith(`${name}{`))
+        .map(l => [/peering="([^"]*)"/.exec(l)?.[1] ?? '', Number(l.slice(l.lastIndexOf(' ') + 1))]))
+      const verified = samples('meganet_peering_list_verified')
+      expect([...verified.values()]).toEqual(others.map(() => 1))
+      // Labelled by the peered fleets' URLs: their hosts and paths, never a query value.
+      for (const label of verified.keys()) expect(label).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/bootstrap(\?[^=&]+=…(&[^=&]+=…)*)?$/)
+      await eventually(async () => {
+        const connected = (await freshSnapshot(operator.anchors[0]!.url('/metrics'))).split('\n')
+          .filter(l => l.startsWith('meganet_peering_anchors_connected{')).map(l => Number(l.slice(l.lastIndexOf(' ') + 1)))
+        return connected.length === others.length && connected.every(n => n >= 1) ? true : undefined
+      }, 10_000, `${operator.name}'s first anchor connected into every peered fleet`)
+      expect([...samples('meganet_peering_list_age_seconds').values()].every(age => age >= 0 && age < 600)).toBe(true)
+    }
+  })
+
   it('every peer finds and messages every other, across operators through the DHT directory', async () => {
     const all = federation.operators.flatMap(o => peersOf(o).map(peer => ({ peer, operator: o.name })))
     const received = new Map<string, string[]>()

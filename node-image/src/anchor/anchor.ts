@@ -244,7 +244,8 @@ export class Anchor {
       peersByTransport: () => this.connectionsByTransport(),
       reservations: () => this.guard.reservationCount(),
       openCircuits: () => this.guard.openCircuits(),
-      routingTableSize: () => routingTableSize(this.node.services.dht)
+      routingTableSize: () => routingTableSize(this.node.services.dht),
+      peering: () => this.peered.status()
     })
     this.mesh.start()
     this.peered.start()

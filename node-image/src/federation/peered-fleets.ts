@@ -4,6 +4,7 @@ import { fetchSignedBootstrapList } from '../bootstrap/signed-list.js'
 import { AnchorMesh } from '../net/anchor-mesh.js'
 import { usableAddresses } from '../peer/usable-addresses.js'
 import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdFromString } from '@libp2p/peer-id'
 import type { Logger } from '../logging/logger.js'
 import type { BootstrapList, PeeredFleet } from '@meganet/contracts'
 import type { Libp2p } from '@libp2p/interface'
@@ -106,7 +107,8 @@ export class PeeredFleets {
     return this.fleets.map(f => ({
       bootstrapUrl: f.target.bootstrapUrl,
       anchors: f.current?.list.anchors.length ?? 0,
-      connected: f.chosen.filter(id => this.node.getConnections().some(c => c.remotePeer.toString() === id)).length,
+      // By PeerId (a map lookup): scraped metrics call this, and an anchor holds thousands of connections.
+      connected: f.chosen.filter(id => this.node.getConnections(peerIdFromString(id)).length > 0).length,
       verifiedAt: f.current?.verifiedAt ?? null,
       lastError: f.lastError
     }))

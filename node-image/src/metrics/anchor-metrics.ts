@@ -1,5 +1,15 @@
 import { Counter, Gauge } from 'prom-client'
+import { peeringLabels } from './peering-labels.js'
 import type { Registry } from 'prom-client'
+
+/** One peered fleet as this anchor sees it now. */
+export interface PeeringSample {
+  readonly bootstrapUrl: string
+  /** Connected from this anchor now. */
+  readonly connected: number
+  /** When its list was last verified (ms since the epoch), null while this anchor holds no valid one. */
+  readonly verifiedAt: number | null
+}
 
 /** Live numbers the metrics read at scrape time, so nothing is counted twice. */
 export interface AnchorGaugeSource {
@@ -7,6 +17,8 @@ export interface AnchorGaugeSource {
   reservations: () => number
   openCircuits: () => number
   routingTableSize: () => number
+  /** The peered fleets in their configured order (fixed for the anchor's life). */
+  peering: () => readonly PeeringSample[]
 }
 
 export const RESERVATION_REFUSALS = ['capacity', 'per_ip', 'per_prefix', 'draining', 'gater'] as const
@@ -64,5 +76,31 @@ export class AnchorMetrics {
     new Gauge({ name: 'meganet_relay_reservations', help: 'Relay reservations held now', registers, collect () { this.set(source.reservations()) } })
     new Gauge({ name: 'meganet_relay_circuits', help: 'Relayed connections open now', registers, collect () { this.set(source.openCircuits()) } })
     new Gauge({ name: 'meganet_dht_routing_table_peers', help: 'Peers in the DHT routing table', registers, collect () { this.set(source.routingTableSize()) } })
+    this.bindPeeringGauges(source.peering)
+  }
+
+  /** Per peered fleet, labelled `peering` by its bootstrap URL with anything secret dropped (see {@link peeringLabels}). */
+  private bindPeeringGauges (peering: () => readonly PeeringSample[]): void {
+    const registers = [this.registry]
+    const labels = peeringLabels(peering().map(p => p.bootstrapUrl))
+    const each = (gauge: Gauge<'peering'>, value: (sample: PeeringSample) => number | undefined): void => {
+      gauge.reset()
+      peering().forEach((sample, i) => {
+        const v = value(sample)
+        if (v !== undefined) gauge.set({ peering: labels[i] ?? `#${i + 1}` }, v)
+      })
+    }
+    new Gauge({
+      name: 'meganet_peering_list_verified', help: 'Whether this anchor holds a verified, unexpired bootstrap list of the peered fleet (1) or not (0)', labelNames: ['peering'], registers,
+      collect () { each(this, s => s.verifiedAt != null ? 1 : 0) }
+    })
+    new Gauge({
+      name: 'meganet_peering_anchors_connected', help: 'Anchors of the peered fleet this anchor is connected to now', labelNames: ['peering'], registers,
+      collect () { each(this, s => s.connected) }
+    })
+    new Gauge({
+      name: 'meganet_peering_list_age_seconds', help: 'Seconds since this anchor last verified the peered fleet\'s bootstrap list (absent while it holds none)', labelNames: ['peering'], registers,
+      collect () { each(this, s => s.verifiedAt != null ? Math.max(0, (Date.now() - s.verifiedAt) / 1000) : undefined) }
+    })
   }
 }
