@@ -88,13 +88,19 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
     const generatorCpu0 = await cpuSecondsOf(workers.map(w => w.child))
     let rejoinedMs: number[] = []
     let connectedUnreserved = 0
+    // Cores used since the last progress line: says whether the anchor or the simulated peers are the limit.
+    let last = { at: Date.now(), anchor: cpu0, generator: generatorCpu0 }
     for (;;) {
       const answers = await Promise.all(workers.map(async worker => await ask(worker, { rejoined: { since: killedAt } })))
       rejoinedMs = answers.flatMap(a => a.rejoinedMs)
       connectedUnreserved = answers.reduce((sum, a) => sum + a.connectedUnreserved, 0)
       if (rejoinedMs.length >= before.reservations || Date.now() - killedAt > plan.deadlineMs) break
+      const now = { at: Date.now(), anchor: await cpuSeconds(pid).catch(() => last.anchor), generator: await cpuSecondsOf(workers.map(w => w.child)) }
+      const seconds = Math.max(0.001, (now.at - last.at) / 1000)
       context.progress(`${((Date.now() - killedAt) / 1000).toFixed(0)} s after the kill: ${rejoinedMs.length} of ${before.reservations} peers reserved again, ` +
-        `${connectedUnreserved} connected without a reservation, ${answers.reduce((sum, a) => sum + a.disconnected, 0)} not connected`)
+        `${connectedUnreserved} connected without a reservation, ${answers.reduce((sum, a) => sum + a.disconnected, 0)} not connected; ` +
+        `cores: anchor ${((now.anchor - last.anchor) / seconds).toFixed(2)}, simulated peers ${((now.generator - last.generator) / seconds).toFixed(2)}`)
+      last = now
       await new Promise(resolve => setTimeout(resolve, POLL_MS))
     }
     const stormSeconds = (Math.max(...rejoinedMs, 1)) / 1000

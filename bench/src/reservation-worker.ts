@@ -79,17 +79,23 @@ interface Peer {
   gainedAt?: number
 }
 
-/** Follows a peer's circuit address: the relay transport adds and removes it with the reservation. */
+/**
+ * Follows a peer's circuit address: the relay transport adds and removes it with the reservation
+ * and says so at once with `transport:listening`; `self:peer:update` comes up to a second later
+ * (libp2p debounces it), which would add that second to every rejoin time measured.
+ */
 function track (node: Libp2p): Peer {
   const peer: Peer = { node }
   let reserved = hasCircuitAddress(node)
-  node.addEventListener('self:peer:update', () => {
+  const check = (): void => {
     const now = hasCircuitAddress(node)
     if (now === reserved) return
     reserved = now
     if (now) peer.gainedAt = Date.now()
     else peer.lostAt = Date.now()
-  })
+  }
+  node.addEventListener('transport:listening', check)
+  node.addEventListener('self:peer:update', check)
   return peer
 }
 
@@ -118,9 +124,11 @@ async function joinRejoining (relay: string, index: number, peersPerAddress: num
       const check = (): void => {
         if (!hasCircuitAddress(node)) return
         clearTimeout(timer)
+        node.removeEventListener('transport:listening', check)
         node.removeEventListener('self:peer:update', check)
         resolve()
       }
+      node.addEventListener('transport:listening', check)
       node.addEventListener('self:peer:update', check)
     })
     mesh.start()
