@@ -1,6 +1,7 @@
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { isWebRtcAddress } from './webrtc-address.js'
+import { peerIdOf } from './peer-id-of.js'
 import type { Logger } from '../logging/logger.js'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -100,7 +101,7 @@ export class AnchorMesh {
   add (addresses: readonly string[]): void {
     for (const text of addresses) {
       const address = multiaddr(text)
-      const id = address.getComponents().findLast(c => c.name === 'p2p')?.value
+      const id = peerIdOf(address)
       if (id == null || id === this.node.peerId.toString()) continue
       const known = this.targets.get(id)
       if (known != null) {
@@ -224,7 +225,7 @@ export class AnchorMesh {
    */
   holdsBack (address: Multiaddr): boolean {
     if (!isWebRtcAddress(address)) return false
-    const id = address.getComponents().findLast(c => c.name === 'p2p')?.value
+    const id = peerIdOf(address)
     const target = id == null ? undefined : this.targets.get(id)
     return target != null && target.failedDials >= PROBE_AFTER_FAILURES && target.dialingInFull !== true &&
       this.node.getConnections(target.peer).length === 0

@@ -6,6 +6,8 @@ import { pino } from 'pino'
 import { knownFleets } from './known-fleets.js'
 import type { BootstrapCache, KnownFleets } from './known-fleets.js'
 import { AnchorMesh } from '../net/anchor-mesh.js'
+import { peerIdOf } from '../net/peer-id-of.js'
+import { FleetFallback } from './fleet-fallback.js'
 import { RelayOffers } from './relay-offers.js'
 import { PROTOCOLS, lookupReplySchema, moveNoticeSchema } from '@meganet/contracts'
 import { jsonFrames } from '../net/json-frames.js'
@@ -141,10 +143,6 @@ function circuitAddressesOf (addresses: readonly Multiaddr[], peerId: string): M
   })
 }
 
-function peerIdOf (address: string): string | undefined {
-  return multiaddr(address).getComponents().findLast(c => c.name === 'p2p')?.value
-}
-
 /** A multiaddr that pins an anchor by key: parses, ends in /p2p/<peerId>, and is not itself a relay circuit. */
 function isAnchorAddress (address: string): boolean {
   try {
@@ -182,10 +180,6 @@ async function resolveAnchors (options: PeerOptions): Promise<KnownFleets> {
   return { anchors: [...new Set(anchors)], fallback: [...new Set(fallback)] }
 }
 
-/** How often a peer checks whether all of its anchors are gone (to join a peered fleet's), and for how long they must be. */
-const FALLBACK_CHECK_MS = 250
-const FALLBACK_AFTER_MS = 2_000
-
 /**
  * A MegaNet peer as apps embed it: joins through anchors, holds a relay reservation (renewed
  * when an anchor restarts), is reachable at its circuit address, and finds other peers by
@@ -203,16 +197,11 @@ export class MeganetPeer {
   private readonly newerRecords: NewerRecords
 
   /** Peered fleets' anchors, joined once every anchor of this peer's own fleet is gone. */
-  private readonly fallback: string[]
-  private fallbackTimer?: ReturnType<typeof setInterval>
-  private fallbackJoined = false
-  /** Peered fleets' anchors this peer joined: trusted to relay and store, not to answer lookups unsigned. */
-  private readonly fallbackAnchors = new Set<string>()
-  private aloneSince?: number
+  private readonly fallback: FleetFallback
 
   private constructor (node: PeerLibp2p, mesh: AnchorMesh, options: PeerOptions, recordRejections: Map<PeerRecordRejection, number>, fallback: string[]) {
     this.node = node
-    this.fallback = fallback
+    this.fallback = new FleetFallback(fallback, mesh, options.log)
     this.recordRejections = recordRejections
     this.mesh = mesh
     this.options = options
@@ -264,7 +253,7 @@ export class MeganetPeer {
       await this.node.start()
       this.mesh.start()
       this.unwatchNetwork = watchNetwork(() => { this.networkChanged() })
-      if (this.fallback.length > 0) this.fallbackTimer = setInterval(() => { this.fallBackIfAlone() }, FALLBACK_CHECK_MS)
+      this.fallback.start()
       const timeoutMs = this.options.reservationTimeoutMs ?? DEFAULT_RESERVATION_TIMEOUT_MS
       if (this.options.relays === 0) await this.waitForAnchor(timeoutMs)
       else await this.waitForRelayAddress(timeoutMs, { joining: true })
@@ -276,40 +265,6 @@ export class MeganetPeer {
       })
       throw err
     }
-  }
-
-  /**
-   * Every anchor of this peer's fleet has failed twice in a row, for {@link FALLBACK_AFTER_MS}:
-   * its operator may be gone. A rolling restart never takes every anchor at once; if this peer's
-   * own network is what failed, the peered fleets are unreachable too and joining them waits.
-   */
-  private fallBackIfAlone (): void {
-    if (this.mesh.failures(2) == null) {
-      this.aloneSince = undefined
-      return
-    }
-    this.aloneSince ??= Date.now()
-    if (Date.now() - this.aloneSince >= FALLBACK_AFTER_MS) this.joinFallback()
-  }
-
-  /**
-   * Joins the anchors of the fleets this peer's fleet peers with (from its verified list); the
-   * relay reservation follows, and the new anchor publishes this peer's record, so others find it
-   * again. Those anchors are not this peer's own: it takes only signed records from their lookups
-   * and no move notices. Returns whether it joined them now.
-   */
-  private joinFallback (): boolean {
-    if (this.fallbackJoined || this.fallback.length === 0) return false
-    this.fallbackJoined = true
-    clearInterval(this.fallbackTimer)
-    this.options.log?.warn({ anchors: this.fallback.length }, 'every anchor of this peer\'s fleet is unreachable: joining the peered fleets\' anchors')
-    for (const address of this.fallback) {
-      const id = peerIdOf(address)
-      if (id != null && !this.mesh.has(id)) this.fallbackAnchors.add(id)
-    }
-    this.mesh.add(this.fallback)
-    this.mesh.retryNow()
-    return true
   }
 
   /** Resolves once this peer is connected to at least one of its anchors. */
@@ -330,12 +285,12 @@ export class MeganetPeer {
     const failures = this.mesh.failures(2)
     if (failures == null) return
     // Joining with every anchor of its own fleet gone (started from a kept list): try the peered fleets first.
-    if (this.joinFallback()) return
+    if (this.fallback.join()) return
     throw new PeerError('anchors-unreachable', failures.map(f => `${f.address}: ${anchorFailureReason(f.error)}`).join('; '))
   }
 
   async stop (): Promise<void> {
-    clearInterval(this.fallbackTimer)
+    this.fallback.stop()
     this.unwatchNetwork()
     this.relayOffers.stop()
     this.mesh.stop()
@@ -536,7 +491,7 @@ export class MeganetPeer {
           continue
         }
         // A peered fleet's anchor vouches for nothing unsigned.
-        if (this.fallbackAnchors.has(connection.remotePeer.toString())) continue
+        if (this.fallback.isFallbackAnchor(connection.remotePeer.toString())) continue
         // An anchor that knows the peer but has no address to give (no --announce) is no answer.
         const multiaddrs = usableAddresses(reply.multiaddrs.map(a => multiaddr(a)), this.allowPrivateAddresses)
         if (multiaddrs.length > 0) return { multiaddrs, via: reply.source === 'local' ? 'anchor' : 'directory' }
@@ -567,7 +522,7 @@ export class MeganetPeer {
    */
   private async onNotice (stream: Stream, connection: Connection): Promise<void> {
     const from = connection.remotePeer.toString()
-    if (!this.mesh.has(from) || this.fallbackAnchors.has(from) || connection.limits != null) {
+    if (!this.mesh.has(from) || this.fallback.isFallbackAnchor(from) || connection.limits != null) {
       stream.abort(new Error(`move notice from ${from}, which is not one of this peer's anchors: ignored`))
       return
     }
