@@ -93,7 +93,7 @@ describe('the anchor mesh (reconnecting to anchors)', () => {
     ], 'All multiaddr dials failed')]
   ]
 
-  it.each(turnedAwayErrors)('waits 4 to 15 s before redialling an anchor that turned it away with %s', async (_, failure) => {
+  it.each(turnedAwayErrors)('waits 2-4 s, then up to 8 and 15 s, before redialling an anchor that turned it away with %s', async (_, failure) => {
     const node = new FakeNode(await peerId())
     node.failure = failure
     const anchor = await peerId()
@@ -102,9 +102,42 @@ describe('the anchor mesh (reconnecting to anchors)', () => {
     mesh.start()
     await vi.advanceTimersByTimeAsync(120_000)
     const gaps = node.dials.slice(1).map((d, i) => d.at - (node.dials[i]?.at ?? 0))
-    // halfway between 0.25 s and 4, 8, then 15 s (the cap for an anchor that is up), not 30
-    expect(gaps.slice(0, 4)).toEqual([2125, 4125, 7625, 7625])
+    // halfway between 2 s and 4, 8, then 15 s (the cap for an anchor that is up), not 30
+    expect(gaps.slice(0, 4)).toEqual([3000, 5000, 8500, 8500])
     mesh.stop()
+  })
+
+  it('keeps the backoff for an anchor that is down apart from the one for an anchor turning dials away', async () => {
+    const node = new FakeNode(await peerId())
+    const anchor = await peerId()
+    const mesh = new AnchorMesh(node as unknown as Libp2p, [`/ip4/127.0.0.1/tcp/1/p2p/${anchor.toString()}`], pino({ level: 'silent' }),
+      { initialBackoffMs: 500, maxBackoffMs: 30_000, random: () => 0.5 })
+    mesh.start()
+    // Down for a minute: its backoff reaches 30 s.
+    await vi.advanceTimersByTimeAsync(60_000)
+    // Back, but shedding a crowd: retried within 15 s, not the 30 s the refusals reached.
+    const [, busy] = turnedAwayErrors[0]!
+    node.failure = busy
+    const before = node.dials.length
+    await vi.advanceTimersByTimeAsync(60_000)
+    const busyGaps = node.dials.slice(before).map((d, i) => d.at - (node.dials[before + i - 1]?.at ?? 0))
+    expect(Math.max(...busyGaps.slice(1))).toBeLessThanOrEqual(15_000)
+    mesh.stop()
+
+    // Busy first, then down (it crashed): the refusals start from 0.5 s, not from the busy 15 s.
+    const other = new FakeNode(await peerId())
+    other.failure = busy
+    const crashing = new AnchorMesh(other as unknown as Libp2p, [`/ip4/127.0.0.1/tcp/1/p2p/${anchor.toString()}`], pino({ level: 'silent' }),
+      { initialBackoffMs: 500, maxBackoffMs: 30_000, random: () => 0.5 })
+    crashing.start()
+    await vi.advanceTimersByTimeAsync(60_000)
+    other.failure = () => Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:1'), { code: 'ECONNREFUSED' })
+    const refusedFrom = other.dials.length
+    await vi.advanceTimersByTimeAsync(20_000)
+    const refusedGaps = other.dials.slice(refusedFrom).map((d, i) => d.at - (other.dials[refusedFrom + i - 1]?.at ?? 0))
+    // (the first gap is the busy delay already scheduled) halfway between 0.25 s and 0.5, 1 s…
+    expect(refusedGaps.slice(1, 3)).toEqual([375, 625])
+    crashing.stop()
   })
 
   it('tells an anchor turning dials away from one that is down', () => {

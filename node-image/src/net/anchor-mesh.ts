@@ -19,8 +19,9 @@ const PROBE_AFTER_FAILURES = 2
 /**
  * An anchor that reset the connection or closed it mid-handshake is up but turning dials away
  * (it is shedding a crowd, e.g. every peer of a restarted anchor at once): retrying within a
- * second only adds to the crowd, so these retries wait 4 to 15 s. One that refused the
- * connection is down, and keeps the short backoff so it is rejoined as soon as it is back.
+ * second only adds to the crowd, so these retries wait 2-4 s, then up to 8, then up to 15 s.
+ * One that refused the connection is down: its own backoff (0.5 s doubling) is kept apart, so
+ * it is rejoined as soon as it is back, whatever the busy backoff reached.
  */
 const TURNED_AWAY_MIN_BACKOFF_MS = 4_000
 const TURNED_AWAY_MAX_BACKOFF_MS = 15_000
@@ -48,6 +49,8 @@ interface Target {
   readonly peer: PeerId
   readonly addresses: Multiaddr[]
   backoffMs: number
+  /** The backoff while the anchor turns dials away (see {@link TURNED_AWAY_MIN_BACKOFF_MS}). */
+  busyBackoffMs: number
   timer?: ReturnType<typeof setTimeout>
   /** Why the last dial failed, and how many failed in a row, until one succeeds. */
   lastError?: Error
@@ -77,6 +80,8 @@ export class AnchorMesh {
   private readonly targets = new Map<string, Target>()
   private readonly initialBackoffMs: number
   private readonly maxBackoffMs: number
+  private readonly busyMinBackoffMs: number
+  private readonly busyMaxBackoffMs: number
   private readonly random: () => number
   private stopped = false
   private started = false
@@ -86,6 +91,8 @@ export class AnchorMesh {
     this.log = log
     this.initialBackoffMs = options.initialBackoffMs ?? DEFAULT_INITIAL_BACKOFF_MS
     this.maxBackoffMs = options.maxBackoffMs ?? DEFAULT_MAX_BACKOFF_MS
+    this.busyMinBackoffMs = Math.min(TURNED_AWAY_MIN_BACKOFF_MS, this.maxBackoffMs)
+    this.busyMaxBackoffMs = Math.min(TURNED_AWAY_MAX_BACKOFF_MS, this.maxBackoffMs)
     this.random = options.random ?? Math.random
     this.add(addresses)
   }
@@ -108,7 +115,7 @@ export class AnchorMesh {
         if (!known.addresses.some(a => a.equals(address))) known.addresses.push(address)
         continue
       }
-      const target: Target = { peer: peerIdFromString(id), addresses: [address], backoffMs: this.initialBackoffMs, failedDials: 0 }
+      const target: Target = { peer: peerIdFromString(id), addresses: [address], backoffMs: this.initialBackoffMs, busyBackoffMs: this.busyMinBackoffMs, failedDials: 0 }
       this.targets.set(id, target)
       if (this.started) this.schedule(target, 0)
     }
@@ -196,6 +203,7 @@ export class AnchorMesh {
     const target = this.targets.get(event.detail.toString())
     if (target == null) return
     target.backoffMs = this.initialBackoffMs
+    target.busyBackoffMs = this.busyMinBackoffMs
     // An anchor answered (whoever dialled): the network is back, so the others may be too.
     this.retryNow()
   }
@@ -232,12 +240,12 @@ export class AnchorMesh {
   }
 
   /**
-   * Full jitter above a floor of half the initial backoff: anywhere up to the whole backoff, so a
+   * Full jitter above a floor of half the first backoff: anywhere up to the whole backoff, so a
    * crowd that lost its anchor together spreads its retries over the whole window instead of
    * its second half (equal jitter).
    */
-  private jittered (backoffMs: number): number {
-    const floor = Math.min(this.initialBackoffMs / 2, backoffMs)
+  private jittered (backoffMs: number, firstBackoffMs = this.initialBackoffMs): number {
+    const floor = Math.min(firstBackoffMs / 2, backoffMs)
     return Math.round(floor + this.random() * (backoffMs - floor))
   }
 
@@ -271,6 +279,7 @@ export class AnchorMesh {
         }
       }
       target.backoffMs = this.initialBackoffMs
+      target.busyBackoffMs = this.busyMinBackoffMs
       delete target.lastError
       target.failedDials = 0
       this.log.info({ anchor: target.peer.toString() }, 'connected to anchor')
@@ -279,11 +288,15 @@ export class AnchorMesh {
       target.lastError = err instanceof Error ? err : new Error(String(err))
       target.failedDials++
       const busy = turnedAway(err)
-      if (busy) target.backoffMs = Math.max(target.backoffMs, Math.min(TURNED_AWAY_MIN_BACKOFF_MS, this.maxBackoffMs))
-      const delay = this.jittered(target.backoffMs)
+      let delay: number
+      if (busy) {
+        delay = this.jittered(target.busyBackoffMs, this.busyMinBackoffMs)
+        target.busyBackoffMs = Math.min(target.busyBackoffMs * 2, this.busyMaxBackoffMs)
+      } else {
+        delay = this.jittered(target.backoffMs)
+        target.backoffMs = Math.min(target.backoffMs * 2, this.maxBackoffMs)
+      }
       this.log.debug({ anchor: target.peer.toString(), err: (err as Error).message, turnedAway: busy, retryInMs: delay }, 'anchor not reachable yet')
-      const cap = busy ? Math.min(TURNED_AWAY_MAX_BACKOFF_MS, this.maxBackoffMs) : this.maxBackoffMs
-      target.backoffMs = Math.max(target.backoffMs, Math.min(target.backoffMs * 2, cap))
       this.schedule(target, delay)
     }
   }
