@@ -89,7 +89,7 @@ describe('one network across independent operators', () => {
       const verified = samples('meganet_peering_list_verified')
       expect([...verified.values()]).toEqual(others.map(() => 1))
       // Labelled by the peered fleets' URLs: their hosts and paths, never a query value.
-      for (const label of verified.keys()) expect(label).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/bootstrap(\?[^=&]+=…(&[^=&]+=…)*)?$/)
+      for (const label of verified.keys()) expect(label).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/bootstrap(\?…)?$/)
       await eventually(async () => {
         const connected = (await freshSnapshot(operator.anchors[0]!.url('/metrics'))).split('\n')
           .filter(l => l.startsWith('meganet_peering_anchors_connected{')).map(l => Number(l.slice(l.lastIndexOf(' ') + 1)))

@@ -1,7 +1,8 @@
 /**
  * The `peering` label of each peered fleet's metrics: its bootstrap URL without what may be a
- * secret (user info, query values: an operator may hand out a URL with a token in it), and with
- * ` #2`, ` #3`… on URLs that only differed there, so every fleet keeps a series of its own.
+ * secret (user info, and the whole query: an operator may hand out a URL with a token in it,
+ * as a value or bare), and with ` #2`, ` #3`… on URLs that only differed there, so every fleet
+ * keeps a series of its own. The path stays: a bootstrap URL is given to every peer.
  */
 export function peeringLabels (bootstrapUrls: readonly string[]): string[] {
   const seen = new Map<string, number>()
@@ -20,7 +21,5 @@ function redacted (text: string): string {
   } catch {
     return 'unparsable URL'
   }
-  const keys = [...url.searchParams.keys()]
-  const query = keys.length === 0 ? '' : `?${keys.map(k => `${encodeURIComponent(k)}=…`).join('&')}`
-  return `${url.protocol}//${url.host}${url.pathname}${query}`
+  return `${url.protocol}//${url.host}${url.pathname}${url.search === '' ? '' : '?…'}`
 }
