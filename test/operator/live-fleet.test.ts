@@ -199,4 +199,10 @@ describe('the operator with real anchors behind the pods', () => {
       return f.status?.peering == null && f.status?.conditions?.every(c => c.type !== 'Peered') === true ? true : undefined
     }, 30_000, 'peering gone from the status')
   })
+
+  it('stopped every departed pod\'s anchor within its grace period, and every sync of the harness ran', () => {
+    // A pod's anchor that ignores SIGTERM is a shutdown bug; the harness kills it only so later pods still get anchors.
+    expect(podAnchors.killedAfterGrace).toEqual([])
+    expect(podAnchors.syncErrors).toEqual([])
+  })
 })

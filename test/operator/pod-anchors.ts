@@ -45,7 +45,8 @@ export class PodAnchors {
   private syncing?: Promise<void>
   /** What the current sync is doing, and why the last one failed: for a failing test's message. */
   private doing = 'idle'
-  private lastSyncError?: string
+  /** Syncs that threw (an anchor that would not start, an API call that failed), when and why. */
+  readonly syncErrors: string[] = []
 
   constructor (plane: TestControlPlane, namespace: string, fleet: string, flags: Record<string, string>, options: PodAnchorsOptions = {}) {
     this.plane = plane
@@ -58,7 +59,7 @@ export class PodAnchors {
   start (): void {
     this.timer = setInterval(() => {
       this.syncing ??= this.sync()
-        .catch((err: Error) => { this.lastSyncError = `${new Date().toISOString()} while ${this.doing}: ${err.message}` })
+        .catch((err: Error) => { this.syncErrors.push(`${new Date().toISOString()} while ${this.doing}: ${err.message}`) })
         .finally(() => { this.syncing = undefined; this.doing = 'idle' })
     }, 300)
   }
@@ -71,7 +72,7 @@ export class PodAnchors {
       `anchors: ${anchors.join(', ') || 'none'}`,
       `departures: ${this.departures.map(d => `${d.pod} (${d.phase})`).join(', ') || 'none'}`,
       ...this.killedAfterGrace.map(k => `${k.pod} killed after ${STOP_GRACE_MS} ms; its last logs: ${k.logs.join(' | ')}`),
-      ...(this.lastSyncError != null ? [`last failed sync: ${this.lastSyncError}`] : [])
+      ...this.syncErrors.slice(-3).map(e => `failed sync: ${e}`)
     ].join('; ')
   }
 
