@@ -3,7 +3,7 @@ import { loopbackNode as node } from './loopback-node.fixture.js'
 import type { Connection, Libp2p } from '@libp2p/interface'
 
 /** libp2p's connection manager, which the Libp2p interface does not expose. */
-interface ConnectionManager { getConnections: (peer?: unknown) => Connection[] }
+interface ConnectionManager { getConnections: (peer?: unknown) => Connection[], getConnectionCount: () => number }
 const connectionManager = (target: Libp2p): ConnectionManager => (target as unknown as { components: { connectionManager: ConnectionManager } }).components.connectionManager
 
 describe('the libp2p connection count patch (patches/README.md)', () => {
@@ -29,6 +29,28 @@ describe('the libp2p connection count patch (patches/README.md)', () => {
     // Unpatched: twice per inbound connection (the maxConnections check, the pruner).
     expect(all.mock.calls.filter(args => args[0] == null)).toHaveLength(0)
     expect(listener.getConnections()).toHaveLength(dialers.length)
+  })
+
+  it('keeps its count equal to the connections it lists as connections open and close on either side', async () => {
+    const listener = await node()
+    // Five: libp2p refuses a sixth inbound connection from one host within a second.
+    const dialers = await Promise.all(Array.from({ length: 5 }, async () => await node()))
+    nodes.push(listener, ...dialers)
+    const counted = (target: Libp2p): { count: number, listed: number } =>
+      ({ count: connectionManager(target).getConnectionCount(), listed: connectionManager(target).getConnections().length })
+    await Promise.all(dialers.map(async dialer => await dialer.dial(listener.getMultiaddrs()[0]!)))
+    // A second dial of a connected peer returns the connection it has (openConnection's own bookkeeping).
+    await dialers[0]!.dial(listener.peerId)
+    await expect.poll(() => counted(listener)).toEqual({ count: 5, listed: 5 })
+    expect(counted(dialers[0]!)).toEqual({ count: 1, listed: 1 })
+    // Closed by the dialers, by the listener, and by a dialer stopping.
+    await Promise.all(dialers.slice(0, 2).map(async dialer => { await dialer.hangUp(listener.peerId) }))
+    await listener.hangUp(dialers[2]!.peerId)
+    await dialers[3]!.stop()
+    await expect.poll(() => counted(listener)).toEqual({ count: 1, listed: 1 })
+    expect(counted(dialers[0]!)).toEqual({ count: 0, listed: 0 })
+    await listener.stop()
+    expect(counted(listener)).toEqual({ count: 0, listed: 0 })
   })
 
   it('still refuses and prunes past maxConnections', async () => {
