@@ -58,9 +58,13 @@ export function signingTime (seq: bigint): number | undefined {
 /** What a valid signature and payload say, before the checks that depend on who asked and when. */
 interface SignedPeerRecord { readonly signer: string, readonly record: PeerRecord }
 
-/** Envelopes whose signature already verified, by their bytes; the oldest is forgotten first. */
+/**
+ * The envelope whose signature last verified for each PeerId asked about, with its bytes; the
+ * oldest is forgotten first. By PeerId and compared byte for byte, not keyed by the envelope's
+ * bytes: encoding those to a string key on every check was a join's largest allocation in our code.
+ */
 const VERIFIED_ENVELOPES = 1_024
-const verifiedEnvelopes = new Map<string, SignedPeerRecord>()
+const verifiedEnvelopes = new Map<string, { readonly bytes: Uint8Array, readonly signed: SignedPeerRecord }>()
 
 /**
  * Checks a record against the PeerId it is for (the one asked for, or the one its DHT key
@@ -77,14 +81,16 @@ export async function checkPeerRecord (bytes: Uint8Array, peerId: string, now = 
     return fail('malformed', `${peerId.slice(0, 100)} is not a PeerId`)
   }
   if (bytes.byteLength > MAX_PEER_RECORD_BYTES) return fail('oversized', `record of ${bytes.byteLength} bytes; the limit is ${MAX_PEER_RECORD_BYTES}`)
-  const cacheKey = bytesToString(bytes, 'base64')
-  let signed = verifiedEnvelopes.get(cacheKey)
+  const known = verifiedEnvelopes.get(peerId)
+  let signed = known != null && equals(known.bytes, bytes) ? known.signed : undefined
   if (signed == null) {
     const opened = await openSignedRecord(bytes)
     if (!opened.ok) return opened
     signed = opened.signed
+    verifiedEnvelopes.delete(peerId)
     if (verifiedEnvelopes.size >= VERIFIED_ENVELOPES) verifiedEnvelopes.delete(verifiedEnvelopes.keys().next().value as string)
-    verifiedEnvelopes.set(cacheKey, signed)
+    // A copy: the caller's buffer may be reused.
+    verifiedEnvelopes.set(peerId, { bytes: bytes.slice(), signed })
   }
   const { signer, record } = signed
   if (signer !== peerId || !record.peerId.equals(asked)) {
