@@ -23,6 +23,7 @@ import { ByteBudget } from '../net/byte-budget.js'
 import { networkOf } from '../net/ip-prefix.js'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdOf } from '../net/peer-id-of.js'
 import { VERSION } from '../version.js'
 import { AnchorDrain } from './anchor-drain.js'
 import { ConnectionLiveness } from './connection-liveness.js'
@@ -370,7 +371,7 @@ export class Anchor {
     const direct = (addresses: readonly string[]): string[] => addresses.filter(a => !a.includes('/p2p-circuit'))
     const entries = new Map<string, string[]>([[this.peerId, direct(this.multiaddrs())]])
     for (const address of this.config.bootstrap) {
-      const peerId = multiaddr(address).getComponents().findLast(c => c.name === 'p2p')?.value
+      const peerId = peerIdOf(address)
       if (peerId != null && peerId !== this.peerId) entries.set(peerId, [...(entries.get(peerId) ?? []), address])
     }
     for (const member of this.coordinator?.members() ?? []) {

@@ -1,6 +1,6 @@
 import { BOOTSTRAP_CLOCK_SKEW_MS, BOOTSTRAP_LIST_VERSION, BOOTSTRAP_SIGNATURE_DOMAIN, MAX_BOOTSTRAP_LIST_LIFETIME_MS, MAX_PEERED_FLEETS } from '@meganet/contracts'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { multiaddr } from '@multiformats/multiaddr'
+import { peerIdOf } from '../net/peer-id-of.js'
 import { fromString as bytesFromString, toString as bytesToString } from 'uint8arrays'
 import { z } from 'zod'
 import type { BootstrapEntry, BootstrapList, PeeredFleet, SignedBootstrapList } from '@meganet/contracts'
@@ -87,7 +87,7 @@ export async function verifyBootstrapList (
     for (const address of entry.multiaddrs) {
       let last: string | undefined
       try {
-        last = multiaddr(address).getComponents().findLast(c => c.name === 'p2p')?.value
+        last = peerIdOf(address)
       } catch (err) {
         throw new BootstrapListError(`address ${address.slice(0, 100)} is not a multiaddr`, { cause: err })
       }
