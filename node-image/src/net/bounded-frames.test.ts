@@ -1,6 +1,8 @@
 import { lpStream, streamPair } from '@libp2p/utils'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { describe, expect, it } from 'vitest'
-import { FrameRefusedError, FrameTooLargeError, boundedFrames } from './bounded-frames.js'
+import { FrameRefusedError, FrameTooLargeError, boundedFrames, retainable } from './bounded-frames.js'
+import type { Stream } from '@libp2p/interface'
 
 function varint (value: number): Uint8Array {
   const out: number[] = []
@@ -23,6 +25,25 @@ describe('boundedFrames', () => {
     expect((await frames.read({ maxLength: 10_000, signal: signal() })).byteLength).toBe(5000)
     await frames.write(new TextEncoder().encode('reply'), signal())
     expect(new TextDecoder().decode((await writer.read({ signal: signal() })).subarray())).toBe('reply')
+  })
+
+  it('keeps the chunks of a block as they came, and copies a small slice of a large buffer', async () => {
+    // A stream as a muxer hands data on: message events whose data may be a list of chunks.
+    const stream = Object.assign(new EventTarget(), { readStatus: 'readable', pause () {}, resume () {} })
+    const frames = boundedFrames(stream as unknown as Stream, 1024)
+    const deliver = (data: Uint8Array | Uint8ArrayList): void => { stream.dispatchEvent(Object.assign(new Event('message'), { data })) }
+    const parts = [new Uint8Array(100_000).fill(3), new Uint8Array(200_000).fill(4)]
+    deliver(varint(300_000))
+    deliver(new Uint8ArrayList(...parts))
+    const frame = await frames.read({ maxLength: 1_000_000, signal: signal() })
+    expect(frame.subarray()).toEqual(new Uint8ArrayList(...parts).subarray())
+    expect([...frame].map((chunk, i) => chunk.buffer === parts[i]?.buffer)).toEqual([true, true])
+
+    const large = new Uint8Array(65_536)
+    expect(retainable(large.subarray(0, 40_000)).buffer).toBe(large.buffer)
+    const small = retainable(large.subarray(100, 110))
+    expect(small.buffer).not.toBe(large.buffer)
+    expect(small.buffer.byteLength).toBe(10)
   })
 
   it('refuses an announced length past the limit before the bytes arrive', async () => {

@@ -23,6 +23,15 @@ export class FrameStreamError extends Error {
 
 const MAX_VARINT_BYTES = 5
 
+/**
+ * A received chunk as it may be kept: itself when it fills at least half of the memory behind it
+ * (a block's bytes are not copied on the way in), otherwise a copy, so a sender of tiny frames
+ * cut from large buffers cannot make the allowance hold far more memory than it counts.
+ */
+export function retainable (chunk: Uint8Array): Uint8Array {
+  return chunk.byteLength * 2 >= chunk.buffer.byteLength ? chunk : chunk.slice()
+}
+
 export interface ReadFrameOptions {
   /** Longest frame accepted; longer ones throw {@link FrameTooLargeError} as soon as their length is read. */
   readonly maxLength: number
@@ -53,8 +62,7 @@ export function boundedFrames (stream: Stream, idleAllowance: number) {
     if (stream.readStatus === 'paused') stream.resume()
   }
   stream.addEventListener('message', (event: StreamMessageEvent) => {
-    // One contiguous chunk (libp2p may hand a list, of its own copy of uint8arraylist).
-    buffer.append(event.data.subarray())
+    for (const chunk of event.data instanceof Uint8Array ? [event.data] : event.data) buffer.append(retainable(chunk))
     pauseIfFull()
     notify()
   })
