@@ -61,7 +61,7 @@ describe('encrypted files through storage anchors', () => {
     }
   })
 
-  it('garbage-collects unreferenced blocks but keeps pinned files, and announces blocks as DHT providers', async () => {
+  it('garbage-collects unreferenced blocks but keeps pinned files, and announces manifests as DHT providers', async () => {
     const peer = await peers.on(anchors[1]!)
     const source = join(dir, 'kept.bin')
     const content = randomBytes(300_000)
@@ -73,7 +73,7 @@ describe('encrypted files through storage anchors', () => {
 
     const providers = await eventually(async () => {
       const found: string[] = []
-      for await (const provider of peer.node.contentRouting.findProviders(orphanCid, { signal: AbortSignal.timeout(5_000) })) found.push(provider.id.toString())
+      for await (const provider of peer.node.contentRouting.findProviders(kept.manifestCid, { signal: AbortSignal.timeout(5_000) })) found.push(provider.id.toString())
       return found.length > 0 ? found : undefined
     }, 15_000, 'provider records')
     expect(providers.every(id => anchors.some(a => a.peerId === id))).toBe(true)

@@ -3,7 +3,7 @@ import { TypedEventEmitter } from 'main-event'
 import { StorageMetrics } from '../metrics/storage-metrics.js'
 import { Blockstore } from '../storage/blockstore.js'
 import { PeerLimits } from '../storage/peer-limits.js'
-import { ProvideQueue } from '../storage/provide-queue.js'
+import { ProvideQueue, isAnnounced } from '../storage/provide-queue.js'
 import { Replicator } from '../storage/replicator.js'
 import { StoreService } from '../storage/store-service.js'
 import type { AnchorConfig } from '../config/anchor-config.js'
@@ -101,7 +101,7 @@ export class StorageRole extends TypedEventEmitter<StorageRoleEvents> {
       gcGraceMs: settings.gcGrace
     }, components.log)
     this.provider = new ProvideQueue({ contentRouting: components.node.contentRouting, log: components.log })
-    this.service.addEventListener('stored', event => { this.provider.push(event.detail) })
+    this.service.addEventListener('stored', event => { if (isAnnounced(event.detail)) this.provider.push(event.detail) })
     this.replicator.addEventListener('round', event => { this.safeDispatchEvent('round', { detail: event.detail }) })
   }
 

@@ -1,6 +1,18 @@
+import { CID_CODECS } from '@meganet/contracts'
 import type { Logger } from '../logging/logger.js'
 import type { AbortOptions } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
+
+/**
+ * Whether a stored block is announced in the DHT: manifests only (a file's root, as Kubo's
+ * "roots" strategy). Whoever finds a manifest's providers gets its chunks from the same fleet
+ * (any anchor serves any block of its fleet), so announcing every chunk from each of its R
+ * holders cost a DHT walk per megabyte stored and bought nothing; DHT servers would not keep
+ * that many records per provider anyway.
+ */
+export function isAnnounced (cid: CID): boolean {
+  return cid.code === CID_CODECS.json
+}
 
 /** How long one DHT provide may take before the queue moves on. */
 export const PROVIDE_TIMEOUT_MS = 30_000
