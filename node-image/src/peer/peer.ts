@@ -12,6 +12,7 @@ import { RelayOffers } from './relay-offers.js'
 import { PROTOCOLS, lookupReplySchema, moveNoticeSchema } from '@meganet/contracts'
 import { jsonFrames } from '../net/json-frames.js'
 import { getBlock, isStoreError, putBlock } from '../blocks/store-client.js'
+import { placementOrder } from '../blocks/placement-order.js'
 import { MESSAGE_PROTOCOL, MESSAGE_TIMEOUT_MS, readMessage, writeMessage } from './messaging.js'
 import { createPeerLibp2p } from './peer-libp2p.js'
 import { checkPeerRecord } from '../dht/peer-records.js'
@@ -431,19 +432,19 @@ export class MeganetPeer {
   }
 
   /**
-   * Block storage through this peer's anchors: each put or get goes to one anchor (spread over
-   * them), moving on to the next when an anchor is unreachable, draining or cannot reach its
-   * quorum, and backing off when rate-limited. Every block fetched is checked against its CID.
+   * Block storage through this peer's anchors: each put or get goes to one anchor, the first in
+   * the fleet's placement order for the block (a holder, when this peer is connected to one:
+   * the fleet saves a hop), moving on to the next when an anchor is unreachable, draining or
+   * cannot reach its quorum, and backing off when rate-limited. Every block fetched is checked
+   * against its CID.
    */
   blocks (): PeerBlocks {
-    let turn = 0
-    const attempt = async <T>(what: string, run: (anchor: PeerId) => Promise<T>): Promise<T> => {
-      const anchors = this.anchorConnections().map(c => c.remotePeer)
-      if (anchors.length === 0) throw new PeerError('storage', `${what}: not connected to any anchor`)
-      const start = turn++
+    const attempt = async <T>(what: string, cid: CID, run: (anchor: PeerId) => Promise<T>): Promise<T> => {
+      const connected = this.anchorConnections().map(c => c.remotePeer)
+      if (connected.length === 0) throw new PeerError('storage', `${what}: not connected to any anchor`)
+      const anchors = await placementOrder(cid.toString(), [...new Map(connected.map(id => [id.toString(), id])).values()], id => id.toString())
       const failures: string[] = []
-      for (let i = 0; i < anchors.length; i++) {
-        const anchor = anchors[(start + i) % anchors.length] as PeerId
+      for (const anchor of anchors) {
         for (let retry = 0; ; retry++) {
           try {
             return await run(anchor)
@@ -460,8 +461,8 @@ export class MeganetPeer {
       throw new PeerError('storage', `${what} failed on every anchor: ${failures.join('; ')}`)
     }
     return {
-      put: async (cid, bytes, { pin }) => { await attempt(`put ${cid.toString()}`, async anchor => await putBlock(this.node, anchor, cid, bytes, pin)) },
-      get: async (cid) => await attempt(`get ${cid.toString()}`, async anchor => await getBlock(this.node, anchor, cid))
+      put: async (cid, bytes, { pin }) => { await attempt(`put ${cid.toString()}`, cid, async anchor => await putBlock(this.node, anchor, cid, bytes, pin)) },
+      get: async (cid) => await attempt(`get ${cid.toString()}`, cid, async anchor => await getBlock(this.node, anchor, cid))
     }
   }
 
