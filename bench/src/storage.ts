@@ -5,7 +5,7 @@ import { join } from 'node:path'
 import { replicaCounts } from '@meganet/node/testing'
 import { getFile, putFile } from '@meganet/node/files'
 import { MeganetPeer } from '@meganet/node/peer'
-import { BenchFleet } from './bench-fleet.js'
+import { BenchFleet, podHeapEnv } from './bench-fleet.js'
 import { cpuSeconds, cpuSecondsOf } from './process-usage.js'
 import type { BenchContext, BenchResult } from './bench-types.js'
 import type { AnchorChild } from '@meganet/node/testing'
@@ -20,6 +20,8 @@ const FULL_EXTRA_BYTES = 768 * 1024 * 1024
 const SMOKE_BYTES = 2 * 1024 * 1024
 const REPAIR_TIMEOUT_MS = 600_000
 const FILL_BLOCK = 16 * 1024 * 1024
+/** The chart's default anchor memory limit, which sizes the anchor's heap. */
+const ANCHOR_MEMORY_BYTES = 1024 ** 3
 
 interface StorageStatus { storage: { blocks: number, storedBytes: number } }
 
@@ -55,12 +57,13 @@ async function diskRates (path: string, data: Buffer): Promise<{ write: number, 
 export async function storage (context: BenchContext): Promise<BenchResult> {
   const bytes = context.smoke ? SMOKE_BYTES : FULL_BYTES
   context.progress(`starting NATS and ${ANCHORS} storage anchors`)
+  // The anchors run with the heap flags of the chart's default pod (1 GiB), as they are deployed.
   const fleet = await BenchFleet.start(ANCHORS, {
     'storage-repair-interval': '1s', 'storage-replication': String(REPLICATION), 'storage-write-quorum': '2', 'storage-peer-rate': 'unlimited',
     // One peer stores the whole GiB: the per-peer and per-network limits would (rightly) stop it.
     'storage-peer-quota': 'unlimited', 'storage-prefix-quota': 'unlimited', 'storage-prefix-rate': 'unlimited', 'storage-prefix-share': '1',
     'storage-peer-lease-quota': 'unlimited'
-  })
+  }, podHeapEnv(ANCHOR_MEMORY_BYTES))
   const dir = await mkdtemp(join(tmpdir(), 'meganet-bench-storage-'))
   let peer: MeganetPeer | undefined
   try {

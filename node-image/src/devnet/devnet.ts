@@ -15,6 +15,8 @@ export interface DevnetOptions {
   readonly host?: string
   /** Extra flags for every anchor. */
   readonly anchorFlags?: Readonly<Record<string, string>>
+  /** Extra environment for every anchor process (e.g. the `NODE_OPTIONS` a pod would give it). */
+  readonly anchorEnv?: Readonly<Record<string, string>>
   /** A nats-server binary to coordinate the anchors through; none runs them uncoordinated. */
   readonly natsServer?: string
   /** Serve the web app, joined through these anchors; a busy port falls back to a free one when `fallback` is set. */
@@ -69,6 +71,7 @@ export class Devnet {
           dataDir: anchorDir,
           ...(options.host != null ? { host: options.host } : {}),
           bootstrap: anchors.map(a => a.tcpAddress),
+          ...(options.anchorEnv != null ? { env: options.anchorEnv } : {}),
           flags: { ...(nats != null ? { 'nats-servers': nats.url, 'fleet-name': 'devnet' } : {}), ...options.anchorFlags }
         }))
       }
