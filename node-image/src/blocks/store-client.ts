@@ -5,6 +5,7 @@ import type { BoundedFrames } from '../net/bounded-frames.js'
 import type { StoreErrorCode, StoreReply, StoreRequest } from '@meganet/contracts'
 import type { Connection, Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { CID } from 'multiformats/cid'
+import type { Uint8ArrayList } from 'uint8arraylist'
 
 export const STORE_REQUEST_TIMEOUT_MS = 30_000
 
@@ -74,7 +75,7 @@ export function encodeHeader (value: unknown): Uint8Array {
  * successful get, the block (its CID verified here too: a client never trusts an anchor).
  */
 export async function storeRequest (
-  connectionOrNode: Connection | Libp2p, target: PeerId | undefined, request: StoreRequest, block?: Uint8Array,
+  connectionOrNode: Connection | Libp2p, target: PeerId | undefined, request: StoreRequest, block?: Uint8Array | Uint8ArrayList,
   timeoutMs = STORE_REQUEST_TIMEOUT_MS
 ): Promise<{ reply: Extract<StoreReply, { ok: true }>, block?: Uint8Array }> {
   const signal = AbortSignal.timeout(timeoutMs)

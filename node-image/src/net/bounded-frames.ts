@@ -114,7 +114,7 @@ export function boundedFrames (stream: Stream, idleAllowance: number) {
       return frame
     },
 
-    async write (data: Uint8Array, signal: AbortSignal): Promise<void> {
+    async write (data: Uint8Array | Uint8ArrayList, signal: AbortSignal): Promise<void> {
       stream.send(varint.encode(data.byteLength))
       if (stream.send(data)) return
       await new Promise<void>((resolve, reject) => {

@@ -4,6 +4,8 @@ import { join } from 'node:path'
 import { MAX_LEASES_PER_BLOCK, leaseSchema } from '@meganet/contracts'
 import { z } from 'zod'
 import { matchesCid, parseCid } from '../blocks/cid.js'
+import { writeAll } from './block-bytes.js'
+import type { BlockBytes } from './block-bytes.js'
 import type { Lease } from '@meganet/contracts'
 import type { CID } from 'multiformats/cid'
 
@@ -94,7 +96,7 @@ export class Blockstore {
   }
 
   /** Stores a block the caller has verified against its CID. Idempotent; `leases` are merged in (the later expiry wins). */
-  async put (cid: CID, bytes: Uint8Array, leases: readonly Lease[] = []): Promise<void> {
+  async put (cid: CID, bytes: BlockBytes, leases: readonly Lease[] = []): Promise<void> {
     const key = cid.toString()
     const pending = this.writing.get(key)
     if (pending != null) await pending.catch(() => {})
@@ -107,7 +109,7 @@ export class Blockstore {
     }
   }
 
-  private async write (cid: CID, key: string, bytes: Uint8Array, leases: readonly Lease[]): Promise<void> {
+  private async write (cid: CID, key: string, bytes: BlockBytes, leases: readonly Lease[]): Promise<void> {
     const existing = this.index.get(key)
     if (existing != null) {
       const merged = mergeLeases(existing.leases, leases)
@@ -129,7 +131,7 @@ export class Blockstore {
       const temporary = join(this.root, 'tmp', `${key}.${randomBytes(6).toString('hex')}`)
       const handle = await open(temporary, 'wx', 0o600)
       try {
-        await handle.writeFile(bytes)
+        await writeAll(handle, bytes)
         await handle.sync()
       } finally {
         await handle.close()

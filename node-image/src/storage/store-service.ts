@@ -8,12 +8,14 @@ import { ByteBudget } from '../net/byte-budget.js'
 import { FrameRefusedError, FrameTooLargeError } from '../net/bounded-frames.js'
 import { networkOf } from '../net/ip-prefix.js'
 import { CorruptBlockError, LeaseLimitError, StoreFullError } from './blockstore.js'
+import { blockMatchesCid } from './block-bytes.js'
 import { placeBlock } from './placement.js'
 import type { Logger } from '../logging/logger.js'
 import type { InflightMetrics } from '../metrics/inflight-metrics.js'
 import type { StorageMetrics } from '../metrics/storage-metrics.js'
 import type { BoundedFrames } from '../net/bounded-frames.js'
 import type { Release } from '../net/byte-budget.js'
+import type { BlockBytes } from './block-bytes.js'
 import type { Blockstore } from './blockstore.js'
 import type { PeerLimits, Uploader } from './peer-limits.js'
 import type { StorageFleet } from './storage-fleet.js'
@@ -128,7 +130,7 @@ export class StoreService extends TypedEventEmitter<StoreServiceEvents> {
     try {
       const request = await this.readRequest(frames, signal)
       op = request.op
-      let block: Uint8Array | undefined
+      let block: BlockBytes | undefined
       if (request.op === 'put' || request.op === 'replicate') block = await this.receiveBlock(request, frames, signal, requester, held)
       const { reply, data } = await this.serve(request, requester, held, block)
       await frames.write(encodeHeader(reply), signal)
@@ -174,22 +176,22 @@ export class StoreService extends TypedEventEmitter<StoreServiceEvents> {
     if (fromPeers != null) held.push(fromPeers)
   }
 
-  private async receiveBlock (request: Extract<StoreRequest, { op: 'put' | 'replicate' }>, frames: BoundedFrames, signal: AbortSignal, requester: Requester, held: Release[]): Promise<Uint8Array> {
+  private async receiveBlock (request: Extract<StoreRequest, { op: 'put' | 'replicate' }>, frames: BoundedFrames, signal: AbortSignal, requester: Requester, held: Release[]): Promise<BlockBytes> {
     if (request.size > MAX_BLOCK_BYTES) throw new Refusal('too_large', `block of ${request.size} bytes exceeds ${MAX_BLOCK_BYTES}`)
     this.reserve(request.size, requester, held)
-    let block: Uint8Array
+    let block: BlockBytes
     try {
-      block = (await frames.read({ maxLength: MAX_BLOCK_BYTES, signal, admit: length => length === request.size })).subarray()
+      block = await frames.read({ maxLength: MAX_BLOCK_BYTES, signal, admit: length => length === request.size })
     } catch (err) {
       if (err instanceof FrameTooLargeError) throw new Refusal('too_large', `block frame exceeds ${MAX_BLOCK_BYTES} bytes`)
       if (err instanceof FrameRefusedError) throw new Refusal('malformed', `block frame length differs from the ${request.size} bytes the header said`)
       throw err
     }
-    if (!(await matchesCid(parse(request.cid), block))) throw new Refusal('cid_mismatch', `block does not hash to ${request.cid}`)
+    if (!blockMatchesCid(parse(request.cid), block)) throw new Refusal('cid_mismatch', `block does not hash to ${request.cid}`)
     return block
   }
 
-  private async serve (request: StoreRequest, requester: Requester, held: Release[], block?: Uint8Array): Promise<{ reply: Extract<StoreReply, { ok: true }>, data?: Uint8Array }> {
+  private async serve (request: StoreRequest, requester: Requester, held: Release[], block?: BlockBytes): Promise<{ reply: Extract<StoreReply, { ok: true }>, data?: Uint8Array }> {
     switch (request.op) {
       case 'put': return { reply: await this.put(request.cid, block ?? new Uint8Array(), request.pin === true, requester) }
       case 'replicate': {
@@ -252,7 +254,7 @@ export class StoreService extends TypedEventEmitter<StoreServiceEvents> {
   }
 
   /** Charges a lease to its owner: the block, and for a manifest every chunk it lists. */
-  private admitLease (requester: Requester, cidText: string, block: Uint8Array, expiresAt: number): void {
+  private admitLease (requester: Requester, cidText: string, block: BlockBytes, expiresAt: number): void {
     const admission = this.limits.admitLease(requester, cidText, Math.max(leasedBytes(parse(cidText), block), MIN_PUT_CHARGE_BYTES), expiresAt)
     if (!admission.ok) throw new Refusal(admission.code, admission.message)
   }
@@ -283,7 +285,7 @@ export class StoreService extends TypedEventEmitter<StoreServiceEvents> {
   }
 
   /** Places a verified block on its anchors and answers once the quorum holds it. */
-  async put (cidText: string, block: Uint8Array, pin: boolean, requester: Requester): Promise<Extract<StoreReply, { ok: true }>> {
+  async put (cidText: string, block: BlockBytes, pin: boolean, requester: Requester): Promise<Extract<StoreReply, { ok: true }>> {
     if (!this.accepting) throw new Refusal('draining', 'this anchor is draining: put the block through another anchor')
     if (!requester.member) {
       const admission = this.limits.admit(requester, Math.max(block.byteLength, MIN_PUT_CHARGE_BYTES), { pinned: pin })
@@ -313,7 +315,7 @@ export class StoreService extends TypedEventEmitter<StoreServiceEvents> {
     if (others.length >= MAX_LEASES_PER_BLOCK) throw new Refusal('quota_exceeded', `block ${cidText} already has ${MAX_LEASES_PER_BLOCK} owners`)
   }
 
-  private async place (cidText: string, block: Uint8Array, leases: Lease[]): Promise<number> {
+  private async place (cidText: string, block: BlockBytes, leases: Lease[]): Promise<number> {
     const cid = parse(cidText)
     const targets = placeBlock(cidText, this.fleet.placementAnchors(), this.init.replication)
     const quorum = this.init.writeQuorum
@@ -388,7 +390,7 @@ export class StoreService extends TypedEventEmitter<StoreServiceEvents> {
     throw new Refusal('not_found', `block ${text} is not stored on any reachable anchor`)
   }
 
-  async storeLocally (cid: CID, block: Uint8Array, leases: readonly Lease[]): Promise<void> {
+  async storeLocally (cid: CID, block: BlockBytes, leases: readonly Lease[]): Promise<void> {
     const fresh = !this.store.has(cid)
     try {
       await this.store.put(cid, block, leases)
@@ -409,10 +411,10 @@ function refusalCode (err: unknown): StoreErrorCode | undefined {
 }
 
 /** What a lease on this block keeps: the block, and for a manifest the chunks it lists. */
-export function leasedBytes (cid: CID, block: Uint8Array): number {
+export function leasedBytes (cid: CID, block: BlockBytes): number {
   if (cid.code !== CID_CODECS.json) return block.byteLength
   try {
-    const manifest = manifestSchema.parse(JSON.parse(new TextDecoder().decode(block)))
+    const manifest = manifestSchema.parse(JSON.parse(new TextDecoder().decode(block.subarray())))
     return Math.min(Number.MAX_SAFE_INTEGER, manifest.chunks.reduce((sum, chunk) => sum + chunk.size, block.byteLength))
   } catch {
     return block.byteLength
