@@ -79,7 +79,8 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
     const cids: CID[] = []
     const recording: BlockTransport = {
       put: async (cid, block, options) => { cids.push(cid); await blocks.put(cid, block, options) },
-      get: async (cid) => await blocks.get(cid)
+      get: async (cid) => await blocks.get(cid),
+      verifiesBlocks: blocks.verifiesBlocks
     }
 
     context.progress(`putFile ${bytes} bytes`)

@@ -19,4 +19,11 @@ describe('verified block reads', () => {
     await expect(read).rejects.toBeInstanceOf(BlockMismatchError)
     await expect(getVerifiedBlock(serving(Uint8Array.of()), cid)).rejects.toThrow(`block ${cid.toString()} was returned with bytes that do not match its CID`)
   })
+
+  it('leave the check to a transport that checks every block itself', async () => {
+    const cid = await cidOf(Uint8Array.of(1, 2, 3), 'raw')
+    // Such a transport never returns other bytes; these show that the bytes are not hashed again.
+    const checking: BlockTransport = { ...serving(Uint8Array.of(9)), verifiesBlocks: true }
+    expect(await getVerifiedBlock(checking, cid)).toEqual(Uint8Array.of(9))
+  })
 })

@@ -117,7 +117,9 @@ export type FoundVia = 'anchor' | 'directory' | 'dht'
 /** Where blocks go: the anchors this peer is connected to (see {@link MeganetPeer.blocks}). */
 export interface PeerBlocks {
   put: (cid: CID, bytes: Uint8Array, options: { pin: boolean }) => Promise<void>
+  /** Checks every block against its CID before returning it. */
   get: (cid: CID) => Promise<Uint8Array>
+  readonly verifiesBlocks: true
 }
 
 /** Refusals that another anchor may not give: try the next one. */
@@ -462,7 +464,8 @@ export class MeganetPeer {
     }
     return {
       put: async (cid, bytes, { pin }) => { await attempt(`put ${cid.toString()}`, cid, async anchor => await putBlock(this.node, anchor, cid, bytes, pin)) },
-      get: async (cid) => await attempt(`get ${cid.toString()}`, cid, async anchor => await getBlock(this.node, anchor, cid))
+      get: async (cid) => await attempt(`get ${cid.toString()}`, cid, async anchor => await getBlock(this.node, anchor, cid)),
+      verifiesBlocks: true
     }
   }
 
