@@ -36,4 +36,9 @@ describe('block bytes', () => {
     await writeAll(handle, new Uint8ArrayList(block.subarray(0, 2_500), block.subarray(2_500, 7_000), block.subarray(7_000)))
     expect(Buffer.concat(written).equals(block)).toBe(true)
   })
+
+  it('fails rather than spins when the file takes nothing', async () => {
+    const stuck = { writev: async (buffers: Uint8Array[]) => await Promise.resolve({ bytesWritten: 0, buffers }) } as unknown as FileHandle
+    await expect(writeAll(stuck, Uint8Array.of(1, 2, 3))).rejects.toThrow('the block file took no bytes')
+  })
 })

@@ -27,6 +27,7 @@ export async function writeAll (handle: FileHandle, bytes: BlockBytes): Promise<
   const rest = chunksOf(bytes)
   while (rest.length > 0) {
     let { bytesWritten } = await handle.writev(rest)
+    if (bytesWritten === 0 && rest.some(chunk => chunk.byteLength > 0)) throw new Error('the block file took no bytes')
     while (rest.length > 0 && bytesWritten >= (rest[0] as Uint8Array).byteLength) bytesWritten -= (rest.shift() as Uint8Array).byteLength
     if (bytesWritten > 0) rest[0] = (rest[0] as Uint8Array).subarray(bytesWritten)
   }
