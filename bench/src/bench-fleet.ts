@@ -1,4 +1,3 @@
-import { anchorNodeOptions } from '@meganet/contracts'
 import { Devnet, findNatsServer } from '@meganet/node/testing'
 import type { AnchorChild } from '@meganet/node/testing'
 
@@ -6,14 +5,6 @@ import type { AnchorChild } from '@meganet/node/testing'
 export const BENCH_FLEET_FLAGS = { 'coordination-heartbeat': '500ms', 'coordination-member-ttl': '2s', 'shutdown-grace': '1s' }
 
 interface StatusView { coordination: { members: number }, anchors: { connected: number } }
-
-/**
- * The heap flags the fleet workload gives an anchor with a `budgetBytes` memory limit, after any
- * `NODE_OPTIONS` of the benchmark's own (a `--cpu-prof` reaches the anchors too).
- */
-export function podHeapEnv (budgetBytes: number): Record<string, string> {
-  return { NODE_OPTIONS: [process.env.NODE_OPTIONS, anchorNodeOptions(budgetBytes)].filter(Boolean).join(' ') }
-}
 
 /** A devnet with NATS whose anchors have all seen each other: the fleet a benchmark measures. */
 export class BenchFleet {
@@ -33,7 +24,7 @@ export class BenchFleet {
     return this.devnet.nats.url
   }
 
-  /** `env` is added to every anchor's environment (e.g. the heap flags of a pod, {@link podHeapEnv}). */
+  /** `env` is added to every anchor's environment (e.g. a pod's heap flags: `podHeapEnv`). */
   static async start (size: number, flags: Readonly<Record<string, string>>, env?: Readonly<Record<string, string>>): Promise<BenchFleet> {
     const natsServer = findNatsServer()
     if (natsServer == null) throw new Error('no nats-server: run test/tools/install-nats-server.sh or set MEGANET_NATS_SERVER')

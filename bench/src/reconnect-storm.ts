@@ -1,10 +1,10 @@
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { anchorNodeOptions } from '@meganet/contracts'
 import { AnchorChild } from '@meganet/node/testing'
 import { cpuSeconds, cpuSecondsOf, residentBytes } from './process-usage.js'
 import { ask, joinAcross, mib, sampleAnchor, startWorker } from './reservation-workers.js'
+import { podHeapEnv } from './pod-heap.js'
 import { quantile } from './stats.js'
 import type { BenchContext, BenchResult } from './bench-types.js'
 import type { ReservationWorker } from './reservation-workers.js'
@@ -53,7 +53,7 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
     'connections-max': String(plan.peers * 2),
     'shutdown-grace': '1s'
   }
-  const env = { NODE_OPTIONS: anchorNodeOptions(GOAL_RSS_BYTES) }
+  const env = podHeapEnv(GOAL_RSS_BYTES)
   context.progress('starting the anchor')
   let anchor = await AnchorChild.spawn({ dataDir, env, flags })
   const workers: ReservationWorker[] = []
