@@ -1,5 +1,6 @@
-import { Uint8ArrayList } from 'uint8arraylist'
 import * as varint from 'uint8-varint'
+import { ReceiveBuffer } from './receive-buffer.js'
+import type { Uint8ArrayList } from 'uint8arraylist'
 import type { Stream, StreamMessageEvent } from '@libp2p/interface'
 
 /** A frame announced longer than the reader allows: refused before a byte of it is buffered. */
@@ -23,15 +24,6 @@ export class FrameStreamError extends Error {
 
 const MAX_VARINT_BYTES = 5
 
-/**
- * A received chunk as it may be kept: itself when it fills at least half of the memory behind it
- * (a block's bytes are not copied on the way in), otherwise a copy, so a sender of tiny frames
- * cut from large buffers cannot make the allowance hold far more memory than it counts.
- */
-export function retainable (chunk: Uint8Array): Uint8Array {
-  return chunk.byteLength * 2 >= chunk.buffer.byteLength ? chunk : chunk.slice()
-}
-
 export interface ReadFrameOptions {
   /** Longest frame accepted; longer ones throw {@link FrameTooLargeError} as soon as their length is read. */
   readonly maxLength: number
@@ -48,7 +40,7 @@ export interface ReadFrameOptions {
  * plus the muxer window, not the length it announces.
  */
 export function boundedFrames (stream: Stream, idleAllowance: number) {
-  const buffer = new Uint8ArrayList()
+  const received = new ReceiveBuffer()
   let allowance = idleAllowance
   let wake: (() => void) | undefined
   let ended = false
@@ -56,13 +48,13 @@ export function boundedFrames (stream: Stream, idleAllowance: number) {
 
   const notify = (): void => { const w = wake; wake = undefined; w?.() }
   const pauseIfFull = (): void => {
-    if (buffer.byteLength > allowance && stream.readStatus === 'readable') stream.pause()
+    if (received.byteLength > allowance && stream.readStatus === 'readable') stream.pause()
   }
   const resume = (): void => {
     if (stream.readStatus === 'paused') stream.resume()
   }
   stream.addEventListener('message', (event: StreamMessageEvent) => {
-    for (const chunk of event.data instanceof Uint8Array ? [event.data] : event.data) buffer.append(retainable(chunk))
+    for (const chunk of event.data instanceof Uint8Array ? [event.data] : event.data) received.append(chunk)
     pauseIfFull()
     notify()
   })
@@ -74,9 +66,9 @@ export function boundedFrames (stream: Stream, idleAllowance: number) {
   })
 
   const waitFor = async (bytes: number, signal: AbortSignal): Promise<void> => {
-    while (buffer.byteLength < bytes) {
+    while (received.byteLength < bytes) {
       if (failure != null) throw new FrameStreamError(`stream failed: ${failure.message}`, { cause: failure })
-      if (ended) throw new FrameStreamError(`stream ended after ${buffer.byteLength} of ${bytes} bytes`)
+      if (ended) throw new FrameStreamError(`stream ended after ${received.byteLength} of ${bytes} bytes`)
       signal.throwIfAborted()
       await new Promise<void>((resolve, reject) => {
         const onAbort = (): void => { wake = undefined; reject(signal.reason as Error) }
@@ -93,7 +85,7 @@ export function boundedFrames (stream: Stream, idleAllowance: number) {
         if (have > MAX_VARINT_BYTES) throw new FrameTooLargeError(Number.MAX_SAFE_INTEGER, options.maxLength)
         await waitFor(have, options.signal)
         try {
-          length = varint.decode(buffer.subarray(0, have))
+          length = varint.decode(received.bytes().subarray(0, have))
         } catch (err) {
           if (!(err instanceof RangeError)) throw err
         }
@@ -108,8 +100,9 @@ export function boundedFrames (stream: Stream, idleAllowance: number) {
       } finally {
         allowance = idleAllowance
       }
-      const frame = buffer.sublist(prefix, prefix + length)
-      buffer.consume(prefix + length)
+      const bytes = received.bytes()
+      const frame = bytes.sublist(prefix, prefix + length)
+      bytes.consume(prefix + length)
       pauseIfFull()
       return frame
     },
