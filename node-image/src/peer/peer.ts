@@ -13,6 +13,7 @@ import { PROTOCOLS, lookupReplySchema, moveNoticeSchema } from '@meganet/contrac
 import { jsonFrames } from '../net/json-frames.js'
 import { getBlock, isStoreError, putBlock } from '../blocks/store-client.js'
 import { placementOrder } from '../blocks/placement-order.js'
+import { checksBlocks } from '../blocks/checked-get.js'
 import { MESSAGE_PROTOCOL, MESSAGE_TIMEOUT_MS, readMessage, writeMessage } from './messaging.js'
 import { createPeerLibp2p } from './peer-libp2p.js'
 import { checkPeerRecord } from '../dht/peer-records.js'
@@ -119,7 +120,6 @@ export interface PeerBlocks {
   put: (cid: CID, bytes: Uint8Array, options: { pin: boolean }) => Promise<void>
   /** Checks every block against its CID before returning it. */
   get: (cid: CID) => Promise<Uint8Array>
-  readonly verifiesBlocks: true
 }
 
 /** Refusals that another anchor may not give: try the next one. */
@@ -464,8 +464,7 @@ export class MeganetPeer {
     }
     return {
       put: async (cid, bytes, { pin }) => { await attempt(`put ${cid.toString()}`, cid, async anchor => await putBlock(this.node, anchor, cid, bytes, pin)) },
-      get: async (cid) => await attempt(`get ${cid.toString()}`, cid, async anchor => await getBlock(this.node, anchor, cid)),
-      verifiesBlocks: true
+      get: checksBlocks(async (cid: CID) => await attempt(`get ${cid.toString()}`, cid, async anchor => await getBlock(this.node, anchor, cid)))
     }
   }
 
