@@ -65,7 +65,25 @@ describe('the operator with real anchors behind the pods', () => {
         .then(list => list.items.map(p => `${p.metadata?.name ?? '?'} ${p.status?.phase ?? '?'}${p.metadata?.deletionTimestamp != null ? ' deleting' : ''} uid ${p.metadata?.uid?.slice(0, 8) ?? '?'}`).join(', '))
         .catch((e: Error) => `not listed (${e.message})`)
       const phase = await fleets(plane).get(NS, FLEET).then(f => f.status?.phase ?? 'no phase').catch((e: Error) => `not read (${e.message})`)
-      throw new Error(`${(err as Error).message}\n  fleet ${phase}; pods: ${pods}\n  ${podAnchors.describe()}`, { cause: err })
+      throw new Error(`${(err as Error).message}\n  fleet ${phase}; pods: ${pods}\n  ${await notRunning()}\n  ${podAnchors.describe()}`, { cause: err })
+    }
+  }
+
+  /** Why pods are not running: their node, conditions and latest events (a replacement pod once stayed Pending). */
+  async function notRunning (): Promise<string> {
+    const core = plane.client(CoreV1Api)
+    try {
+      const pods = (await core.listNamespacedPod({ namespace: NS, labelSelector: `app.kubernetes.io/instance=${FLEET}` })).items.filter(p => p.status?.phase !== 'Running')
+      const lines = await Promise.all(pods.map(async p => {
+        const name = p.metadata?.name ?? '?'
+        const conditions = (p.status?.conditions ?? []).map(c => `${c.type}=${c.status}${c.reason != null ? ` ${c.reason}: ${c.message ?? ''}` : ''}`).join(', ')
+        const events = (await core.listNamespacedEvent({ namespace: NS, fieldSelector: `involvedObject.name=${name}` })).items
+          .slice(-3).map(e => `${e.reason ?? '?'}: ${e.message ?? ''}`).join(' | ')
+        return `${name} on ${p.spec?.nodeName ?? 'no node'}; ${conditions || 'no conditions'}; events: ${events || 'none'}`
+      }))
+      return lines.length > 0 ? `not running: ${lines.join('; ')}` : 'every pod running'
+    } catch (e) {
+      return `pods not inspected (${(e as Error).message})`
     }
   }
 
