@@ -31,7 +31,9 @@ export async function logTail (path: string, lines = LOG_TAIL_LINES): Promise<st
 export class Component {
   readonly spec: ComponentSpec
   readonly child: ChildProcess
-  private readonly exited: Promise<void>
+  /** Resolves when the process has exited, for whatever reason. */
+  readonly exited: Promise<void>
+  private stopRequested = false
 
   private constructor (spec: ComponentSpec, child: ChildProcess, exited: Promise<void>) {
     this.spec = spec
@@ -74,6 +76,11 @@ export class Component {
   get name (): string { return this.spec.name }
   get pid (): number | undefined { return this.child.pid }
 
+  /** Whether stop() was called: an exit without it is a crash. */
+  get stopping (): boolean {
+    return this.stopRequested
+  }
+
   get running (): boolean {
     return this.child.pid != null && this.child.exitCode == null && this.child.signalCode == null
   }
@@ -88,6 +95,7 @@ export class Component {
 
   /** SIGTERM, then SIGKILL after `timeoutMs` (0: SIGKILL at once). Idempotent. */
   async stop (timeoutMs = DEFAULT_STOP_TIMEOUT_MS): Promise<void> {
+    this.stopRequested = true
     if (!this.running) return
     this.child.kill(timeoutMs === 0 ? 'SIGKILL' : 'SIGTERM')
     const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs)

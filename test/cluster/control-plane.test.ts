@@ -131,6 +131,17 @@ describe('TestControlPlane', () => {
     await readyPods(2)
   })
 
+  it('starts a client that exited on its own again, as a kubelet would, and records why', async () => {
+    // kube-scheduler exits by design when its cache disagrees with the API (seen after API server restarts).
+    const scheduler = plane.component('kube-scheduler')
+    scheduler.child.kill('SIGKILL')
+    await scheduler.exited
+    await apps.patchNamespacedStatefulSetScale({ name: NAME, namespace: NAMESPACE, body: [{ op: 'replace', path: '/spec/replicas', value: 3 }] })
+    await readyPods(3)
+    expect(plane.component('kube-scheduler').pid).not.toBe(scheduler.pid)
+    expect(plane.restarts.filter(r => r.exit === 'SIGKILL')).toEqual([expect.objectContaining({ component: 'kube-scheduler' })])
+  })
+
   it('stops everything and removes its temp dir', async () => {
     const pids = ['etcd', 'kube-apiserver', 'kwok'] as const
     const processes = pids.map(name => plane.component(name))

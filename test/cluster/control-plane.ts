@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { CoreV1Api, KubeConfig, StorageV1Api } from '@kubernetes/client-node'
 import { findBinaries } from './binaries.js'
 import { generateCertificates, generateUserCertificate, writeKubeconfig } from './certs.js'
-import { Component } from './component.js'
+import { Component, logTail } from './component.js'
 import { COMPONENT_NAMES, componentSpecs } from './control-plane-specs.js'
 import { DEFAULT_API_SERVER_STOP_GRACE_MS, DEFAULT_CONTROLLERS, DEFAULT_FAKE_NODE_PREFIX, DEFAULT_START_TIMEOUT_MS, KEEP_CLUSTER_ENV } from './constants.js'
 import { fakeNode, nodeIsSchedulable } from './fake-nodes.js'
@@ -32,6 +32,26 @@ export interface TestControlPlaneOptions {
   /** Write every change (create, update, patch, delete) to an audit log: see auditEvents(). @default false */
   readonly audit?: boolean
 }
+
+/** A client component that exited on its own while the plane ran, and was started again. */
+export interface ComponentRestart {
+  readonly component: ComponentName
+  /** How the process ended: its exit code or signal. */
+  readonly exit: string
+  readonly at: Date
+  /** The end of its log: why it ended (kube-scheduler: "Scheduler cache is corrupted ..."). */
+  readonly lastLogLine: string
+}
+
+/**
+ * The API's clients, which a kubelet would start again when they exit (static pods): kube-scheduler
+ * exits on purpose when it finds its cache inconsistent, which happens here after kube-apiserver
+ * restarts. etcd and kube-apiserver are stopped and started by the tests themselves.
+ */
+const SUPERVISED: readonly ComponentName[] = ['kube-controller-manager', 'kube-scheduler', 'kwok']
+/** Wait before starting an exited component again, doubled after each failed start. */
+const RESTART_BACKOFF_MS = 1_000
+const MAX_RESTART_BACKOFF_MS = 10_000
 
 /** The fields of a kube-apiserver audit event (audit.k8s.io/v1) that tests read. */
 export interface AuditEvent {
@@ -88,6 +108,9 @@ export class TestControlPlane {
   private readonly components: Map<ComponentName, Component>
   private nodesCreated = 0
   private stopped = false
+  private readonly restartLog: ComponentRestart[] = []
+  /** Restarts under way, which stop() waits for so that no process outlives it. */
+  private readonly restarting = new Set<Promise<void>>()
   private startedInMs = 0
 
   private constructor (resolved: Resolved, components: Map<ComponentName, Component>) {
@@ -101,6 +124,11 @@ export class TestControlPlane {
     this.certificates = resolved.certs
     this.kubeConfig = new KubeConfig()
     this.kubeConfig.loadFromString(resolved.kubeconfig)
+  }
+
+  /** Client components that exited on their own and were started again, oldest first. */
+  get restarts (): readonly ComponentRestart[] {
+    return this.restartLog
   }
 
   /** How long start() took, in milliseconds. */
@@ -147,6 +175,7 @@ export class TestControlPlane {
       if (failed != null) throw failed.reason
       const resolved = { dir, keep, timeoutMs, ports, certs, kubeconfigPath, kubeconfig, specs }
       const plane = new TestControlPlane(resolved, components)
+      for (const name of SUPERVISED) plane.supervise(name, components.get(name) as Component)
       await plane.client(StorageV1Api).createStorageClass({ body: testStorageClass() })
       plane.startedInMs = Math.round(performance.now() - began)
       return plane
@@ -255,6 +284,38 @@ export class TestControlPlane {
     return name
   }
 
+  /**
+   * Starts `component` again whenever it exits without stop(), as the kubelet restarts a crashed
+   * static pod, and records each such exit in {@link restarts}.
+   */
+  private supervise (name: ComponentName, component: Component): void {
+    const restart = component.exited.then(async () => {
+      if (this.stopped || component.stopping || this.components.get(name) !== component) return
+      const lastLogLine = await logTail(component.spec.logPath, 1)
+      const exit = String(component.child.exitCode ?? component.child.signalCode)
+      this.restartLog.push({ component: name, exit, at: new Date(), lastLogLine })
+      console.warn(`${name} exited (${exit}) on its own; starting it again as a kubelet would. Its last log line: ${lastLogLine}`)
+      for (let backoff = RESTART_BACKOFF_MS; !this.stopped; backoff = Math.min(2 * backoff, MAX_RESTART_BACKOFF_MS)) {
+        await sleep(backoff)
+        if (this.stopped) return
+        try {
+          const next = await Component.start(this.resolved.specs[name], this.resolved.timeoutMs)
+          if (this.stopped) {
+            await next.stop()
+            return
+          }
+          this.components.set(name, next)
+          this.supervise(name, next)
+          return
+        } catch (err) {
+          console.warn(`${name} did not start again: ${(err as Error).message}`)
+        }
+      }
+    })
+    this.restarting.add(restart)
+    void restart.finally(() => this.restarting.delete(restart))
+  }
+
   /** Stops every process (kwok first, etcd last) and removes the temp dir unless kept. Idempotent. */
   async stop (): Promise<void> {
     if (this.stopped) return
@@ -264,6 +325,7 @@ export class TestControlPlane {
       await removeHostPathDirs(volumes?.items ?? [])
     }
     await stopAll(this.components)
+    await Promise.all(this.restarting)
     if (this.resolved.keep) console.log(`${KEEP_CLUSTER_ENV}=1: kept ${this.dir} (kubeconfig: ${this.kubeconfigPath})`)
     else await rm(this.dir, { recursive: true, force: true })
   }

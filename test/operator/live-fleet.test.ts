@@ -55,7 +55,8 @@ describe('the operator with real anchors behind the pods', () => {
 
   /**
    * {@link eventually}, and when it times out, what the fleet, the pods and the harness were doing:
-   * the rare failures of this file (a replacement pod's anchor that never came) need all three.
+   * the rare failures of this file (a replacement pod's anchor that never came) need all three,
+   * and which control-plane processes had to be started again (kube-scheduler, see TestControlPlane.restarts).
    */
   async function until<T> (check: () => Promise<T | undefined> | T | undefined, timeoutMs: number, what: string): Promise<T> {
     try {
@@ -65,7 +66,8 @@ describe('the operator with real anchors behind the pods', () => {
         .then(list => list.items.map(p => `${p.metadata?.name ?? '?'} ${p.status?.phase ?? '?'}${p.metadata?.deletionTimestamp != null ? ' deleting' : ''} uid ${p.metadata?.uid?.slice(0, 8) ?? '?'}`).join(', '))
         .catch((e: Error) => `not listed (${e.message})`)
       const phase = await fleets(plane).get(NS, FLEET).then(f => f.status?.phase ?? 'no phase').catch((e: Error) => `not read (${e.message})`)
-      throw new Error(`${(err as Error).message}\n  fleet ${phase}; pods: ${pods}\n  ${await notRunning()}\n  ${podAnchors.describe()}`, { cause: err })
+      const restarts = plane.restarts.map(r => `${r.component} exited (${r.exit}) at ${r.at.toISOString()}: ${r.lastLogLine.slice(0, 300)}`).join('; ')
+      throw new Error(`${(err as Error).message}\n  fleet ${phase}; pods: ${pods}\n  ${await notRunning()}\n  control plane restarts: ${restarts || 'none'}\n  ${podAnchors.describe()}`, { cause: err })
     }
   }
 
