@@ -131,7 +131,7 @@ export async function federation (context: BenchContext): Promise<BenchResult> {
     const failed = started.find((s): s is PromiseRejectedResult => s.status === 'rejected')
     if (failed != null) throw failed.reason
     const joinSeconds = (performance.now() - joinStarted) / 1000
-    // Measured from when every peer is findable: one peer of each operator reaches every peer of the next first.
+    // Measured from when every peer is findable: peers of each operator reach every peer of the next first.
     const warmup = await Promise.all(workers.map(async (worker, i) => {
       const next = workers[(i + 1) % workers.length] as OperatorPeers
       return await worker.ask<ReachAnswer>({ op: 'reach', targets: next.peerIds })
