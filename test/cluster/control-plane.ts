@@ -294,7 +294,7 @@ export class TestControlPlane {
       const lastLogLine = await logTail(component.spec.logPath, 1)
       const exit = String(component.child.exitCode ?? component.child.signalCode)
       this.restartLog.push({ component: name, exit, at: new Date(), lastLogLine })
-      console.warn(`${name} exited (${exit}) on its own; starting it again as a kubelet would. Its last log line: ${lastLogLine}`)
+      console.warn(`${name} exited (${exit}) without stop(); starting it again as a kubelet would. Its last log line: ${lastLogLine}`)
       for (let backoff = RESTART_BACKOFF_MS; !this.stopped; backoff = Math.min(2 * backoff, MAX_RESTART_BACKOFF_MS)) {
         await sleep(backoff)
         if (this.stopped) return
