@@ -84,13 +84,18 @@ describe('the anchor mesh (reconnecting to anchors)', () => {
     mesh.stop()
   })
 
-  /** What js-libp2p throws when the anchor is up but resets the socket, or closes it before answering the handshake. */
+  /**
+   * What js-libp2p throws when the anchor is up but resets the socket, or closes it before
+   * answering the handshake (each seen against a libp2p node whose gater denies inbound connections).
+   */
   const turnedAwayErrors: Array<[string, () => Error]> = [
     ['a reset connection', () => Object.assign(new Error('read ECONNRESET'), { code: 'ECONNRESET' })],
     ['a handshake cut short, among the dial\'s errors', () => new AggregateError([
       Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:2'), { code: 'ECONNREFUSED' }),
       Object.assign(new Error('Unexpected EOF'), { name: 'EncryptionFailedError' })
-    ], 'All multiaddr dials failed')]
+    ], 'All multiaddr dials failed')],
+    // WebRTC-direct: the anchor's gater or pending-connection limit closes the data channel the handshake runs on.
+    ['a WebRTC-direct handshake cut short', () => Object.assign(new Error('Unexpected EOF - stream closed while reading 0/1 bytes'), { name: 'UnexpectedEOFError' })]
   ]
 
   it.each(turnedAwayErrors)('waits 2-4 s, then up to 8 and 15 s, before redialling an anchor that turned it away with %s', async (_, failure) => {

@@ -33,6 +33,8 @@ export function turnedAway (err: unknown): boolean {
   if ((err as { code?: unknown }).code === 'ECONNRESET') return true
   // @chainsafe/libp2p-noise when the anchor closed the socket before answering the handshake.
   if (err.name === 'EncryptionFailedError' && /unexpected eof/i.test(err.message)) return true
+  // WebRTC-direct: the anchor closed the data channel the handshake runs on.
+  if (err.name === 'UnexpectedEOFError') return true
   return err.cause != null && err.cause !== err && turnedAway(err.cause)
 }
 
