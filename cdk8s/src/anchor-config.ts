@@ -75,6 +75,7 @@ export function anchorConfig (fleet: string, spec: AnchorFleetSpec, operatorKeys
     ...(Object.keys(relay).length > 0 ? { relay } : {}),
     // Other operators' fleets: a change rolls the anchors (the config hash), which read it at start.
     ...(spec.peering != null && spec.peering.length > 0 ? { peering: peeringOption(spec.peering) } : {}),
+    ...(spec.peeringRefresh != null ? { peeringRefresh: spec.peeringRefresh } : {}),
     storage: {
       capacity: Math.floor(quantityBytes(spec.storage.size) * STORAGE_HEADROOM),
       replication: spec.storage.replication,

@@ -207,6 +207,9 @@ describe('FleetWorkload', () => {
       expect(config).not.toHaveProperty('peering')
       expect((await loadAnchorConfigOf(config)).peering).toEqual([])
     }
+    const refreshed = anchorConfig('berlin', anchorFleetSpecSchema.parse({ peering, peeringRefresh: '1h30m' }))
+    expect((await loadAnchorConfigOf(refreshed)).peeringRefresh).toBe(90 * 60_000)
+    expect((await loadAnchorConfigOf(text)).peeringRefresh).toBe(5 * 60_000)
 
     type Workload = { kind: string, data?: Record<string, string>, spec: { template?: { metadata: { annotations: Record<string, string> } } } }
     const objects = (spec: AnchorFleetSpecInput): Workload[] => desiredFleetObjects({ fleet: fleet(spec), defaultImage: 'meganet:1', replicas: 1 }) as unknown as Workload[]
@@ -216,6 +219,7 @@ describe('FleetWorkload', () => {
     expect(hash({ peering })).not.toBe(hash({}))
     expect(hash({ peering: peering.slice(0, 1) })).not.toBe(hash({ peering }))
     expect(hash({ peering: [] })).toBe(hash({}))
+    expect(hash({ peering, peeringRefresh: '1m' })).not.toBe(hash({ peering }))
   })
 })
 

@@ -61,6 +61,30 @@ describe('AnchorFleet spec.peering', () => {
   })
 })
 
+describe('AnchorFleet spec.peeringRefresh', () => {
+  const refresh = (peeringRefresh: unknown): string | undefined => {
+    const parsed = anchorFleetSpecSchema.safeParse({ peeringRefresh })
+    return parsed.success ? undefined : parsed.error.issues.map(i => `${i.path.join('.')}: ${i.message}`).join('\n')
+  }
+
+  it('takes a duration from 10s to 24h, and is absent by default (the anchor\'s own 5m)', () => {
+    for (const ok of ['10s', '30s', '5m', '1h30m', '24h', '10000ms']) expect(refresh(ok), ok).toBeUndefined()
+    expect(anchorFleetSpecSchema.parse({}).peeringRefresh).toBeUndefined()
+  })
+
+  it('refuses a bare number, another unit, too short or too long with one line saying what to give', () => {
+    for (const bad of ['300', '5 m', '1d', 'unlimited', '9s', '9999ms', '24h1s', '25h', '']) {
+      expect(refresh(bad), bad).toBe('peeringRefresh: must be a duration from 10s to 24h, such as 5m or 1h30m: how often each anchor fetches the peered fleets\' lists again')
+    }
+  })
+
+  it('gives the CRD the same bounds as one CEL rule', () => {
+    const field = structuralSchema(anchorFleetSpecSchema).properties?.['peeringRefresh'] as StructuralSchema
+    expect(field).toMatchObject({ type: 'string', maxLength: 32 })
+    expect(field['x-kubernetes-validations']?.[0]?.rule).toBe("self.matches('^([0-9]+(ms|s|m|h))+$') && duration(self) >= duration('10s') && duration(self) <= duration('24h')")
+  })
+})
+
 describe('membership record peering', () => {
   const record = {
     schema: 1, peerId: PIN_A, multiaddrs: [], roles: ['relay'], region: 'local', fleet: 'eu', pod: 'eu-anchor-0', phase: 'serving', version: '1',

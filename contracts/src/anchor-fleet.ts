@@ -128,6 +128,23 @@ export const peeringListSchema = celRules(
     .refine(list => new Set(list.map(p => p.bootstrapUrl)).size === list.length, { message: PEERING_UNIQUE_MESSAGE }),
   [{ rule: 'self.all(a, self.exists_one(b, b.bootstrapUrl == a.bootstrapUrl))', message: PEERING_UNIQUE_MESSAGE }])
 
+const PEERING_REFRESH_MIN = '10s'
+const PEERING_REFRESH_MAX = '24h'
+const PEERING_REFRESH_MESSAGE = `must be a duration from ${PEERING_REFRESH_MIN} to ${PEERING_REFRESH_MAX}, such as 5m or 1h30m: how often each anchor fetches the peered fleets' lists again`
+const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+
+/** Milliseconds of a Go-style duration such as `1h30m` (the form CEL's duration() reads). */
+function goDurationMs (text: string): number {
+  return [...text.matchAll(/(\d+)(ms|s|m|h)/g)].reduce((sum, [, n, unit]) => sum + Number(n) * (UNIT_MS[unit ?? ''] ?? Number.NaN), 0)
+}
+
+/** How often anchors fetch the peered lists again: bounded so a typo can neither hammer another operator nor freeze the list. */
+const peeringRefreshSchema = celRules(
+  z.string().max(32).refine(text => /^(\d+(ms|s|m|h))+$/.test(text) &&
+    goDurationMs(text) >= goDurationMs(PEERING_REFRESH_MIN) && goDurationMs(text) <= goDurationMs(PEERING_REFRESH_MAX), { message: PEERING_REFRESH_MESSAGE }),
+  // CEL's && is false when its left side is, even where the right would fail to parse.
+  [{ rule: `self.matches('^([0-9]+(ms|s|m|h))+$') && duration(self) >= duration('${PEERING_REFRESH_MIN}') && duration(self) <= duration('${PEERING_REFRESH_MAX}')`, message: PEERING_REFRESH_MESSAGE }])
+
 export const anchorFleetSpecSchema = celRules(z.object({
   replicas: z.number().int().min(0).max(1000).default(3),
   region: scopeName.default('local'),
@@ -199,6 +216,8 @@ export const anchorFleetSpecSchema = celRules(z.object({
   autoscaling: autoscalingSchema.optional(),
   /** Other operators' fleets to peer with; absent or empty: none. Each anchor gets them as its `peering` option. */
   peering: peeringListSchema.optional(),
+  /** How often each anchor fetches the peered fleets' lists again; absent: the anchor's default (5m). */
+  peeringRefresh: peeringRefreshSchema.optional(),
   paused: z.boolean().default(false)
 }), [{ rule: '!has(self.storage) || self.storage.writeQuorum <= self.storage.replication', message: 'storage.writeQuorum must not exceed storage.replication' }])
 

@@ -231,7 +231,7 @@ describe('charts/meganet rendered by helm', () => {
     helmTemplateCache.scheduled = await helm.template(['--set', 'defaultFleet.nodeSelector.pool=p2p', '--set', 'defaultFleet.tolerations[0].key=p2p',
       '--set', 'defaultFleet.tolerations[0].operator=Exists', '--set', 'defaultFleet.priorityClassName=high', '--set-json', 'defaultFleet.topologySpreadConstraints=[]',
       '--set', 'imagePullSecrets[0].name=regcred', '--set', 'defaultFleet.podAnnotations.a=b', '--set', 'defaultFleet.podLabels.team=net',
-      '--set', 'defaultFleet.extraEnv[0].name=X', '--set', 'defaultFleet.extraEnv[0].value=y', '--set-json', `defaultFleet.peering=${JSON.stringify(PEERING)}`])
+      '--set', 'defaultFleet.extraEnv[0].name=X', '--set', 'defaultFleet.extraEnv[0].value=y', '--set-json', `defaultFleet.peering=${JSON.stringify(PEERING)}`, '--set', 'defaultFleet.peeringRefresh=1h30m'])
     const fleet = defaultFleetOf(defaults)
     expect(fleet.metadata).toMatchObject({ name: 'meganet', namespace: 'mesh' })
     const operator = find<V1Deployment>(defaults, 'Deployment', 'mn-meganet-operator')
@@ -250,7 +250,7 @@ describe('charts/meganet rendered by helm', () => {
     expect(scheduled.spec).toMatchObject({
       nodeSelector: { pool: 'p2p' }, tolerations: [{ key: 'p2p', operator: 'Exists' }], priorityClassName: 'high',
       topologySpreadConstraints: [], imagePullSecrets: [{ name: 'regcred' }], podAnnotations: { a: 'b' }, podLabels: { team: 'net' },
-      extraEnv: [{ name: 'X', value: 'y' }], peering: PEERING
+      extraEnv: [{ name: 'X', value: 'y' }], peering: PEERING, peeringRefresh: '1h30m'
     })
     // The operator takes the rendered fleet as the CRD would.
     expect(anchorFleetSpecSchema.safeParse(scheduled.spec).success).toBe(true)
@@ -418,7 +418,8 @@ describe('charts/meganet rendered by helm', () => {
       [['--set', 'operator.replica=3'], /additional properties 'replica' not allowed|additionalProperties/],
       [['--set-json', 'defaultFleet.peering=[{"bootstrapUrl":"ftp://north.example/bootstrap","pins":["12D3KooWAzq9G3uXFpRbAGq8oU2hWJfZ6BEmAXWcxnp7vWMMxbDh"]}]'], /defaultFleet\/peering\/0\/bootstrapUrl/],
       [['--set-json', 'defaultFleet.peering=[{"bootstrapUrl":"https://north.example/bootstrap","pins":["QmYyQSo1c1Ym7orWxLYvCrM2EmxFTANf8wXmmE7DWjhx5N"]}]'], /defaultFleet\/peering\/0\/pins\/0/],
-      [['--set-json', 'defaultFleet.peering=[{"bootstrapUrl":"https://north.example/bootstrap","pins":[]}]'], /defaultFleet\/peering\/0\/pins/]
+      [['--set-json', 'defaultFleet.peering=[{"bootstrapUrl":"https://north.example/bootstrap","pins":[]}]'], /defaultFleet\/peering\/0\/pins/],
+      [['--set', 'defaultFleet.peeringRefresh=300'], /defaultFleet\/peeringRefresh/]
     ]
     for (const [args, message] of refusals) {
       await expect(helm.template(args), args.join(' ')).rejects.toThrow(message)

@@ -120,6 +120,12 @@ describe('the operator on a real control plane', () => {
       const causes = (status?.details?.causes ?? []).filter(c => !c.message.includes('some validation rules were not checked because the object was invalid'))
       expect(causes, `${name}: ${status?.message}`).toHaveLength(1)
     }
+    const refresh = /^AnchorFleet\.meganet\.io "bad-refresh-[0-9]" is invalid: spec\.peeringRefresh: Invalid value: "[^"]*": must be a duration from 10s to 24h, such as 5m or 1h30m: how often each anchor fetches the peered fleets' lists again$/
+    for (const [i, peeringRefresh] of ['300', '9s', '24h1s', '1d', 'soon'].entries()) {
+      const message = await api.create(NS, `bad-refresh-${i}`, { peering: [{ bootstrapUrl: NORTH, pins: [PIN_A] }], peeringRefresh })
+        .then(() => 'created', (err: unknown) => (JSON.parse((err as { body: string }).body) as { message: string }).message)
+      expect(message, peeringRefresh).toMatch(refresh)
+    }
   })
 
   it('renders spec.peering into the anchors\' config, rolls them when it changes, and says peering health needs NATS', async () => {
