@@ -132,6 +132,8 @@ const PEERING_REFRESH_MIN = '10s'
 const PEERING_REFRESH_MAX = '24h'
 const PEERING_REFRESH_MESSAGE = `must be a duration from ${PEERING_REFRESH_MIN} to ${PEERING_REFRESH_MAX}, such as 5m or 1h30m: how often each anchor fetches the peered fleets' lists again`
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }
+/** A Go-style duration, in a syntax both JavaScript and CEL (RE2) read. */
+const GO_DURATION = '^([0-9]+(ms|s|m|h))+$'
 
 /** Milliseconds of a Go-style duration such as `1h30m` (the form CEL's duration() reads). */
 function goDurationMs (text: string): number {
@@ -140,10 +142,10 @@ function goDurationMs (text: string): number {
 
 /** How often anchors fetch the peered lists again: bounded so a typo can neither hammer another operator nor freeze the list. */
 const peeringRefreshSchema = celRules(
-  z.string().max(32).refine(text => /^(\d+(ms|s|m|h))+$/.test(text) &&
+  z.string().max(32).refine(text => new RegExp(GO_DURATION).test(text) &&
     goDurationMs(text) >= goDurationMs(PEERING_REFRESH_MIN) && goDurationMs(text) <= goDurationMs(PEERING_REFRESH_MAX), { message: PEERING_REFRESH_MESSAGE }),
   // CEL's && is false when its left side is, even where the right would fail to parse.
-  [{ rule: `self.matches('^([0-9]+(ms|s|m|h))+$') && duration(self) >= duration('${PEERING_REFRESH_MIN}') && duration(self) <= duration('${PEERING_REFRESH_MAX}')`, message: PEERING_REFRESH_MESSAGE }])
+  [{ rule: `self.matches('${GO_DURATION}') && duration(self) >= duration('${PEERING_REFRESH_MIN}') && duration(self) <= duration('${PEERING_REFRESH_MAX}')`, message: PEERING_REFRESH_MESSAGE }])
 
 export const anchorFleetSpecSchema = celRules(z.object({
   replicas: z.number().int().min(0).max(1000).default(3),
