@@ -6,7 +6,8 @@ import { tcp } from '@libp2p/tcp'
 import { RELAY_PROTOCOLS } from '@meganet/contracts'
 import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
+import { STOP_OK, hopConnect } from './raw-circuit.fixture.js'
+import type { Libp2p, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 const CHUNK_BYTES = 64 * 1024
@@ -18,20 +19,6 @@ const WINDOW_BYTES = 1024 * 1024
 const IN_FLIGHT_BOUND = 4 * WINDOW_BYTES
 /** How long a send may wait for room before the source counts itself held back. */
 const STALLED_AFTER_MS = 1_000
-
-function frame (message: Uint8Array): Uint8Array {
-  return Uint8Array.of(message.byteLength, ...message)
-}
-
-/** A hop CONNECT (circuit v2 protobuf: type = 1, peer = { id }), length-prefixed. */
-function hopConnect (destination: PeerId): Uint8Array {
-  const id = destination.toMultihash().bytes
-  const peer = Uint8Array.of(0x0a, id.byteLength, ...id)
-  return frame(Uint8Array.of(0x08, 0x01, 0x12, peer.byteLength, ...peer))
-}
-
-/** A stop STATUS OK (type = STATUS (1), status = OK (100)), length-prefixed. */
-const STOP_OK = frame(Uint8Array.of(0x08, 0x01, 0x20, 100))
 
 /** Chunk `index` of the transfer: every byte says which chunk it belongs to, so loss and reordering show. */
 function chunk (index: number): Uint8Array {

@@ -6,26 +6,13 @@ import { tcp } from '@libp2p/tcp'
 import { RELAY_PROTOCOLS } from '@meganet/contracts'
 import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
+import { STOP_OK, hopConnect } from './raw-circuit.fixture.js'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** How long the destination takes to accept a circuit: the source gives up before that. */
 const ACCEPT_AFTER_MS = 800
 const SOURCE_GIVES_UP_MS = 200
-
-function frame (message: Uint8Array): Uint8Array {
-  return Uint8Array.of(message.byteLength, ...message)
-}
-
-/** A hop CONNECT (circuit v2 protobuf: type = 1, peer = { id }), length-prefixed. */
-function hopConnect (destination: PeerId): Uint8Array {
-  const id = destination.toMultihash().bytes
-  const peer = Uint8Array.of(0x0a, id.byteLength, ...id)
-  return frame(Uint8Array.of(0x08, 0x01, 0x12, peer.byteLength, ...peer))
-}
-
-/** A stop STATUS OK (type = STATUS (1), status = OK (100)), length-prefixed. */
-const STOP_OK = frame(Uint8Array.of(0x08, 0x01, 0x20, 100))
 
 function stopStreams (relay: Libp2p, destination: PeerId): number {
   return relay.getConnections(destination).flatMap(c => c.streams).filter(s => s.protocol === RELAY_PROTOCOLS.stop).length
