@@ -7,6 +7,7 @@ import { generateKeyPair } from '@libp2p/crypto/keys'
 import { multiaddr } from '@multiformats/multiaddr'
 import { AnchorChild, createPeerLibp2p } from '@meganet/node/testing'
 import { findGoRelay, startGoRelay } from './go-relay.js'
+import { podHeapEnv } from './pod-heap.js'
 import { cpuSeconds, residentBytes } from './process-usage.js'
 import { quantile } from './stats.js'
 import { BENCH_PROTOCOL, receiveBytes, sendBytes } from './stream-transfer.js'
@@ -17,6 +18,8 @@ import type { AddressInfo, Socket } from 'node:net'
 
 const FULL_BYTES = 256 * 1024 * 1024
 const SMOKE_BYTES = 4 * 1024 * 1024
+/** The chart's default anchor pod: the relay runs with the heap flags the fleet workload gives it. */
+const ANCHOR_MEMORY_BYTES = 1024 ** 3
 
 /**
  * go-libp2p relays with its stock 2 KiB copy buffer and with a 64 KiB one: the stock buffer
@@ -101,6 +104,7 @@ export async function relayThroughput (context: BenchContext): Promise<BenchResu
   const dir = await mkdtemp(join(tmpdir(), 'meganet-bench-'))
   const anchor = await AnchorChild.spawn({
     dataDir: dir,
+    env: podHeapEnv(ANCHOR_MEMORY_BYTES),
     flags: { 'relay-circuit-data-limit': 'unlimited', 'relay-circuit-duration-limit': 'unlimited', roles: 'bootstrap,relay', 'shutdown-grace': '1s' }
   })
   const goBinary = findGoRelay()
