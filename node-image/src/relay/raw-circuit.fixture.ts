@@ -1,8 +1,11 @@
-import type { PeerId } from '@libp2p/interface'
+import { RELAY_PROTOCOLS } from '@meganet/contracts'
+import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 /**
- * Circuit relay v2 messages written by hand, for tests that play a source or a destination the
- * way no js-libp2p node would (one that never reads, or gives up half-way).
+ * Circuit relay v2 by hand, for tests that play a source or a destination the way no js-libp2p
+ * node would (one that never reads, or gives up half-way): raw bytes over the relay's hop and
+ * stop streams, no Noise or yamux of their own inside the circuit.
  */
 function frame (message: Uint8Array): Uint8Array {
   return Uint8Array.of(message.byteLength, ...message)
@@ -17,3 +20,54 @@ export function hopConnect (destination: PeerId): Uint8Array {
 
 /** A stop STATUS OK (type = STATUS (1), status = OK (100)), length-prefixed. */
 export const STOP_OK = frame(Uint8Array.of(0x08, 0x01, 0x20, 100))
+
+export const CHUNK_BYTES = 64 * 1024
+
+/** Chunk `index` of a transfer: every byte says which chunk it belongs to, so loss and reordering show. */
+export function chunk (index: number): Uint8Array {
+  return new Uint8Array(CHUNK_BYTES).fill(index % 251)
+}
+
+/** `destination` (holding a reservation) accepts every circuit by hand and gives the stream to `onCircuit`, which may pause it. */
+export async function acceptCircuitsByHand (destination: Libp2p, onCircuit: (stream: Stream) => void): Promise<void> {
+  await destination.unhandle(RELAY_PROTOCOLS.stop)
+  await destination.handle(RELAY_PROTOCOLS.stop, stream => {
+    stream.addEventListener('message', () => {
+      stream.send(STOP_OK)
+      onCircuit(stream)
+    }, { once: true })
+  }, { runOnLimitedConnection: true })
+}
+
+/** Opens a circuit through `relay` to `destination` by hand; resolves once the relay said it is up. */
+export async function openCircuitByHand (source: Libp2p, relay: Multiaddr, destination: PeerId): Promise<Stream> {
+  const hop = await source.dialProtocol(relay, RELAY_PROTOCOLS.hop)
+  const status = new Promise<Uint8Array>(resolve => { hop.addEventListener('message', event => { resolve(event.data.subarray()) }, { once: true }) })
+  hop.send(hopConnect(destination))
+  // STATUS ends with its status field (5) = OK (100).
+  const answer = [...await status].slice(-2)
+  if (answer[0] !== 0x28 || answer[1] !== 100) throw new Error(`the relay refused the circuit: ${answer.join(' ')}`)
+  return hop
+}
+
+/**
+ * Sends chunks (numbered from `firstChunk`) until the relay has taken `bytes` or stops taking
+ * more: no `drain` for `stalledAfterMs`. Waits on `drain` events, not `onDrain()`, so it measures
+ * the relay whatever this stream's own `onDrain()` does. Returns the chunks sent and the bytes
+ * the relay took (sent, less what still waits in this stream's write buffer).
+ */
+export async function pushUntilHeldBack (stream: Stream, bytes: number, options: { stalledAfterMs: number, firstChunk?: number }): Promise<{ chunks: number, accepted: number }> {
+  let index = options.firstChunk ?? 0
+  let sent = 0
+  while (sent - stream.writeBufferLength < bytes) {
+    sent += CHUNK_BYTES
+    if (stream.send(chunk(index++))) continue
+    const drained = await new Promise<boolean>(resolve => {
+      const timer = setTimeout(() => { stream.removeEventListener('drain', onDrain); resolve(false) }, options.stalledAfterMs)
+      const onDrain = (): void => { clearTimeout(timer); resolve(true) }
+      stream.addEventListener('drain', onDrain, { once: true })
+    })
+    if (!drained) break
+  }
+  return { chunks: index - (options.firstChunk ?? 0), accepted: sent - stream.writeBufferLength }
+}

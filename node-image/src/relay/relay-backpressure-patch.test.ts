@@ -3,47 +3,29 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
-import { RELAY_PROTOCOLS } from '@meganet/contracts'
 import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
-import { STOP_OK, hopConnect } from './raw-circuit.fixture.js'
+import { CHUNK_BYTES, acceptCircuitsByHand, openCircuitByHand, pushUntilHeldBack } from './raw-circuit.fixture.js'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
-const CHUNK_BYTES = 64 * 1024
-/** What the source offers; unpatched, the relay takes all of it while the destination reads nothing. */
+/** What a source offers; unpatched, the relay takes all of it while the destination reads nothing. */
 const OFFERED_BYTES = 48 * 1024 * 1024
 /** Every stream window in this test: what may be in flight on each hop. */
 const WINDOW_BYTES = 1024 * 1024
 /** Source to relay, relay to destination, and a message or two queued on each side. */
 const IN_FLIGHT_BOUND = 4 * WINDOW_BYTES
-/** How long a send may wait for room before the source counts itself held back. */
+/** How long a source waits for room before it counts itself held back. */
 const STALLED_AFTER_MS = 1_000
 
-/** Chunk `index` of the transfer: every byte says which chunk it belongs to, so loss and reordering show. */
-function chunk (index: number): Uint8Array {
-  return new Uint8Array(CHUNK_BYTES).fill(index % 251)
-}
-
-/** Sends chunks from `first` on until `total` bytes are sent or the stream holds the sender back; returns the chunks sent. */
-async function sendUntilHeldBack (stream: Stream, first: number, total: number): Promise<number> {
-  let index = first
-  while (index * CHUNK_BYTES < total) {
-    const hasRoom = stream.send(chunk(index++))
-    if (!hasRoom) {
-      const drained = await stream.onDrain({ signal: AbortSignal.timeout(STALLED_AFTER_MS) }).then(() => true, () => false)
-      if (!drained) break
-    }
-  }
-  return index
-}
+const muxer = (): ReturnType<typeof yamux> => yamux({ streamOptions: { maxStreamWindowSize: WINDOW_BYTES } })
 
 describe('the circuit relay backpressure patch (patches/README.md)', () => {
   const nodes: Libp2p[] = []
   afterEach(async () => { await Promise.all(nodes.splice(0).map(async n => { await n.stop() })) })
 
-  it('holds a circuit\'s source back while the destination reads nothing, then forwards every byte in order', async () => {
-    const muxer = (): ReturnType<typeof yamux> => yamux({ streamOptions: { maxStreamWindowSize: WINDOW_BYTES } })
+  /** A relay with no circuit limits, a destination reserved on it, and `sources` nodes that can reach it. */
+  async function network (sources: number): Promise<{ relay: Multiaddr, destination: Libp2p, sources: Libp2p[] }> {
     const relay = await createLibp2p({
       addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
       transports: [tcp()],
@@ -58,47 +40,72 @@ describe('the circuit relay backpressure patch (patches/README.md)', () => {
       streamMuxers: [muxer()],
       services: { identify: identify() }
     })
-    const source = await createLibp2p({ transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [muxer()] })
-    nodes.push(relay, destination, source)
+    nodes.push(relay, destination)
     const relayAddress = relay.getMultiaddrs()[0] as Multiaddr
     await destination.dial(relayAddress)
     await expect.poll(() => destination.getMultiaddrs().some(a => a.toString().includes('/p2p-circuit')), { timeout: 10_000 }).toBe(true)
+    const created = await Promise.all(Array.from({ length: sources }, async () => await createLibp2p({ transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [muxer()] })))
+    nodes.push(...created)
+    return { relay: relayAddress, destination, sources: created }
+  }
 
-    // The destination accepts the circuit, then reads nothing (an app that stopped reading).
+  it('holds a circuit\'s source back while the destination reads nothing, then forwards every byte in order', async () => {
+    const { relay, destination, sources: [source] } = await network(1)
     const received: Uint8Array[] = []
-    const accepted = new Promise<Stream>(resolve => {
-      void destination.unhandle(RELAY_PROTOCOLS.stop).then(async () => {
-        await destination.handle(RELAY_PROTOCOLS.stop, stream => {
-          stream.addEventListener('message', () => {
-            stream.send(STOP_OK)
-            stream.pause()
-            stream.addEventListener('message', event => { received.push(event.data.subarray()) })
-            resolve(stream)
-          }, { once: true })
-        }, { runOnLimitedConnection: true })
-      })
+    let accepted: Stream | undefined
+    await acceptCircuitsByHand(destination, stream => {
+      accepted = stream
+      stream.pause()
+      stream.addEventListener('message', event => { received.push(event.data.subarray()) })
     })
-    await new Promise(resolve => setTimeout(resolve, 100))
+    const hop = await openCircuitByHand(source as Libp2p, relay, destination.peerId)
 
-    const hop = await source.dialProtocol(relayAddress, RELAY_PROTOCOLS.hop)
-    const status = new Promise<void>(resolve => { hop.addEventListener('message', () => { resolve() }, { once: true }) })
-    hop.send(hopConnect(destination.peerId))
-    const stop = await accepted
-    await status
+    // Unpatched, the relay took everything offered (48 MiB) into its memory.
+    const first = await pushUntilHeldBack(hop, OFFERED_BYTES, { stalledAfterMs: STALLED_AFTER_MS })
+    expect(first.accepted).toBeLessThanOrEqual(IN_FLIGHT_BOUND)
 
-    // Unpatched, the relay read everything the source offered (48 MiB) into memory.
-    const heldBackAt = await sendUntilHeldBack(hop, 0, OFFERED_BYTES)
-    expect(heldBackAt * CHUNK_BYTES).toBeLessThanOrEqual(IN_FLIGHT_BOUND)
-
-    stop.resume()
-    const sent = await sendUntilHeldBack(hop, heldBackAt, 2 * heldBackAt * CHUNK_BYTES + 8 * CHUNK_BYTES)
-    await expect.poll(() => received.reduce((sum, data) => sum + data.byteLength, 0), { timeout: 10_000 }).toBe(sent * CHUNK_BYTES)
-    const bytes = new Uint8Array(sent * CHUNK_BYTES)
+    accepted?.resume()
+    const second = await pushUntilHeldBack(hop, 2 * first.accepted, { stalledAfterMs: STALLED_AFTER_MS, firstChunk: first.chunks })
+    const total = (first.chunks + second.chunks) * CHUNK_BYTES
+    await expect.poll(() => received.reduce((sum, data) => sum + data.byteLength, 0), { timeout: 10_000 }).toBe(total)
+    const bytes = new Uint8Array(total)
     let offset = 0
     for (const data of received) { bytes.set(data, offset); offset += data.byteLength }
-    for (let index = 0; index < sent; index++) {
+    for (let index = 0; index < total / CHUNK_BYTES; index++) {
       const start = index * CHUNK_BYTES
       expect(bytes.subarray(start, start + CHUNK_BYTES).every(b => b === index % 251), `chunk ${index}`).toBe(true)
     }
+  })
+
+  it('keeps holding it back while another circuit to the same destination flows', async () => {
+    const { relay, destination, sources: [stalled, flowing] } = await network(2)
+    let circuits = 0
+    let flowed = 0
+    await acceptCircuitsByHand(destination, stream => {
+      // The first circuit reads nothing; the second reads everything (its drains reach the first's stream too).
+      if (circuits++ === 0) stream.pause()
+      else stream.addEventListener('message', event => { flowed += event.data.byteLength })
+    })
+    const stalledHop = await openCircuitByHand(stalled as Libp2p, relay, destination.peerId)
+    const flowingHop = await openCircuitByHand(flowing as Libp2p, relay, destination.peerId)
+
+    const [held] = await Promise.all([
+      pushUntilHeldBack(stalledHop, OFFERED_BYTES, { stalledAfterMs: STALLED_AFTER_MS }),
+      pushUntilHeldBack(flowingHop, 32 * 1024 * 1024, { stalledAfterMs: 5_000 })
+    ])
+    await expect.poll(() => flowed, { timeout: 20_000 }).toBeGreaterThanOrEqual(32 * 1024 * 1024)
+    // With the first drain patch alone, each drain of the shared connection let the relay take more.
+    expect(held.accepted).toBeLessThanOrEqual(IN_FLIGHT_BOUND)
+  })
+
+  it('ends the circuit when the destination leaves while its source is held back', async () => {
+    const { relay, destination, sources: [source] } = await network(1)
+    await acceptCircuitsByHand(destination, stream => { stream.pause() })
+    const hop = await openCircuitByHand(source as Libp2p, relay, destination.peerId)
+    await pushUntilHeldBack(hop, OFFERED_BYTES, { stalledAfterMs: STALLED_AFTER_MS })
+
+    await destination.stop()
+    // Unpatched (with the drain patch), the relay left the source paused on an open circuit for good.
+    await expect.poll(() => hop.status, { timeout: 10_000 }).not.toBe('open')
   })
 })
