@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
+import { drainedWithin } from './drained-within.fixture.js'
 import { loopbackNode as node } from './loopback-node.fixture.js'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -16,12 +17,7 @@ const STILL_WAITING_MS = 500
 async function fill (stream: Stream): Promise<void> {
   for (let i = 0; i < 1_000; i++) {
     if (stream.send(CHUNK)) continue
-    const drained = await new Promise<boolean>(resolve => {
-      const timer = setTimeout(() => { stream.removeEventListener('drain', onDrain); resolve(false) }, 300)
-      const onDrain = (): void => { clearTimeout(timer); resolve(true) }
-      stream.addEventListener('drain', onDrain, { once: true })
-    })
-    if (!drained) return
+    if (!await drainedWithin(stream, 300)) return
   }
   throw new Error('the stream never filled')
 }

@@ -1,4 +1,11 @@
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
+import { identify } from '@libp2p/identify'
+import { tcp } from '@libp2p/tcp'
 import { RELAY_PROTOCOLS } from '@meganet/contracts'
+import { createLibp2p } from 'libp2p'
+import { drainedWithin } from '../net/drained-within.fixture.js'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -62,12 +69,62 @@ export async function pushUntilHeldBack (stream: Stream, bytes: number, options:
   while (sent - stream.writeBufferLength < bytes) {
     sent += CHUNK_BYTES
     if (stream.send(chunk(index++))) continue
-    const drained = await new Promise<boolean>(resolve => {
-      const timer = setTimeout(() => { stream.removeEventListener('drain', onDrain); resolve(false) }, options.stalledAfterMs)
-      const onDrain = (): void => { clearTimeout(timer); resolve(true) }
-      stream.addEventListener('drain', onDrain, { once: true })
-    })
-    if (!drained) break
+    if (!await drainedWithin(stream, options.stalledAfterMs)) break
   }
   return { chunks: index - (options.firstChunk ?? 0), accepted: sent - stream.writeBufferLength }
+}
+
+export interface RelayNetwork {
+  readonly relay: Libp2p
+  readonly relayAddress: Multiaddr
+  /** Holds a reservation on the relay. */
+  readonly destination: Libp2p
+  /** Plain TCP nodes that can reach the relay. */
+  readonly sources: Libp2p[]
+  stop: () => Promise<void>
+}
+
+/**
+ * A js-libp2p relay on loopback, a destination reserved on it, and `sources` nodes.
+ * `windowBytes`: every yamux stream window (libp2p's default when absent).
+ * `unlimited`: the relay applies no data or duration limit to circuits.
+ */
+export async function relayNetwork (init: { sources: number, windowBytes?: number, unlimited?: boolean }): Promise<RelayNetwork> {
+  const muxer = (): ReturnType<typeof yamux> => yamux(init.windowBytes == null ? {} : { streamOptions: { maxStreamWindowSize: init.windowBytes } })
+  const nodes: Libp2p[] = []
+  const stop = async (): Promise<void> => { await Promise.all(nodes.map(async n => { await n.stop() })) }
+  try {
+    const relay = await createLibp2p({
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
+      transports: [tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [muxer()],
+      services: { identify: identify(), relay: circuitRelayServer(init.unlimited === true ? { reservations: { applyDefaultLimit: false } } : {}) }
+    })
+    nodes.push(relay)
+    const destination = await createLibp2p({
+      addresses: { listen: ['/p2p-circuit'] },
+      transports: [tcp(), circuitRelayTransport()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [muxer()],
+      services: { identify: identify() }
+    })
+    nodes.push(destination)
+    const relayAddress = relay.getMultiaddrs()[0] as Multiaddr
+    await destination.dial(relayAddress)
+    await reserved(destination, 10_000)
+    for (let i = 0; i < init.sources; i++) nodes.push(await createLibp2p({ transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [muxer()] }))
+    return { relay, relayAddress, destination, sources: nodes.slice(2), stop }
+  } catch (err) {
+    await stop()
+    throw err
+  }
+}
+
+async function reserved (node: Libp2p, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!node.getMultiaddrs().some(a => a.toString().includes('/p2p-circuit'))) {
+    if (Date.now() > deadline) throw new Error(`no relay reservation within ${timeoutMs} ms`)
+    await new Promise(resolve => setTimeout(resolve, 50))
+  }
 }

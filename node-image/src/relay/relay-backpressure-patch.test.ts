@@ -1,11 +1,6 @@
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { circuitRelayServer, circuitRelayTransport } from '@libp2p/circuit-relay-v2'
-import { identify } from '@libp2p/identify'
-import { tcp } from '@libp2p/tcp'
-import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
-import { CHUNK_BYTES, acceptCircuitsByHand, openCircuitByHand, pushUntilHeldBack } from './raw-circuit.fixture.js'
+import { CHUNK_BYTES, acceptCircuitsByHand, openCircuitByHand, pushUntilHeldBack, relayNetwork } from './raw-circuit.fixture.js'
+import type { RelayNetwork } from './raw-circuit.fixture.js'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -18,35 +13,15 @@ const IN_FLIGHT_BOUND = 4 * WINDOW_BYTES
 /** How long a source waits for room before it counts itself held back. */
 const STALLED_AFTER_MS = 1_000
 
-const muxer = (): ReturnType<typeof yamux> => yamux({ streamOptions: { maxStreamWindowSize: WINDOW_BYTES } })
-
 describe('the circuit relay backpressure patch (patches/README.md)', () => {
-  const nodes: Libp2p[] = []
-  afterEach(async () => { await Promise.all(nodes.splice(0).map(async n => { await n.stop() })) })
+  const networks: RelayNetwork[] = []
+  afterEach(async () => { await Promise.all(networks.splice(0).map(async n => { await n.stop() })) })
 
   /** A relay with no circuit limits, a destination reserved on it, and `sources` nodes that can reach it. */
   async function network (sources: number): Promise<{ relay: Multiaddr, destination: Libp2p, sources: Libp2p[] }> {
-    const relay = await createLibp2p({
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-      transports: [tcp()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [muxer()],
-      services: { identify: identify(), relay: circuitRelayServer({ reservations: { applyDefaultLimit: false } }) }
-    })
-    const destination = await createLibp2p({
-      addresses: { listen: ['/p2p-circuit'] },
-      transports: [tcp(), circuitRelayTransport()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [muxer()],
-      services: { identify: identify() }
-    })
-    nodes.push(relay, destination)
-    const relayAddress = relay.getMultiaddrs()[0] as Multiaddr
-    await destination.dial(relayAddress)
-    await expect.poll(() => destination.getMultiaddrs().some(a => a.toString().includes('/p2p-circuit')), { timeout: 10_000 }).toBe(true)
-    const created = await Promise.all(Array.from({ length: sources }, async () => await createLibp2p({ transports: [tcp()], connectionEncrypters: [noise()], streamMuxers: [muxer()] })))
-    nodes.push(...created)
-    return { relay: relayAddress, destination, sources: created }
+    const created = await relayNetwork({ sources, windowBytes: WINDOW_BYTES, unlimited: true })
+    networks.push(created)
+    return { relay: created.relayAddress, destination: created.destination, sources: created.sources }
   }
 
   it('holds a circuit\'s source back while the destination reads nothing, then forwards every byte in order', async () => {
