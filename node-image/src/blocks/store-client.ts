@@ -90,10 +90,13 @@ export async function storeRequest (
   try {
     const framed = storeFrames(stream)
     await framed.write(encodeHeader(request), signal)
-    if (block != null) await framed.write(block, signal)
+    // Read while writing: an anchor that refuses a put answers after the header and stops reading
+    // the block, so a writer that waited for room before reading would never see the refusal.
+    const replyHeader = readHeader(framed, signal)
+    if (block != null) await Promise.race([framed.write(block, signal).catch(() => {}), replyHeader.catch(() => {})])
     let header: unknown
     try {
-      header = await readHeader(framed, signal)
+      header = await replyHeader
     } catch (err) {
       if (err instanceof StoreError) throw new StoreError('protocol', `unreadable store reply: ${err.message}`, { cause: err })
       throw err
