@@ -135,8 +135,8 @@ describe('the web app in Chromium against a devnet', () => {
     await wssPage.openChat(webrtcPageId)
     await webrtcPage.send('first message: through the relay')
     await wssPage.waitForMessage('first message: through the relay')
-    // The app asks for a direct connection after a relayed send; the badge follows the path.
-    await eventually(async () => (await webrtcPage.pathTo(wssPageId)) === 'direct' ? true : undefined, 30_000, 'a direct connection between the pages')
+    // The app asks for a direct connection after a relayed send (three tries of up to 10 s); the badge follows the path.
+    await eventually(async () => (await webrtcPage.pathTo(wssPageId)) === 'direct' ? true : undefined, 45_000, 'a direct connection between the pages')
     const direct = (await webrtcPage.connections()).filter(c => c.peer === wssPageId && !c.limited)
     expect(direct.some(c => c.address.includes('/webrtc'))).toBe(true)
     await webrtcPage.page.waitForSelector('#path-badge[data-path="direct"]', { timeout: 10_000 })
