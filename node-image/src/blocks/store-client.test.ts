@@ -24,7 +24,9 @@ describe('store client', () => {
     await peer.dial(anchor.getMultiaddrs())
     const block = new Uint8Array(BLOCK_BYTES)
     const cid = await cidOf(block, 'raw')
-    // Before reading while writing, the peer waited for room it never got and timed out as `unreachable`.
+    // The peer must not need room it will never get before it reads the answer. (Before it read
+    // while writing, it got through only when a window update or a drain of the connection came
+    // by after the block was queued.)
     await expect(storeRequest(peer, anchor.peerId, { op: 'put', cid: cid.toString(), size: BLOCK_BYTES }, block, 5_000))
       .rejects.toMatchObject({ code: 'too_large', message: refusal.error })
   })
