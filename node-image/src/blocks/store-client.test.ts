@@ -1,20 +1,17 @@
 import { PROTOCOLS } from '@meganet/contracts'
-import { afterEach, describe, expect, it } from 'vitest'
-import { loopbackNode as node } from '../net/loopback-node.fixture.js'
+import { describe, expect, it } from 'vitest'
+import { loopbackNodes } from '../net/loopback-node.fixture.js'
 import { cidOf } from './cid.js'
 import { encodeHeader, storeFrames, storeRequest } from './store-client.js'
 import type { StoreReply } from '@meganet/contracts'
-import type { Libp2p } from '@libp2p/interface'
 
 const BLOCK_BYTES = 5 * 1024 * 1024
 
 describe('store client', () => {
-  const nodes: Libp2p[] = []
-  afterEach(async () => { await Promise.all(nodes.splice(0).map(async n => { await n.stop() })) })
+  const node = loopbackNodes()
 
   it('sees a refusal that comes while the block is still being written to an anchor that stopped reading', async () => {
     const [peer, anchor] = [await node(), await node()]
-    nodes.push(peer, anchor)
     const refusal: StoreReply = { ok: false, code: 'too_large', error: `block of ${BLOCK_BYTES} bytes exceeds the limit` }
     await anchor.handle(PROTOCOLS.store, stream => {
       // Reads nothing more: the muxer sends no window update, so the peer cannot finish writing.

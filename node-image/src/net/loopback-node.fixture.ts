@@ -2,6 +2,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
+import { afterEach } from 'vitest'
 import type { Libp2p, ServiceMap } from '@libp2p/interface'
 import type { ServiceFactoryMap } from 'libp2p'
 
@@ -15,4 +16,15 @@ export async function loopbackNode<T extends ServiceMap = ServiceMap> (services?
     streamMuxers: [yamux()],
     ...(services != null ? { services } : {})
   })
+}
+
+/** For a describe block: makes {@link loopbackNode}s and stops them after each test. */
+export function loopbackNodes (): typeof loopbackNode {
+  const nodes: Libp2p[] = []
+  afterEach(async () => { await Promise.all(nodes.splice(0).map(async n => { await n.stop() })) })
+  return async (services, options) => {
+    const created = await loopbackNode(services, options)
+    nodes.push(created)
+    return created
+  }
 }

@@ -1,7 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { drainedWithin } from './drained-within.fixture.js'
-import { loopbackNode as node } from './loopback-node.fixture.js'
-import type { Libp2p, Stream } from '@libp2p/interface'
+import { loopbackNodes } from './loopback-node.fixture.js'
+import type { Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 const PROTOCOL = '/meganet-test/relay-like/1.0.0'
@@ -22,12 +22,10 @@ async function push (stream: Stream, bytes: number): Promise<number> {
 }
 
 describe('the stream resume patch (patches/README.md)', () => {
-  const nodes: Libp2p[] = []
-  afterEach(async () => { await Promise.all(nodes.splice(0).map(async n => { await n.stop() })) })
+  const node = loopbackNodes()
 
   it('a stream its message listener pauses again during resume() stays paused, and its sender held back', async () => {
     const [sender, receiver] = [await node(), await node()]
-    nodes.push(sender, receiver)
     let inbound: Stream | undefined
     // As the circuit relay does while the other side of a circuit is full: pause at every message.
     await receiver.handle(PROTOCOL, stream => {
