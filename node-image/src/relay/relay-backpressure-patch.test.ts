@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { CHUNK_BYTES, acceptCircuitsByHand, openCircuitByHand, pushUntilHeldBack, relayNetwork } from './raw-circuit.fixture.js'
+import { drainedWithin } from '../net/drained-within.fixture.js'
+import { CHUNK_BYTES, acceptCircuitsByHand, chunk, openCircuitByHand, pushUntilHeldBack, relayNetwork } from './raw-circuit.fixture.js'
 import type { RelayNetwork } from './raw-circuit.fixture.js'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -10,6 +11,9 @@ const OFFERED_BYTES = 48 * 1024 * 1024
 const WINDOW_BYTES = 1024 * 1024
 /** Source to relay, relay to destination, and a message or two queued on each side. */
 const IN_FLIGHT_BOUND = 4 * WINDOW_BYTES
+/** How long the source of a circuit to a slow reader sends, and how long that reader pauses after each message. */
+const SLOW_READER_MS = 2_000
+const SLOW_READER_PAUSE_MS = 50
 /** How long a source waits for room before it counts itself held back. */
 const STALLED_AFTER_MS = 1_000
 
@@ -71,6 +75,37 @@ describe('the circuit relay backpressure patch (patches/README.md)', () => {
     await expect.poll(() => flowed, { timeout: 20_000 }).toBeGreaterThanOrEqual(32 * 1024 * 1024)
     // With the first drain patch alone, each drain of the shared connection let the relay take more.
     expect(held.accepted).toBeLessThanOrEqual(IN_FLIGHT_BOUND)
+  })
+
+  it('holds a circuit\'s source back to a slow reader, then delivers every byte in order', async () => {
+    const { relay, destination, sources: [source] } = await network(1)
+    let received = 0
+    let misplaced = 0
+    let slow = true
+    await acceptCircuitsByHand(destination, stream => {
+      stream.addEventListener('message', event => {
+        for (const part of event.data instanceof Uint8Array ? [event.data] : event.data) {
+          for (let i = 0; i < part.byteLength; i += 4096) if (part[i] !== Math.floor((received + i) / CHUNK_BYTES) % 251) misplaced++
+          received += part.byteLength
+        }
+        // A slow reader: a pause after every message.
+        if (!slow) return
+        stream.pause()
+        setTimeout(() => { if (stream.readStatus === 'paused') stream.resume() }, SLOW_READER_PAUSE_MS)
+      })
+    })
+    const hop = await openCircuitByHand(source as Libp2p, relay, destination.peerId)
+    const deadline = Date.now() + SLOW_READER_MS
+    let chunks = 0
+    while (Date.now() < deadline && hop.status === 'open') {
+      if (!hop.send(chunk(chunks++))) await drainedWithin(hop, Math.max(1, deadline - Date.now()))
+    }
+    // Without the resume patch, the relay's resume undid its own pause, and the source was no longer held back.
+    expect(hop.status).toBe('open')
+    expect(chunks * CHUNK_BYTES - hop.writeBufferLength - received).toBeLessThanOrEqual(IN_FLIGHT_BOUND)
+    slow = false
+    await expect.poll(() => received, { timeout: 20_000 }).toBe(chunks * CHUNK_BYTES)
+    expect(misplaced).toBe(0)
   })
 
   it('ends the circuit when the destination leaves while its source is held back', async () => {
