@@ -2,7 +2,10 @@ import { lpStream, streamPair } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { describe, expect, it } from 'vitest'
 import { FrameRefusedError, FrameTooLargeError, boundedFrames } from './bounded-frames.js'
+import { drainedWithin } from './drained-within.fixture.js'
+import { loopbackNodes } from './loopback-node.fixture.js'
 import type { Stream } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
 
 function varint (value: number): Uint8Array {
   const out: number[] = []
@@ -85,5 +88,35 @@ describe('boundedFrames', () => {
     client2.send(varint(100))
     await client2.close()
     await expect(frames2.read({ maxLength: 1000, signal: signal() })).rejects.toThrow(/ended/)
+  })
+
+  describe('over a real yamux stream', () => {
+    const node = loopbackNodes()
+
+    it('holds a sender that floods past a frame to the allowance and the window, also after a read resumed the stream', async () => {
+      const [sender, reader] = [await node(), await node()]
+      let frames: ReturnType<typeof boundedFrames> | undefined
+      let inbound: Stream | undefined
+      await reader.handle('/meganet-test/frames/1.0.0', stream => {
+        inbound = stream
+        frames = boundedFrames(stream, 1024)
+      })
+      const stream = await sender.dialProtocol(reader.getMultiaddrs()[0] as Multiaddr, '/meganet-test/frames/1.0.0')
+      stream.send(varint(100))
+      stream.send(new Uint8Array(100))
+      const flood = async (): Promise<void> => {
+        for (let sent = 0; sent < 8 * 1024 * 1024 && stream.status === 'open'; sent += 64 * 1024) {
+          if (!stream.send(new Uint8Array(64 * 1024)) && !await drainedWithin(stream, 500)) return
+        }
+      }
+      await flood()
+      // Reading the frame resumes the stream; the reader's own listener pauses it again at once.
+      expect((await (frames as ReturnType<typeof boundedFrames>).read({ maxLength: 1000, signal: signal() })).byteLength).toBe(100)
+      await flood()
+      // Unpatched (@libp2p/utils resume), the resume reopened the window: the sender went on until
+      // the stream's read buffer passed 4 MiB and libp2p aborted it.
+      expect(inbound?.status).toBe('open')
+      expect(inbound?.readBufferLength).toBeLessThanOrEqual(1024 * 1024)
+    })
   })
 })
