@@ -26,10 +26,31 @@ describe('Blockstore', () => {
     expect(store.usedBytes).toBe(1000)
     const reopened = await Blockstore.open(dir, 1024 * 1024)
     expect(reopened.has(cid)).toBe(true)
-    expect(reopened.info(cid)).toEqual({ size: 1000, leases: [lease] })
+    expect(reopened.info(cid)).toMatchObject({ size: 1000, leases: [lease] })
     expect(isPinned(reopened.info(cid))).toBe(true)
     expect(reopened.leaseCount).toBe(1)
     expect(Buffer.from((await reopened.get(cid))!).equals(bytes)).toBe(true)
+  })
+
+  it('keeps when a block was last referenced in its file, across a reopen, and ignores a touch of a missing block', async () => {
+    const dir = await freshDir()
+    const store = await Blockstore.open(dir, 1024 * 1024)
+    const bytes = randomBytes(100)
+    const cid = await cidOf(bytes, 'raw')
+    const before = Date.now()
+    await store.put(cid, bytes)
+    expect(store.lastReferenced(cid)).toBeGreaterThanOrEqual(before)
+    const old = new Date(Date.now() - 3_600_000)
+    await store.touch(cid, old)
+    expect(store.lastReferenced(cid)).toBe(old.getTime())
+    expect((await Blockstore.open(dir, 1024 * 1024)).lastReferenced(cid)).toBeCloseTo(old.getTime(), -1)
+    // A put of a block already here references it again.
+    await store.put(cid, bytes)
+    expect(store.lastReferenced(cid)).toBeGreaterThanOrEqual(before)
+
+    const missing = await cidOf(randomBytes(10), 'raw')
+    await store.touch(missing)
+    expect(store.lastReferenced(missing)).toBeUndefined()
   })
 
   it('keeps the later expiry of an owner\'s lease, releases it, and caps owners per block', async () => {

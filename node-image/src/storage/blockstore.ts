@@ -27,6 +27,8 @@ export interface BlockInfo {
   readonly size: number
   /** Who keeps the block, until when (a block with a live lease is pinned). */
   readonly leases: readonly Lease[]
+  /** When the block was last written or referenced (ms since the epoch; its file's mtime). */
+  readonly referencedAt: number
 }
 
 export interface BlockstoreOptions {
@@ -50,7 +52,8 @@ export function isPinned (info: BlockInfo | undefined, now = Date.now()): boolea
  * to `tmp/`, flushed, and renamed into place, so after a crash it is either whole or absent;
  * leftovers in `tmp/` are removed at open. Reads are checked against the CID. The file's mtime
  * records when the block was last written or referenced (see {@link touch}), which garbage
- * collection reads. A block's leases (owner, expiry) sit in `pins/<cid>` as JSON.
+ * collection reads; the index keeps a copy, so repair rounds need no `stat` per block. A block's
+ * leases (owner, expiry) sit in `pins/<cid>` as JSON.
  */
 export class Blockstore {
   private readonly root: string
@@ -144,7 +147,7 @@ export class Blockstore {
       throw err
     }
     if (merged.length > 0) await this.writeLeases(key, merged)
-    this.index.set(key, { size: bytes.byteLength, leases: merged })
+    this.index.set(key, { size: bytes.byteLength, leases: merged, referencedAt: Date.now() })
     this.leaseTotal += merged.length
   }
 
@@ -191,24 +194,25 @@ export class Blockstore {
   }
 
   /**
-   * Marks a block as referenced now (garbage collection keeps recently referenced blocks). A
-   * block that is not there is fine; any other failure (EACCES, EROFS, EIO) is thrown, since a
-   * block silently left unmarked could be collected while still referenced.
+   * Marks a block as referenced `at` (now unless given; garbage collection keeps recently
+   * referenced blocks). A block that is not there is fine; any other failure (EACCES, EROFS, EIO)
+   * is thrown, since a block silently left unmarked could be collected while still referenced.
    */
-  async touch (cid: CID): Promise<void> {
-    const now = new Date()
-    await utimes(this.blockPath(cid.toString()), now, now).catch((err: unknown) => {
+  async touch (cid: CID, at = new Date()): Promise<void> {
+    const key = cid.toString()
+    try {
+      await utimes(this.blockPath(key), at, at)
+    } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-    })
+      return
+    }
+    const info = this.index.get(key)
+    if (info != null) this.index.set(key, { ...info, referencedAt: at.getTime() })
   }
 
-  /** When the block was last written or referenced. */
-  async lastReferenced (cid: CID): Promise<number | undefined> {
-    try {
-      return (await stat(this.blockPath(cid.toString()))).mtimeMs
-    } catch {
-      return undefined
-    }
+  /** When the block was last written or referenced; undefined when it is not here. */
+  lastReferenced (cid: CID): number | undefined {
+    return this.index.get(cid.toString())?.referencedAt
   }
 
   private forget (key: string): void {
@@ -228,9 +232,9 @@ export class Blockstore {
     const pins = new Set(await readdir(join(this.root, 'pins')))
     for (const shard of await readdir(join(this.root, 'blocks'))) {
       for (const name of await readdir(join(this.root, 'blocks', shard))) {
-        const size = (await stat(join(this.root, 'blocks', shard, name))).size
+        const { size, mtimeMs } = await stat(join(this.root, 'blocks', shard, name))
         const leases = pins.has(name) ? await this.readLeases(name) : []
-        this.index.set(name, { size, leases })
+        this.index.set(name, { size, leases, referencedAt: mtimeMs })
         this.used += size
         this.leaseTotal += leases.length
       }

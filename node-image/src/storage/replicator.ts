@@ -119,7 +119,7 @@ export class Replicator extends TypedEventEmitter<ReplicatorEvents> {
     const anchors = this.fleet.placementAnchors()
     // Garbage is not repaired: copying it would bring back what collection just removed elsewhere.
     const cids: CID[] = []
-    for (const cid of this.store.cids()) if (!(await this.isGarbage(cid))) cids.push(cid)
+    for (const cid of this.store.cids()) if (!this.isGarbage(cid)) cids.push(cid)
     if (anchors.length === 0 || cids.length === 0) {
       this.last = { checked: cids.length, pushed: 0, underReplicated: 0, unconfirmed: this.draining ? cids.length : 0 }
       this.safeDispatchEvent('round', { detail: this.last })
@@ -207,9 +207,9 @@ export class Replicator extends TypedEventEmitter<ReplicatorEvents> {
   }
 
   /** Unpinned and not referenced within the grace period: the next collection removes it. */
-  private async isGarbage (cid: CID, now = Date.now()): Promise<boolean> {
+  private isGarbage (cid: CID, now = Date.now()): boolean {
     if (isPinned(this.store.info(cid), now)) return false
-    const last = await this.store.lastReferenced(cid)
+    const last = this.store.lastReferenced(cid)
     return last != null && now - last > this.init.gcGraceMs
   }
 
@@ -236,7 +236,7 @@ export class Replicator extends TypedEventEmitter<ReplicatorEvents> {
     await this.whoHas(referenced, true)
     let deleted = 0
     for (const cid of this.store.cids()) {
-      if (await this.isGarbage(cid, now)) {
+      if (this.isGarbage(cid, now)) {
         await this.store.delete(cid)
         deleted++
       }
