@@ -2,7 +2,7 @@ import { lpStream, streamPair } from '@libp2p/utils'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { describe, expect, it } from 'vitest'
 import { FrameRefusedError, FrameTooLargeError, boundedFrames } from './bounded-frames.js'
-import { drainedWithin } from './drained-within.fixture.js'
+import { pushUntilHeldBack } from './backpressure.fixture.js'
 import { loopbackNodes } from './loopback-node.fixture.js'
 import type { Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -104,11 +104,7 @@ describe('boundedFrames', () => {
       const stream = await sender.dialProtocol(reader.getMultiaddrs()[0] as Multiaddr, '/meganet-test/frames/1.0.0')
       stream.send(varint(100))
       stream.send(new Uint8Array(100))
-      const flood = async (): Promise<void> => {
-        for (let sent = 0; sent < 8 * 1024 * 1024 && stream.status === 'open'; sent += 64 * 1024) {
-          if (!stream.send(new Uint8Array(64 * 1024)) && !await drainedWithin(stream, 500)) return
-        }
-      }
+      const flood = async (): Promise<unknown> => await pushUntilHeldBack(stream, 8 * 1024 * 1024, () => new Uint8Array(64 * 1024), 500)
       await flood()
       // Reading the frame resumes the stream; the reader's own listener pauses it again at once.
       expect((await (frames as ReturnType<typeof boundedFrames>).read({ maxLength: 1000, signal: signal() })).byteLength).toBe(100)

@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { drainedWithin } from './drained-within.fixture.js'
+import { drainedWithin } from './backpressure.fixture.js'
 import { loopbackNode as node } from './loopback-node.fixture.js'
 import type { Libp2p, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { drainedWithin } from './drained-within.fixture.js'
+import { pushUntilHeldBack } from './backpressure.fixture.js'
 import { loopbackNodes } from './loopback-node.fixture.js'
 import type { Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -11,14 +11,8 @@ const OFFERED_BYTES = 8 * 1024 * 1024
 /** What may sit in the paused stream's read buffer: its yamux window (256 KiB at first) and a frame. */
 const HELD_BOUND = 1024 * 1024
 
-/** Sends until the stream stops draining (held back) or `bytes` went out; returns what went out. */
-async function push (stream: Stream, bytes: number): Promise<number> {
-  let sent = 0
-  while (sent < bytes && stream.status === 'open') {
-    sent += CHUNK.byteLength
-    if (!stream.send(CHUNK) && !await drainedWithin(stream, 500)) break
-  }
-  return sent
+async function push (stream: Stream, bytes: number): Promise<void> {
+  await pushUntilHeldBack(stream, bytes, () => CHUNK, 500)
 }
 
 describe('the stream resume patch (patches/README.md)', () => {

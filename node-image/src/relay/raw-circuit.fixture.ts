@@ -5,7 +5,7 @@ import { identify } from '@libp2p/identify'
 import { tcp } from '@libp2p/tcp'
 import { RELAY_PROTOCOLS } from '@meganet/contracts'
 import { createLibp2p } from 'libp2p'
-import { drainedWithin } from '../net/drained-within.fixture.js'
+import { pushUntilHeldBack as pushMessagesUntilHeldBack } from '../net/backpressure.fixture.js'
 import type { Libp2p, PeerId, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
@@ -64,14 +64,9 @@ export async function openCircuitByHand (source: Libp2p, relay: Multiaddr, desti
  * the relay took (sent, less what still waits in this stream's write buffer).
  */
 export async function pushUntilHeldBack (stream: Stream, bytes: number, options: { stalledAfterMs: number, firstChunk?: number }): Promise<{ chunks: number, accepted: number }> {
-  let index = options.firstChunk ?? 0
-  let sent = 0
-  while (sent - stream.writeBufferLength < bytes) {
-    sent += CHUNK_BYTES
-    if (stream.send(chunk(index++))) continue
-    if (!await drainedWithin(stream, options.stalledAfterMs)) break
-  }
-  return { chunks: index - (options.firstChunk ?? 0), accepted: sent - stream.writeBufferLength }
+  const first = options.firstChunk ?? 0
+  const { messages, accepted } = await pushMessagesUntilHeldBack(stream, bytes, i => chunk(first + i), options.stalledAfterMs)
+  return { chunks: messages, accepted }
 }
 
 export interface RelayNetwork {

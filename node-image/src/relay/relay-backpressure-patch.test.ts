@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest'
-import { drainedWithin } from '../net/drained-within.fixture.js'
+import { drainedWithin } from '../net/backpressure.fixture.js'
 import { CHUNK_BYTES, acceptCircuitsByHand, chunk, openCircuitByHand, pushUntilHeldBack, relayNetwork } from './raw-circuit.fixture.js'
 import type { RelayNetwork } from './raw-circuit.fixture.js'
 import type { Libp2p, Stream } from '@libp2p/interface'
