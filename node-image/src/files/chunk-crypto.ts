@@ -1,6 +1,7 @@
 import { fileMetaSchema } from '@meganet/contracts'
 import { fromString as bytesFromString, toString as bytesToString } from 'uint8arrays'
-import { BLOCK_OVERHEAD_BYTES, FILE_KEY_BYTES, NONCE_BYTES, TAG_BYTES } from './constants.js'
+import { sealBlock, openBlock } from './aes-gcm.js'
+import { FILE_KEY_BYTES } from './constants.js'
 import { ManifestError } from './manifest.js'
 import type { FileMeta } from '@meganet/contracts'
 
@@ -9,7 +10,7 @@ import type { FileMeta } from '@meganet/contracts'
  * nonce ‖ ciphertext ‖ tag. The additional data binds a chunk to its position
  * (`meganet-chunk:v1:<index>`), so chunks cannot be reordered or swapped unnoticed.
  *
- * WebCrypto (`globalThis.crypto.subtle`), so the same code runs in Node and in browsers.
+ * The cipher is `aes-gcm.ts` (node:crypto) in Node and `aes-gcm.browser.ts` (WebCrypto) in browsers.
  */
 
 const META_AAD = new TextEncoder().encode('meganet-meta:v1')
@@ -19,23 +20,13 @@ export class DecryptError extends Error {
   override readonly name = 'DecryptError'
 }
 
-function chunkAad (index: number): Uint8Array<ArrayBuffer> {
+function chunkAad (index: number): Uint8Array {
   return new TextEncoder().encode(`meganet-chunk:v1:${index}`)
 }
 
-type AesKey = Awaited<ReturnType<typeof crypto.subtle.importKey>>
-
-/** Imported keys, so a file's chunks do not each import the same raw key. */
-const imported = new WeakMap<Uint8Array, Promise<AesKey>>()
-
-async function aesKey (key: Uint8Array): Promise<AesKey> {
+function checkedKey (key: Uint8Array): Uint8Array {
   if (key.byteLength !== FILE_KEY_BYTES) throw new RangeError(`a file key is ${FILE_KEY_BYTES} bytes; got ${key.byteLength}`)
-  let found = imported.get(key)
-  if (found == null) {
-    found = crypto.subtle.importKey('raw', new Uint8Array(key), { name: 'AES-GCM' }, false, ['encrypt', 'decrypt'])
-    imported.set(key, found)
-  }
-  return await found
+  return key
 }
 
 /** A fresh random file key. */
@@ -43,27 +34,13 @@ export function generateFileKey (): Uint8Array {
   return crypto.getRandomValues(new Uint8Array(FILE_KEY_BYTES))
 }
 
-async function seal (key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
-  const cryptoKey = await aesKey(key)
-  const nonce = crypto.getRandomValues(new Uint8Array(NONCE_BYTES))
-  const sealed = await crypto.subtle.encrypt({ name: 'AES-GCM', iv: nonce, additionalData: aad, tagLength: TAG_BYTES * 8 }, cryptoKey, plaintext)
-  const block = new Uint8Array(NONCE_BYTES + sealed.byteLength)
-  block.set(nonce, 0)
-  block.set(new Uint8Array(sealed), NONCE_BYTES)
-  return block
+async function seal (key: Uint8Array, plaintext: Uint8Array, aad: Uint8Array): Promise<Uint8Array> {
+  return await sealBlock(checkedKey(key), plaintext, aad)
 }
 
 /** Returns the plaintext, or undefined when the block does not authenticate. */
-async function unseal (key: Uint8Array, block: Uint8Array, aad: Uint8Array<ArrayBuffer>): Promise<Uint8Array | undefined> {
-  const cryptoKey = await aesKey(key)
-  if (block.byteLength < BLOCK_OVERHEAD_BYTES) return undefined
-  try {
-    const plaintext = await crypto.subtle.decrypt({ name: 'AES-GCM', iv: block.subarray(0, NONCE_BYTES) as Uint8Array<ArrayBuffer>, additionalData: aad, tagLength: TAG_BYTES * 8 },
-      cryptoKey, block.subarray(NONCE_BYTES))
-    return new Uint8Array(plaintext)
-  } catch {
-    return undefined
-  }
+async function unseal (key: Uint8Array, block: Uint8Array, aad: Uint8Array): Promise<Uint8Array | undefined> {
+  return await openBlock(checkedKey(key), block, aad)
 }
 
 /** Chunk `index` (from 0) of a file, as the block to store. */
