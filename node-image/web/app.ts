@@ -18,9 +18,6 @@ interface Conversation { readonly peerId: string, readonly messages: ChatMessage
 
 const IDENTITY_KEY = 'meganet.identity'
 const STATUS_EVERY_MS = 1000
-/** Pauses before each try at a direct connection after a relayed send: one lost ICE exchange (a busy phone, a late candidate) should not leave a chat relayed for good. */
-const DIRECT_TRIES_AFTER_MS = [0, 2_000, 5_000]
-const DIRECT_TRY_TIMEOUT_MS = 10_000
 
 function byId<T extends HTMLElement> (id: string): T {
   const element = document.getElementById(id)
@@ -86,7 +83,6 @@ class App {
   private readonly conversations = new Map<string, Conversation>()
   private selected?: string
   private statusTimer?: number
-  private readonly goingDirect = new Set<string>()
 
   async init (): Promise<void> {
     if (!window.isSecureContext || typeof crypto.subtle === 'undefined') {
@@ -238,27 +234,13 @@ class App {
       this.conversation(to).messages.push({ mine: true, text, at: new Date(), relayed: path !== 'direct' })
       input.value = ''
       this.renderConversation()
-      if (path === 'relayed') void this.goDirect(peer, to)
+      // The library tries a few times and shares one attempt per contact.
+      if (path === 'relayed') void peer.goDirect(to).finally(() => { this.refreshStatus() })
     } catch (err) {
       showError('send-error', err)
     } finally {
       button.disabled = false
       input.focus()
-    }
-  }
-
-  /** One upgrade at a time per contact; stops when direct, when the peer is gone, or after the last try. */
-  private async goDirect (peer: MeganetPeer, to: string): Promise<void> {
-    if (this.goingDirect.has(to)) return
-    this.goingDirect.add(to)
-    try {
-      for (const pause of DIRECT_TRIES_AFTER_MS) {
-        await new Promise(resolve => setTimeout(resolve, pause))
-        if (this.peer !== peer || await peer.goDirect(to, DIRECT_TRY_TIMEOUT_MS) !== 'relayed') return
-      }
-    } finally {
-      this.goingDirect.delete(to)
-      this.refreshStatus()
     }
   }
 

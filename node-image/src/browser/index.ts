@@ -8,6 +8,7 @@
  */
 export { MeganetPeer, PeerError } from '../peer/peer.js'
 export type { PeerOptions, PingResult, PeerPath, FoundPeer, FoundVia, PeerBlocks } from '../peer/peer.js'
+export type { GoDirectOptions } from '../peer/go-direct.js'
 export type { ConnectionPath } from '../peer/connection-path.js'
 export type { AnchorMeshOptions as ReconnectOptions } from '../net/anchor-mesh.js'
 export { MessageError, MAX_MESSAGE_BYTES } from '../peer/messaging.js'

@@ -22,6 +22,8 @@ import { fromString as bytesFromString } from 'uint8arrays'
 import type { PeerRecordRejection } from '@meganet/contracts'
 import { PLATFORM, directUpgrade, watchNetwork } from './platform.js'
 import { pathOf } from './connection-path.js'
+import { tryDirect } from './go-direct.js'
+import type { GoDirectOptions } from './go-direct.js'
 import type { ConnectionPath } from './connection-path.js'
 import type { AnchorMeshOptions } from '../net/anchor-mesh.js'
 import type { PlatformName } from './platform-types.js'
@@ -198,6 +200,8 @@ export class MeganetPeer {
   private readonly relayOffers: RelayOffers
   private readonly recordRejections: Map<PeerRecordRejection, number>
   private readonly newerRecords: NewerRecords
+  /** Tries at a direct connection under way, by PeerId. */
+  private readonly goingDirect = new Map<string, Promise<PeerPath>>()
 
   /** Peered fleets' anchors, joined once every anchor of this peer's own fleet is gone. */
   private readonly fallback: FleetFallback
@@ -319,16 +323,21 @@ export class MeganetPeer {
   /**
    * Tries to turn a relayed connection to `peerId` into a direct one: in browsers a WebRTC
    * connection signalled over the relay, in Node dcutr (which runs by itself when listening on
-   * TCP). Resolves with the path afterwards; a failed attempt leaves the relayed connection.
+   * TCP). Tries again after pauses (`options.triesAfterMs`, by default three tries within
+   * ~7 s) while the connection stays relayed; a failed try leaves the relayed connection.
+   * Resolves with the path afterwards. Calls for a peer already being tried share that attempt (and its options).
    */
-  async goDirect (peerId: string, timeoutMs = MESSAGE_TIMEOUT_MS): Promise<PeerPath> {
+  async goDirect (peerId: string, options: GoDirectOptions = {}): Promise<PeerPath> {
     const id = this.parsePeerId(peerId)
-    try {
-      await directUpgrade(this.node, id, AbortSignal.timeout(timeoutMs))
-    } catch (err) {
-      this.options.log?.debug({ peer: peerId, err: (err as Error).message }, 'could not go direct; staying relayed')
+    const key = id.toString()
+    let attempt = this.goingDirect.get(key)
+    if (attempt == null) {
+      attempt = tryDirect(() => this.pathTo(key), async signal => await directUpgrade(this.node, id, signal), options,
+        err => { this.options.log?.debug({ peer: key, err: err.message }, 'could not go direct; staying relayed for now') })
+        .finally(() => { this.goingDirect.delete(key) })
+      this.goingDirect.set(key, attempt)
     }
-    return this.pathTo(peerId)
+    return await attempt
   }
 
   /** Addresses other peers can reach this one at (through its relays). */
