@@ -1,8 +1,8 @@
 /**
  * A child process of the `capacity` and `reconnect-storm` benchmarks that holds many relay
  * reservations on one anchor. Each simulated peer is the smallest libp2p node that can hold a
- * reservation (TCP, Noise, Yamux, the relay transport, identify and ping: no DHT, no autonat) and
- * dials from its own loopback address (127.64.0.0/10, argv[3] peers each), so the anchor's
+ * reservation (TCP, Noise, Yamux, the relay transport, identify and ping: no DHT, no autonat),
+ * keeps its connection alive as the peer library does (a yamux ping every 30 s), and dials from its own loopback address (127.64.0.0/10, argv[3] peers each), so the anchor's
  * per-IP caps and per-host rate limits see many hosts, as they would in production.
  *
  * With argv[4] `rejoin`, each peer holds its reservation the way the peer library does: it
@@ -24,7 +24,7 @@ import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
-import { AnchorMesh, createLogger } from '@meganet/node/testing'
+import { AnchorMesh, ConnectionLiveness, PEER_LIVENESS, createLogger } from '@meganet/node/testing'
 import { createLibp2p } from 'libp2p'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -109,6 +109,7 @@ async function joinRejoining (relay: string, index: number, peersPerAddress: num
     addresses: { listen: ['/p2p-circuit'] },
     transports: [tcp({ dialOpts }), circuitRelayTransport()],
     connectionEncrypters: [noise()],
+    // As the peer library: ConnectionLiveness (started below) is the one keepalive.
     streamMuxers: [yamux({ enableKeepAlive: false })],
     // As the peer library: its anchor mesh redials anchors, libp2p's reconnect queue does not.
     connectionManager: { reconnectRetries: 0 },
@@ -133,6 +134,7 @@ async function joinRejoining (relay: string, index: number, peersPerAddress: num
     })
     mesh.start()
     await reserved
+    new ConnectionLiveness(node, { ...PEER_LIVENESS, log: silent }).start()
     return peer
   } catch (err) {
     mesh.stop()
@@ -149,9 +151,8 @@ async function joinOne (relay: string, index: number, peersPerAddress: number): 
     addresses: { listen: [`${relay}/p2p-circuit`] },
     transports: [tcp({ dialOpts }), circuitRelayTransport()],
     connectionEncrypters: [noise()],
-    // The anchor keeps its own yamux keepalive; one per connection is enough load.
+    // As the peer library: ConnectionLiveness (started below) is the one keepalive.
     streamMuxers: [yamux({ enableKeepAlive: false })],
-    // The anchor pings its connections; the peer answering is enough load for the benchmark.
     connectionMonitor: { enabled: false },
     services: { identify: identify(), ping: ping() }
   })
@@ -161,6 +162,7 @@ async function joinOne (relay: string, index: number, peersPerAddress: number): 
       new Promise((_resolve, reject) => setTimeout(() => reject(new Error(`no reservation within ${JOIN_TIMEOUT_MS} ms`)), JOIN_TIMEOUT_MS).unref())
     ])
     if (!node.getMultiaddrs().some(address => address.toString().includes('/p2p-circuit'))) throw new Error('started without a circuit address')
+    new ConnectionLiveness(node, { ...PEER_LIVENESS, log: silent }).start()
     return node
   } catch (err) {
     await Promise.resolve(node.stop()).catch(() => {})

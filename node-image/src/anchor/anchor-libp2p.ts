@@ -115,7 +115,9 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard,
     },
     transports: [tcp(), webSockets(), ...(webrtcDirect != null ? [rotatingWebRTCDirect(webrtcDirect)] : [])],
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: MAX_STREAM_WINDOW_BYTES } })],
+    // ConnectionLiveness pings each connection once a minute; yamux's keepalive would add two
+    // more pings per connection per minute that close nothing (docs/BENCHMARKS.md, capacity).
+    streamMuxers: [yamux({ enableKeepAlive: false, streamOptions: { maxStreamWindowSize: MAX_STREAM_WINDOW_BYTES } })],
     connectionGater: anchorConnectionGater({ relayHooks: guard.gater, admitting }),
     connectionManager: {
       maxConnections: config.connections.max,

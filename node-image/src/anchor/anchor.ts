@@ -26,7 +26,7 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdOf } from '../net/peer-id-of.js'
 import { VERSION } from '../version.js'
 import { AnchorDrain } from './anchor-drain.js'
-import { ConnectionLiveness } from './connection-liveness.js'
+import { ConnectionLiveness } from '../net/connection-liveness.js'
 import { createAnchorLibp2p } from './anchor-libp2p.js'
 import { browserTransportStatus, openBrowserTransports } from './browser-transports.js'
 import {

@@ -28,9 +28,6 @@ export interface PeerLibp2pInit {
   readonly holdDial?: (address: Multiaddr) => boolean
 }
 
-/** How often libp2p pings each of a peer's connections. */
-const CONNECTION_PING_INTERVAL_MS = 30_000
-
 /**
  * A peer (phone, laptop, browser page): a DHT client that is reachable through relay
  * reservations. Transports and the services that differ by platform come from `platform.ts`
@@ -50,7 +47,8 @@ export async function createPeerLibp2p (init: PeerLibp2pInit) {
     addresses: { listen },
     transports: platform.transports,
     connectionEncrypters: [noise()],
-    streamMuxers: [yamux()],
+    // The peer's ConnectionLiveness is its one keepalive (see peer.ts).
+    streamMuxers: [yamux({ enableKeepAlive: false })],
     connectionGater: {
       ...platform.connectionGater,
       denyDialMultiaddr: async (address: Multiaddr) => (init.holdDial?.(address) ?? false) || ((await platform.connectionGater?.denyDialMultiaddr?.(address)) ?? false)
@@ -59,16 +57,16 @@ export async function createPeerLibp2p (init: PeerLibp2pInit) {
     // queue would also redial them (the relay transport tags relays keep-alive) 5 more times in
     // 30 s over every address: WebRTC-direct dials that kept an idle page busy once its anchors were gone.
     connectionManager: { reconnectRetries: 0 },
-    // Anchors ping every connection each minute and yamux keeps it alive every 30 s. libp2p's
-    // default, a ping stream per connection every 10 s, was two thirds of what idle peers spent.
-    connectionMonitor: { pingInterval: CONNECTION_PING_INTERVAL_MS },
+    // libp2p's monitor opens a ping stream on every connection (every 10 s by default, two thirds
+    // of what idle peers spent); the peer's ConnectionLiveness pings through yamux instead.
+    connectionMonitor: { enabled: false },
     services: {
       ...(platform.services as Record<string, never>),
       identify: identify(),
       identifyPush: identifyPush(),
-      // libp2p's connection monitor pings every connection too: with the default of one outbound
-      // ping stream, a ping of ours that meets the monitor's fails ("Too many outbound protocol
-      // streams for protocol /ipfs/ping/1.0.0 - 2/1"), which the NAT lab saw as pairs that never met.
+      // Liveness pings WebRTC connections with this protocol too: with the default of one outbound
+      // ping stream, a ping of the app's that met libp2p's monitor's failed ("Too many outbound
+      // protocol streams for protocol /ipfs/ping/1.0.0 - 2/1"): the NAT lab saw pairs that never met.
       ping: ping({ maxOutboundStreams: 4 }),
       dht: kadDHT({
         protocol: PROTOCOLS.dht,

@@ -30,6 +30,7 @@ import type { PlatformName } from './platform-types.js'
 import { PeerConnections } from './peer-connections.js'
 import { usableAddresses } from './usable-addresses.js'
 import { NewerRecords } from './newer-records.js'
+import { ConnectionLiveness, PEER_LIVENESS } from '../net/connection-liveness.js'
 import type { ReceivedMessage } from './messaging.js'
 import type { PeerLibp2p } from './peer-libp2p.js'
 import type { Logger } from '../logging/logger.js'
@@ -205,6 +206,8 @@ export class MeganetPeer {
 
   /** Peered fleets' anchors, joined once every anchor of this peer's own fleet is gone. */
   private readonly fallback: FleetFallback
+  /** Pings every connection each 30 s and closes the dead; also what keeps NAT mappings open. */
+  private readonly liveness: ConnectionLiveness
 
   private constructor (node: PeerLibp2p, mesh: AnchorMesh, options: PeerOptions, recordRejections: Map<PeerRecordRejection, number>, fallback: string[]) {
     this.node = node
@@ -214,6 +217,7 @@ export class MeganetPeer {
     this.options = options
     this.connections = new PeerConnections(node)
     this.relayOffers = new RelayOffers(node)
+    this.liveness = new ConnectionLiveness(node, { ...PEER_LIVENESS, log: options.log ?? pino({ level: 'silent' }) })
     this.newerRecords = new NewerRecords(async (peerId, signal) => {
       const record = await findPeerRecord(this.node.services.dht, peerId, { signal, quorum: Number.POSITIVE_INFINITY, onRejected: reason => { this.rejected(reason) } })
       return record == null ? undefined : { seq: record.seq, multiaddrs: this.recordAddresses(record.multiaddrs, peerId) }
@@ -258,6 +262,7 @@ export class MeganetPeer {
     await this.node.handle(PROTOCOLS.notice, async (stream, connection) => { await this.onNotice(stream, connection) })
     try {
       await this.node.start()
+      this.liveness.start()
       this.mesh.start()
       this.unwatchNetwork = watchNetwork(() => { this.networkChanged() })
       this.fallback.start()
@@ -297,6 +302,7 @@ export class MeganetPeer {
   }
 
   async stop (): Promise<void> {
+    this.liveness.stop()
     this.fallback.stop()
     this.unwatchNetwork()
     this.relayOffers.stop()
