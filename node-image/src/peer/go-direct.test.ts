@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { tryDirect } from './go-direct.js'
+import { SharedAttempts, tryDirect } from './go-direct.js'
 import type { ConnectionPath } from './connection-path.js'
 
 type Path = ConnectionPath | 'none'
@@ -55,5 +55,79 @@ describe('tryDirect', () => {
     expect(await tryDirect(c.path, c.upgrade, { triesAfterMs: [0, 60_000], signal: controller.signal }, err => c.failures.push(err))).toBe('relayed')
     expect(c.tries).toHaveLength(1)
     expect(c.tries[0]?.aborted).toBe(true)
+  })
+})
+
+describe('SharedAttempts', () => {
+  /** An attempt that settles when told to, recording the signal it was given. */
+  function attempt (): { start: (signal: AbortSignal) => Promise<string>, finish: (value: string) => void, fail: (err: Error) => void, starts: AbortSignal[] } {
+    const starts: AbortSignal[] = []
+    let settle: { resolve: (v: string) => void, reject: (e: Error) => void } | undefined
+    return {
+      starts,
+      start: async signal => {
+        starts.push(signal)
+        return await new Promise<string>((resolve, reject) => { settle = { resolve, reject } })
+      },
+      finish: value => { settle?.resolve(value) },
+      fail: err => { settle?.reject(err) }
+    }
+  }
+
+  it('runs one attempt for callers of the same key and hands each its result', async () => {
+    const shared = new SharedAttempts<string>()
+    const a = attempt()
+    const first = shared.join('p', a.start, undefined, () => 'now')
+    const second = shared.join('p', a.start, undefined, () => 'now')
+    a.finish('direct')
+    expect(await Promise.all([first, second])).toEqual(['direct', 'direct'])
+    expect(a.starts).toHaveLength(1)
+    const b = attempt()
+    const later = shared.join('p', b.start, undefined, () => 'now')
+    b.finish('relayed')
+    expect(await later).toBe('relayed')
+    expect(b.starts).toHaveLength(1)
+  })
+
+  it('lets a caller stop waiting without cutting the attempt short for the others', async () => {
+    const shared = new SharedAttempts<string>()
+    const a = attempt()
+    const leaving = new AbortController()
+    const first = shared.join('p', a.start, leaving.signal, () => 'relayed now')
+    const second = shared.join('p', a.start, undefined, () => 'unused')
+    leaving.abort()
+    expect(await first).toBe('relayed now')
+    expect(a.starts[0]?.aborted).toBe(false)
+    a.finish('direct')
+    expect(await second).toBe('direct')
+  })
+
+  it('stops the attempt once every caller has given up', async () => {
+    const shared = new SharedAttempts<string>()
+    const a = attempt()
+    const [x, y] = [new AbortController(), new AbortController()]
+    const first = shared.join('p', a.start, x.signal, () => 'x')
+    const second = shared.join('p', a.start, y.signal, () => 'y')
+    x.abort()
+    expect(a.starts[0]?.aborted).toBe(false)
+    y.abort()
+    expect(await Promise.all([first, second])).toEqual(['x', 'y'])
+    expect(a.starts[0]?.aborted).toBe(true)
+    expect(await shared.join('p', a.start, x.signal, () => 'already aborted')).toBe('already aborted')
+    expect(a.starts).toHaveLength(1)
+    // The stopped attempt has not settled yet: the next caller starts a new one all the same.
+    void shared.join('p', a.start, undefined, () => 'now')
+    expect(a.starts).toHaveLength(2)
+    expect(a.starts[1]?.aborted).toBe(false)
+  })
+
+  it('hands a failed attempt\'s error to every caller still waiting', async () => {
+    const shared = new SharedAttempts<string>()
+    const a = attempt()
+    const first = shared.join('p', a.start, undefined, () => 'now')
+    const second = shared.join('p', a.start, new AbortController().signal, () => 'now')
+    a.fail(new Error('boom'))
+    await expect(first).rejects.toThrow('boom')
+    await expect(second).rejects.toThrow('boom')
   })
 })

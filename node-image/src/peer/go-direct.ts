@@ -45,3 +45,43 @@ async function pausedFor (ms: number, signal: AbortSignal | undefined): Promise<
     signal?.addEventListener('abort', onAbort, { once: true })
   })
 }
+
+/**
+ * One attempt per key, shared by every caller that asks while it runs. A caller whose signal
+ * aborts stops waiting (and gets `now()`), and the attempt itself is stopped once no caller is
+ * left waiting: one caller giving up cuts no other caller's attempt short.
+ */
+export class SharedAttempts<T> {
+  private readonly running = new Map<string, { readonly done: Promise<T>, readonly stop: AbortController, waiting: number }>()
+
+  async join (key: string, start: (signal: AbortSignal) => Promise<T>, signal: AbortSignal | undefined, now: () => T): Promise<T> {
+    if (signal?.aborted === true) return now()
+    let attempt = this.running.get(key)
+    if (attempt == null) {
+      const stop = new AbortController()
+      const started = { done: start(stop.signal), stop, waiting: 0 }
+      attempt = started
+      this.running.set(key, started)
+      void started.done.catch(() => {}).finally(() => { if (this.running.get(key) === started) this.running.delete(key) })
+    }
+    const joined = attempt
+    joined.waiting++
+    const leave = (): void => {
+      if (--joined.waiting > 0) return
+      // Stopped: whoever asks next starts afresh rather than joining an attempt on its way out.
+      joined.stop.abort()
+      if (this.running.get(key) === joined) this.running.delete(key)
+    }
+    return await new Promise<T>((resolve, reject) => {
+      const onAbort = (): void => { leave(); resolve(now()) }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      joined.done.then(value => {
+        signal?.removeEventListener('abort', onAbort)
+        if (signal?.aborted !== true) { leave(); resolve(value) }
+      }, (err: unknown) => {
+        signal?.removeEventListener('abort', onAbort)
+        if (signal?.aborted !== true) { leave(); reject(err instanceof Error ? err : new Error(String(err))) }
+      })
+    })
+  }
+}

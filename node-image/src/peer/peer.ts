@@ -22,7 +22,7 @@ import { fromString as bytesFromString } from 'uint8arrays'
 import type { PeerRecordRejection } from '@meganet/contracts'
 import { PLATFORM, directUpgrade, watchNetwork } from './platform.js'
 import { pathOf } from './connection-path.js'
-import { tryDirect } from './go-direct.js'
+import { SharedAttempts, tryDirect } from './go-direct.js'
 import type { GoDirectOptions } from './go-direct.js'
 import type { ConnectionPath } from './connection-path.js'
 import type { AnchorMeshOptions } from '../net/anchor-mesh.js'
@@ -202,7 +202,7 @@ export class MeganetPeer {
   private readonly recordRejections: Map<PeerRecordRejection, number>
   private readonly newerRecords: NewerRecords
   /** Tries at a direct connection under way, by PeerId. */
-  private readonly goingDirect = new Map<string, Promise<PeerPath>>()
+  private readonly goingDirect = new SharedAttempts<PeerPath>()
 
   /** Peered fleets' anchors, joined once every anchor of this peer's own fleet is gone. */
   private readonly fallback: FleetFallback
@@ -331,19 +331,15 @@ export class MeganetPeer {
    * connection signalled over the relay, in Node dcutr (which runs by itself when listening on
    * TCP). Tries again after pauses (`options.triesAfterMs`, by default three tries within
    * ~7 s) while the connection stays relayed; a failed try leaves the relayed connection.
-   * Resolves with the path afterwards. Calls for a peer already being tried share that attempt (and its options).
+   * Resolves with the path afterwards, or when `options.signal` aborts. Calls for a peer already
+   * being tried share that attempt (and the first call's pauses and timeout); it stops once every
+   * caller has aborted.
    */
   async goDirect (peerId: string, options: GoDirectOptions = {}): Promise<PeerPath> {
     const id = this.parsePeerId(peerId)
     const key = id.toString()
-    let attempt = this.goingDirect.get(key)
-    if (attempt == null) {
-      attempt = tryDirect(() => this.pathTo(key), async signal => await directUpgrade(this.node, id, signal), options,
-        err => { this.options.log?.debug({ peer: key, err: err.message }, 'could not go direct; staying relayed for now') })
-        .finally(() => { this.goingDirect.delete(key) })
-      this.goingDirect.set(key, attempt)
-    }
-    return await attempt
+    return await this.goingDirect.join(key, async signal => await tryDirect(() => this.pathTo(key), async trySignal => await directUpgrade(this.node, id, trySignal), { ...options, signal },
+      err => { this.options.log?.debug({ peer: key, err: err.message }, 'could not go direct; staying relayed for now') }), options.signal, () => this.pathTo(key))
   }
 
   /** Addresses other peers can reach this one at (through its relays). */
