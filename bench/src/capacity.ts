@@ -20,6 +20,8 @@ const PEERS_PER_ADDRESS = 4
 const MAX_FAILURE_SHARE = 0.01
 const MAX_P99_MS = 5_000
 const SETTLE_MS = 2_000
+/** After the ramp, how long the anchor's CPU is read with every peer idle: two rounds of the peers' pings, one of the anchor's. */
+const IDLE_WINDOW_MS = { full: 60_000, smoke: 5_000 }
 
 interface Step {
   readonly offered: number
@@ -41,10 +43,12 @@ interface Ramp {
   readonly blewUp: string
   readonly generatorRssBytes: number
   readonly workers: number
+  /** The anchor's CPU per held peer per minute while every peer idled after the ramp (keepalives, liveness, timers); not read when the idle window is 0. */
+  readonly idleCpuMsPerPeerMinute?: number
 }
 
 /** Peers join one anchor in steps until `peers` are offered or a step blows up. */
-async function ramp (plan: typeof FULL, nodeOptions: string, label: string, progress: (message: string) => void): Promise<Ramp> {
+async function ramp (plan: typeof FULL, idleWindowMs: number, nodeOptions: string, label: string, progress: (message: string) => void): Promise<Ramp> {
   const dataDir = await mkdtemp(join(tmpdir(), 'meganet-capacity-'))
   progress(`${label}: starting the anchor (NODE_OPTIONS="${nodeOptions}")`)
   const anchor = await AnchorChild.spawn({
@@ -94,9 +98,17 @@ async function ramp (plan: typeof FULL, nodeOptions: string, label: string, prog
       if (stepFailures > count * MAX_FAILURE_SHARE) blewUp = `${stepFailures} of ${count} joins failed`
       else if (p99Ms > MAX_P99_MS) blewUp = `join p99 ${p99Ms.toFixed(0)} ms`
     }
+    let idleCpuMsPerPeerMinute: number | undefined
+    if (idleWindowMs > 0) {
+      const idleFrom = await sampleAnchor(anchor)
+      await new Promise(resolve => setTimeout(resolve, idleWindowMs))
+      const idleTo = await sampleAnchor(anchor)
+      idleCpuMsPerPeerMinute = (idleTo.cpuSeconds - idleFrom.cpuSeconds) * 1000 / Math.max(1, idleTo.reservations) / (idleWindowMs / 60_000)
+      progress(`${label}: idle for ${idleWindowMs / 1000} s with ${idleTo.reservations} peers: ${idleCpuMsPerPeerMinute.toFixed(2)} ms of anchor CPU per peer per minute`)
+    }
     let generatorRssBytes = 0
     for (const worker of workers) if (worker.child.pid != null) generatorRssBytes += await residentBytes(worker.child.pid)
-    return { baseline, steps, latencies, failures, retried, blewUp, generatorRssBytes, workers: workers.length }
+    return { baseline, steps, latencies, failures, retried, blewUp, generatorRssBytes, workers: workers.length, ...(idleCpuMsPerPeerMinute != null ? { idleCpuMsPerPeerMinute } : {}) }
   } finally {
     for (const worker of workers) worker.child.kill('SIGKILL')
     await anchor.stop()
@@ -119,9 +131,10 @@ function lastStep (result: Ramp): Step {
  */
 export async function capacity (context: BenchContext): Promise<BenchResult> {
   const plan = context.smoke ? SMOKE : FULL
-  const sized = await ramp(plan, anchorNodeOptions(GOAL_RSS_BYTES), 'sized heap', context.progress)
+  const idleWindowMs = context.smoke ? IDLE_WINDOW_MS.smoke : IDLE_WINDOW_MS.full
+  const sized = await ramp(plan, idleWindowMs, anchorNodeOptions(GOAL_RSS_BYTES), 'sized heap', context.progress)
   const last = lastStep(sized)
-  const stock = await ramp({ ...plan, peers: last.offered }, '', 'stock heap', context.progress)
+  const stock = await ramp({ ...plan, peers: last.offered }, 0, '', 'stock heap', context.progress)
   const stockLast = lastStep(stock)
   const held = last.held
   const rssPerPeer = (last.sample.rssBytes - sized.baseline.rssBytes) / held
@@ -147,6 +160,7 @@ export async function capacity (context: BenchContext): Promise<BenchResult> {
     stockToSizedRssRatio: stockLast.sample.rssBytes / last.sample.rssBytes,
     stockHeapJoinP99Ms: quantile(stock.latencies, 0.99)
   }
+  if (sized.idleCpuMsPerPeerMinute != null) metrics.anchorIdleCpuMsPerPeerMinute = sized.idleCpuMsPerPeerMinute
   for (const step of sized.steps) metrics[`rssMiBAt${step.held}`] = mib(step.sample.rssBytes)
   const failed = Object.values(sized.failures).reduce((a, b) => a + b, 0)
   if (failed > 0) metrics.joinsFailed = failed
@@ -157,6 +171,7 @@ export async function capacity (context: BenchContext): Promise<BenchResult> {
     summary: `${held} of ${last.offered} peers held reservations on one anchor (${PEERS_PER_ADDRESS} per source address, ${sized.workers} load processes): ` +
       `anchor ${mib(last.sample.rssBytes).toFixed(0)} MiB RSS (${(rssPerPeer / 1024).toFixed(1)} KiB per peer over a ${mib(sized.baseline.rssBytes).toFixed(0)} MiB baseline), ` +
       `join p50 ${metrics.joinP50Ms?.toFixed(0)} ms / p99 ${metrics.joinP99Ms?.toFixed(0)} ms at ${metrics.joinsPerSecond?.toFixed(0)} joins/s; ` +
+      `idle, the anchor spent ${sized.idleCpuMsPerPeerMinute?.toFixed(2) ?? '?'} ms of CPU per peer per minute; ` +
       `with Node's stock heap sizing the same ramp ended at ${mib(stockLast.sample.rssBytes).toFixed(0)} MiB RSS for ${stockLast.held} peers ` +
       `(${(stockLast.sample.rssBytes / last.sample.rssBytes).toFixed(2)}x); the load generator used ${metrics.generatorRssKiBPerPeer?.toFixed(0)} KiB per simulated peer` +
       (sized.retried > 0 ? `; ${sized.retried} joins needed a second attempt` : '') +
