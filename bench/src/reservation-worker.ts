@@ -2,7 +2,8 @@
  * A child process of the `capacity` and `reconnect-storm` benchmarks that holds many relay
  * reservations on one anchor. Each simulated peer is the smallest libp2p node that can hold a
  * reservation (TCP, Noise, Yamux, the relay transport, identify and ping: no DHT, no autonat),
- * keeps its connection alive as the peer library does (a yamux ping every 30 s), and dials from its own loopback address (127.64.0.0/10, argv[3] peers each), so the anchor's
+ * keeps its connection alive as the peer library does (a yamux ping every 30 s), and dials
+ * from its own loopback address (127.64.0.0/10, argv[3] peers each), so the anchor's
  * per-IP caps and per-host rate limits see many hosts, as they would in production.
  *
  * With argv[4] `rejoin`, each peer holds its reservation the way the peer library does: it

@@ -33,7 +33,7 @@ type MuxerPing = (options: { signal: AbortSignal }) => Promise<number>
 
 /**
  * The connection's muxer-level ping, when it has one. libp2p's `Connection` keeps its muxer in a
- * field its types call private (there since libp2p 3.0; `connection-liveness.test.ts` fails if
+ * field its types call private (there since libp2p 3.0; `muxer-ping.test.ts` fails if
  * it goes); WebRTC connections multiplex over data channels, which have no ping.
  */
 export function muxerPing (connection: Connection): MuxerPing | undefined {
