@@ -33,6 +33,12 @@ function rssPeak (pid: number): { stop: () => Promise<number> } {
   return { stop: async () => { running = false; await loop; return peak } }
 }
 
+/** Connections the simulated peers have closed because the anchor did not answer a ping in time. */
+async function peersClosedUnanswered (workers: readonly ReservationWorker[]): Promise<number> {
+  const answers = await Promise.all(workers.map(async worker => await ask(worker, { rejoined: { since: Date.now() } })))
+  return answers.reduce((sum, a) => sum + a.closedUnanswered, 0)
+}
+
 /**
  * Reconnect storm: peers hold reservations on one anchor (from worker processes, many loopback
  * source addresses, each peer redialling with the peer library's backoff and jitter); the anchor
@@ -75,6 +81,7 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
     const port = /\/tcp\/(\d+)\//.exec(anchor.tcpAddress)?.[1]
     if (port == null) throw new Error(`no TCP port in ${anchor.tcpAddress}`)
 
+    const peersClosedBefore = await peersClosedUnanswered(workers)
     context.progress(`SIGKILL of the anchor holding ${before.reservations} reservations, and a restart on port ${port}`)
     const killedAt = Date.now()
     await anchor.stop('SIGKILL')
@@ -99,6 +106,8 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
       const seconds = Math.max(0.001, (now.at - last.at) / 1000)
       context.progress(`${((Date.now() - killedAt) / 1000).toFixed(0)} s after the kill: ${rejoinedMs.length} of ${before.reservations} peers reserved again, ` +
         `${connectedUnreserved} connected without a reservation, ${answers.reduce((sum, a) => sum + a.disconnected, 0)} not connected; ` +
+        `closed for an unanswered ping: ${answers.reduce((sum, a) => sum + a.closedUnanswered, 0) - peersClosedBefore} by peers, ${(await sampleAnchor(anchor).catch(() => undefined))?.closedUnanswered ?? '?'} by the anchor; ` +
+        `longest stall of a simulated peer's event loop ${(Math.max(...answers.map(a => a.loopDelayMaxMs)) / 1000).toFixed(1)} s; ` +
         `cores: anchor ${((now.anchor - last.anchor) / seconds).toFixed(2)}, simulated peers ${((now.generator - last.generator) / seconds).toFixed(2)}`)
       last = now
       await new Promise(resolve => setTimeout(resolve, POLL_MS))
@@ -107,6 +116,7 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
     const anchorCpu = await cpuSeconds(pid) - cpu0
     const generatorCores = (await cpuSecondsOf(workers.map(w => w.child)) - generatorCpu0) / ((Date.now() - killedAt) / 1000)
     const after = await sampleAnchor(anchor)
+    const peersClosed = await peersClosedUnanswered(workers) - peersClosedBefore
     const peakRss = Math.max(await peak.stop(), after.rssBytes)
     const notRejoined = before.reservations - rejoinedMs.length
     const setupFailed = Object.values(setupFailures).reduce((a, b) => a + b, 0)
@@ -125,6 +135,8 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
       rejoinMaxMs: Math.max(...rejoinedMs, 0),
       reservationsHeldAfter: after.reservations,
       anchorPeakRssMiB: mib(peakRss),
+      connectionsClosedUnansweredByPeers: peersClosed,
+      connectionsClosedUnansweredByAnchor: after.closedUnanswered,
       anchorCpuSecondsInStorm: anchorCpu,
       anchorCpuMsPerRejoin: rejoinedMs.length > 0 ? anchorCpu * 1000 / rejoinedMs.length : 0,
       anchorCoresInStorm: anchorCpu / stormSeconds,

@@ -18,6 +18,7 @@
  *     long after T it got it back; how many hold none now, connected to the anchor or not
  * `offset` numbers the peers across all workers, so their addresses never collide.
  */
+import { monitorEventLoopDelay } from 'node:perf_hooks'
 import { createInterface } from 'node:readline'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
@@ -44,6 +45,10 @@ export interface RejoinedAnswer {
   /** Peers without a reservation now: connected to the anchor, or not. */
   readonly connectedUnreserved: number
   readonly disconnected: number
+  /** Connections these peers closed because the anchor did not answer a keepalive ping in time, since the worker started. */
+  readonly closedUnanswered: number
+  /** The longest this worker's event loop was held up since the last answer: how starved the simulated peers are. */
+  readonly loopDelayMaxMs: number
   readonly rssBytes: number
 }
 export interface JoinAnswer {
@@ -101,6 +106,10 @@ function track (node: Libp2p): Peer {
 }
 
 const silent = createLogger('silent')
+let closedUnanswered = 0
+const loopDelay = monitorEventLoopDelay({ resolution: 20 })
+loopDelay.enable()
+const liveness = { ...PEER_LIVENESS, log: silent, onUnanswered: () => { closedUnanswered++ } }
 
 /** A peer that keeps its anchor connected and its reservation held, as the peer library does. */
 async function joinRejoining (relay: string, index: number, peersPerAddress: number): Promise<Peer> {
@@ -135,7 +144,7 @@ async function joinRejoining (relay: string, index: number, peersPerAddress: num
     })
     mesh.start()
     await reserved
-    new ConnectionLiveness(node, { ...PEER_LIVENESS, log: silent }).start()
+    new ConnectionLiveness(node, liveness).start()
     return peer
   } catch (err) {
     mesh.stop()
@@ -163,7 +172,7 @@ async function joinOne (relay: string, index: number, peersPerAddress: number): 
       new Promise((_resolve, reject) => setTimeout(() => reject(new Error(`no reservation within ${JOIN_TIMEOUT_MS} ms`)), JOIN_TIMEOUT_MS).unref())
     ])
     if (!node.getMultiaddrs().some(address => address.toString().includes('/p2p-circuit'))) throw new Error('started without a circuit address')
-    new ConnectionLiveness(node, { ...PEER_LIVENESS, log: silent }).start()
+    new ConnectionLiveness(node, liveness).start()
     return node
   } catch (err) {
     await Promise.resolve(node.stop()).catch(() => {})
@@ -214,7 +223,9 @@ function rejoined (peers: readonly Peer[], since: number): RejoinedAnswer {
     if (peer.lostAt == null || peer.lostAt < since || peer.gainedAt == null || peer.gainedAt < peer.lostAt) continue
     rejoinedMs.push(peer.gainedAt - since)
   }
-  return { peers: peers.length, rejoinedMs, connectedUnreserved, disconnected, rssBytes: process.memoryUsage().rss }
+  const loopDelayMaxMs = loopDelay.max / 1e6
+  loopDelay.reset()
+  return { peers: peers.length, rejoinedMs, connectedUnreserved, disconnected, closedUnanswered, loopDelayMaxMs, rssBytes: process.memoryUsage().rss }
 }
 
 async function main (): Promise<void> {

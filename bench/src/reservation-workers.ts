@@ -57,7 +57,14 @@ export async function joinAcross (workers: readonly ReservationWorker[], count: 
   }))
 }
 
-export interface AnchorSample { rssBytes: number, heapBytes: number, reservations: number, cpuSeconds: number }
+export interface AnchorSample {
+  rssBytes: number
+  heapBytes: number
+  reservations: number
+  cpuSeconds: number
+  /** Connections it closed because they did not answer a keepalive ping in time. */
+  closedUnanswered: number
+}
 
 /** The anchor's RSS and CPU (from /proc), heap (its metrics) and reservations held (its status). */
 export async function sampleAnchor (anchor: AnchorChild): Promise<AnchorSample> {
@@ -66,7 +73,14 @@ export async function sampleAnchor (anchor: AnchorChild): Promise<AnchorSample> 
   const status = await (await fetch(anchor.url('/status'))).json() as { relay: { reservations: number } }
   const metrics = await (await fetch(anchor.url('/metrics'))).text()
   const heap = /^nodejs_heap_size_used_bytes (\S+)$/m.exec(metrics)?.[1]
-  return { rssBytes: await residentBytes(pid), heapBytes: Number(heap), reservations: status.relay.reservations, cpuSeconds: await cpuSeconds(pid) }
+  const unanswered = /^meganet_connections_closed_unanswered_total (\S+)$/m.exec(metrics)?.[1]
+  return {
+    rssBytes: await residentBytes(pid),
+    heapBytes: Number(heap),
+    reservations: status.relay.reservations,
+    cpuSeconds: await cpuSeconds(pid),
+    closedUnanswered: Number(unanswered)
+  }
 }
 
 export const mib = (bytes: number): number => bytes / 1024 ** 2

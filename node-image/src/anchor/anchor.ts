@@ -118,7 +118,7 @@ export class Anchor {
     this.ownBootstrapList = new BootstrapListCache({ key: init.key, issuer: init.node.peerId.toString(), ttlMs: BOOTSTRAP_LIST_TTL_MS, refreshMs: BOOTSTRAP_LIST_REFRESH_MS },
       () => this.bootstrapEntries())
     this.mesh = new AnchorMesh(init.node, init.config.bootstrap, init.log)
-    this.liveness = new ConnectionLiveness(init.node, { intervalMs: init.config.connections.pingInterval, timeoutMs: PING_TIMEOUT_MS, log: init.log })
+    this.liveness = new ConnectionLiveness(init.node, { intervalMs: init.config.connections.pingInterval, timeoutMs: PING_TIMEOUT_MS, log: init.log, onUnanswered: () => { init.metrics.connectionsUnanswered.inc() } })
     this.drainer = new AnchorDrain({ node: init.node, guard: init.guard, log: init.log })
     this.recordPublisher = new RecordPublisher(
       { refreshMs: PEER_RECORD_REFRESH_MS, concurrency: PEER_RECORD_PUT_CONCURRENCY, timeoutMs: PEER_RECORD_PUT_TIMEOUT_MS },

@@ -39,6 +39,7 @@ export class AnchorMetrics {
   readonly circuitsRefused: Counter<'reason'>
   readonly circuitsClosedByLimit: Counter<'limit'>
   readonly relayedBytes: Counter
+  readonly connectionsUnanswered: Counter
 
   constructor (registry: Registry, version: string) {
     this.registry = registry
@@ -51,6 +52,7 @@ export class AnchorMetrics {
     this.circuitsRefused = new Counter({ name: 'meganet_relay_circuits_refused_total', help: 'Relayed connections refused, by reason', labelNames: ['reason'], registers })
     this.circuitsClosedByLimit = new Counter({ name: 'meganet_relay_circuits_closed_by_limit_total', help: 'Relayed connections cut at their data or duration limit, or closed when idle', labelNames: ['limit'], registers })
     this.relayedBytes = new Counter({ name: 'meganet_relay_relayed_bytes_total', help: 'Bytes carried through relayed connections, both directions', registers })
+    this.connectionsUnanswered = new Counter({ name: 'meganet_connections_closed_unanswered_total', help: 'Connections closed because they did not answer a keepalive ping in time', registers })
     for (const reason of RESERVATION_REFUSALS) this.reservationsRefused.inc({ reason }, 0)
     for (const reason of CIRCUIT_REFUSALS) this.circuitsRefused.inc({ reason }, 0)
     for (const limit of CIRCUIT_LIMITS) this.circuitsClosedByLimit.inc({ limit }, 0)

@@ -38,6 +38,7 @@ describe('ConnectionLiveness', () => {
 
   it('closes a connection that does not answer, not one whose peer lacks the ping protocol', async () => {
     const [silent, noPing] = [connection(1), connection(2)]
+    let unanswered = 0
     const liveness = new ConnectionLiveness({
       getConnections: () => [silent, noPing],
       services: {
@@ -50,12 +51,13 @@ describe('ConnectionLiveness', () => {
           }
         }
       }
-    }, { intervalMs: 250, timeoutMs: 100, log })
+    }, { intervalMs: 250, timeoutMs: 100, log, onUnanswered: () => { unanswered++ } })
     liveness.start()
     await vi.advanceTimersByTimeAsync(250)
     liveness.stop()
     expect(silent.aborted?.message).toBe('timed out')
     expect(noPing.aborted).toBeUndefined()
+    expect(unanswered).toBe(1)
   })
 
   it('pings through the muxer when it can, and closes a connection whose muxer ping times out', async () => {

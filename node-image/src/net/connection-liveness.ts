@@ -19,6 +19,8 @@ export interface LivenessInit {
    */
   readonly tickMs?: number
   readonly log: Logger
+  /** Called for each connection closed because it did not answer in time. */
+  readonly onUnanswered?: () => void
 }
 
 /**
@@ -26,7 +28,7 @@ export interface LivenessInit {
  * NAT mappings open and finds a dead anchor soon after a phone moves; libp2p's default, a ping
  * stream every 10 s, was two thirds of what idle peers spent. 10 s to answer, as anchors allow.
  */
-export const PEER_LIVENESS = { intervalMs: 30_000, timeoutMs: 10_000, tickMs: 30_000 } as const satisfies Omit<LivenessInit, 'log'>
+export const PEER_LIVENESS = { intervalMs: 30_000, timeoutMs: 10_000, tickMs: 30_000 } as const satisfies Omit<LivenessInit, 'log' | 'onUnanswered'>
 
 /** A muxer that pings in its own frames, without a stream: yamux does (one 12-byte frame each way). */
 type MuxerPing = (options: { signal: AbortSignal }) => Promise<number>
@@ -59,6 +61,7 @@ export class ConnectionLiveness {
   private readonly timeoutMs: number
   private readonly tickMs: number
   private readonly log: Logger
+  private readonly onUnanswered: () => void
   private timer?: ReturnType<typeof setInterval>
   private cursor = 0
   /** Connections the current round still owes a ping, as a fraction carried between ticks. */
@@ -70,6 +73,7 @@ export class ConnectionLiveness {
     this.timeoutMs = init.timeoutMs
     this.tickMs = Math.min(init.tickMs ?? TICK_MS, init.intervalMs)
     this.log = init.log
+    this.onUnanswered = init.onUnanswered ?? (() => {})
   }
 
   start (): void {
@@ -108,6 +112,7 @@ export class ConnectionLiveness {
       if ((err as Error).name === 'UnsupportedProtocolError' || connection.status !== 'open') return
       this.log.debug({ peer: connection.remotePeer.toString(), err: (err as Error).message }, 'connection did not answer a ping: closing it')
       connection.abort(err as Error)
+      this.onUnanswered()
     }
   }
 }
