@@ -1,3 +1,5 @@
+import { createServer, connect } from 'node:net'
+import type { Socket } from 'node:net'
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest'
 import { ConnectionLiveness } from './connection-liveness.js'
 import type { Logger } from '../logging/logger.js'
@@ -89,5 +91,44 @@ describe('ConnectionLiveness', () => {
     await vi.advanceTimersByTimeAsync(30_000)
     liveness.stop()
     expect(pinged).toHaveLength(6)
+  })
+})
+
+describe('ConnectionLiveness, on real timers and a real socket', () => {
+  it('counts an answer that arrived while this process was held up past the timeout', async () => {
+    // A loopback socket pair: the "remote" answers at once, then this process stalls (a phone
+    // asleep, a busy worker) past the timeout, with the answer waiting in the kernel's buffer.
+    let remote: Socket | undefined
+    const server = createServer(socket => { remote = socket })
+    await new Promise<void>(resolve => { server.listen(0, '127.0.0.1', resolve) })
+    const local = connect((server.address() as { port: number }).port, '127.0.0.1')
+    await vi.waitFor(() => { expect(remote).toBeDefined() })
+    // Stopped by its first ping, so there is one check to judge.
+    const stop = { liveness: (): void => {} }
+    const answering = connection(1, async ({ signal }) => await new Promise<number>((resolve, reject) => {
+      stop.liveness()
+      local.once('data', () => { resolve(1) })
+      signal.addEventListener('abort', () => { reject(signal.reason as Error) })
+      // After the poll phase, so the stall ends with the timer due before the socket is read.
+      setImmediate(() => {
+        remote?.write('pong')
+        const until = Date.now() + 300
+        while (Date.now() < until) { /* held up */ }
+      })
+    }))
+    let unanswered = 0
+    const liveness = new ConnectionLiveness({ getConnections: () => [answering], services: unusedPingService },
+      { intervalMs: 50, timeoutMs: 100, tickMs: 50, log, onUnanswered: () => { unanswered++ } })
+    stop.liveness = () => { liveness.stop() }
+    try {
+      liveness.start()
+      await new Promise(resolve => setTimeout(resolve, 500))
+      expect(answering.aborted).toBeUndefined()
+      expect(unanswered).toBe(0)
+    } finally {
+      liveness.stop()
+      local.destroy()
+      server.close()
+    }
   })
 })

@@ -30,6 +30,15 @@ export interface LivenessInit {
  */
 export const PEER_LIVENESS = { intervalMs: 30_000, timeoutMs: 10_000, tickMs: 30_000 } as const satisfies Omit<LivenessInit, 'log' | 'onUnanswered'>
 
+/**
+ * Runs `fn` once the event loop has read the sockets that are ready now: Node's setImmediate runs
+ * after the poll phase; browsers queue a task behind the network events already waiting.
+ */
+function afterIo (fn: () => void): void {
+  if (typeof setImmediate === 'function') setImmediate(fn)
+  else setTimeout(fn, 0)
+}
+
 /** A muxer that pings in its own frames, without a stream: yamux does (one 12-byte frame each way). */
 type MuxerPing = (options: { signal: AbortSignal }) => Promise<number>
 
@@ -102,8 +111,15 @@ export class ConnectionLiveness {
   }
 
   private async check (connection: Connection): Promise<void> {
+    const deadline = new AbortController()
+    // The verdict waits one more turn of the event loop: a timer that came due while this process
+    // was held up (a phone waking from sleep, a busy worker) runs before the loop reads its
+    // sockets, and would otherwise close a connection whose answer is already there to be read.
+    const timer = setTimeout(() => {
+      afterIo(() => { deadline.abort(Object.assign(new Error(`no answer to a ping within ${this.timeoutMs} ms`), { name: 'TimeoutError' })) })
+    }, this.timeoutMs)
+    const signal = deadline.signal
     try {
-      const signal = AbortSignal.timeout(this.timeoutMs)
       const ping = muxerPing(connection)
       if (ping != null) await ping({ signal })
       else await this.node.services.ping.ping(connection.remotePeer, { signal })
@@ -113,6 +129,8 @@ export class ConnectionLiveness {
       this.log.debug({ peer: connection.remotePeer.toString(), err: (err as Error).message }, 'connection did not answer a ping: closing it')
       connection.abort(err as Error)
       this.onUnanswered()
+    } finally {
+      clearTimeout(timer)
     }
   }
 }
