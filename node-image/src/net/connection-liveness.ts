@@ -40,18 +40,17 @@ function afterIo (fn: () => void): void {
 }
 
 /** A muxer that pings in its own frames, without a stream: yamux does (one 12-byte frame each way). */
-type MuxerPing = (options: { signal: AbortSignal }) => Promise<number>
+export interface PingingMuxer { ping: (options: { signal: AbortSignal }) => Promise<number> }
 
 /**
- * The connection's muxer-level ping, when it has one. libp2p's `Connection` keeps its muxer in a
- * field its types call private (there since libp2p 3.0; `muxer-ping.test.ts` fails if
- * it goes); WebRTC connections multiplex over data channels, which have no ping.
+ * The connection's muxer, when it pings. libp2p's `Connection` keeps its muxer in a field its
+ * types call private (there since libp2p 3.0; `muxer-ping.test.ts` fails if it goes); WebRTC
+ * connections multiplex over data channels, which have no ping.
  */
-export function muxerPing (connection: Connection): MuxerPing | undefined {
+export function pingingMuxer (connection: Connection): PingingMuxer | undefined {
   const muxer = (connection as unknown as { muxer?: { ping?: unknown } }).muxer
   if (muxer == null || typeof muxer.ping !== 'function') return undefined
-  const ping = muxer.ping as MuxerPing
-  return async options => await ping.call(muxer, options)
+  return muxer as PingingMuxer
 }
 
 /**
@@ -120,8 +119,8 @@ export class ConnectionLiveness {
     }, this.timeoutMs)
     const signal = deadline.signal
     try {
-      const ping = muxerPing(connection)
-      if (ping != null) await ping({ signal })
+      const muxer = pingingMuxer(connection)
+      if (muxer != null) await muxer.ping({ signal })
       else await this.node.services.ping.ping(connection.remotePeer, { signal })
     } catch (err) {
       // A peer that does not speak ping still answered multistream-select: it is alive.

@@ -2,7 +2,7 @@ import { createServer, connect } from 'node:net'
 import { multiaddr } from '@multiformats/multiaddr'
 import { pino } from 'pino'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import { ConnectionLiveness, muxerPing } from './connection-liveness.js'
+import { ConnectionLiveness, pingingMuxer } from './connection-liveness.js'
 import { loopbackNodes } from './loopback-node.fixture.js'
 import type { Server, Socket } from 'node:net'
 
@@ -37,10 +37,10 @@ describe('liveness through the muxer on real libp2p connections', () => {
   it('finds yamux\'s ping on a libp2p connection and gets an answer from a node with no ping protocol', async () => {
     const [a, b] = [await node(), await node()]
     const connection = await a.dial(b.getMultiaddrs()[0]!)
-    const ping = muxerPing(connection)
+    const muxer = pingingMuxer(connection)
     // Undefined here means libp2p or yamux moved the muxer's ping: liveness would fall back to a ping stream per connection.
-    expect(ping).toBeDefined()
-    expect(await ping?.({ signal: AbortSignal.timeout(5_000) })).toBeGreaterThanOrEqual(0)
+    expect(muxer).toBeDefined()
+    expect(await muxer?.ping({ signal: AbortSignal.timeout(5_000) })).toBeGreaterThanOrEqual(0)
     expect(b.getProtocols()).not.toContain('/ipfs/ping/1.0.0')
   })
 
