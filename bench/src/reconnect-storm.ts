@@ -33,7 +33,10 @@ function rssPeak (pid: number): { stop: () => Promise<number> } {
   return { stop: async () => { running = false; await loop; return peak } }
 }
 
-/** Connections the simulated peers have closed because the anchor did not answer a ping in time. */
+/**
+ * Connections the simulated peers have closed because the anchor did not answer a ping in time.
+ * Asking also starts each worker's event-loop stall maximum afresh, so the storm's stalls are its own.
+ */
 async function peersClosedUnanswered (workers: readonly ReservationWorker[]): Promise<number> {
   const answers = await Promise.all(workers.map(async worker => await ask(worker, { rejoined: { since: Date.now() } })))
   return answers.reduce((sum, a) => sum + a.closedUnanswered, 0)
@@ -102,11 +105,12 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
       rejoinedMs = answers.flatMap(a => a.rejoinedMs)
       connectedUnreserved = answers.reduce((sum, a) => sum + a.connectedUnreserved, 0)
       if (rejoinedMs.length >= before.reservations || Date.now() - killedAt > plan.deadlineMs) break
-      const now = { at: Date.now(), anchor: await cpuSeconds(pid).catch(() => last.anchor), generator: await cpuSecondsOf(workers.map(w => w.child)) }
+      const sample = await sampleAnchor(anchor).catch(() => undefined)
+      const now = { at: Date.now(), anchor: sample?.cpuSeconds ?? last.anchor, generator: await cpuSecondsOf(workers.map(w => w.child)) }
       const seconds = Math.max(0.001, (now.at - last.at) / 1000)
       context.progress(`${((Date.now() - killedAt) / 1000).toFixed(0)} s after the kill: ${rejoinedMs.length} of ${before.reservations} peers reserved again, ` +
         `${connectedUnreserved} connected without a reservation, ${answers.reduce((sum, a) => sum + a.disconnected, 0)} not connected; ` +
-        `closed for an unanswered ping: ${answers.reduce((sum, a) => sum + a.closedUnanswered, 0) - peersClosedBefore} by peers, ${(await sampleAnchor(anchor).catch(() => undefined))?.closedUnanswered ?? '?'} by the anchor; ` +
+        `closed for an unanswered ping: ${answers.reduce((sum, a) => sum + a.closedUnanswered, 0) - peersClosedBefore} by peers, ${sample?.closedUnanswered ?? '?'} by the anchor; ` +
         `longest stall of a simulated peer's event loop ${(Math.max(...answers.map(a => a.loopDelayMaxMs)) / 1000).toFixed(1)} s; ` +
         `cores: anchor ${((now.anchor - last.anchor) / seconds).toFixed(2)}, simulated peers ${((now.generator - last.generator) / seconds).toFixed(2)}`)
       last = now
