@@ -34,4 +34,31 @@ describe('the TCP writev patch (patches/README.md)', () => {
       writev.mockRestore()
     }
   })
+
+  it('writes what one turn of the event loop sends, over several messages, in one call', async () => {
+    const [dialer, listener] = [await node(), await node()]
+    nodes.push(dialer, listener)
+    let received = 0
+    const all = new Promise<void>(resolve => {
+      void listener.handle(PROTOCOL, stream => {
+        stream.addEventListener('message', event => { received += event.data.byteLength; if (received === 10 * 9) resolve() })
+      })
+    })
+    const stream = await dialer.dialProtocol(listener.getMultiaddrs()[0] as Multiaddr, PROTOCOL)
+    await new Promise(resolve => setTimeout(resolve, 50))
+    const write = vi.spyOn(Socket.prototype, '_write')
+    const writev = vi.spyOn(Socket.prototype, '_writev')
+    try {
+      for (let i = 0; i < 10; i++) stream.send(new TextEncoder().encode(`message ${i}`))
+      // The listener reads only in a later poll phase, so what is written by now is the dialer's burst.
+      await new Promise(resolve => setImmediate(resolve))
+      const burst = { writev: writev.mock.calls.length, write: write.mock.calls.length }
+      await all
+      // Ten Noise messages (two buffers each); without the patch, ten writev calls.
+      expect(burst).toEqual({ writev: 1, write: 0 })
+    } finally {
+      write.mockRestore()
+      writev.mockRestore()
+    }
+  })
 })
