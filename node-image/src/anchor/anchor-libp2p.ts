@@ -128,7 +128,8 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard,
     connectionMonitor: { enabled: false },
     metrics: prometheusMetrics({ registry, preserveExistingMetrics: true }),
     services: {
-      identify: identify(),
+      // InboundIdentify (anchor.ts) identifies what the anchor needs to know, not every connection on open.
+      identify: identify({ runOnConnectionOpen: false }),
       identifyPush: identifyPush(),
       ping: ping(),
       autoNAT: autoNAT(),

@@ -10,6 +10,7 @@ import { loadOrCreateIdentity } from '../identity/identity.js'
 import { AnchorMetrics } from '../metrics/anchor-metrics.js'
 import { CoordinationMetrics } from '../metrics/coordination-metrics.js'
 import { AnchorMesh } from '../net/anchor-mesh.js'
+import { IDENTIFY_INBOUND_AFTER_MS, InboundIdentify } from './inbound-identify.js'
 import { RelayGuard } from '../relay/relay-guard.js'
 import { DhtGuard } from '../dht/dht-guard.js'
 import { peerRecordDhtRules, peerRecordExpired, peerRecordKey, peerRecordReplaces } from '../dht/peer-records.js'
@@ -67,6 +68,7 @@ export class Anchor {
   private readonly guard: RelayGuard
   private readonly mesh: AnchorMesh
   private readonly liveness: ConnectionLiveness
+  private readonly inboundIdentify: InboundIdentify
   private readonly drainer: AnchorDrain
   private readonly coordinator?: Coordinator
   private readonly load: LoadSampler
@@ -119,6 +121,11 @@ export class Anchor {
       () => this.bootstrapEntries())
     this.mesh = new AnchorMesh(init.node, init.config.bootstrap, init.log)
     this.liveness = new ConnectionLiveness(init.node, { intervalMs: init.config.connections.pingInterval, timeoutMs: PING_TIMEOUT_MS, log: init.log, onUnanswered: () => { init.metrics.connectionsUnanswered.inc() } })
+    this.inboundIdentify = new InboundIdentify(init.node, {
+      delayMs: IDENTIFY_INBOUND_AFTER_MS,
+      isKnownAnchor: peer => this.isFleetAnchor(peer) || this.peered.has(peer),
+      isReserved: peer => init.guard.isReserved(peer)
+    })
     this.drainer = new AnchorDrain({ node: init.node, guard: init.guard, log: init.log })
     this.recordPublisher = new RecordPublisher(
       { refreshMs: PEER_RECORD_REFRESH_MS, concurrency: PEER_RECORD_PUT_CONCURRENCY, timeoutMs: PEER_RECORD_PUT_TIMEOUT_MS },
@@ -205,6 +212,7 @@ export class Anchor {
   }
 
   async start (): Promise<void> {
+    this.inboundIdentify.start()
     await this.node.start()
     this.node.services.publicAddresses.announceInterfaceAddresses()
     const relay = this.node.services.relay
@@ -278,6 +286,7 @@ export class Anchor {
     this.mesh.stop()
     this.peered.stop()
     this.liveness.stop()
+    this.inboundIdentify.stop()
     this.drainer.stop()
     await this.storage?.stop()
     const deadline = Date.now() + this.config.shutdownGrace
