@@ -61,4 +61,20 @@ describe('the TCP writev patch (patches/README.md)', () => {
       writev.mockRestore()
     }
   })
+
+  it('sends bulk data at once, not at the end of the turn', async () => {
+    const [dialer, listener] = [await node(), await node()]
+    nodes.push(dialer, listener)
+    await listener.handle(PROTOCOL, () => {})
+    const stream = await dialer.dialProtocol(listener.getMultiaddrs()[0] as Multiaddr, PROTOCOL)
+    await new Promise(resolve => setTimeout(resolve, 50))
+    const writev = vi.spyOn(Socket.prototype, '_writev')
+    try {
+      stream.send(new Uint8Array(64 * 1024))
+      // Still in the turn that sent it: held to the turn's end, a stream of such messages went in bursts.
+      expect(writev.mock.calls.length).toBeGreaterThanOrEqual(1)
+    } finally {
+      writev.mockRestore()
+    }
+  })
 })
