@@ -123,7 +123,7 @@ export class Anchor {
     this.liveness = new ConnectionLiveness(init.node, { intervalMs: init.config.connections.pingInterval, timeoutMs: PING_TIMEOUT_MS, log: init.log, onUnanswered: () => { init.metrics.connectionsUnanswered.inc() } })
     this.inboundIdentify = new InboundIdentify(init.node, {
       delayMs: IDENTIFY_INBOUND_AFTER_MS,
-      isKnownAnchor: peer => this.isFleetAnchor(peer) || this.peered.has(peer),
+      isKnownAnchor: peer => this.isKnownAnchor(peer),
       isReserved: peer => init.guard.isReserved(peer)
     })
     this.drainer = new AnchorDrain({ node: init.node, guard: init.guard, log: init.log })
@@ -197,7 +197,7 @@ export class Anchor {
     let admitting: () => boolean = () => false
     const node = await createAnchorLibp2p({ config, privateKey: key, registry, guard, dhtGuard, dhtRules, log, admitting: () => admitting(), ...browserTransports })
     const anchor = new Anchor({ config, node, key, guard, metrics, inflight, registry, log: log.child({ peerId: node.peerId.toString() }), browserTransports, dhtGuard, dhtMetrics })
-    dhtUnlimited = peer => anchor.isFleetAnchor(peer) || anchor.peered.has(peer)
+    dhtUnlimited = peer => anchor.isKnownAnchor(peer)
     admitting = () => anchor.phase !== 'starting'
     if (config.roles.includes('storage')) await anchor.openStorage(registry)
     return anchor
@@ -327,6 +327,11 @@ export class Anchor {
   /** This anchor, a configured one, or a live member of its fleet (by its signed record). */
   isFleetAnchor (peerId: string): boolean {
     return peerId === this.peerId || this.mesh.has(peerId) || (this.coordinator?.members() ?? []).some(m => m.peerId === peerId)
+  }
+
+  /** A fleet anchor (see isFleetAnchor) or a peered fleet's. */
+  isKnownAnchor (peerId: string): boolean {
+    return this.isFleetAnchor(peerId) || this.peered.has(peerId)
   }
 
   multiaddrs (): string[] {
