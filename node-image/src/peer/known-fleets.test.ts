@@ -51,7 +51,7 @@ describe('knownFleets', () => {
       [{ pins: [other.id], list: otherList }, { pins: [other.id], list: forged }])
     const url = await serve(() => JSON.stringify(signed))
     const known = await knownFleets(url, [own.id])
-    expect(known).toEqual({ anchors: [address(own.id)], fallback: [address(other.id, 5001)] })
+    expect(known).toEqual({ anchors: [address(own.id)], fallback: [[[address(other.id, 5001)]]] })
   })
 
   it('starts from the kept list when the URL cannot be reached, and refuses it once expired', async () => {

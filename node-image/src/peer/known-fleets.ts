@@ -19,11 +19,14 @@ export function storageBootstrapCache (storage: Pick<Storage, 'getItem' | 'setIt
   }
 }
 
+/** One fleet's anchors, each as its multiaddrs. */
+export type FleetAnchors = ReadonlyArray<readonly string[]>
+
 /** The anchors a peer knows of: its own fleet's, and those of the fleets its fleet peers with. */
 export interface KnownFleets {
   readonly anchors: string[]
-  /** Anchors of peered fleets: joined when every anchor of its own fleet is gone. */
-  readonly fallback: string[]
+  /** Each peered fleet's anchors: where the peer goes, a few at a time, when every anchor of its own fleet is gone. */
+  readonly fallback: FleetAnchors[]
 }
 
 /**
@@ -50,7 +53,7 @@ export async function knownFleets (url: string, trusted: readonly string[], cach
   const peered = await verifyPeeredFleets(list)
   return {
     anchors: list.anchors.flatMap(a => a.multiaddrs),
-    fallback: peered.flatMap(p => p.list.anchors.flatMap(a => a.multiaddrs))
+    fallback: peered.map(p => p.list.anchors.map(a => a.multiaddrs))
   }
 }
 

@@ -4,7 +4,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import { pino } from 'pino'
 import { knownFleets } from './known-fleets.js'
-import type { BootstrapCache, KnownFleets } from './known-fleets.js'
+import type { BootstrapCache, FleetAnchors, KnownFleets } from './known-fleets.js'
 import { AnchorMesh } from '../net/anchor-mesh.js'
 import { peerIdOf } from '../net/peer-id-of.js'
 import { FleetFallback } from './fleet-fallback.js'
@@ -161,7 +161,7 @@ function isAnchorAddress (address: string): boolean {
 /** Resolves the anchors to join: given ones, plus a verified signed bootstrap list (and the peered fleets it names, to fall back on). */
 async function resolveAnchors (options: PeerOptions): Promise<KnownFleets> {
   const anchors = [...(options.anchors ?? [])]
-  let fallback: string[] = []
+  let fallback: FleetAnchors[] = []
   if (options.bootstrapUrl != null) {
     const trusted = options.trustedAnchors ?? anchors.map(peerIdOf).filter((id): id is string => id != null)
     if (trusted.length === 0) throw new PeerError('bootstrap', 'a bootstrap list URL needs trusted anchor PeerIds to verify it against')
@@ -172,7 +172,7 @@ async function resolveAnchors (options: PeerOptions): Promise<KnownFleets> {
       throw new PeerError('bootstrap', (err as Error).message, { cause: err })
     }
     anchors.push(...known.anchors)
-    fallback = known.fallback.filter(address => isAnchorAddress(address))
+    fallback = known.fallback.map(fleet => fleet.map(addresses => addresses.filter(address => isAnchorAddress(address))).filter(addresses => addresses.length > 0))
   }
   if (anchors.length === 0) throw new PeerError('no-anchors', 'no anchors to join: give anchor multiaddrs or a bootstrap list URL')
   for (const anchor of anchors) {
@@ -183,7 +183,7 @@ async function resolveAnchors (options: PeerOptions): Promise<KnownFleets> {
     }
     if (peerIdOf(anchor) == null) throw new PeerError('bad-anchor-address', `${anchor} does not end in /p2p/<peerId>`)
   }
-  return { anchors: [...new Set(anchors)], fallback: [...new Set(fallback)] }
+  return { anchors: [...new Set(anchors)], fallback }
 }
 
 /**
@@ -204,14 +204,14 @@ export class MeganetPeer {
   /** Tries at a direct connection under way, by PeerId. */
   private readonly goingDirect = new SharedAttempts<PeerPath>()
 
-  /** Peered fleets' anchors, joined once every anchor of this peer's own fleet is gone. */
+  /** Peered fleets' anchors, joined a few at a time once every anchor of this peer's own fleet is gone. */
   private readonly fallback: FleetFallback
   /** Pings every connection each 30 s and closes the dead; also what keeps NAT mappings open. */
   private readonly liveness: ConnectionLiveness
 
-  private constructor (node: PeerLibp2p, mesh: AnchorMesh, options: PeerOptions, recordRejections: Map<PeerRecordRejection, number>, fallback: string[]) {
+  private constructor (node: PeerLibp2p, mesh: AnchorMesh, options: PeerOptions, recordRejections: Map<PeerRecordRejection, number>, fallback: FleetAnchors[]) {
     this.node = node
-    this.fallback = new FleetFallback(fallback, mesh, options.log)
+    this.fallback = new FleetFallback({ fleets: fallback, relays: options.relays ?? 1 }, mesh, options.log)
     this.recordRejections = recordRejections
     this.mesh = mesh
     this.options = options
