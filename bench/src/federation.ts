@@ -7,6 +7,7 @@ import { fileURLToPath } from 'node:url'
 import { Federation, findNatsServer } from '@meganet/node/testing'
 import { BENCH_FLEET_FLAGS } from './bench-fleet.js'
 import { quantile } from './stats.js'
+import { cpuSecondsOf } from './process-usage.js'
 import type { BenchContext, BenchResult } from './bench-types.js'
 import type { OperatorFleet } from '@meganet/node/testing'
 import type { ChildProcess } from 'node:child_process'
@@ -63,9 +64,28 @@ class OperatorPeers {
     return JSON.parse(next.value) as T
   }
 
+  /** CPU seconds its process has used so far. */
+  async cpuSeconds (): Promise<number> {
+    return await cpuSecondsOf([this.child])
+  }
+
   stop (): void {
     this.child.kill('SIGKILL')
   }
+}
+
+/** CPU seconds used so far by all anchors (those killed count as 0) and by each group of peer processes. */
+async function cpuUse<G extends string> (fed: Federation, groups: Record<G, readonly OperatorPeers[]>): Promise<Record<G | 'anchors', number>> {
+  const use = { anchors: await cpuSecondsOf(fed.anchors.map(a => a.child)) } as Record<G | 'anchors', number>
+  for (const [name, workers] of Object.entries(groups) as Array<[G, readonly OperatorPeers[]]>) {
+    use[name] = (await Promise.all(workers.map(async w => await w.cpuSeconds()))).reduce((a, b) => a + b, 0)
+  }
+  return use
+}
+
+/** Cores used between two {@link cpuUse} samples `seconds` apart, by key. */
+function coresBetween<K extends string> (from: Record<K, number>, to: Record<K, number>, seconds: number): Record<K, number> {
+  return Object.fromEntries(Object.keys(from).map(key => [key, (to[key as K] - from[key as K]) / seconds])) as Record<K, number>
 }
 
 function randomIndex (length: number): number {
@@ -140,18 +160,25 @@ export async function federation (context: BenchContext): Promise<BenchResult> {
     if (unreachable > 0) context.progress(`${unreachable} peers were not findable within 60 s of joining; last failures: ${tally(warmup.flatMap(w => w.lastErrors))}`)
 
     context.progress(`${plan.pairs} random cross-operator lookups and messages`)
+    const pairsCpu = await cpuUse(fed, { peers: workers })
+    const pairsStarted = performance.now()
     const before = summarize(await crossPairs(workers, workers, plan.pairs))
+    const pairsSeconds = (performance.now() - pairsStarted) / 1000
+    const pairsCores = coresBetween(pairsCpu, await cpuUse(fed, { peers: workers }), pairsSeconds)
 
     const lost = workers[workers.length - 1] as OperatorPeers
     const survivors = workers.filter(w => w !== lost)
     context.progress(`SIGKILL of ${lost.operator.name} (anchors and nats-server); its peers re-join`)
     await fed.kill(lost.operator.name)
+    const lossCpu = await cpuUse(fed, { lostPeers: [lost], otherPeers: survivors })
+    const killedAt = performance.now()
     const rejoining = lost.ask<{ rejoinMs: Array<number | null> }>({ op: 'rejoin', lost: lost.operator.pins })
     const reaching = (survivors[0] as OperatorPeers).ask<ReachAnswer>({ op: 'reach', targets: lost.peerIds })
     const rejoinMs = (await rejoining).rejoinMs
     const rejoined = rejoinMs.filter((ms): ms is number => ms != null)
     // From the kill until another operator's peer reached it by PeerId: re-joined, and its new record published.
     const reachedAgain = await reaching
+    const lossCores = coresBetween(lossCpu, await cpuUse(fed, { lostPeers: [lost], otherPeers: survivors }), (performance.now() - killedAt) / 1000)
     const reachedMs = reachedAgain.reachedMs
     const reached = reachedMs.filter((ms): ms is number => ms != null)
     if (reached.length < reachedMs.length) context.progress(`${reachedMs.length - reached.length} lost peers not reached again; last failures: ${tally(reachedAgain.lastErrors)}`)
@@ -179,6 +206,14 @@ export async function federation (context: BenchContext): Promise<BenchResult> {
       reachableAgainP50Ms: reached.length > 0 ? quantile(reached, 0.5) : Number.NaN,
       reachableAgainP99Ms: reached.length > 0 ? quantile(reached, 0.99) : Number.NaN,
       peersNotReachedAgain: reachedMs.length - reached.length,
+      // Cores used (the machine has 2) during the pairs, and from the kill until every lost peer was reached again or given up on.
+      anchorCoresDuringPairs: pairsCores.anchors,
+      // All anchors' CPU per lookup and message (the lookup's DHT walk, the relayed connection, the message).
+      anchorCpuMsPerPair: pairsCores.anchors * pairsSeconds * 1000 / plan.pairs,
+      peerCoresDuringPairs: pairsCores.peers,
+      anchorCoresAfterLoss: lossCores.anchors,
+      lostPeerCoresAfterLoss: lossCores.lostPeers,
+      otherPeerCoresAfterLoss: lossCores.otherPeers,
       successRateAfterLoss: after.rate,
       lookupP99MsAfterLoss: after.p99
     }
