@@ -37,7 +37,7 @@ describe('per-request timers and errors (patched @libp2p/utils)', () => {
     const first = queue.add(async () => await Promise.resolve(1))
     const controller = new AbortController()
     const second = queue.add(async () => await Promise.resolve(2), { signal: controller.signal })
-    const third = queue.add(async () => { await Promise.reject(new Error('no')) })
+    const third = queue.add(async () => await Promise.reject<number>(new Error('no')))
     const [, secondJob, thirdJob] = queue.queue
     const recipients = [secondJob?.recipients[0], thirdJob?.recipients[0]] as Array<{ settled?: boolean }>
     controller.abort(new Error('not wanted'))
