@@ -1,8 +1,8 @@
 import crypto from 'node:crypto'
 import { defaultCrypto, pureJsCrypto } from '@chainsafe/libp2p-noise/crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
+import { Uint8ArrayList } from 'uint8arraylist'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { Uint8ArrayList } from 'uint8arraylist'
 
 const bytes = (value: Uint8Array | Uint8ArrayList): Uint8Array => Uint8Array.from(value.subarray())
 
@@ -20,6 +20,68 @@ describe('the handshake key patches (patches/README.md, "Per-join costs")', () =
     const fromBytes = Uint8Array.from(local.privateKey)
     for (let n = 0; n < 3; n++) expect(bytes(defaultCrypto.generateX25519SharedKey(fromBytes, remote.publicKey))).toEqual(shared)
     expect(imports).toHaveBeenCalledTimes(1)
+  })
+
+  it('Noise: a remote key used in two DHs is imported once while the same array or list holds the same bytes', () => {
+    const imports = vi.spyOn(crypto, 'createPublicKey')
+    const local = defaultCrypto.generateX25519KeyPair()
+    const remotes = [pureJsCrypto.generateX25519KeyPair(), pureJsCrypto.generateX25519KeyPair()]
+    const shared = remotes.map(remote => bytes(pureJsCrypto.generateX25519SharedKey(remote.privateKey, local.publicKey)))
+    // Noise keeps a remote key as a sublist of the message it came in (its own copy of the class).
+    const asList = new Uint8ArrayList(remotes[0]!.publicKey) as unknown as Parameters<typeof defaultCrypto.generateX25519SharedKey>[1]
+    for (let n = 0; n < 2; n++) expect(bytes(defaultCrypto.generateX25519SharedKey(local.privateKey, asList))).toEqual(shared[0])
+    expect(imports).toHaveBeenCalledTimes(1)
+
+    const reused = Uint8Array.from(remotes[0]!.publicKey)
+    expect(bytes(defaultCrypto.generateX25519SharedKey(local.privateKey, reused))).toEqual(shared[0])
+    reused.set(remotes[1]!.publicKey)
+    expect(bytes(defaultCrypto.generateX25519SharedKey(local.privateKey, reused))).toEqual(shared[1])
+    expect(imports).toHaveBeenCalledTimes(3)
+  })
+
+  it('Noise: a generated key pair is exported once, and its public key is the private key\'s', () => {
+    const sample = crypto.generateKeyPairSync('x25519')
+    const exports = [sample.publicKey, sample.privateKey].map(key => vi.spyOn(Object.getPrototypeOf(key) as crypto.KeyObject, 'export'))
+    const pair = defaultCrypto.generateX25519KeyPair()
+    expect(exports.reduce((calls, spy) => calls + spy.mock.calls.length, 0)).toBe(1)
+    const derived = bytes(pureJsCrypto.generateX25519KeyPairFromSeed(Uint8Array.from(pair.privateKey)).publicKey)
+    expect(bytes(pair.publicKey)).toEqual(derived)
+  })
+
+  it('Ed25519: a signature that verified is verified once for the same key and message, and nothing else passes for it', async () => {
+    const verifications = vi.spyOn(crypto, 'verify')
+    const [one, two] = await Promise.all([generateKeyPair('Ed25519'), generateKeyPair('Ed25519')])
+    const message = crypto.randomBytes(200)
+    const signature = await one.sign(message)
+    for (let n = 0; n < 3; n++) expect(await one.publicKey.verify(Uint8Array.from(message), Uint8Array.from(signature))).toBe(true)
+    expect(verifications).toHaveBeenCalledTimes(1)
+
+    const tampered = Uint8Array.from(message)
+    tampered[7] = tampered[7]! ^ 1
+    expect(await one.publicKey.verify(tampered, signature)).toBe(false)
+    expect(await two.publicKey.verify(message, signature)).toBe(false)
+    const badSignature = Uint8Array.from(signature)
+    badSignature[0] = badSignature[0]! ^ 1
+    expect(await one.publicKey.verify(message, badSignature)).toBe(false)
+    expect(await one.publicKey.verify(message, signature)).toBe(true)
+    expect(verifications).toHaveBeenCalledTimes(4)
+
+    // Large messages are not kept.
+    const large = crypto.randomBytes(8192)
+    const largeSignature = await one.sign(large)
+    for (let n = 0; n < 2; n++) expect(await one.publicKey.verify(large, largeSignature)).toBe(true)
+    expect(verifications).toHaveBeenCalledTimes(6)
+  })
+
+  it('Ed25519: a public key is imported once for the signatures it verifies', async () => {
+    const [one, two] = await Promise.all([generateKeyPair('Ed25519'), generateKeyPair('Ed25519')])
+    const imports = vi.spyOn(crypto, 'createPublicKey')
+    for (let n = 0; n < 3; n++) {
+      const message = crypto.randomBytes(100)
+      for (const key of [one, two]) expect(await key.publicKey.verify(message, await key.sign(message))).toBe(true)
+      expect(await one.publicKey.verify(message, await two.sign(message))).toBe(false)
+    }
+    expect(imports).toHaveBeenCalledTimes(2)
   })
 
   it('Ed25519: a private key is imported once for any number of signatures, which verify as before', async () => {
