@@ -27,6 +27,22 @@ describe('the peer store lock patch (patches/README.md)', () => {
   const nodes: Libp2p[] = []
   afterEach(async () => { await Promise.all(nodes.splice(0).map(async n => { await n.stop() })) })
 
+  it('prints a peer\'s datastore key once for any number of calls, and keeps peers apart', async () => {
+    const libp2p = await node()
+    nodes.push(libp2p)
+    const [one, two] = await Promise.all([somePeer(), somePeer()])
+    const printed = vi.spyOn(one, 'toCID')
+    await libp2p.peerStore.merge(one, { protocols: ['/meganet-test/1.0.0'] })
+    await libp2p.peerStore.merge(two, { protocols: ['/meganet-test/2.0.0'] })
+    for (let n = 0; n < 3; n++) {
+      expect((await libp2p.peerStore.get(one)).protocols).toEqual(['/meganet-test/1.0.0'])
+      await libp2p.peerStore.merge(one, { metadata: { n: Uint8Array.of(n) } })
+    }
+    expect((await libp2p.peerStore.get(two)).protocols).toEqual(['/meganet-test/2.0.0'])
+    // Unpatched, every call printed the key anew: 7 here.
+    expect(printed.mock.calls.length).toBeLessThanOrEqual(1)
+  })
+
   it('takes an uncontended lock without building event targets', async () => {
     const libp2p = await node()
     nodes.push(libp2p)
