@@ -26,7 +26,7 @@ import { circuitRelayTransport } from '@libp2p/circuit-relay-v2'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import { tcp } from '@libp2p/tcp'
-import { AnchorMesh, ConnectionLiveness, PEER_LIVENESS, createLogger } from '@meganet/node/testing'
+import { AnchorMesh, ConnectionLiveness, PEER_LIVENESS, createLogger, libp2pLoggerOption } from '@meganet/node/testing'
 import { createLibp2p } from 'libp2p'
 import type { Libp2p } from '@libp2p/interface'
 
@@ -116,6 +116,8 @@ async function joinRejoining (relay: string, index: number, peersPerAddress: num
   const dialOpts = { noDelay: true, localAddress: sourceAddress(index, peersPerAddress) }
   const node = await createLibp2p({
     start: false,
+    // As the peer library: no libp2p debug loggers unless DEBUG asks for them.
+    ...libp2pLoggerOption(),
     addresses: { listen: ['/p2p-circuit'] },
     transports: [tcp({ dialOpts }), circuitRelayTransport()],
     connectionEncrypters: [noise()],
@@ -158,6 +160,8 @@ async function joinOne (relay: string, index: number, peersPerAddress: number): 
   const dialOpts = { noDelay: true, localAddress: sourceAddress(index, peersPerAddress) }
   const node = await createLibp2p({
     start: false,
+    // As the peer library: no libp2p debug loggers unless DEBUG asks for them.
+    ...libp2pLoggerOption(),
     addresses: { listen: [`${relay}/p2p-circuit`] },
     transports: [tcp({ dialOpts }), circuitRelayTransport()],
     connectionEncrypters: [noise()],

@@ -10,6 +10,7 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { tcp } from '@libp2p/tcp'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
+import { libp2pLoggerOption } from '../net/libp2p-logger.js'
 import { hasCerthashIfWebRTCDirect, rotatingWebRTCDirect } from '../transports/webrtc-direct-listener.js'
 import { wssCertificateReloader } from '../transports/wss-certificate.js'
 import { anchorConnectionGater } from './anchor-gater.js'
@@ -107,6 +108,7 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard,
   return await createLibp2p({
     privateKey,
     start: false,
+    ...libp2pLoggerOption(),
     addresses: {
       listen: listenAddresses(config, webrtcDirect?.ports ?? []),
       announce: config.announce,

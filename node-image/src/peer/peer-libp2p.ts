@@ -6,6 +6,7 @@ import { kadDHT, passthroughMapper, removePrivateAddressesMapper } from '@libp2p
 import { ping } from '@libp2p/ping'
 import { createLibp2p } from 'libp2p'
 import { platformLibp2p } from './platform.js'
+import { libp2pLoggerOption } from '../net/libp2p-logger.js'
 import { peerRecordDhtRules } from '../dht/peer-records.js'
 import type { PeerRecordRejection } from '@meganet/contracts'
 import type { PeerId, PrivateKey } from '@libp2p/interface'
@@ -44,6 +45,7 @@ export async function createPeerLibp2p (init: PeerLibp2pInit) {
   return await createLibp2p({
     privateKey: init.privateKey,
     start: false,
+    ...libp2pLoggerOption(),
     addresses: { listen },
     transports: platform.transports,
     connectionEncrypters: [noise()],
