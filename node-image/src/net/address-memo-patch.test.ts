@@ -20,7 +20,7 @@ describe('the address list patch (patches/README.md, "Per-join costs")', () => {
     await Promise.all(nodes.splice(0).map(async n => { await n.stop() }))
   })
 
-  it('builds the list once for many asks, and again at once when an address changes or a second has passed', async () => {
+  it('builds the list once for many asks, and again at once when an address changes, a second has passed or the clock went back', async () => {
     const node = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()] })
     nodes.push(node)
     const manager = (node as unknown as { components: { addressManager: AddressManager } }).components.addressManager
@@ -44,8 +44,12 @@ describe('the address list patch (patches/README.md, "Per-join costs")', () => {
 
     const built = builds.mock.calls.length
     const now = Date.now()
-    vi.spyOn(Date, 'now').mockReturnValue(now + 1_001)
+    const clock = vi.spyOn(Date, 'now').mockReturnValue(now + 1_001)
     node.getMultiaddrs()
     expect(builds).toHaveBeenCalledTimes(built + 1)
+    // A clock stepped back does not stretch the second.
+    clock.mockReturnValue(now - 60_000)
+    node.getMultiaddrs()
+    expect(builds).toHaveBeenCalledTimes(built + 2)
   })
 })

@@ -39,13 +39,15 @@ describe('the handshake key patches (patches/README.md, "Per-join costs")', () =
     expect(imports).toHaveBeenCalledTimes(3)
   })
 
-  it('Noise: a generated key pair is exported once, and its public key is the private key\'s', () => {
+  it('Noise: a generated key pair is exported once, its public key is the private key\'s, and the private key is in memory of its own', () => {
     const sample = crypto.generateKeyPairSync('x25519')
     const exports = [sample.publicKey, sample.privateKey].map(key => vi.spyOn(Object.getPrototypeOf(key) as crypto.KeyObject, 'export'))
     const pair = defaultCrypto.generateX25519KeyPair()
     expect(exports.reduce((calls, spy) => calls + spy.mock.calls.length, 0)).toBe(1)
     const derived = bytes(pureJsCrypto.generateX25519KeyPairFromSeed(Uint8Array.from(pair.privateKey)).publicKey)
     expect(bytes(pair.publicKey)).toEqual(derived)
+    // The private key has memory of its own, not a slice of Node's shared Buffer pool.
+    expect(pair.privateKey.buffer.byteLength).toBe(32)
   })
 
   it('Ed25519: a signature that verified is verified once for the same key and message, and nothing else passes for it', async () => {

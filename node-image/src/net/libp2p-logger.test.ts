@@ -1,24 +1,36 @@
-import { describe, expect, it, vi } from 'vitest'
-import { libp2pLoggerOption } from './libp2p-logger.js'
+import { describe, expect, it } from 'vitest'
+import { libp2pDebugNamespaces, libp2pLoggerOption } from './libp2p-logger.js'
 
 describe('libp2pLoggerOption', () => {
   it('leaves libp2p its own logger while a debug namespace is set', () => {
     expect(libp2pLoggerOption('libp2p:*')).toEqual({})
   })
 
-  it('gives one silent logger for every component and scope when none is', () => {
+  it('gives one disabled logger for every component and scope when none is', () => {
     for (const namespaces of [undefined, '', '  ']) {
       const { logger } = libp2pLoggerOption(namespaces)
       const log = logger!.forComponent('libp2p:connection')
       expect(log.enabled).toBe(false)
       expect(log.newScope('stream')).toBe(log)
       expect(logger!.forComponent('libp2p:yamux')).toBe(log)
-      const write = vi.spyOn(process.stderr, 'write')
-      log('a %s', 'message')
-      log.error('an error')
-      log.trace('a trace')
-      expect(write).not.toHaveBeenCalled()
-      write.mockRestore()
+      expect(() => { log('a %s', 'message'); log.error('an error'); log.trace('a trace') }).not.toThrow()
     }
+  })
+})
+
+describe('libp2pDebugNamespaces', () => {
+  it('reads DEBUG where there is a process, and localStorage.debug where there is none', () => {
+    expect(libp2pDebugNamespaces({ process: { env: { DEBUG: 'libp2p:*' } }, localStorage: { getItem: () => 'other' } })).toBe('libp2p:*')
+    expect(libp2pDebugNamespaces({ process: { env: {} }, localStorage: { getItem: () => 'other' } })).toBeUndefined()
+    expect(libp2pDebugNamespaces({ localStorage: { getItem: (key: string) => key === 'debug' ? 'libp2p:dht*' : null } })).toBe('libp2p:dht*')
+    expect(libp2pDebugNamespaces({ localStorage: { getItem: () => null } })).toBeUndefined()
+  })
+
+  it('takes blocked or incomplete storage for no namespaces', () => {
+    const blocked = Object.defineProperty({}, 'localStorage', { get: () => { throw new DOMException('The operation is insecure.', 'SecurityError') } })
+    expect(libp2pDebugNamespaces(blocked)).toBeUndefined()
+    expect(libp2pDebugNamespaces({ localStorage: { getItem: () => { throw new DOMException('denied', 'SecurityError') } } })).toBeUndefined()
+    expect(libp2pDebugNamespaces({ localStorage: {} })).toBeUndefined()
+    expect(libp2pDebugNamespaces({})).toBeUndefined()
   })
 })
