@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest'
+import { generateKeyPair } from '@libp2p/crypto/keys'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { libp2pDebugNamespaces, libp2pLoggerOption } from './libp2p-logger.js'
+import { createPeerLibp2p } from '../peer/peer-libp2p.js'
 
 describe('libp2pLoggerOption', () => {
   it('leaves libp2p its own logger while a debug namespace is set', () => {
@@ -15,6 +17,22 @@ describe('libp2pLoggerOption', () => {
       expect(logger!.forComponent('libp2p:yamux')).toBe(log)
       expect(() => { log('a %s', 'message'); log.error('an error'); log.trace('a trace') }).not.toThrow()
     }
+  })
+})
+
+describe('the peer library\'s libp2p node', () => {
+  afterEach(() => { vi.unstubAllEnvs() })
+
+  const peerNode = async (): Promise<Awaited<ReturnType<typeof createPeerLibp2p>>> =>
+    await createPeerLibp2p({ privateKey: await generateKeyPair('Ed25519'), relays: 1, listenTcp: false, allowPrivateAddresses: true })
+
+  it('logs through the silent logger unless DEBUG is set, and through libp2p\'s own when it is', async () => {
+    vi.stubEnv('DEBUG', '')
+    const quiet = await peerNode()
+    expect(quiet.logger.forComponent('libp2p:a')).toBe(quiet.logger.forComponent('libp2p:b'))
+    vi.stubEnv('DEBUG', 'meganet-test-nothing')
+    const loud = await peerNode()
+    expect(loud.logger.forComponent('libp2p:a')).not.toBe(loud.logger.forComponent('libp2p:b'))
   })
 })
 
