@@ -1,8 +1,6 @@
-import { tcp } from '@libp2p/tcp'
 import { multiaddr } from '@multiformats/multiaddr'
-import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it, vi } from 'vitest'
-import type { Libp2p } from '@libp2p/interface'
+import { loopbackNodes } from './loopback-node.fixture.js'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 /** What this test uses of libp2p's address manager (internal to libp2p). */
@@ -14,15 +12,11 @@ interface AddressManager {
 }
 
 describe('the address list patch (patches/README.md, "Per-join costs")', () => {
-  const nodes: Libp2p[] = []
-  afterEach(async () => {
-    vi.restoreAllMocks()
-    await Promise.all(nodes.splice(0).map(async n => { await n.stop() }))
-  })
+  const loopbackNode = loopbackNodes()
+  afterEach(() => { vi.restoreAllMocks() })
 
   it('builds the list once for many asks, and again at once when an address changes, a second has passed or the clock went back', async () => {
-    const node = await createLibp2p({ addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] }, transports: [tcp()] })
-    nodes.push(node)
+    const node = await loopbackNode()
     const manager = (node as unknown as { components: { addressManager: AddressManager } }).components.addressManager
     const builds = vi.spyOn(manager, 'getAddressesWithMetadata')
     const first = node.getMultiaddrs().map(String)
