@@ -38,6 +38,12 @@ const MAX_DATA_LIMIT = 2n ** 63n - 1n
  */
 const MAX_STREAM_WINDOW_BYTES = 2 * 1024 * 1024
 
+/**
+ * The largest WebSocket message a peer may send: ws buffers each message whole (100 MiB by
+ * default). libp2p peers send one Noise message (at most 64 KiB) per WebSocket message.
+ */
+const MAX_WEBSOCKET_MESSAGE_BYTES = 1024 * 1024
+
 /** Lets several connections from one NAT or one devnet host arrive at once. */
 const INBOUND_CONNECTIONS_PER_SECOND_PER_HOST = 50
 
@@ -115,7 +121,7 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard,
       // An announced WebRTC-direct address gets its port's certhash; one whose port serves no certificate now is left out.
       announceFilter: addresses => addresses.filter(hasCerthashIfWebRTCDirect)
     },
-    transports: [tcp(), webSockets(), ...(webrtcDirect != null ? [rotatingWebRTCDirect(webrtcDirect)] : [])],
+    transports: [tcp(), webSockets({ maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES }), ...(webrtcDirect != null ? [rotatingWebRTCDirect(webrtcDirect)] : [])],
     connectionEncrypters: [noise()],
     // ConnectionLiveness pings each connection once a minute; yamux's keepalive would add two
     // more pings per connection per minute that close nothing (docs/BENCHMARKS.md, capacity).
