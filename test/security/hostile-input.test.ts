@@ -1,4 +1,6 @@
 import { randomBytes } from 'node:crypto'
+import { once } from 'node:events'
+import { connect } from 'node:net'
 import { generateKeyPair, publicKeyToProtobuf } from '@libp2p/crypto/keys'
 import { lpStream } from '@libp2p/utils'
 import { multiaddr } from '@multiformats/multiaddr'
@@ -14,6 +16,7 @@ import { rawNode } from '../../bench/src/attack-node.js'
 import { storageFleet } from '../storage/storage-fleet.js'
 import type { RawNode } from '../../bench/src/attack-node.js'
 import type { Stream } from '@libp2p/interface'
+import type { Socket } from 'node:net'
 
 function varint (value: number): Uint8Array {
   const out: number[] = []
@@ -171,6 +174,56 @@ describe('hostile input costs an anchor bounded memory', () => {
     expect(await target.metric('meganet_dht_stored_records{kind="provider"}')).toBeLessThanOrEqual(await target.metric('meganet_dht_record_limit{kind="provider_per_peer"}'))
     expect(await target.metric('meganet_dht_stored_records{kind="value"}')).toBeLessThanOrEqual(await target.metric('meganet_dht_record_limit{kind="value_per_peer"}'))
     expect((await fetch(target.url('/healthz'))).status).toBe(200)
+  })
+})
+
+/** A WebSocket opened by hand on the anchor's WebSocket port, to send frames no client library would. */
+async function rawWebSocket (anchor: AnchorProcess): Promise<Socket> {
+  const port = anchor.anchor.multiaddrs.map(a => /\/tcp\/(\d+)\/ws(\/p2p\/|$)/.exec(a)?.[1]).find(p => p != null)
+  if (port == null) throw new Error('the anchor listens on no WebSocket address')
+  const socket = connect(Number(port), '127.0.0.1')
+  socket.on('error', () => {})
+  await once(socket, 'connect')
+  socket.write('GET / HTTP/1.1\r\nHost: anchor\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n')
+  const [answer] = await once(socket, 'data') as [Buffer]
+  expect(answer.toString()).toMatch(/^HTTP\/1\.1 101/)
+  return socket
+}
+
+describe('the WebSocket port', () => {
+  let anchor: AnchorProcess
+
+  beforeAll(async () => {
+    anchor = await AnchorProcess.start()
+  })
+
+  afterAll(async () => {
+    await anchor?.cleanup()
+  })
+
+  it('closes a connection that sends a malformed frame, and the anchor serves on', async () => {
+    const socket = await rawWebSocket(anchor)
+    const closed = once(socket, 'close')
+    // A masked frame with reserved opcode 3: before the fix, ws threw it and the anchor exited.
+    socket.write(Buffer.from([0x83, 0x80, 1, 2, 3, 4]))
+    await closed
+    await new Promise(resolve => setTimeout(resolve, 200))
+    expect(anchor.anchor.running).toBe(true)
+    expect((await fetch(anchor.url('/healthz'))).status).toBe(200)
+  })
+
+  it('closes a connection that announces a message over 1 MiB before taking any of it', async () => {
+    const socket = await rawWebSocket(anchor)
+    const closed = once(socket, 'close')
+    const header = Buffer.alloc(14)
+    header[0] = 0x82 // FIN, binary
+    header[1] = 0x80 | 127 // masked, 64-bit length
+    header.writeBigUInt64BE(2n * 1024n * 1024n, 2)
+    socket.write(header)
+    // ws took messages up to 100 MiB; the anchor's limit is 1 MiB.
+    await closed
+    expect(anchor.anchor.running).toBe(true)
   })
 })
 
