@@ -130,7 +130,6 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard,
     connectionManager: {
       maxConnections: config.connections.max,
       maxIncomingPendingConnections: config.connections.maxPendingInbound,
-      maxIncomingQueuedConnections: config.connections.maxQueuedInbound,
       inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SECOND_PER_HOST
     },
     // ConnectionLiveness pings instead, spread over the interval rather than all at once.

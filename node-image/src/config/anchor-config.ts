@@ -100,7 +100,7 @@ export const anchorConfigSchema = z.strictObject({
     circuitDurationLimit: limit.refine(ms => ms == null || ms >= 1000, { message: 'must be at least 1s: relays state it in whole seconds' }),
     circuitIdleTimeout: limit
   }),
-  connections: z.strictObject({ max: positiveCount, maxPendingInbound: positiveCount, maxQueuedInbound: count, pingInterval: durationMs }),
+  connections: z.strictObject({ max: positiveCount, maxPendingInbound: positiveCount, pingInterval: durationMs }),
   dht: z.strictObject({ allowPrivateAddresses: z.boolean(), maxRecords: positiveCount, maxRecordsPerPeer: positiveCount }),
   storage: z.strictObject({
     capacity: z.number().int().min(1),

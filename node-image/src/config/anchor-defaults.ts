@@ -37,12 +37,6 @@ export const DEFAULT_MAX_CONNECTIONS = 20_000
 /** libp2p's default of 10 handshakes in flight refuses most of a reconnect storm after a restart. */
 export const DEFAULT_MAX_PENDING_INBOUND = 128
 /**
- * Dials past the handshake slots wait for one rather than being reset: a reset dialler backs off
- * for seconds and dials again, which costs both sides a connection and the dialler its place.
- * About as many as a 2-core anchor handshakes in the 4 s a queued connection may wait.
- */
-export const DEFAULT_MAX_QUEUED_INBOUND = 1024
-/**
  * How often each connection is pinged (spread over the interval): a dead peer's connection, and
  * so its reservation, is freed within this plus PING_TIMEOUT_MS. libp2p's default is 10 s.
  */

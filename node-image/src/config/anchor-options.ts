@@ -1,6 +1,6 @@
 import {
   DEFAULT_CIRCUIT_DATA_LIMIT_BYTES, DEFAULT_CIRCUIT_DURATION_LIMIT_MS, DEFAULT_DATA_DIR, DEFAULT_HTTP_HOST,
-  DEFAULT_HTTP_PORT, DEFAULT_LISTEN_HOST, DEFAULT_LOG_LEVEL, DEFAULT_MAX_CIRCUITS_PER_PEER, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING_INBOUND, DEFAULT_MAX_QUEUED_INBOUND, DEFAULT_PING_INTERVAL_MS,
+  DEFAULT_HTTP_PORT, DEFAULT_LISTEN_HOST, DEFAULT_LOG_LEVEL, DEFAULT_MAX_CIRCUITS_PER_PEER, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_PENDING_INBOUND, DEFAULT_PING_INTERVAL_MS,
   DEFAULT_MAX_RESERVATIONS, DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_RESERVATION_TTL_MS, DEFAULT_SHUTDOWN_GRACE_MS,
   DEFAULT_TCP_PORT, DEFAULT_WS_PORT, DEFAULT_REGION, DEFAULT_FLEET, DEFAULT_HEARTBEAT_MS, DEFAULT_MEMBER_TTL_MS,
   DEFAULT_KV_REPLICAS, DEFAULT_DRAIN_TIMEOUT_MS, DEFAULT_STORAGE_CAPACITY_BYTES, DEFAULT_REPLICATION, DEFAULT_WRITE_QUORUM,
@@ -66,8 +66,7 @@ export const ANCHOR_OPTIONS: readonly OptionSpec[] = [
   { path: 'relay.circuitDataLimit', kind: 'size-limit', defaultText: '128MiB', description: 'bytes one relayed connection may carry (both directions) before it is closed; "unlimited" lifts it' },
   { path: 'relay.circuitDurationLimit', kind: 'duration-limit', defaultText: '30m', description: 'how long one relayed connection may stay open; "unlimited" lifts it' },
   { path: 'connections.max', kind: 'count', defaultText: String(DEFAULT_MAX_CONNECTIONS), description: 'open connections before the connection manager prunes' },
-  { path: 'connections.maxPendingInbound', kind: 'count', defaultText: String(DEFAULT_MAX_PENDING_INBOUND), description: 'inbound connections still in their handshake at once; more wait in the queue below' },
-  { path: 'connections.maxQueuedInbound', kind: 'count', defaultText: String(DEFAULT_MAX_QUEUED_INBOUND), description: 'inbound connections waiting (unread, up to 4s) for a handshake slot; more are refused (0 = none wait)' },
+  { path: 'connections.maxPendingInbound', kind: 'count', defaultText: String(DEFAULT_MAX_PENDING_INBOUND), description: 'inbound connections still in their handshake at once; more are refused' },
   { path: 'connections.pingInterval', kind: 'duration', defaultText: '1m', description: 'how often every connection is pinged; one that does not answer is closed (and its reservation freed)' },
   { path: 'dht.allowPrivateAddresses', kind: 'boolean', defaultText: 'false', description: 'keep private and loopback addresses in DHT records (devnets and LANs only)' },
   { path: 'dht.maxRecords', kind: 'count', defaultText: String(DEFAULT_DHT_MAX_RECORDS), description: 'DHT provider records, and value records, this anchor keeps at most (each)' },
@@ -139,7 +138,7 @@ export const ANCHOR_DEFAULTS = {
     circuitDataLimit: DEFAULT_CIRCUIT_DATA_LIMIT_BYTES,
     circuitDurationLimit: DEFAULT_CIRCUIT_DURATION_LIMIT_MS
   },
-  connections: { max: DEFAULT_MAX_CONNECTIONS, maxPendingInbound: DEFAULT_MAX_PENDING_INBOUND, maxQueuedInbound: DEFAULT_MAX_QUEUED_INBOUND, pingInterval: DEFAULT_PING_INTERVAL_MS },
+  connections: { max: DEFAULT_MAX_CONNECTIONS, maxPendingInbound: DEFAULT_MAX_PENDING_INBOUND, pingInterval: DEFAULT_PING_INTERVAL_MS },
   dht: { allowPrivateAddresses: false, maxRecords: DEFAULT_DHT_MAX_RECORDS, maxRecordsPerPeer: DEFAULT_DHT_MAX_RECORDS_PER_PEER },
   storage: {
     capacity: DEFAULT_STORAGE_CAPACITY_BYTES,

@@ -54,7 +54,7 @@ describe('the libp2p connection count patch (patches/README.md)', () => {
   })
 
   it('still refuses and prunes past maxConnections', async () => {
-    const listener = await node(undefined, { connectionManager: { maxConnections: 2 } })
+    const listener = await node(undefined, { maxConnections: 2 })
     const dialers = await Promise.all(Array.from({ length: 4 }, async () => await node()))
     nodes.push(listener, ...dialers)
     await Promise.allSettled(dialers.map(async dialer => await dialer.dial(listener.getMultiaddrs()[0]!)))
