@@ -16,6 +16,14 @@ const REQUEST_TIMEOUT_MS = 15_000
 const KEEP_ALIVE_TIMEOUT_MS = 5_000
 /** Concurrent HTTP connections; probes and scrapers need a handful. */
 const MAX_HTTP_CONNECTIONS = 256
+/**
+ * Requests one connection may make; later ones get a small 503. Node parses every request
+ * pipelined in one read and queues all their answers: 61 KB of `GET /metrics` held 60 MB of
+ * answers for a client that never read them. This bounds that to a few answers per connection.
+ */
+const MAX_REQUESTS_PER_CONNECTION = 8
+/** A connection whose answers go unread (no progress either way) is destroyed after this. */
+const STALLED_CONNECTION_TIMEOUT_MS = 30_000
 
 export interface Readiness {
   readonly ready: boolean
@@ -81,6 +89,8 @@ export function createHttpApp (source: AnchorHttpSource, log: Logger): express.E
 export async function listenHttp (app: express.Express, host: string, port: number): Promise<{ server: Server, port: number }> {
   const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, app)
   server.maxConnections = MAX_HTTP_CONNECTIONS
+  server.maxRequestsPerSocket = MAX_REQUESTS_PER_CONNECTION
+  server.timeout = STALLED_CONNECTION_TIMEOUT_MS
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, () => { server.off('error', reject); resolve() })
