@@ -177,13 +177,19 @@ describe('hostile input costs an anchor bounded memory', () => {
   })
 })
 
-/** A WebSocket opened by hand on the anchor's WebSocket port, to send frames no client library would. */
-async function rawWebSocket (anchor: AnchorProcess): Promise<Socket> {
+/** A TCP connection to the anchor's WebSocket port. */
+async function wsPortSocket (anchor: AnchorProcess): Promise<Socket> {
   const port = anchor.anchor.multiaddrs.map(a => /\/tcp\/(\d+)\/ws(\/p2p\/|$)/.exec(a)?.[1]).find(p => p != null)
   if (port == null) throw new Error('the anchor listens on no WebSocket address')
   const socket = connect(Number(port), '127.0.0.1')
   socket.on('error', () => {})
   await once(socket, 'connect')
+  return socket
+}
+
+/** A WebSocket opened by hand on the anchor's WebSocket port, to send frames no client library would. */
+async function rawWebSocket (anchor: AnchorProcess): Promise<Socket> {
+  const socket = await wsPortSocket(anchor)
   socket.write('GET / HTTP/1.1\r\nHost: anchor\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
     'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n')
   const [answer] = await once(socket, 'data') as [Buffer]
@@ -225,6 +231,14 @@ describe('the WebSocket port', () => {
     await closed
     expect(anchor.anchor.running).toBe(true)
   })
+
+  it('drops a socket that sends nothing instead of upgrading, within the 10 s upgrade deadline', async () => {
+    const socket = await wsPortSocket(anchor)
+    const startedAt = Date.now()
+    // Before the fix such a socket was held for as long as its sender liked (slowloris).
+    await once(socket, 'close')
+    expect(Date.now() - startedAt).toBeLessThan(15_000)
+  }, 30_000)
 })
 
 describe('HTTP endpoints cost nothing per request', () => {

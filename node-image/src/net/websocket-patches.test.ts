@@ -6,10 +6,11 @@ import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
 import type { Libp2p } from '@libp2p/interface'
+import type { Socket } from 'node:net'
 
-const wsNode = async (listen: string[], maxPayload?: number): Promise<Libp2p> => await createLibp2p({
+const wsNode = async (listen: string[], init: Parameters<typeof webSockets>[0] = {}): Promise<Libp2p> => await createLibp2p({
   addresses: { listen },
-  transports: [webSockets(maxPayload != null ? { maxPayload } : {})],
+  transports: [webSockets(init)],
   connectionEncrypters: [noise()],
   streamMuxers: [yamux()]
 })
@@ -58,8 +59,36 @@ describe('the WebSocket patches (patches/README.md, "@libp2p+websockets")', () =
     await expect(dialer.dial(listener.getMultiaddrs()[0]!)).resolves.toBeDefined()
   })
 
+  it('destroys a socket that has not completed its upgrade in time, silent or dribbling its request', async () => {
+    const listener = await wsNode(['/ip4/127.0.0.1/tcp/0/ws'], { upgradeTimeout: 500 })
+    nodes.push(listener)
+    const open = async (): Promise<Socket> => {
+      const socket = connect(Number(wsPort(listener)), '127.0.0.1')
+      socket.on('error', () => {})
+      await once(socket, 'connect')
+      return socket
+    }
+    const silent = await open()
+    const dribbling = await open()
+    const request = 'GET / HTTP/1.1\r\nHost: anchor\r\nUpgrade: websocket\r\n'
+    let sent = 0
+    const drip = setInterval(() => { if (sent < request.length) dribbling.write(request[sent++]!) }, 50)
+    const startedAt = Date.now()
+    // Unpatched, both stayed open: the http server they are handed to applies no timeouts.
+    await Promise.all([once(silent, 'close'), once(dribbling, 'close')])
+    clearInterval(drip)
+    expect(Date.now() - startedAt).toBeLessThan(3_000)
+
+    // One that upgrades in time is not cut off at the deadline.
+    const client = new WebSocket(`ws://127.0.0.1:${wsPort(listener)}`)
+    await once(client, 'open')
+    await new Promise(resolve => setTimeout(resolve, 800))
+    expect(client.readyState).toBe(WebSocket.OPEN)
+    client.close()
+  })
+
   it('closes an inbound WebSocket that sends a message larger than maxPayload, before buffering it', async () => {
-    const listener = await wsNode(['/ip4/127.0.0.1/tcp/0/ws'], 64 * 1024)
+    const listener = await wsNode(['/ip4/127.0.0.1/tcp/0/ws'], { maxPayload: 64 * 1024 })
     nodes.push(listener)
     const client = new WebSocket(`ws://127.0.0.1:${wsPort(listener)}`)
     await once(client, 'open')
