@@ -197,7 +197,7 @@ async function rawWebSocket (anchor: AnchorProcess): Promise<Socket> {
   return socket
 }
 
-describe('the WebSocket port', () => {
+describe('one anchor\'s own ports', () => {
   let anchor: AnchorProcess
 
   beforeAll(async () => {
@@ -208,54 +208,46 @@ describe('the WebSocket port', () => {
     await anchor?.cleanup()
   })
 
-  it('closes a connection that sends a malformed frame, and the anchor serves on', async () => {
-    const socket = await rawWebSocket(anchor)
-    const closed = once(socket, 'close')
-    // A masked frame with reserved opcode 3: before the fix, ws threw it and the anchor exited.
-    socket.write(Buffer.from([0x83, 0x80, 1, 2, 3, 4]))
-    await closed
-    await new Promise(resolve => setTimeout(resolve, 200))
-    expect(anchor.anchor.running).toBe(true)
-    expect((await fetch(anchor.url('/healthz'))).status).toBe(200)
+  describe('the WebSocket port', () => {
+    it('closes a connection that sends a malformed frame, and the anchor serves on', async () => {
+      const socket = await rawWebSocket(anchor)
+      const closed = once(socket, 'close')
+      // A masked frame with reserved opcode 3: before the fix, ws threw it and the anchor exited.
+      socket.write(Buffer.from([0x83, 0x80, 1, 2, 3, 4]))
+      await closed
+      await new Promise(resolve => setTimeout(resolve, 200))
+      expect(anchor.anchor.running).toBe(true)
+      expect((await fetch(anchor.url('/healthz'))).status).toBe(200)
+    })
+
+    it('closes a connection that announces a message over 1 MiB before taking any of it', async () => {
+      const socket = await rawWebSocket(anchor)
+      const closed = once(socket, 'close')
+      const header = Buffer.alloc(14)
+      header[0] = 0x82 // FIN, binary
+      header[1] = 0x80 | 127 // masked, 64-bit length
+      header.writeBigUInt64BE(2n * 1024n * 1024n, 2)
+      socket.write(header)
+      // ws took messages up to 100 MiB; the anchor's limit is 1 MiB.
+      await closed
+      expect(anchor.anchor.running).toBe(true)
+    })
+
+    it('drops a socket that sends nothing instead of upgrading, within the 10 s upgrade deadline', async () => {
+      const socket = await wsPortSocket(anchor)
+      const startedAt = Date.now()
+      // Before the fix such a socket was held for as long as its sender liked (slowloris).
+      await once(socket, 'close')
+      expect(Date.now() - startedAt).toBeLessThan(15_000)
+    }, 30_000)
   })
 
-  it('closes a connection that announces a message over 1 MiB before taking any of it', async () => {
-    const socket = await rawWebSocket(anchor)
-    const closed = once(socket, 'close')
-    const header = Buffer.alloc(14)
-    header[0] = 0x82 // FIN, binary
-    header[1] = 0x80 | 127 // masked, 64-bit length
-    header.writeBigUInt64BE(2n * 1024n * 1024n, 2)
-    socket.write(header)
-    // ws took messages up to 100 MiB; the anchor's limit is 1 MiB.
-    await closed
-    expect(anchor.anchor.running).toBe(true)
-  })
-
-  it('drops a socket that sends nothing instead of upgrading, within the 10 s upgrade deadline', async () => {
-    const socket = await wsPortSocket(anchor)
-    const startedAt = Date.now()
-    // Before the fix such a socket was held for as long as its sender liked (slowloris).
-    await once(socket, 'close')
-    expect(Date.now() - startedAt).toBeLessThan(15_000)
-  }, 30_000)
-})
-
-describe('HTTP endpoints cost nothing per request', () => {
-  let anchor: AnchorProcess
-
-  beforeAll(async () => {
-    anchor = await AnchorProcess.start()
-  })
-
-  afterAll(async () => {
-    await anchor?.cleanup()
-  })
-
-  it('serves the same signed bootstrap list to every request instead of signing anew', async () => {
-    const first = await (await fetch(anchor.url('/bootstrap'))).text()
-    await new Promise(resolve => setTimeout(resolve, 20))
-    const bodies = await Promise.all(Array.from({ length: 20 }, async () => await (await fetch(anchor.url('/bootstrap'))).text()))
-    for (const body of bodies) expect(body).toBe(first)
+  describe('HTTP endpoints cost nothing per request', () => {
+    it('serves the same signed bootstrap list to every request instead of signing anew', async () => {
+      const first = await (await fetch(anchor.url('/bootstrap'))).text()
+      await new Promise(resolve => setTimeout(resolve, 20))
+      const bodies = await Promise.all(Array.from({ length: 20 }, async () => await (await fetch(anchor.url('/bootstrap'))).text()))
+      for (const body of bodies) expect(body).toBe(first)
+    })
   })
 })
