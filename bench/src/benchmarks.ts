@@ -21,5 +21,5 @@ export const BENCHMARKS: readonly Benchmark[] = [
   { name: 'storage', description: 'put/get MB/s of a file on a four-anchor fleet (R=3, W=2) vs the local disk, and repair time after losing an anchor', run: storage },
   { name: 'cli-send', description: 'wall time of meganet peer send (a new process each time) on a three-anchor devnet, beside meganet --version', run: cliSend },
   { name: 'federation', description: 'three operators (own NATS, fleets peered): cross-operator lookups and messages, then one operator killed: its peers re-join the others', run: federation },
-  { name: 'abuse', description: 'each attack of issue 13 against a three-anchor fleet while honest peers reserve, message, put and get: honest success and anchor RSS', run: abuse }
+  { name: 'abuse', description: 'each attack of issues 13 and 17 against a three-anchor fleet while honest peers reserve, message, put and get: honest success and anchor RSS', run: abuse }
 ]

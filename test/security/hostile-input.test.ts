@@ -13,6 +13,7 @@ import { AnchorProcess, eventually } from '../helpers/anchor-process.js'
 import { DHT_MESSAGE_TYPES, countField, encodeMessage, encodeRecord } from '../../bench/src/dht-wire.js'
 import { TestNats } from '../helpers/nats.js'
 import { rawNode } from '../../bench/src/attack-node.js'
+import { StunDialler } from '../../bench/src/stun-wire.js'
 import { storageFleet } from '../storage/storage-fleet.js'
 import type { RawNode } from '../../bench/src/attack-node.js'
 import type { Stream } from '@libp2p/interface'
@@ -197,11 +198,16 @@ async function rawWebSocket (anchor: AnchorProcess): Promise<Socket> {
   return socket
 }
 
+/** The anchor's handshake limit in this block: WebRTC-direct connections still in ICE, DTLS or Noise count against it. */
+const MAX_PENDING = 16
+/** WebRTC-direct connections one IP address may have in their handshake (anchor-libp2p.ts). */
+const WEBRTC_DIRECT_PENDING_PER_HOST = 8
+
 describe('one anchor\'s own ports', () => {
   let anchor: AnchorProcess
 
   beforeAll(async () => {
-    anchor = await AnchorProcess.start()
+    anchor = await AnchorProcess.start({ flags: { 'connections-max-pending-inbound': String(MAX_PENDING) } })
   })
 
   afterAll(async () => {
@@ -240,6 +246,30 @@ describe('one anchor\'s own ports', () => {
       await once(socket, 'close')
       expect(Date.now() - startedAt).toBeLessThan(15_000)
     }, 30_000)
+  })
+
+  describe('the WebRTC-direct port', () => {
+    it('makes a connection for at most 8 STUN requests per address and 16 in all while they are in their handshake', async () => {
+      const address = anchor.anchor.multiaddrs.find(a => a.includes('/webrtc-direct/'))
+      const port = Number(/\/udp\/(\d+)\//.exec(address ?? '')?.[1])
+      expect(port).toBeGreaterThan(0)
+      // Each request has a fresh ufrag, so each asks for a native RTCPeerConnection. Before the
+      // fix the anchor made one for every request: 20,000 took ~600 MB and stalled it for seconds.
+      const sources = await Promise.all(Array.from({ length: 4 }, async (_, i) => await StunDialler.bind(`127.0.0.${2 + i}`)))
+      try {
+        for (const source of sources) {
+          for (let i = 0; i < 50; i++) await source.request(anchor.anchor.host, port)
+        }
+        const made = (): number => sources.reduce((sum, s) => sum + s.connectionsMade, 0)
+        await eventually(() => made() >= MAX_PENDING ? true : undefined, 10_000)
+        await new Promise(resolve => setTimeout(resolve, 1_000))
+        for (const source of sources) expect(source.connectionsMade).toBeLessThanOrEqual(WEBRTC_DIRECT_PENDING_PER_HOST)
+        expect(made()).toBe(MAX_PENDING)
+        expect((await fetch(anchor.url('/healthz'))).status).toBe(200)
+      } finally {
+        await Promise.all(sources.map(async source => { await source.close() }))
+      }
+    })
   })
 
   describe('HTTP endpoints cost nothing per request', () => {

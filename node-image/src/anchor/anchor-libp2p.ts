@@ -47,6 +47,9 @@ const MAX_WEBSOCKET_MESSAGE_BYTES = 1024 * 1024
 /** Lets several connections from one NAT or one devnet host arrive at once. */
 const INBOUND_CONNECTIONS_PER_SECOND_PER_HOST = 50
 
+/** WebRTC-direct connections from one IP address still in ICE, DTLS or Noise at once (per UDP port). */
+const WEBRTC_DIRECT_PENDING_PER_HOST = 8
+
 function listenAddresses (config: AnchorConfig, webrtcDirectPorts: readonly number[]): string[] {
   const family = config.listen.host.includes(':') ? 'ip6' : 'ip4'
   return [
@@ -121,7 +124,7 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard,
       // An announced WebRTC-direct address gets its port's certhash; one whose port serves no certificate now is left out.
       announceFilter: addresses => addresses.filter(hasCerthashIfWebRTCDirect)
     },
-    transports: [tcp(), webSockets({ maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES }), ...(webrtcDirect != null ? [rotatingWebRTCDirect(webrtcDirect)] : [])],
+    transports: [tcp(), webSockets({ maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES }), ...(webrtcDirect != null ? [rotatingWebRTCDirect({ ...webrtcDirect, maxPending: { total: config.connections.maxPendingInbound, perHost: WEBRTC_DIRECT_PENDING_PER_HOST } })] : [])],
     connectionEncrypters: [noise()],
     // ConnectionLiveness pings each connection once a minute; yamux's keepalive would add two
     // more pings per connection per minute that close nothing (docs/BENCHMARKS.md, capacity).

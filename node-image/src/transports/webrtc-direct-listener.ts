@@ -22,6 +22,13 @@ export interface RotatingWebRTCDirectInit {
   readonly ports: readonly [number, number]
   /** Announced UDP port → one of `ports`, where a NodePort Service maps one to the other. */
   readonly announcedPorts?: ReadonlyMap<number, number>
+  /**
+   * Connections each port holds from a STUN binding request until their handshake ends, in all
+   * and from one IP address. Each holds a native RTCPeerConnection before libp2p's own pending
+   * limit applies (after ICE, DTLS and Noise); past these, new STUN requests are dropped and the
+   * browser retransmits them.
+   */
+  readonly maxPending?: { readonly total: number, readonly perHost: number }
 }
 
 function udpPort (address: Multiaddr): number | undefined {
@@ -161,7 +168,10 @@ class RotatingWebRTCDirect implements Transport, Startable {
       certificate: { privateKey: certificate.privateKeyPem, pem: certificate.certificatePem, certhash: certificate.certhash },
       // The browser dials the announced address; the anchor needs no STUN server (the default
       // would ask Google's, Twilio's, Cloudflare's and Mozilla's for every incoming browser).
-      rtcConfiguration: { iceServers: [] }
+      rtcConfiguration: { iceServers: [] },
+      ...(this.init.maxPending != null
+        ? { maxPendingConnections: this.init.maxPending.total, maxPendingConnectionsPerHost: this.init.maxPending.perHost }
+        : {})
     })(this.components)
   }
 
