@@ -1,7 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto'
 import { createSocket } from 'node:dgram'
 import { crc32 } from 'node:zlib'
-import type { Socket } from 'node:dgram'
+import type { RemoteInfo, Socket } from 'node:dgram'
 
 /**
  * Just enough STUN (RFC 8489) to play a hostile WebRTC-direct dialler: binding requests as a
@@ -12,13 +12,26 @@ import type { Socket } from 'node:dgram'
  */
 const MAGIC_COOKIE = 0x2112a442
 const BINDING_REQUEST = 0x0001
-const ATTRIBUTE = { USERNAME: 0x0006, MESSAGE_INTEGRITY: 0x0008, PRIORITY: 0x0024, FINGERPRINT: 0x8028, ICE_CONTROLLING: 0x802a } as const
+const BINDING_SUCCESS = 0x0101
+const ATTRIBUTE = {
+  USERNAME: 0x0006,
+  MESSAGE_INTEGRITY: 0x0008,
+  XOR_MAPPED_ADDRESS: 0x0020,
+  PRIORITY: 0x0024,
+  USE_CANDIDATE: 0x0025,
+  FINGERPRINT: 0x8028,
+  ICE_CONTROLLING: 0x802a
+} as const
 const FINGERPRINT_XOR = 0x5354554e
 const HEADER_BYTES = 20
 const MESSAGE_INTEGRITY_BYTES = 4 + 20
 const FINGERPRINT_BYTES = 4 + 4
 const UFRAG_PREFIX = 'libp2p+webrtc+v1/'
 const UFRAG_ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789'
+/** A DTLS 1.2 record holding a fatal handshake_failure alert (epoch 0, sequence 0). */
+const DTLS_FATAL_ALERT = Buffer.from([21, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2, 2, 40])
+/** How long after nominating a pair the closing dialler sends its alert: the listener has started DTLS by then. */
+const ALERT_DELAY_MS = 30
 
 /** A fresh ufrag as a browser's libp2p makes one. */
 export function webrtcDirectUfrag (): string {
@@ -34,26 +47,44 @@ function attribute (type: number, value: Buffer): Buffer {
   return out
 }
 
-/** A binding request for a new WebRTC-direct connection with `ufrag`: signed with it, fingerprinted. */
-export function stunBindingRequest (ufrag: string): Buffer {
-  const priority = Buffer.alloc(4)
-  priority.writeUInt32BE(0x6e7f1eff)
-  const body = Buffer.concat([
-    attribute(ATTRIBUTE.USERNAME, Buffer.from(`${ufrag}:${ufrag}`)),
-    attribute(ATTRIBUTE.PRIORITY, priority),
-    attribute(ATTRIBUTE.ICE_CONTROLLING, randomBytes(8))
-  ])
+/** A STUN message with MESSAGE-INTEGRITY (keyed with `password`) and FINGERPRINT. */
+function signedMessage (type: number, transactionId: Buffer, attributes: readonly Buffer[], password: string): Buffer {
+  const body = Buffer.concat(attributes)
   const header = Buffer.alloc(HEADER_BYTES)
-  header.writeUInt16BE(BINDING_REQUEST, 0)
+  header.writeUInt16BE(type, 0)
   header.writeUInt32BE(MAGIC_COOKIE, 4)
-  randomBytes(12).copy(header, 8)
+  transactionId.copy(header, 8)
   // Each of the two checks covers the message up to itself, with a length that counts itself.
   header.writeUInt16BE(body.length + MESSAGE_INTEGRITY_BYTES, 2)
-  const integrity = attribute(ATTRIBUTE.MESSAGE_INTEGRITY, createHmac('sha1', ufrag).update(header).update(body).digest())
+  const integrity = attribute(ATTRIBUTE.MESSAGE_INTEGRITY, createHmac('sha1', password).update(header).update(body).digest())
   header.writeUInt16BE(body.length + MESSAGE_INTEGRITY_BYTES + FINGERPRINT_BYTES, 2)
   const fingerprint = Buffer.alloc(4)
   fingerprint.writeUInt32BE((crc32(Buffer.concat([header, body, integrity])) ^ FINGERPRINT_XOR) >>> 0)
   return Buffer.concat([header, body, integrity, attribute(ATTRIBUTE.FINGERPRINT, fingerprint)])
+}
+
+/**
+ * A binding request for a WebRTC-direct connection with `ufrag`, as its browser sends it; with
+ * `nominate`, the request that nominates the candidate pair (USE-CANDIDATE).
+ */
+export function stunBindingRequest (ufrag: string, nominate = false): Buffer {
+  const priority = Buffer.alloc(4)
+  priority.writeUInt32BE(0x6e7f1eff)
+  return signedMessage(BINDING_REQUEST, randomBytes(12), [
+    attribute(ATTRIBUTE.USERNAME, Buffer.from(`${ufrag}:${ufrag}`)),
+    attribute(ATTRIBUTE.PRIORITY, priority),
+    attribute(ATTRIBUTE.ICE_CONTROLLING, randomBytes(8)),
+    ...(nominate ? [attribute(ATTRIBUTE.USE_CANDIDATE, Buffer.alloc(0))] : [])
+  ], ufrag)
+}
+
+/** The success answer to the binding request `transactionId` from an IPv4 `from`. */
+function stunBindingSuccess (transactionId: Buffer, ufrag: string, from: RemoteInfo): Buffer {
+  const mapped = Buffer.alloc(8)
+  mapped[1] = 0x01 // IPv4
+  mapped.writeUInt16BE(from.port ^ (MAGIC_COOKIE >>> 16), 2)
+  mapped.writeUInt32BE((from.address.split('.').reduce((n, octet) => n * 256 + Number(octet), 0) ^ MAGIC_COOKIE) >>> 0, 4)
+  return signedMessage(BINDING_SUCCESS, transactionId, [attribute(ATTRIBUTE.XOR_MAPPED_ADDRESS, mapped)], ufrag)
 }
 
 /** The USERNAME of a STUN message, or undefined when it is not STUN or has none. */
@@ -67,6 +98,21 @@ export function stunUsername (message: Buffer): string | undefined {
     at += 4 + length + (4 - length % 4) % 4
   }
   return undefined
+}
+
+async function boundSocket (host: string): Promise<Socket> {
+  const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4')
+  await new Promise<void>((resolve, reject) => {
+    socket.once('error', reject)
+    socket.bind(0, host, () => { socket.off('error', reject); resolve() })
+  })
+  return socket
+}
+
+async function send (socket: Socket, message: Buffer, port: number, host: string): Promise<void> {
+  await new Promise<void>((resolve, reject) => {
+    socket.send(message, port, host, err => { if (err == null) resolve(); else reject(err) })
+  })
 }
 
 /**
@@ -86,19 +132,12 @@ export class StunDialler {
   }
 
   static async bind (host: string): Promise<StunDialler> {
-    const socket = createSocket(host.includes(':') ? 'udp6' : 'udp4')
-    await new Promise<void>((resolve, reject) => {
-      socket.once('error', reject)
-      socket.bind(0, host, () => { socket.off('error', reject); resolve() })
-    })
-    return new StunDialler(socket)
+    return new StunDialler(await boundSocket(host))
   }
 
   /** Sends a binding request for a new connection (a fresh ufrag) to `host`:`port`. */
   async request (host: string, port: number): Promise<void> {
-    await new Promise<void>((resolve, reject) => {
-      this.socket.send(stunBindingRequest(webrtcDirectUfrag()), port, host, err => { if (err == null) resolve(); else reject(err) })
-    })
+    await send(this.socket, stunBindingRequest(webrtcDirectUfrag()), port, host)
   }
 
   /** How many of the requested connections the listener made (sent ICE checks for) so far. */
@@ -108,5 +147,55 @@ export class StunDialler {
 
   async close (): Promise<void> {
     await new Promise<void>(resolve => { this.socket.close(() => { resolve() }) })
+  }
+}
+
+/**
+ * Connections that end as soon as the listener has made them: each from a socket of its own
+ * on `host` (the listener sends a source whose ICE succeeded to that connection), answering
+ * the listener's ICE checks, nominating the pair and then sending a fatal DTLS alert, so the
+ * listener's peer connection closes within milliseconds. IPv4 only.
+ */
+export class ClosingDialler {
+  private readonly host: string
+  private readonly sockets: Socket[] = []
+  private readonly answered = new Set<string>()
+  private closed = false
+
+  constructor (host: string) {
+    this.host = host
+  }
+
+  /** Starts a new connection to `host`:`port`. */
+  async request (host: string, port: number): Promise<void> {
+    const socket = await boundSocket(this.host)
+    this.sockets.push(socket)
+    let nominated = false
+    socket.on('message', (message, from) => {
+      const username = stunUsername(message)
+      if (username == null) { // DTLS from the listener
+        socket.send(DTLS_FATAL_ALERT, from.port, from.address)
+        return
+      }
+      this.answered.add(username)
+      if (message.readUInt16BE(0) !== BINDING_REQUEST) return
+      const ufrag = username.slice(0, username.indexOf(':'))
+      socket.send(stunBindingSuccess(message.subarray(8, HEADER_BYTES), ufrag, from), from.port, from.address)
+      if (nominated) return
+      nominated = true
+      socket.send(stunBindingRequest(ufrag, true), from.port, from.address)
+      setTimeout(() => { if (!this.closed) socket.send(DTLS_FATAL_ALERT, from.port, from.address) }, ALERT_DELAY_MS)
+    })
+    await send(socket, stunBindingRequest(webrtcDirectUfrag()), port, host)
+  }
+
+  /** How many of the requested connections the listener made so far. */
+  get connectionsMade (): number {
+    return this.answered.size
+  }
+
+  async close (): Promise<void> {
+    this.closed = true
+    await Promise.all(this.sockets.map(async socket => { await new Promise<void>(resolve => { socket.close(() => { resolve() }) }) }))
   }
 }

@@ -13,7 +13,7 @@ import { AnchorProcess, eventually } from '../helpers/anchor-process.js'
 import { DHT_MESSAGE_TYPES, countField, encodeMessage, encodeRecord } from '../../bench/src/dht-wire.js'
 import { TestNats } from '../helpers/nats.js'
 import { rawNode } from '../../bench/src/attack-node.js'
-import { StunDialler } from '../../bench/src/stun-wire.js'
+import { ClosingDialler, StunDialler } from '../../bench/src/stun-wire.js'
 import { storageFleet } from '../storage/storage-fleet.js'
 import type { RawNode } from '../../bench/src/attack-node.js'
 import type { Stream } from '@libp2p/interface'
@@ -200,8 +200,16 @@ async function rawWebSocket (anchor: AnchorProcess): Promise<Socket> {
 
 /** The anchor's handshake limit in this block: WebRTC-direct connections still in ICE, DTLS or Noise count against it. */
 const MAX_PENDING = 16
-/** WebRTC-direct connections one IP address may have in their handshake (anchor-libp2p.ts). */
+/** WebRTC-direct connections one IP address may have in their handshake, and start a second (anchor-libp2p.ts). */
 const WEBRTC_DIRECT_PENDING_PER_HOST = 8
+const WEBRTC_DIRECT_PER_HOST_PER_SECOND = 50
+
+function webrtcDirectPort (anchor: AnchorProcess): number {
+  const address = anchor.anchor.multiaddrs.find(a => a.includes('/webrtc-direct/'))
+  const port = Number(/\/udp\/(\d+)\//.exec(address ?? '')?.[1])
+  expect(port).toBeGreaterThan(0)
+  return port
+}
 
 describe('one anchor\'s own ports', () => {
   let anchor: AnchorProcess
@@ -250,9 +258,7 @@ describe('one anchor\'s own ports', () => {
 
   describe('the WebRTC-direct port', () => {
     it('makes a connection for at most 8 STUN requests per address and 16 in all while they are in their handshake', async () => {
-      const address = anchor.anchor.multiaddrs.find(a => a.includes('/webrtc-direct/'))
-      const port = Number(/\/udp\/(\d+)\//.exec(address ?? '')?.[1])
-      expect(port).toBeGreaterThan(0)
+      const port = webrtcDirectPort(anchor)
       // Each request has a fresh ufrag, so each asks for a native RTCPeerConnection. Before the
       // fix the anchor made one for every request: 20,000 took ~600 MB and stalled it for seconds.
       const sources = await Promise.all(Array.from({ length: 4 }, async (_, i) => await StunDialler.bind(`127.0.0.${2 + i}`)))
@@ -268,6 +274,30 @@ describe('one anchor\'s own ports', () => {
         expect((await fetch(anchor.url('/healthz'))).status).toBe(200)
       } finally {
         await Promise.all(sources.map(async source => { await source.close() }))
+      }
+    })
+
+    it('makes at most 50 connections a second for one address, however fast they close', async () => {
+      // An anchor of its own: this one's handshake slots are held by the test above.
+      const target = await AnchorProcess.start()
+      const dialler = new ClosingDialler('127.0.0.9')
+      try {
+        const port = webrtcDirectPort(target)
+        // Each connection completes ICE and sends a DTLS alert, so the anchor's peer connection
+        // closes in milliseconds and frees its slot: the cap on handshakes alone let one address
+        // make ~300 of these 400 (unpatched, all 400) at ~3 ms of anchor CPU each.
+        const startedAt = Date.now()
+        for (let i = 0; i < 400; i++) {
+          await dialler.request(target.anchor.host, port)
+          if (i % 4 === 3) await new Promise(resolve => setTimeout(resolve, 10))
+        }
+        await new Promise(resolve => setTimeout(resolve, 500))
+        const seconds = (Date.now() - startedAt) / 1000
+        expect(dialler.connectionsMade).toBeGreaterThanOrEqual(WEBRTC_DIRECT_PENDING_PER_HOST)
+        expect(dialler.connectionsMade).toBeLessThanOrEqual(WEBRTC_DIRECT_PER_HOST_PER_SECOND * (Math.ceil(seconds) + 1))
+      } finally {
+        await dialler.close()
+        await target.cleanup()
       }
     })
   })

@@ -50,6 +50,11 @@ const INBOUND_CONNECTIONS_PER_SECOND_PER_HOST = 50
 /** WebRTC-direct connections from one IP address still in ICE, DTLS or Noise at once (per UDP port). */
 const WEBRTC_DIRECT_PENDING_PER_HOST = 8
 
+/** WebRTC-direct's handshake limits, as the connection manager's for the other transports. */
+function webrtcDirectLimits (config: AnchorConfig): NonNullable<RotatingWebRTCDirectInit['inboundLimits']> {
+  return { pending: config.connections.maxPendingInbound, pendingPerHost: WEBRTC_DIRECT_PENDING_PER_HOST, perHostPerSecond: INBOUND_CONNECTIONS_PER_SECOND_PER_HOST }
+}
+
 function listenAddresses (config: AnchorConfig, webrtcDirectPorts: readonly number[]): string[] {
   const family = config.listen.host.includes(':') ? 'ip6' : 'ip4'
   return [
@@ -124,7 +129,7 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard,
       // An announced WebRTC-direct address gets its port's certhash; one whose port serves no certificate now is left out.
       announceFilter: addresses => addresses.filter(hasCerthashIfWebRTCDirect)
     },
-    transports: [tcp(), webSockets({ maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES }), ...(webrtcDirect != null ? [rotatingWebRTCDirect({ ...webrtcDirect, maxPending: { total: config.connections.maxPendingInbound, perHost: WEBRTC_DIRECT_PENDING_PER_HOST } })] : [])],
+    transports: [tcp(), webSockets({ maxPayload: MAX_WEBSOCKET_MESSAGE_BYTES }), ...(webrtcDirect != null ? [rotatingWebRTCDirect({ ...webrtcDirect, inboundLimits: webrtcDirectLimits(config) })] : [])],
     connectionEncrypters: [noise()],
     // ConnectionLiveness pings each connection once a minute; yamux's keepalive would add two
     // more pings per connection per minute that close nothing (docs/BENCHMARKS.md, capacity).

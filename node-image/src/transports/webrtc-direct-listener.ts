@@ -23,12 +23,13 @@ export interface RotatingWebRTCDirectInit {
   /** Announced UDP port → one of `ports`, where a NodePort Service maps one to the other. */
   readonly announcedPorts?: ReadonlyMap<number, number>
   /**
-   * Connections each port holds from a STUN binding request until their handshake ends, in all
-   * and from one IP address. Each holds a native RTCPeerConnection before libp2p's own pending
-   * limit applies (after ICE, DTLS and Noise); past these, new STUN requests are dropped and the
-   * browser retransmits them.
+   * Each port's limits on incoming connections: how many it holds from their first STUN binding
+   * request until their handshake ends, in all and from one address (an IPv6 address's /64), and
+   * how many one address may start a second. Each holds a native RTCPeerConnection before
+   * libp2p's own limits apply (after ICE, DTLS and Noise); past these, new STUN requests are
+   * dropped and the browser retransmits them.
    */
-  readonly maxPending?: { readonly total: number, readonly perHost: number }
+  readonly inboundLimits?: { readonly pending: number, readonly pendingPerHost: number, readonly perHostPerSecond: number }
 }
 
 function udpPort (address: Multiaddr): number | undefined {
@@ -169,8 +170,12 @@ class RotatingWebRTCDirect implements Transport, Startable {
       // The browser dials the announced address; the anchor needs no STUN server (the default
       // would ask Google's, Twilio's, Cloudflare's and Mozilla's for every incoming browser).
       rtcConfiguration: { iceServers: [] },
-      ...(this.init.maxPending != null
-        ? { maxPendingConnections: this.init.maxPending.total, maxPendingConnectionsPerHost: this.init.maxPending.perHost }
+      ...(this.init.inboundLimits != null
+        ? {
+            maxPendingConnections: this.init.inboundLimits.pending,
+            maxPendingConnectionsPerHost: this.init.inboundLimits.pendingPerHost,
+            inboundConnectionThreshold: this.init.inboundLimits.perHostPerSecond
+          }
         : {})
     })(this.components)
   }
