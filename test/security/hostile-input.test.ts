@@ -200,9 +200,9 @@ async function rawWebSocket (anchor: AnchorProcess): Promise<Socket> {
 
 /** The anchor's handshake limit in this block: WebRTC-direct connections still in ICE, DTLS or Noise count against it. */
 const MAX_PENDING = 16
-/** WebRTC-direct connections one IP address may have in their handshake, and start a second (anchor-libp2p.ts). */
-const WEBRTC_DIRECT_PENDING_PER_HOST = 8
-const WEBRTC_DIRECT_PER_HOST_PER_SECOND = 50
+/** Inbound connections one IP address may have in their handshake, and start a second (anchor-libp2p.ts). */
+const PENDING_INBOUND_PER_HOST = 8
+const INBOUND_PER_HOST_PER_SECOND = 50
 
 function webrtcDirectPort (anchor: AnchorProcess): number {
   const address = anchor.anchor.multiaddrs.find(a => a.includes('/webrtc-direct/'))
@@ -269,7 +269,7 @@ describe('one anchor\'s own ports', () => {
         const made = (): number => sources.reduce((sum, s) => sum + s.connectionsMade, 0)
         await eventually(() => made() >= MAX_PENDING ? true : undefined, 10_000)
         await new Promise(resolve => setTimeout(resolve, 1_000))
-        for (const source of sources) expect(source.connectionsMade).toBeLessThanOrEqual(WEBRTC_DIRECT_PENDING_PER_HOST)
+        for (const source of sources) expect(source.connectionsMade).toBeLessThanOrEqual(PENDING_INBOUND_PER_HOST)
         expect(made()).toBe(MAX_PENDING)
         expect((await fetch(anchor.url('/healthz'))).status).toBe(200)
       } finally {
@@ -293,11 +293,35 @@ describe('one anchor\'s own ports', () => {
         }
         await new Promise(resolve => setTimeout(resolve, 500))
         const seconds = (Date.now() - startedAt) / 1000
-        expect(dialler.connectionsMade).toBeGreaterThanOrEqual(WEBRTC_DIRECT_PENDING_PER_HOST)
-        expect(dialler.connectionsMade).toBeLessThanOrEqual(WEBRTC_DIRECT_PER_HOST_PER_SECOND * (Math.ceil(seconds) + 1))
+        expect(dialler.connectionsMade).toBeGreaterThanOrEqual(PENDING_INBOUND_PER_HOST)
+        expect(dialler.connectionsMade).toBeLessThanOrEqual(INBOUND_PER_HOST_PER_SECOND * (Math.ceil(seconds) + 1))
       } finally {
         await dialler.close()
         await target.cleanup()
+      }
+    })
+  })
+
+  describe('the TCP port', () => {
+    it('gives one address at most half the handshake slots, so its silent sockets cannot shut others out', async () => {
+      const port = Number(/\/tcp\/(\d+)\//.exec(anchor.tcpAddress)?.[1])
+      // Sockets that send nothing hold a slot until the 10 s upgrade timeout; before the fix one
+      // address took all of them (16 here, 128 by default) and every other join was refused.
+      const silent = await Promise.all(Array.from({ length: MAX_PENDING + 8 }, async () => {
+        const socket = connect({ host: anchor.anchor.host, port, localAddress: '127.0.0.31' })
+        socket.on('error', () => {})
+        await once(socket, 'connect')
+        return socket
+      }))
+      const honest = await rawNode({ localAddress: '127.0.0.32' })
+      try {
+        await new Promise(resolve => setTimeout(resolve, 500))
+        // Past half the slots an address with 8 pending gets no more (here both are 8).
+        expect(silent.filter(s => !s.destroyed && !s.readableEnded).length).toBeLessThanOrEqual(Math.max(MAX_PENDING / 2, PENDING_INBOUND_PER_HOST))
+        await honest.dial(multiaddr(anchor.tcpAddress), { signal: AbortSignal.timeout(5_000) })
+      } finally {
+        for (const socket of silent) socket.destroy()
+        await honest.stop()
       }
     })
   })

@@ -47,12 +47,17 @@ const MAX_WEBSOCKET_MESSAGE_BYTES = 1024 * 1024
 /** Lets several connections from one NAT or one devnet host arrive at once. */
 const INBOUND_CONNECTIONS_PER_SECOND_PER_HOST = 50
 
-/** WebRTC-direct connections from one IP address still in ICE, DTLS or Noise at once (per UDP port). */
-const WEBRTC_DIRECT_PENDING_PER_HOST = 8
+/**
+ * Inbound connections from one IP address (an IPv6 /64) still in their handshake at once: for
+ * TCP and WebSockets once half the handshake slots are taken (so one address gets at most half
+ * of them; without it, its silent sockets held all and the anchor refused everyone), and for
+ * WebRTC-direct always.
+ */
+const PENDING_INBOUND_PER_HOST = 8
 
-/** WebRTC-direct's handshake limits, as the connection manager's for the other transports. */
+/** WebRTC-direct's handshake limits (per UDP port), as the connection manager's for the other transports. */
 function webrtcDirectLimits (config: AnchorConfig): NonNullable<RotatingWebRTCDirectInit['inboundLimits']> {
-  return { pending: config.connections.maxPendingInbound, pendingPerHost: WEBRTC_DIRECT_PENDING_PER_HOST, perHostPerSecond: INBOUND_CONNECTIONS_PER_SECOND_PER_HOST }
+  return { pending: config.connections.maxPendingInbound, pendingPerHost: PENDING_INBOUND_PER_HOST, perHostPerSecond: INBOUND_CONNECTIONS_PER_SECOND_PER_HOST }
 }
 
 function listenAddresses (config: AnchorConfig, webrtcDirectPorts: readonly number[]): string[] {
@@ -138,6 +143,7 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard,
     connectionManager: {
       maxConnections: config.connections.max,
       maxIncomingPendingConnections: config.connections.maxPendingInbound,
+      maxIncomingPendingConnectionsPerHost: PENDING_INBOUND_PER_HOST,
       inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SECOND_PER_HOST
     },
     // ConnectionLiveness pings instead, spread over the interval rather than all at once.
