@@ -66,7 +66,7 @@ export const ANCHOR_OPTIONS: readonly OptionSpec[] = [
   { path: 'relay.circuitDataLimit', kind: 'size-limit', defaultText: '128MiB', description: 'bytes one relayed connection may carry (both directions) before it is closed; "unlimited" lifts it' },
   { path: 'relay.circuitDurationLimit', kind: 'duration-limit', defaultText: '30m', description: 'how long one relayed connection may stay open; "unlimited" lifts it' },
   { path: 'connections.max', kind: 'count', defaultText: String(DEFAULT_MAX_CONNECTIONS), description: 'open connections before the connection manager prunes' },
-  { path: 'connections.maxPendingInbound', kind: 'count', defaultText: String(DEFAULT_MAX_PENDING_INBOUND), description: 'inbound connections still in their handshake at once (each WebRTC-direct port keeps its own count); more are refused, and one address gets at most half' },
+  { path: 'connections.maxPendingInbound', kind: 'count', defaultText: String(DEFAULT_MAX_PENDING_INBOUND), description: 'inbound connections still in their handshake at once (each WebRTC-direct port keeps its own count); more are refused, and one address gets at most half of them (or 8)' },
   { path: 'connections.pingInterval', kind: 'duration', defaultText: '1m', description: 'how often every connection is pinged; one that does not answer is closed (and its reservation freed)' },
   { path: 'dht.allowPrivateAddresses', kind: 'boolean', defaultText: 'false', description: 'keep private and loopback addresses in DHT records (devnets and LANs only)' },
   { path: 'dht.maxRecords', kind: 'count', defaultText: String(DEFAULT_DHT_MAX_RECORDS), description: 'DHT provider records, and value records, this anchor keeps at most (each)' },
