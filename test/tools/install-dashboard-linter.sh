@@ -2,11 +2,9 @@
 # Builds Grafana's dashboard-linter once, from its source vendored in test/tools/dashboard-linter
 # (VENDORED.md says why: the module proxy refuses the linter and a dependency of its v0.2.0), into
 # the cache, keyed by that source, and prints the binary's path. MEGANET_DASHBOARD_LINTER points at
-# one you already have. Its dependencies (Prometheus' and Loki's query parsers, ...) come from the
-# Go module proxy.
-# Cost of a cold run on the 2-core/24 GiB test machine on 2026-12-02 (its dependencies, Prometheus'
-# and Loki's modules among them, not yet in the module cache; load average 10-16 from other work):
-# 1081 s, mostly compiling those dependencies with -p 1. Warm: under a second.
+# one you already have. Its dependencies (Prometheus' query parser, cobra, viper) come from the Go
+# module proxy; VENDORED.md says what our copy leaves out (Loki, autofix) and why.
+# Cost of a cold run: see VENDORED.md. Warm: under a second.
 set -euo pipefail
 
 MIN_GO_MINOR=26 # its go.mod says go 1.26.0

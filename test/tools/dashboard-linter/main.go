@@ -5,18 +5,15 @@ import (
 	"io"
 	"os"
 	"path"
-	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/viper"
-	"github.com/zeitlinger/conflate"
 
 	"github.com/grafana/dashboard-linter/lint"
 )
 
 var lintStrictFlag bool
 var lintVerboseFlag bool
-var lintAutofixFlag bool
 var lintReadFromStdIn bool
 var lintConfigFlag string
 
@@ -36,10 +33,6 @@ var lintCmd = &cobra.Command{
 		var filename string
 
 		if lintReadFromStdIn {
-			if lintAutofixFlag {
-				return fmt.Errorf("can't read from stdin and autofix")
-			}
-
 			buf, err = io.ReadAll(os.Stdin)
 			if err != nil {
 				return fmt.Errorf("failed to read stdin: %v", err)
@@ -67,22 +60,11 @@ var lintCmd = &cobra.Command{
 			return fmt.Errorf("failed to load lint config: %v", err)
 		}
 		config.Verbose = lintVerboseFlag
-		config.Autofix = lintAutofixFlag
 
 		rules := lint.NewRuleSet()
 		results, err := rules.Lint([]lint.Dashboard{dashboard})
 		if err != nil {
 			return fmt.Errorf("failed to lint dashboard: %v", err)
-		}
-
-		if config.Autofix {
-			changes := results.AutoFix(&dashboard)
-			if changes > 0 {
-				err = write(dashboard, filename, buf)
-				if err != nil {
-					return err
-				}
-			}
 		}
 
 		results.Configure(config)
@@ -93,25 +75,6 @@ var lintCmd = &cobra.Command{
 		}
 		return nil
 	},
-}
-
-func write(dashboard lint.Dashboard, filename string, old []byte) error {
-	newBytes, err := dashboard.Marshal()
-	if err != nil {
-		return err
-	}
-	c := conflate.New()
-	err = c.AddData(old, newBytes)
-	if err != nil {
-		return err
-	}
-	b, err := c.MarshalJSON()
-	if err != nil {
-		return err
-	}
-	json := strings.ReplaceAll(string(b), "\"options\": null,", "\"options\": [],")
-
-	return os.WriteFile(filename, []byte(json), 0600)
 }
 
 var rulesCmd = &cobra.Command{
@@ -141,12 +104,6 @@ func init() {
 		"verbose",
 		false,
 		"show more information about linting",
-	)
-	lintCmd.Flags().BoolVar(
-		&lintAutofixFlag,
-		"fix",
-		false,
-		"automatically fix problems if possible",
 	)
 	lintCmd.Flags().StringVarP(
 		&lintConfigFlag,

@@ -1,58 +1,27 @@
 package lint
 
-import (
-	"fmt"
-)
+// MegaNet's copy: upstream parses LogQL with github.com/grafana/loki/v3, which is AGPL-licensed,
+// so its two LogQL rules are not vendored (VENDORED.md). A Loki target is reported instead of
+// passing unchecked.
 
 func NewTargetLogQLRule() *TargetRuleFunc {
 	return &TargetRuleFunc{
 		name:        "target-logql-rule",
-		description: "Checks that each target uses a valid LogQL query.",
+		description: "Reports Loki targets: this build cannot check LogQL.",
 		fn: func(d Dashboard, p Panel, t Target) TargetRuleResults {
 			r := TargetRuleResults{}
-
-			// Skip hidden targets
-			if t.Hide {
+			if t.Hide || !panelHasQueries(p) {
 				return r
 			}
-
-			// Check if the datasource is Loki
 			isLoki := false
 			if templateDS := getTemplateDatasource(d); templateDS != nil && templateDS.Query == Loki {
 				isLoki = true
 			} else if ds, err := t.GetDataSource(); err == nil && ds.Type == Loki {
 				isLoki = true
 			}
-
-			// skip if the datasource is not Loki
-			if !isLoki {
-				return r
+			if isLoki {
+				r.AddError(d, p, t, "Loki target: this linter build has no LogQL parser (Loki is AGPL-licensed); check the query with upstream dashboard-linter")
 			}
-
-			if !panelHasQueries(p) {
-				return r
-			}
-
-			// If panel does not contain an expression then check if it references another panel and it exists
-			if len(t.Expr) == 0 {
-				if t.PanelId > 0 {
-					for _, p1 := range d.Panels {
-						if p1.Id == t.PanelId {
-							return r
-						}
-					}
-					r.AddError(d, p, t, "Invalid panel reference in target")
-				}
-				return r
-			}
-
-			// Parse the LogQL query
-			_, err := parseLogQL(t.Expr, d.Templating.List)
-			if err != nil {
-				r.AddError(d, p, t, fmt.Sprintf("invalid LogQL query '%s': %v", t.Expr, err))
-				return r
-			}
-
 			return r
 		},
 	}

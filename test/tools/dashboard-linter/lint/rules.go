@@ -183,7 +183,6 @@ func NewRuleSet() RuleSet {
 			NewPanelUnitsRule(),
 			NewPanelNoTargetsRule(),
 			NewTargetLogQLRule(),
-			NewTargetLogQLAutoRule(),
 			NewTargetPromQLRule(),
 			NewTargetRateIntervalRule(),
 			NewTargetJobRule(),
