@@ -245,7 +245,7 @@ const webrtcDirectFlood: Attack = {
   finding: 'STUN binding requests, each for a new connection, from 16 addresses to every anchor\'s WebRTC-direct port, about 320 a second per anchor',
   start: async target => {
     const ports = target.anchors.flatMap(anchor => udpTarget(anchor.webrtcDirectAddress) ?? [])
-    const sources = await Promise.all(Array.from({ length: 16 }, async (_, i) => await StunDialler.bind(`127.0.7.${1 + i}`)))
+    const sources = await Promise.all(Array.from({ length: 16 }, async (_, i) => await StunDialler.open(`127.0.7.${1 + i}`)))
     const attacks = sources.flatMap(source => ports.map(({ host, port }) => loop(async () => { await source.request(host, port) }, 50)))
     return parallel(attacks, async () => { await Promise.all(sources.map(async source => { await source.close() })) })
   }

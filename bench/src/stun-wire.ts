@@ -115,15 +115,30 @@ async function send (socket: Socket, message: Buffer, port: number, host: string
   })
 }
 
-/**
- * A UDP socket on `host` that sends binding requests for new connections, and counts the
- * connections the listener made for them: each sends ICE checks, with the ufrag, back.
- */
-export class StunDialler {
+async function closeSocket (socket: Socket): Promise<void> {
+  await new Promise<void>(resolve => { socket.close(() => { resolve() }) })
+}
+
+/** Counts the connections a listener made: each sends ICE checks back, with the ufrag it was asked for. */
+abstract class CountingDialler {
+  protected readonly answered = new Set<string>()
+
+  /** Starts a new connection (a fresh ufrag) to `host`:`port`. */
+  abstract request (host: string, port: number): Promise<void>
+  abstract close (): Promise<void>
+
+  /** How many of the requested connections the listener made (sent ICE checks for) so far. */
+  get connectionsMade (): number {
+    return this.answered.size
+  }
+}
+
+/** A UDP socket on `host` that sends binding requests for new connections and nothing else. */
+export class StunDialler extends CountingDialler {
   private readonly socket: Socket
-  private readonly answered = new Set<string>()
 
   private constructor (socket: Socket) {
+    super()
     this.socket = socket
     socket.on('message', message => {
       const username = stunUsername(message)
@@ -131,22 +146,16 @@ export class StunDialler {
     })
   }
 
-  static async bind (host: string): Promise<StunDialler> {
+  static async open (host: string): Promise<StunDialler> {
     return new StunDialler(await boundSocket(host))
   }
 
-  /** Sends a binding request for a new connection (a fresh ufrag) to `host`:`port`. */
-  async request (host: string, port: number): Promise<void> {
+  override async request (host: string, port: number): Promise<void> {
     await send(this.socket, stunBindingRequest(webrtcDirectUfrag()), port, host)
   }
 
-  /** How many of the requested connections the listener made (sent ICE checks for) so far. */
-  get connectionsMade (): number {
-    return this.answered.size
-  }
-
-  async close (): Promise<void> {
-    await new Promise<void>(resolve => { this.socket.close(() => { resolve() }) })
+  override async close (): Promise<void> {
+    await closeSocket(this.socket)
   }
 }
 
@@ -156,18 +165,17 @@ export class StunDialler {
  * the listener's ICE checks, nominating the pair and then sending a fatal DTLS alert, so the
  * listener's peer connection closes within milliseconds. IPv4 only.
  */
-export class ClosingDialler {
+export class ClosingDialler extends CountingDialler {
   private readonly host: string
   private readonly sockets: Socket[] = []
-  private readonly answered = new Set<string>()
   private closed = false
 
   constructor (host: string) {
+    super()
     this.host = host
   }
 
-  /** Starts a new connection to `host`:`port`. */
-  async request (host: string, port: number): Promise<void> {
+  override async request (host: string, port: number): Promise<void> {
     const socket = await boundSocket(this.host)
     this.sockets.push(socket)
     let nominated = false
@@ -189,13 +197,8 @@ export class ClosingDialler {
     await send(socket, stunBindingRequest(webrtcDirectUfrag()), port, host)
   }
 
-  /** How many of the requested connections the listener made so far. */
-  get connectionsMade (): number {
-    return this.answered.size
-  }
-
-  async close (): Promise<void> {
+  override async close (): Promise<void> {
     this.closed = true
-    await Promise.all(this.sockets.map(async socket => { await new Promise<void>(resolve => { socket.close(() => { resolve() }) }) }))
+    await Promise.all(this.sockets.map(closeSocket))
   }
 }

@@ -9,6 +9,7 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_BLOCK_BYTES, PROTOCOLS } from '@meganet/contracts'
 import { cidOf } from '../../node-image/src/blocks/cid.js'
+import { INBOUND_CONNECTIONS_PER_SECOND_PER_HOST, PENDING_INBOUND_PER_HOST } from '../../node-image/src/anchor/anchor-libp2p.js'
 import { AnchorProcess, eventually } from '../helpers/anchor-process.js'
 import { DHT_MESSAGE_TYPES, countField, encodeMessage, encodeRecord } from '../../bench/src/dht-wire.js'
 import { TestNats } from '../helpers/nats.js'
@@ -200,9 +201,6 @@ async function rawWebSocket (anchor: AnchorProcess): Promise<Socket> {
 
 /** The anchor's handshake limit in this block: WebRTC-direct connections still in ICE, DTLS or Noise count against it. */
 const MAX_PENDING = 16
-/** Inbound connections one IP address may have in their handshake, and start a second (anchor-libp2p.ts). */
-const PENDING_INBOUND_PER_HOST = 8
-const INBOUND_PER_HOST_PER_SECOND = 50
 
 function webrtcDirectPort (anchor: AnchorProcess): number {
   const address = anchor.anchor.multiaddrs.find(a => a.includes('/webrtc-direct/'))
@@ -257,11 +255,11 @@ describe('one anchor\'s own ports', () => {
   })
 
   describe('the WebRTC-direct port', () => {
-    it('makes a connection for at most 8 STUN requests per address and 16 in all while they are in their handshake', async () => {
+    it(`makes a connection for at most ${PENDING_INBOUND_PER_HOST} STUN requests per address and ${MAX_PENDING} in all while they are in their handshake`, async () => {
       const port = webrtcDirectPort(anchor)
       // Each request has a fresh ufrag, so each asks for a native RTCPeerConnection. Before the
       // fix the anchor made one for every request: 20,000 took ~600 MB and stalled it for seconds.
-      const sources = await Promise.all(Array.from({ length: 4 }, async (_, i) => await StunDialler.bind(`127.0.0.${2 + i}`)))
+      const sources = await Promise.all(Array.from({ length: 4 }, async (_, i) => await StunDialler.open(`127.0.0.${2 + i}`)))
       try {
         for (const source of sources) {
           for (let i = 0; i < 50; i++) await source.request(anchor.anchor.host, port)
@@ -277,7 +275,7 @@ describe('one anchor\'s own ports', () => {
       }
     })
 
-    it('makes at most 50 connections a second for one address, however fast they close', async () => {
+    it(`makes at most ${INBOUND_CONNECTIONS_PER_SECOND_PER_HOST} connections a second for one address, however fast they close`, async () => {
       // An anchor of its own: this one's handshake slots are held by the test above.
       const target = await AnchorProcess.start()
       const dialler = new ClosingDialler('127.0.0.9')
@@ -294,7 +292,7 @@ describe('one anchor\'s own ports', () => {
         await new Promise(resolve => setTimeout(resolve, 500))
         const seconds = (Date.now() - startedAt) / 1000
         expect(dialler.connectionsMade).toBeGreaterThanOrEqual(PENDING_INBOUND_PER_HOST)
-        expect(dialler.connectionsMade).toBeLessThanOrEqual(INBOUND_PER_HOST_PER_SECOND * (Math.ceil(seconds) + 1))
+        expect(dialler.connectionsMade).toBeLessThanOrEqual(INBOUND_CONNECTIONS_PER_SECOND_PER_HOST * (Math.ceil(seconds) + 1))
       } finally {
         await dialler.close()
         await target.cleanup()

@@ -45,7 +45,7 @@ const MAX_STREAM_WINDOW_BYTES = 2 * 1024 * 1024
 const MAX_WEBSOCKET_MESSAGE_BYTES = 1024 * 1024
 
 /** Lets several connections from one NAT or one devnet host arrive at once. */
-const INBOUND_CONNECTIONS_PER_SECOND_PER_HOST = 50
+export const INBOUND_CONNECTIONS_PER_SECOND_PER_HOST = 50
 
 /**
  * Inbound connections from one IP address (an IPv6 /64) still in their handshake at once: for
@@ -53,7 +53,7 @@ const INBOUND_CONNECTIONS_PER_SECOND_PER_HOST = 50
  * of them; without it, its silent sockets held all and the anchor refused everyone), and for
  * WebRTC-direct always.
  */
-const PENDING_INBOUND_PER_HOST = 8
+export const PENDING_INBOUND_PER_HOST = 8
 
 /** WebRTC-direct's handshake limits (per UDP port), as the connection manager's for the other transports. */
 function webrtcDirectLimits (config: AnchorConfig): NonNullable<RotatingWebRTCDirectInit['inboundLimits']> {
