@@ -153,20 +153,63 @@ resolve() {
 }
 
 
-# Kubernetes: k8s.io/kubernetes cannot be `go install`ed (its go.mod replaces the staging modules
-# k8s.io/api, client-go, ... with ./staging folders). The wrapper requires it and replaces each
-# staging module with the published k8s.io/<m> v0.<minor>.<patch>; the list is read from that
-# release's go.mod, so a new staging module (1.36 added cri-streaming) is picked up by itself.
-kube_dir=""
-# Every Kubernetes command the tests use (provision.sh's control plane, provision-node.sh's node),
-# built by one `go build`: they share most of their packages, which then compile once instead of
-# once per binary (and twice over when .ci/run runs both scripts at once). KUBE_VERSION is set by
-# the sourcing script.
-KUBE_ALL_COMMANDS=(kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy)
-kube_wrapper() {
-  [[ -n "$kube_dir" ]] && return 0
-  local dir="$work/kube" gomod m staging_version="v0.${KUBE_VERSION#v1.}"
+# --- the cluster tools: one module, one `go build` ---------------------------------------------
+# Every Go binary of the test cluster (provision.sh's control plane and helm, provision-node.sh's
+# kubelet, kube-proxy and CoreDNS) comes from one wrapper module and one `go build`. They share
+# much (client-go, apimachinery, grpc, protobuf, OpenTelemetry, golang.org/x/...); in one module
+# the go command picks one version of each (the highest any of them requires), so each shared
+# package compiles once. Built in separate modules, each tool pinned slightly different versions,
+# and a package compiles again for every set of versions below it: helm, built after the
+# Kubernetes binaries with the same k8s.io versions, still cost 338 CPU-seconds.
+# Cost cold (empty build cache), 2026-12-06, on the 2-core test machine: this one build took
+# 1,632 CPU-seconds (user 1,240, sys 392), against 2,482 for the same tools built in separate
+# modules in a CI run that day (Kubernetes and CoreDNS 1,627, etcd, kwok and helm 855); the two
+# ran side by side, so the wall times (39 and 41 minutes) say little. A warm re-run: under a second.
+# Their go.mod files say `go 1.26.0`; versions can be overridden with MEGANET_<TOOL>_VERSION:
+#   Kubernetes v1.37.2: the newest release served on the proxy. k8s.io/kubernetes cannot be
+#     `go install`ed (its go.mod replaces the staging modules k8s.io/api, client-go, ... with
+#     ./staging folders): the wrapper replaces each with the published k8s.io/<m> v0.<minor>.<patch>,
+#     the list read from that release's go.mod, so a new staging module is picked up by itself.
+#   etcd v3.7.3: the 3.7 line, whose client (v3.7.0) Kubernetes 1.37 itself uses; 3.6.16 built with
+#     3.7's api and client modules would mix two releases. server/v3's go.mod has relative
+#     `replace` lines, so it cannot be `go install`ed either; required by the wrapper, it builds.
+#   kwok v0.8.0 (client-go v0.36.1 in its own go.mod, v0.37.2 here).
+#   helm v4.3.2 (k8s.io modules at v0.37.2 already): Helm 3 had its last security release in
+#     November 2026, and the proxy here serves v3.22.0 but does not approve it.
+#   CoreDNS v1.15.0 with only the plugins the test node's Corefile uses (kubernetes, errors,
+#     health, ready, cache, log): its own main imports every plugin (cloud DNS providers and all).
+KUBE_VERSION="${MEGANET_KUBE_VERSION:-v1.37.2}"
+ETCD_VERSION="${MEGANET_ETCD_VERSION:-v3.7.3}"
+KWOK_VERSION="${MEGANET_KWOK_VERSION:-v0.8.0}"
+HELM_VERSION="${MEGANET_HELM_VERSION:-v4.3.2}"
+COREDNS_VERSION="${MEGANET_COREDNS_VERSION:-v1.15.0}"
+COREDNS_PLUGINS=(kubernetes errors health ready cache log)
+# Package to build, by binary name.
+declare -A CLUSTER_TOOLS=(
+  [kube-apiserver]=k8s.io/kubernetes/cmd/kube-apiserver
+  [kube-controller-manager]=k8s.io/kubernetes/cmd/kube-controller-manager
+  [kube-scheduler]=k8s.io/kubernetes/cmd/kube-scheduler
+  [kubelet]=k8s.io/kubernetes/cmd/kubelet
+  [kube-proxy]=k8s.io/kubernetes/cmd/kube-proxy
+  [etcd]=go.etcd.io/etcd/server/v3
+  [kwok]=sigs.k8s.io/kwok/cmd/kwok
+  [helm]=helm.sh/helm/v4/cmd/helm
+  [coredns]=meganet.invalid/provision/cluster-tools/coredns
+)
+# The binaries' folder, named for everything they are built from: a changed version anywhere
+# changes the others' dependencies too.
+cluster_tools_dir() {
+  local key
+  key="$(printf '%s\n' "$KUBE_VERSION" "$ETCD_VERSION" "$KWOK_VERSION" "$HELM_VERSION" "$COREDNS_VERSION" \
+    "${COREDNS_PLUGINS[*]}" | sha256sum | cut -c1-12)"
+  echo "$bindir/cluster-tools-$key"
+}
+
+cluster_tools_wrapper() { # DIR: a wrapper module there, tidied, ready to build
+  local dir="$1" gomod m p staging_version="v0.${KUBE_VERSION#v1.}"
   new_wrapper "$dir" "k8s.io/kubernetes@$KUBE_VERSION"
+  (cd "$dir" && go mod edit -require="go.etcd.io/etcd/server/v3@$ETCD_VERSION" -require="sigs.k8s.io/kwok@$KWOK_VERSION" \
+    -require="helm.sh/helm/v4@$HELM_VERSION" -require="github.com/coredns/coredns@$COREDNS_VERSION")
   gomod="$(cd "$dir" && go mod download -json "k8s.io/kubernetes@$KUBE_VERSION" 2>>"$logfile" |
     sed -n 's/^[[:space:]]*"GoMod": "\(.*\)",\{0,1\}$/\1/p' || true)"
   [[ -f "$gomod" ]] || die "could not download k8s.io/kubernetes@$KUBE_VERSION's go.mod"
@@ -176,27 +219,49 @@ kube_wrapper() {
   for m in "${staging[@]}"; do
     (cd "$dir" && go mod edit -replace="$m=$m@$staging_version")
   done
-  log "kubernetes: ${#staging[@]} staging modules replaced with $staging_version"
-  tidy_wrapper "$dir" "${KUBE_ALL_COMMANDS[@]/#/k8s.io/kubernetes/cmd/}"
-  kube_dir="$dir"
+  log "cluster tools: ${#staging[@]} Kubernetes staging modules replaced with $staging_version"
+  mkdir -p "$dir/coredns"
+  {
+    echo "package main"
+    echo
+    echo "import ("
+    echo "	\"github.com/coredns/coredns/coremain\""
+    for p in "${COREDNS_PLUGINS[@]}"; do echo "	_ \"github.com/coredns/coredns/plugin/$p\""; done
+    echo ")"
+    echo
+    echo "func main() { coremain.Run() }"
+  } >"$dir/coredns/main.go"
+  local -a external=()
+  for p in "${CLUSTER_TOOLS[@]}"; do [[ "$p" == meganet.invalid/* ]] || external+=("$p"); done
+  tidy_wrapper "$dir" "${external[@]}"
 }
 
-build_kube() { # build_kube CMD OUT: all of KUBE_ALL_COMMANDS at once, unless another run did
-  local dest="$bindir/kube-$KUBE_VERSION" c
-  exec 8>"$bindir/.kube-$KUBE_VERSION.lock"
+build_cluster_tools() { # build_cluster_tools BINARY OUT: all of CLUSTER_TOOLS at once, unless another run did
+  local dest c
+  dest="$(cluster_tools_dir)"
+  exec 8>"$dest.lock"
   flock 8
   if [[ ! -x "$dest/$1" ]]; then
-    kube_wrapper
-    local minor="${KUBE_VERSION#v1.}" ld="-s -w" p
+    local dir="$work/cluster-tools" minor="${KUBE_VERSION#v1.}" ld="-s -w" p
+    cluster_tools_wrapper "$dir"
     minor="${minor%%.*}"
     # Without these, /version and --version say v0.0.0 (and clients warn about the skew).
     for p in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
       ld+=" -X $p.gitVersion=$KUBE_VERSION -X $p.gitMajor=1 -X $p.gitMinor=$minor -X $p.gitTreeState=clean"
     done
-    mkdir -p "$work/kube-bin" "$dest"
-    (cd "$kube_dir" && gobuild -ldflags "$ld" -o "$work/kube-bin/" "${KUBE_ALL_COMMANDS[@]/#/k8s.io/kubernetes/cmd/}")
-    for c in "${KUBE_ALL_COMMANDS[@]}"; do
-      [[ -x "$dest/$c" ]] || mv -f "$work/kube-bin/$c" "$dest/$c"
+    ld+=" -X sigs.k8s.io/kwok/pkg/consts.Version=${KWOK_VERSION#v}"
+    # As helm's Makefile does for a release. The default .Capabilities.KubeVersion follows the
+    # k8s.io/client-go in the binary's build info (v0.37.2: Kubernetes v1.37), no flag needed.
+    ld+=" -X helm.sh/helm/v4/internal/version.version=$HELM_VERSION -X helm.sh/helm/v4/internal/version.gitTreeState=clean"
+    mkdir -p "$work/cluster-bin" "$dest"
+    local -a pkgs=()
+    for c in "${!CLUSTER_TOOLS[@]}"; do pkgs+=("${CLUSTER_TOOLS[$c]}"); done
+    (cd "$dir" && gobuild -ldflags "$ld" -o "$work/cluster-bin/" "${pkgs[@]}")
+    # `go build -o DIR/` names a binary after its package's last element (a major version suffix
+    # such as etcd's /v3 dropped).
+    mv -f "$work/cluster-bin/server" "$work/cluster-bin/etcd"
+    for c in "${!CLUSTER_TOOLS[@]}"; do
+      [[ -x "$dest/$c" ]] || mv -f "$work/cluster-bin/$c" "$dest/$c"
     done
   fi
   cp "$dest/$1" "$2"

@@ -2,9 +2,9 @@
 # Builds, once, what a real (kubelet) test node and the chart's images need besides the control
 # plane, all from the Go module proxy, cached like provision.sh's binaries under
 #   ${MEGANET_CACHE:-$HOME/.cache/meganet}/bin/<tool>-<version>/<binary>
-#   kubelet, kube-proxy          k8s.io/kubernetes/cmd/... (same version as the control plane)
-#   coredns                      github.com/coredns/coredns with only the plugins the node uses
-#                                (kubernetes, errors, health, ready, cache, log): cluster DNS
+#   kubelet, kube-proxy, coredns built with the control plane in one `go build` (go-build.sh's
+#                                cluster tools): k8s.io/kubernetes/cmd/..., and CoreDNS with only
+#                                the plugins the node uses, for cluster DNS
 #   pause                        test/tools/pause (the pods' sandbox; Kubernetes' own is C)
 #   nats-server-config-reloader  github.com/nats-io/nack (the NATS chart's reloader sidecar)
 #   prometheus-nats-exporter     github.com/nats-io/prometheus-nats-exporter (its exporter sidecar)
@@ -19,25 +19,18 @@
 # them. A binary you already have: set MEGANET_KUBELET, MEGANET_PAUSE, MEGANET_NATS_RELOADER or
 # MEGANET_NATS_EXPORTER to its path.
 #
-# Versions: Kubernetes v1.37.2 as in provision.sh (kubelet 1.37 still falls back to the
-#   configured cgroupDriver with Debian's containerd 1.6, which lacks the RuntimeConfig RPC; 1.38
-#   is to drop that fallback, and then containerd 2.x is needed). nack v0.23.0 and
-#   prometheus-nats-exporter v0.20.1 are the versions the vendored NATS chart (2.14.2) pins.
+# Versions: see go-build.sh for the cluster tools (kubelet 1.37 still falls back to the configured
+#   cgroupDriver with Debian's containerd 1.6, which lacks the RuntimeConfig RPC; 1.38 is to drop
+#   that fallback, and then containerd 2.x is needed). nack v0.23.0 and prometheus-nats-exporter
+#   v0.20.1 are the versions the vendored NATS chart (2.14.2) pins.
 #
-# Cost of a cold run, measured on the 2-core/24 GiB test machine on 2026-12-02 with an empty build
-# cache for these binaries but the Kubernetes modules already downloaded (provision.sh had just
-# run), while other engineers' builds and tests kept the load average at 10-16 (so an idle
-# machine takes well under these), one binary after the other within each part:
-#   node:   kubelet 869 s (includes `go mod tidy` of the Kubernetes wrapper), kube-proxy 271 s (a
-#           second wrapper: tidy again, then a mostly cached build), CoreDNS 931 s (cold modules)
-#   images: pause 2 s, nats-server-config-reloader 19 s, prometheus-nats-exporter 283 s
-# .ci/run builds the two parts at once, beside provision.sh and the images. Warm: about a second.
+# Cost of the images part cold, measured on the 2-core/24 GiB test machine on 2026-12-02 while
+# other engineers' builds kept the load average at 10-16: pause 2 s, nats-server-config-reloader
+# 19 s, prometheus-nats-exporter 283 s. The node part: see go-build.sh. Warm: about a second.
 set -euo pipefail
 
-KUBE_VERSION="${MEGANET_KUBE_VERSION:-v1.37.2}"
 NACK_VERSION="${MEGANET_NACK_VERSION:-v0.23.0}"
 NATS_EXPORTER_VERSION="${MEGANET_NATS_EXPORTER_VERSION:-v0.20.1}"
-COREDNS_VERSION="${MEGANET_COREDNS_VERSION:-v1.15.0}"
 MIN_GO_MINOR=26
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -54,27 +47,9 @@ pause_src="$here/../tools/pause"
 # The pause binary is keyed by its source, so an edit rebuilds it.
 pause_key="$(cat "$pause_src/go.mod" "$pause_src/main.go" | sha256sum | cut -c1-12)"
 
-build_kubelet() { build_kube kubelet "$1"; }
-build_kube_proxy() { build_kube kube-proxy "$1"; }
-
-# CoreDNS's own main imports every plugin (cloud DNS providers and all); this one only those the
-# test node's Corefile uses, which cuts the build to its Kubernetes client.
-build_coredns() {
-  local dir="$work/coredns" p
-  new_wrapper "$dir" "github.com/coredns/coredns@$COREDNS_VERSION"
-  {
-    echo "package main"
-    echo
-    echo "import ("
-    echo "	\"github.com/coredns/coredns/coremain\""
-    for p in kubernetes errors health ready cache log; do echo "	_ \"github.com/coredns/coredns/plugin/$p\""; done
-    echo ")"
-    echo
-    echo "func main() { coremain.Run() }"
-  } >"$dir/main.go"
-  (cd "$dir" && quiet go mod tidy)
-  (cd "$dir" && gobuild -ldflags "-s -w" -o "$1" .)
-}
+build_kubelet() { build_cluster_tools kubelet "$1"; }
+build_kube_proxy() { build_cluster_tools kube-proxy "$1"; }
+build_coredns() { build_cluster_tools coredns "$1"; }
 
 build_pause() {
   (cd "$pause_src" && gobuild -ldflags "-s -w" -o "$1" .)
@@ -96,9 +71,10 @@ build_exporter() {
 
 env_file="$bindir/node-env.sh"
 if [[ "$part" != images ]]; then
-resolve kubelet MEGANET_KUBELET "$bindir/kube-$KUBE_VERSION/kubelet" build_kubelet "Kubernetes $KUBE_VERSION" --version
-resolve kube-proxy MEGANET_KUBE_PROXY "$bindir/kube-$KUBE_VERSION/kube-proxy" build_kube_proxy "Kubernetes $KUBE_VERSION" --version
-resolve coredns MEGANET_COREDNS "$bindir/coredns-$COREDNS_VERSION/coredns" build_coredns "CoreDNS-${COREDNS_VERSION#v}" -version
+tools="$(cluster_tools_dir)"
+resolve kubelet MEGANET_KUBELET "$tools/kubelet" build_kubelet "Kubernetes $KUBE_VERSION" --version
+resolve kube-proxy MEGANET_KUBE_PROXY "$tools/kube-proxy" build_kube_proxy "Kubernetes $KUBE_VERSION" --version
+resolve coredns MEGANET_COREDNS "$tools/coredns" build_coredns "CoreDNS-${COREDNS_VERSION#v}" -version
 fi
 if [[ "$part" != node ]]; then
 resolve pause MEGANET_PAUSE "$bindir/pause-$pause_key/pause" build_pause meganet-pause -v
