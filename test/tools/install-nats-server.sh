@@ -12,6 +12,13 @@ if [[ -n "${MEGANET_NATS_SERVER:-}" ]]; then
 fi
 target="$cache/bin/nats-server-$version/nats-server"
 if [[ ! -x "$target" ]]; then
+  mkdir -p "$cache/bin"
+  # One build at a time per cache: .ci/run starts this script in the background and the tests'
+  # global setup runs it again, which then waits here and finds the binary built.
+  exec 9>"$cache/bin/.nats-server.lock"
+  flock 9
+fi
+if [[ ! -x "$target" ]]; then
   command -v go >/dev/null || { echo "install-nats-server: go not found; install Go or set MEGANET_NATS_SERVER" >&2; exit 1; }
   tmp="$(mktemp -d)"
   trap 'rm -rf "$tmp"' EXIT
