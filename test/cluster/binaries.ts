@@ -64,7 +64,7 @@ async function complete (env: Env): Promise<ControlPlaneBinaries | undefined> {
   return found as ControlPlaneBinaries
 }
 
-/** Runs provision.sh (builds what is missing: ~11 min on a cold cache, under a second warm). */
+/** Runs provision.sh (builds what is missing: about 15 minutes of two cores cold, under a second warm). */
 async function provision (env: Env): Promise<Record<string, string>> {
   const child = spawn('bash', [PROVISION_SCRIPT], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
   let stdout = ''
@@ -80,8 +80,8 @@ async function provision (env: Env): Promise<Record<string, string>> {
 /**
  * Finds the binaries: each from its MEGANET_* variable, else from the env.sh that provision.sh
  * wrote under `${MEGANET_CACHE:-~/.cache/meganet}/bin/`, else by running provision.sh, which
- * builds them once from the Go module proxy (about 11 minutes and 7 GB on a cold cache; run
- * `bash test/cluster/provision.sh` ahead of the tests so that no test waits for it).
+ * builds them once from the Go module proxy (about 15 minutes of two cores and 8 GB on a cold
+ * cache; the `cluster` project's global setup runs it ahead of the tests, so no test waits for it).
  */
 export async function findBinaries (env: Env = process.env): Promise<ControlPlaneBinaries> {
   const fromEnv = await complete(env)

@@ -8,8 +8,8 @@ import { waitFor } from './probe.js'
 import type { ComponentStartError } from './errors.js'
 import type { V1Pod, V1StatefulSet } from '@kubernetes/client-node'
 
-// Starting the plane takes a few seconds warm; the binaries must already be built
-// (bash test/cluster/provision.sh), since a cold build takes ~11 minutes.
+// Starting the plane takes a few seconds warm; the binaries are already built (the project's global
+// setup, test/setup/cluster-tools.ts, ran provision.sh), since a cold build takes ~15 minutes.
 const START_TIMEOUT_MS = 180_000
 const WAIT_MS = 60_000
 const NAMESPACE = 'control-plane-test'

@@ -57,7 +57,7 @@ export async function kubeletNodeUnavailable (): Promise<string | undefined> {
 
 /**
  * The node's binaries and image archives, from the scripts that build them (once: slow on a cold
- * cache, and .ci/run runs them ahead of the tests). Both run every time, since they take seconds
+ * cache, and the `cluster` project's global setup runs them ahead of the tests). Both run every time, since they take seconds
  * when nothing changed: the project image is keyed by the source, so a test never runs a stale one.
  */
 export async function findNodeArtifacts (env: NodeJS.ProcessEnv = process.env): Promise<NodeArtifacts> {
