@@ -64,17 +64,25 @@ async function complete (env: Env): Promise<ControlPlaneBinaries | undefined> {
   return found as ControlPlaneBinaries
 }
 
-/** Runs provision.sh (builds what is missing: about 15 minutes of two cores cold, under a second warm). */
-async function provision (env: Env): Promise<Record<string, string>> {
-  const child = spawn('bash', [PROVISION_SCRIPT], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
+/**
+ * Runs one of the scripts that build test tools once into the cache (its progress on stderr, shown)
+ * and returns what it printed on stdout.
+ */
+export async function runToolScript (path: string, args: readonly string[] = [], env: Env = {}): Promise<string> {
+  const child = spawn('bash', [path, ...args], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'inherit'] })
   let stdout = ''
   child.stdout.on('data', (chunk: Buffer) => { stdout += chunk.toString() })
   const code = await new Promise<number | null>((resolve, reject) => {
     child.once('error', reject)
     child.once('exit', resolve)
   })
-  if (code !== 0) throw new BinariesNotFoundError(`${PROVISION_SCRIPT} failed with exit code ${code} (its output is above)`)
-  return parseExports(stdout)
+  if (code !== 0) throw new BinariesNotFoundError(`${path} failed with exit code ${code} (its output is above)`)
+  return stdout
+}
+
+/** Runs provision.sh (builds what is missing: about 15 minutes of two cores cold, under a second warm). */
+async function provision (env: Env): Promise<Record<string, string>> {
+  return parseExports(await runToolScript(PROVISION_SCRIPT, [], env))
 }
 
 /**

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
-import { parseExports } from '../cluster/binaries.js'
+import { BinariesNotFoundError } from '../cluster/errors.js'
+import { parseExports, runToolScript } from '../cluster/binaries.js'
 
 /**
  * A script that builds test tools once into the cache (under a second when they are there, and
@@ -15,28 +15,15 @@ export interface ToolScript {
   readonly pathVar?: string
 }
 
-export class ToolScriptError extends Error {
-  constructor (readonly script: string, readonly code: number | null) {
-    super(`${script} failed with exit code ${code ?? 'none (killed)'}: its output is above; run it alone to retry`)
-    this.name = 'ToolScriptError'
-  }
-}
-
 const ROOT = fileURLToPath(new URL('../..', import.meta.url))
 
 async function runScript (script: ToolScript): Promise<Record<string, string>> {
-  const child = spawn('bash', [script.path, ...(script.args ?? [])], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
-  let stdout = ''
-  child.stdout.setEncoding('utf8').on('data', (chunk: string) => { stdout += chunk })
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.once('error', reject)
-    child.once('close', resolve)
-  })
-  if (code !== 0) throw new ToolScriptError(script.path, code)
+  const path = `${ROOT}${script.path}`
+  const stdout = await runToolScript(path, script.args)
   if (script.pathVar == null) return parseExports(stdout)
-  const path = stdout.trim()
-  if (path === '') throw new ToolScriptError(script.path, code)
-  return { [script.pathVar]: path }
+  const printed = stdout.trim()
+  if (printed === '') throw new BinariesNotFoundError(`${path} printed no path for ${script.pathVar}`)
+  return { [script.pathVar]: printed }
 }
 
 /**
