@@ -9,7 +9,7 @@ import { sha256 } from 'multiformats/hashes/sha2'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { MAX_BLOCK_BYTES, PROTOCOLS } from '@meganet/contracts'
 import { cidOf } from '../../node-image/src/blocks/cid.js'
-import { INBOUND_CONNECTIONS_PER_SECOND_PER_HOST, PENDING_INBOUND_PER_HOST } from '../../node-image/src/anchor/anchor-libp2p.js'
+import { INBOUND_CONNECTIONS_PER_SECOND_PER_HOST, PENDING_INBOUND_PER_HOST, PENDING_INBOUND_PER_NETWORK } from '../../node-image/src/anchor/anchor-libp2p.js'
 import { AnchorProcess, eventually } from '../helpers/anchor-process.js'
 import { DHT_MESSAGE_TYPES, countField, encodeMessage, encodeRecord } from '../../bench/src/dht-wire.js'
 import { TestNats } from '../helpers/nats.js'
@@ -322,6 +322,34 @@ describe('one anchor\'s own ports', () => {
       } finally {
         for (const socket of silent) socket.destroy()
         await honest.stop()
+      }
+    })
+
+    it('gives one network at most half the handshake slots, however many addresses it holds', async () => {
+      // An anchor of its own, with more slots than the suite's: one network's share must be
+      // below all of them. Ten addresses of one /24 (an IPv6 /56 counts alike) with 8 silent
+      // sockets each: before the fix the per-address limit let them take all 64 slots.
+      const slots = 64
+      const target = await AnchorProcess.start({ flags: { 'connections-max-pending-inbound': String(slots) } })
+      const port = Number(/\/tcp\/(\d+)\//.exec(target.tcpAddress)?.[1])
+      const silent: Socket[] = []
+      const honest = await rawNode({ localAddress: '127.0.1.32' })
+      try {
+        for (let host = 0; host < 10; host++) {
+          silent.push(...await Promise.all(Array.from({ length: PENDING_INBOUND_PER_HOST }, async () => {
+            const socket = connect({ host: target.anchor.host, port, localAddress: `127.0.0.${41 + host}` })
+            socket.on('error', () => {})
+            await new Promise(resolve => { socket.once('connect', resolve); socket.once('close', resolve) })
+            return socket
+          })))
+        }
+        const open = (): number => silent.filter(s => !s.destroyed && !s.readableEnded).length
+        await eventually(() => open() <= Math.max(slots / 2, PENDING_INBOUND_PER_NETWORK) ? true : undefined, 5_000, 'refused sockets reset')
+        await honest.dial(multiaddr(target.tcpAddress), { signal: AbortSignal.timeout(5_000) })
+      } finally {
+        for (const socket of silent) socket.destroy()
+        await honest.stop()
+        await target.cleanup()
       }
     })
   })

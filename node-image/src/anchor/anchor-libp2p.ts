@@ -51,9 +51,17 @@ export const INBOUND_CONNECTIONS_PER_SECOND_PER_HOST = 50
  * Inbound connections from one IP address (an IPv6 /64) still in their handshake at once: for
  * TCP and WebSockets once half the handshake slots are taken (so one address gets at most half
  * of them; without it, its silent sockets held all and the anchor refused everyone), and for
- * WebRTC-direct always.
+ * WebRTC-direct always. {@link PENDING_INBOUND_PER_NETWORK} bounds the hosts of one network together.
  */
 export const PENDING_INBOUND_PER_HOST = 8
+
+/**
+ * The same for one network (an IPv4 /24, an IPv6 /56: one subscriber, who may hold hundreds of
+ * hosts), TCP and WebSockets only: a network gets at most half the slots or this many. Not for
+ * WebRTC-direct, whose UDP source addresses can be forged: there a network-wide limit would let
+ * anyone shut a whole network out.
+ */
+export const PENDING_INBOUND_PER_NETWORK = 16
 
 /** WebRTC-direct's handshake limits (per UDP port), as the connection manager's for the other transports. */
 function webrtcDirectLimits (config: AnchorConfig): NonNullable<RotatingWebRTCDirectInit['inboundLimits']> {
@@ -144,6 +152,7 @@ export async function createAnchorLibp2p ({ config, privateKey, registry, guard,
       maxConnections: config.connections.max,
       maxIncomingPendingConnections: config.connections.maxPendingInbound,
       maxIncomingPendingConnectionsPerHost: PENDING_INBOUND_PER_HOST,
+      maxIncomingPendingConnectionsPerNetwork: PENDING_INBOUND_PER_NETWORK,
       inboundConnectionThreshold: INBOUND_CONNECTIONS_PER_SECOND_PER_HOST
     },
     // ConnectionLiveness pings instead, spread over the interval rather than all at once.
