@@ -9,7 +9,7 @@ import { joinAcross, startWorker } from '../../bench/src/reservation-workers.js'
 import { quantile } from '../../bench/src/stats.js'
 import { freePorts } from '../cluster/ports.js'
 import { BUILD_IMAGES_SCRIPT } from '../cluster/kubelet-node.js'
-import { parseExports } from '../cluster/binaries.js'
+import { parseExports, runToolScript } from '../cluster/binaries.js'
 import type { BenchContext, BenchResult } from '../../bench/src/bench-types.js'
 import type { ReservationWorker } from '../../bench/src/reservation-workers.js'
 
@@ -154,7 +154,7 @@ async function containerCapacity (image: string, plan: typeof FULL, progress: (m
 export async function imageBench (context: BenchContext): Promise<BenchResult> {
   const plan = context.smoke ? SMOKE : FULL
   context.progress('building (or finding) the images')
-  const images = parseExports((await run('bash', [BUILD_IMAGES_SCRIPT], { maxBuffer: 64 * 1024 * 1024 })).stdout)
+  const images = parseExports(await runToolScript(BUILD_IMAGES_SCRIPT))
   const app = images.MEGANET_IMAGE_APP ?? 'localhost/meganet:dev'
   const sizes = {
     appImageMiB: await imageSize(app) / 1024 ** 2,

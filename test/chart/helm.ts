@@ -5,7 +5,7 @@ import { homedir, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { parseAllDocuments } from 'yaml'
-import { PROVISION_SCRIPT, parseExports } from '../cluster/binaries.js'
+import { PROVISION_SCRIPT, parseExports, runToolScript } from '../cluster/binaries.js'
 
 /** The chart under test. */
 export const CHART_DIR = fileURLToPath(new URL('../../charts/meganet', import.meta.url))
@@ -44,8 +44,7 @@ export async function findHelm (env: NodeJS.ProcessEnv = process.env): Promise<s
   const cache = env.MEGANET_CACHE ?? join(homedir(), '.cache', 'meganet')
   const cached = await executable(parseExports(await readFile(join(cache, 'bin', 'env.sh'), 'utf8').catch(() => ''))[HELM_ENV])
   if (cached != null) return cached
-  const { stdout } = await run('bash', [PROVISION_SCRIPT], { env })
-  const built = await executable(parseExports(stdout)[HELM_ENV])
+  const built = await executable(parseExports(await runToolScript(PROVISION_SCRIPT, [], env))[HELM_ENV])
   if (built != null) return built
   throw new Error(`no helm: set ${HELM_ENV} or run ${PROVISION_SCRIPT}`)
 }

@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { CoreV1Api, DiscoveryV1Api, StorageV1Api } from '@kubernetes/client-node'
-import { parseExports } from './binaries.js'
+import { parseExports, runToolScript } from './binaries.js'
 import { logTail, Component } from './component.js'
 import { ApiServerRelay, NodeNetwork } from './node-network.js'
 import { freePorts } from './ports.js'
@@ -61,8 +61,7 @@ export async function kubeletNodeUnavailable (): Promise<string | undefined> {
  * when nothing changed: the project image is keyed by the source, so a test never runs a stale one.
  */
 export async function findNodeArtifacts (env: NodeJS.ProcessEnv = process.env): Promise<NodeArtifacts> {
-  const script = async (path: string, args: string[] = []): Promise<Record<string, string>> =>
-    parseExports((await run('bash', [path, ...args], { env, maxBuffer: 16 * 1024 * 1024 })).stdout)
+  const script = async (path: string, args: string[] = []): Promise<Record<string, string>> => parseExports(await runToolScript(path, args, env))
   const bins = { ...await script(PROVISION_NODE_SCRIPT, ['node']), ...definedOnly(env) }
   const images = await script(BUILD_IMAGES_SCRIPT)
   const need = (vars: Record<string, string>, name: string): string => {
@@ -177,6 +176,9 @@ state = "${d('containerd/state')}"
   sandbox_image = "${artifacts.pauseImage}"
   disable_apparmor = true
   restrict_oom_score_adj = true
+  # The pods' network namespaces under this node's dir, not /var/run/netns: stop() unmounts them
+  # with the rest, where otherwise each pod's cni-* namespace outlived the node.
+  netns_mounts_under_state_dir = true
   [plugins."io.containerd.grpc.v1.cri".containerd]
     snapshotter = "overlayfs"
     default_runtime_name = "runc"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Builds, once, what a real (kubelet) test node and the chart's images need besides the control
 # plane, all from the Go module proxy, cached like provision.sh's binaries under
-#   ${MEGANET_CACHE:-$HOME/.cache/meganet}/bin/<tool>-<version>/<binary>
+#   ${MEGANET_CACHE:-$HOME/.cache/meganet}/bin/cluster-tools-<key>/<binary>   (kubelet, kube-proxy, coredns)
+#   ${MEGANET_CACHE:-$HOME/.cache/meganet}/bin/<tool>-<version>/<binary>       (the others)
 #   kubelet, kube-proxy, coredns built with the control plane in one `go build` (go-build.sh's
 #                                cluster tools): k8s.io/kubernetes/cmd/..., and CoreDNS with only
 #                                the plugins the node uses, for cluster DNS
