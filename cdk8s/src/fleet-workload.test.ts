@@ -1,9 +1,9 @@
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { anchorFleetSpecSchema } from '@meganet/contracts'
 import { App, Chart, Testing } from 'cdk8s'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { loadAnchorConfig } from '../../node-image/src/config/anchor-config.js'
 import { AnchorFleetCrd } from './anchor-fleet-crd.js'
 import { anchorConfig, peeringOption } from './anchor-config.js'
@@ -19,8 +19,15 @@ function fleet (spec: AnchorFleetSpecInput = {}): AnchorFleet {
   }
 }
 
+/** A path for an anchor config file in a directory removed when the calling test ends. */
+async function configPath (): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'meganet-cdk8s-'))
+  onTestFinished(async () => { await rm(dir, { recursive: true, force: true }) })
+  return join(dir, 'anchor.json')
+}
+
 async function loadAnchorConfigOf (text: Record<string, unknown>): Promise<ReturnType<typeof loadAnchorConfig>> {
-  const file = join(await mkdtemp(join(tmpdir(), 'meganet-cdk8s-')), 'anchor.json')
+  const file = await configPath()
   await writeFile(file, JSON.stringify(text))
   return loadAnchorConfig({ file })
 }
@@ -179,7 +186,7 @@ describe('FleetWorkload', () => {
       region: 'eu-west', nats: { url: 'nats://nats:4222', credentialsSecret: { name: 'creds' } },
       relay: { maxReservationsPerIp: 4, circuitDataLimit: 'unlimited' }
     })
-    const file = join(await mkdtemp(join(tmpdir(), 'meganet-cdk8s-')), 'anchor.json')
+    const file = await configPath()
     await writeFile(file, JSON.stringify(anchorConfig('berlin', spec)))
     const config = loadAnchorConfig({ file })
     expect(config.fleet).toMatchObject({ region: 'eu-west', name: 'berlin' })

@@ -1,5 +1,5 @@
 import { generateKeyPairSync } from 'node:crypto'
-import { mkdtempSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { keyId, signingKeyFromSeed } from '../../fleet-client/src/index.js'
@@ -19,7 +19,9 @@ let shared: TestOperatorKey | undefined
 export function testOperatorKey (): TestOperatorKey {
   if (shared != null) return shared
   const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
-  const file = join(mkdtempSync(join(tmpdir(), 'meganet-operator-key-')), 'operator.pem')
+  const dir = mkdtempSync(join(tmpdir(), 'meganet-operator-key-'))
+  process.once('exit', () => { rmSync(dir, { recursive: true, force: true }) })
+  const file = join(dir, 'operator.pem')
   writeFileSync(file, pem, { mode: 0o600 })
   const seed = Buffer.from(/-----BEGIN PRIVATE KEY-----\n([\s\S]+)\n-----END/.exec(pem)?.[1] ?? '', 'base64').subarray(-32)
   const key = signingKeyFromSeed(seed)

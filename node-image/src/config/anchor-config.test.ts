@@ -1,13 +1,15 @@
-import { mkdtemp, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_TCP_PORT } from './anchor-defaults.js'
 import { loadAnchorConfig } from './anchor-config.js'
 import { ConfigError } from './errors.js'
 
 async function configFile (text: string, name = 'anchor.yaml'): Promise<string> {
-  const file = join(await mkdtemp(join(tmpdir(), 'meganet-config-')), name)
+  const dir = await mkdtemp(join(tmpdir(), 'meganet-config-'))
+  onTestFinished(async () => { await rm(dir, { recursive: true, force: true }) })
+  const file = join(dir, name)
   await writeFile(file, text)
   return file
 }

@@ -1,13 +1,19 @@
-import { mkdtemp, stat, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { IdentityError, loadOrCreateIdentity } from './identity.js'
+
+async function freshDir (): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'meganet-id-'))
+  onTestFinished(async () => { await rm(dir, { recursive: true, force: true }) })
+  return dir
+}
 
 describe('loadOrCreateIdentity', () => {
   it('creates a 0600 Ed25519 key once and loads the same identity after', async () => {
-    const file = join(await mkdtemp(join(tmpdir(), 'meganet-id-')), 'sub', 'identity.key')
+    const file = join(await freshDir(), 'sub', 'identity.key')
     const first = await loadOrCreateIdentity(file, { create: true })
     const second = await loadOrCreateIdentity(file, { create: true })
     expect(first.created).toBe(true)
@@ -17,7 +23,7 @@ describe('loadOrCreateIdentity', () => {
   })
 
   it('refuses a missing given key file and a file that is not a key', async () => {
-    const dir = await mkdtemp(join(tmpdir(), 'meganet-id-'))
+    const dir = await freshDir()
     await expect(loadOrCreateIdentity(join(dir, 'missing.key'), { create: false })).rejects.toThrow(/does not exist/)
     await writeFile(join(dir, 'bad.key'), 'not a key')
     await expect(loadOrCreateIdentity(join(dir, 'bad.key'), { create: false })).rejects.toBeInstanceOf(IdentityError)

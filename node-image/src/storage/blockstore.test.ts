@@ -1,17 +1,20 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readdir, writeFile } from 'node:fs/promises'
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { describe, expect, it } from 'vitest'
+import { describe, expect, it, onTestFinished } from 'vitest'
 import { cidOf } from '../blocks/cid.js'
 import { MAX_LEASES_PER_BLOCK } from '@meganet/contracts'
 import { Blockstore, CorruptBlockError, LeaseLimitError, StoreFullError, isPinned, mergeLeases } from './blockstore.js'
 
 const OWNER = '12D3KooWDRsvLPCedceFv8xok38fvkNDZDtsfWjhiqGpPkr1GvGk'
 
+/** A directory of its own for the test that calls it, removed when that test ends. */
 async function freshDir (): Promise<string> {
-  return await mkdtemp(join(tmpdir(), 'meganet-blockstore-'))
+  const dir = await mkdtemp(join(tmpdir(), 'meganet-blockstore-'))
+  onTestFinished(async () => { await rm(dir, { recursive: true, force: true }) })
+  return dir
 }
 
 describe('Blockstore', () => {
