@@ -54,8 +54,7 @@ async function ramp (plan: typeof FULL, idleWindowMs: number, nodeOptions: strin
   const anchor = await AnchorChild.spawn({
     dataDir,
     env: { NODE_OPTIONS: nodeOptions },
-    // Thousands of simulated peers share a few /24s here; in the world they come from thousands of networks.
-    flags: { roles: 'bootstrap,relay', 'relay-max-reservations': String(plan.peers), 'relay-max-reservations-per-prefix': '0', 'connections-max': String(plan.peers * 2), 'shutdown-grace': '1s' }
+    flags: { roles: 'bootstrap,relay', 'relay-max-reservations': String(plan.peers), 'connections-max': String(plan.peers * 2), 'shutdown-grace': '1s' }
   })
   const workers: ReservationWorker[] = []
   try {

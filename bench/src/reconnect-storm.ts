@@ -57,8 +57,6 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
   const flags = {
     roles: 'bootstrap,relay',
     'relay-max-reservations': String(plan.peers),
-    // Thousands of simulated peers share a few /24s here; in the world they come from thousands of networks.
-    'relay-max-reservations-per-prefix': '0',
     'connections-max': String(plan.peers * 2),
     'shutdown-grace': '1s'
   }

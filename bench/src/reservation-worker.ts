@@ -3,8 +3,9 @@
  * reservations on one anchor. Each simulated peer is the smallest libp2p node that can hold a
  * reservation (TCP, Noise, Yamux, the relay transport, identify and ping: no DHT, no autonat),
  * keeps its connection alive as the peer library does (a yamux ping every 30 s), and dials
- * from its own loopback address (127.64.0.0/10, argv[3] peers each), so the anchor's
- * per-IP caps and per-host rate limits see many hosts, as they would in production.
+ * from its own loopback address (127.64.0.0/10, argv[3] peers each, one address per /24), so the
+ * anchor's per-IP and per-network caps and per-host rate limits see many hosts on many networks,
+ * as they would in production.
  *
  * With argv[4] `rejoin`, each peer holds its reservation the way the peer library does: it
  * listens on `/p2p-circuit` (any relay it is connected to), and the library's {@link AnchorMesh}
@@ -61,10 +62,14 @@ export interface JoinAnswer {
   readonly rssBytes: number
 }
 
-/** The loopback address simulated peer `index` dials from. */
+/**
+ * The loopback address simulated peer `index` dials from: each host in a /24 of its own (for up
+ * to 16,384 hosts), as peers in the world come from many networks, so the anchor's per-network
+ * limits (reservations, handshakes in flight) treat them as it would real ones.
+ */
 function sourceAddress (index: number, peersPerAddress: number): string {
-  const host = Math.floor(index / peersPerAddress) + 1
-  return `127.${64 + ((host >> 16) & 63)}.${(host >> 8) & 255}.${host & 255}`
+  const host = Math.floor(index / peersPerAddress)
+  return `127.${64 + (host & 63)}.${(host >> 6) & 255}.${1 + ((host >> 14) & 127)}`
 }
 
 function isJoinCommand (value: unknown): value is JoinCommand {

@@ -102,8 +102,6 @@ async function containerCapacity (image: string, plan: typeof FULL, progress: (m
   const [tcp, http] = await freePorts(2) as [number, number]
   const name = `meganet-bench-capacity-${process.pid}`
   await startContainer(image, name, { tcp, http }, ['--roles', 'bootstrap,relay', '--relay-max-reservations', String(plan.peers + 100),
-    // The load comes from a few loopback /24s: the per-prefix cap (issue 13) would refuse it, as in the capacity benchmark.
-    '--relay-max-reservations-per-prefix', '0',
     '--connections-max', String(plan.peers * 2), '--log-level', 'warn'])
   const workers: ReservationWorker[] = []
   try {
