@@ -27,9 +27,9 @@ export default defineConfig({
       { extends: true, test: { name: 'unit', include: ['*/src/**/*.test.ts'], isolate: false } },
       {
         extends: true,
-        test: { name: 'e2e', include: ['test/**/*.test.ts'], exclude: CLUSTER, globalSetup: ['test/setup/e2e-tools.ts'] }
+        test: { name: 'e2e', include: ['test/**/*.test.ts'], exclude: CLUSTER, globalSetup: ['test/setup/temp-root.ts', 'test/setup/e2e-tools.ts'] }
       },
-      { extends: true, test: { name: 'cluster', include: CLUSTER, globalSetup: ['test/setup/cluster-tools.ts'] } }
+      { extends: true, test: { name: 'cluster', include: CLUSTER, globalSetup: ['test/setup/temp-root.ts', 'test/setup/cluster-tools.ts'] } }
     ]
   }
 })

@@ -1,8 +1,9 @@
 import { generateKeyPairSync } from 'node:crypto'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { keyId, signingKeyFromSeed } from '../../fleet-client/src/index.js'
+import { TEST_TMPDIR_ENV } from '../setup/temp-root.js'
 import type { SigningKey } from '../../fleet-client/src/index.js'
 
 export interface TestOperatorKey {
@@ -19,9 +20,8 @@ let shared: TestOperatorKey | undefined
 export function testOperatorKey (): TestOperatorKey {
   if (shared != null) return shared
   const pem = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString()
-  const dir = mkdtempSync(join(tmpdir(), 'meganet-operator-key-'))
-  process.once('exit', () => { rmSync(dir, { recursive: true, force: true }) })
-  const file = join(dir, 'operator.pem')
+  // In the run's temp dir, which the global setup removes when the run ends (else in /tmp).
+  const file = join(mkdtempSync(join(process.env[TEST_TMPDIR_ENV] ?? tmpdir(), 'meganet-operator-key-')), 'operator.pem')
   writeFileSync(file, pem, { mode: 0o600 })
   const seed = Buffer.from(/-----BEGIN PRIVATE KEY-----\n([\s\S]+)\n-----END/.exec(pem)?.[1] ?? '', 'base64').subarray(-32)
   const key = signingKeyFromSeed(seed)
