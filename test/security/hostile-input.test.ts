@@ -202,6 +202,26 @@ async function rawWebSocket (anchor: AnchorProcess): Promise<Socket> {
 /** The anchor's handshake limit in this block: WebRTC-direct connections still in ICE, DTLS or Noise count against it. */
 const MAX_PENDING = 16
 
+/**
+ * `count` TCP connections from `localAddress` to the anchor's TCP port that never send a byte: each
+ * holds a handshake slot until the upgrade timeout, unless the anchor refuses it at once.
+ */
+async function silentSockets (anchor: AnchorProcess, localAddress: string, count: number): Promise<Socket[]> {
+  const port = Number(/\/tcp\/(\d+)\//.exec(anchor.tcpAddress)?.[1])
+  return await Promise.all(Array.from({ length: count }, async () => {
+    const socket = connect({ host: anchor.anchor.host, port, localAddress })
+    socket.on('error', () => {})
+    // A refused socket may be reset before its connect is seen.
+    await new Promise(resolve => { socket.once('connect', resolve); socket.once('close', resolve) })
+    return socket
+  }))
+}
+
+/** How many of `sockets` the anchor has not closed. */
+function stillOpen (sockets: readonly Socket[]): number {
+  return sockets.filter(s => !s.destroyed && !s.readableEnded).length
+}
+
 function webrtcDirectPort (anchor: AnchorProcess): number {
   const address = anchor.anchor.multiaddrs.find(a => a.includes('/webrtc-direct/'))
   const port = Number(/\/udp\/(\d+)\//.exec(address ?? '')?.[1])
@@ -302,22 +322,14 @@ describe('one anchor\'s own ports', () => {
 
   describe('the TCP port', () => {
     it('gives one address at most half the handshake slots, so its silent sockets cannot shut others out', async () => {
-      const port = Number(/\/tcp\/(\d+)\//.exec(anchor.tcpAddress)?.[1])
       // Sockets that send nothing hold a slot until the 10 s upgrade timeout; before the fix one
       // address took all of them (16 here, 128 by default) and every other join was refused.
-      const silent = await Promise.all(Array.from({ length: MAX_PENDING + 8 }, async () => {
-        const socket = connect({ host: anchor.anchor.host, port, localAddress: '127.0.0.31' })
-        socket.on('error', () => {})
-        // A refused socket may be reset before its connect is seen.
-        await new Promise(resolve => { socket.once('connect', resolve); socket.once('close', resolve) })
-        return socket
-      }))
+      const silent = await silentSockets(anchor, '127.0.0.31', MAX_PENDING + 8)
       const honest = await rawNode({ localAddress: '127.0.0.32' })
       try {
         // Past half the slots an address with 8 pending gets no more (here both are 8). The
         // anchor resets the refused sockets at once; the kept ones would stay for 10 s.
-        const open = (): number => silent.filter(s => !s.destroyed && !s.readableEnded).length
-        await eventually(() => open() <= Math.max(MAX_PENDING / 2, PENDING_INBOUND_PER_HOST) ? true : undefined, 5_000, 'refused sockets reset')
+        await eventually(() => stillOpen(silent) <= Math.max(MAX_PENDING / 2, PENDING_INBOUND_PER_HOST) ? true : undefined, 5_000, 'refused sockets reset')
         await honest.dial(multiaddr(anchor.tcpAddress), { signal: AbortSignal.timeout(5_000) })
       } finally {
         for (const socket of silent) socket.destroy()
@@ -331,20 +343,11 @@ describe('one anchor\'s own ports', () => {
       // sockets each: before the fix the per-address limit let them take all 64 slots.
       const slots = 64
       const target = await AnchorProcess.start({ flags: { 'connections-max-pending-inbound': String(slots) } })
-      const port = Number(/\/tcp\/(\d+)\//.exec(target.tcpAddress)?.[1])
       const silent: Socket[] = []
       const honest = await rawNode({ localAddress: '127.0.1.32' })
       try {
-        for (let host = 0; host < 10; host++) {
-          silent.push(...await Promise.all(Array.from({ length: PENDING_INBOUND_PER_HOST }, async () => {
-            const socket = connect({ host: target.anchor.host, port, localAddress: `127.0.0.${41 + host}` })
-            socket.on('error', () => {})
-            await new Promise(resolve => { socket.once('connect', resolve); socket.once('close', resolve) })
-            return socket
-          })))
-        }
-        const open = (): number => silent.filter(s => !s.destroyed && !s.readableEnded).length
-        await eventually(() => open() <= Math.max(slots / 2, PENDING_INBOUND_PER_NETWORK) ? true : undefined, 5_000, 'refused sockets reset')
+        for (let host = 0; host < 10; host++) silent.push(...await silentSockets(target, `127.0.0.${41 + host}`, PENDING_INBOUND_PER_HOST))
+        await eventually(() => stillOpen(silent) <= Math.max(slots / 2, PENDING_INBOUND_PER_NETWORK) ? true : undefined, 5_000, 'refused sockets reset')
         await honest.dial(multiaddr(target.tcpAddress), { signal: AbortSignal.timeout(5_000) })
       } finally {
         for (const socket of silent) socket.destroy()
