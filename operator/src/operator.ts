@@ -289,6 +289,8 @@ export class Operator {
         server.once('error', reject)
         server.listen(port, this.config.healthHost, () => { server.off('error', reject); resolve() })
       })
+      // A failed accept (EMFILE, ENOMEM) is emitted on the server; unheard, it ended the operator.
+      server.on('error', err => { this.log.error({ err, port }, 'the HTTP server could not accept a connection; it goes on listening') })
       this.servers.push(server)
     }
   }

@@ -265,7 +265,7 @@ export class Anchor {
       readiness: () => this.readiness(),
       status: async () => await this.status(),
       bootstrapList: async ({ peered }) => await (peered ? this.bootstrapLists : this.ownBootstrapList).json()
-    }, this.log), this.config.http.host, this.config.http.port)
+    }, this.log), this.config.http.host, this.config.http.port, this.log)
     this.phase = 'serving'
     this.coordinator?.start()
     if (this.coordinator == null) this.log.info('no NATS servers configured: running without fleet coordination')

@@ -85,8 +85,12 @@ export function createHttpApp (source: AnchorHttpSource, log: Logger): express.E
   return app
 }
 
-/** Starts the HTTP server; resolves once it listens, with the port it got. */
-export async function listenHttp (app: express.Express, host: string, port: number): Promise<{ server: Server, port: number }> {
+/**
+ * Starts the HTTP server; resolves once it listens, with the port it got. An error the server
+ * reports after that (an `accept` that failed: EMFILE, ENFILE, ENOMEM, ENOBUFS) is logged and
+ * the server goes on listening; with no listener `EventEmitter` threw it and ended the anchor.
+ */
+export async function listenHttp (app: express.Express, host: string, port: number, log: Logger): Promise<{ server: Server, port: number }> {
   const server = createServer({ headersTimeout: HEADERS_TIMEOUT_MS, requestTimeout: REQUEST_TIMEOUT_MS, keepAliveTimeout: KEEP_ALIVE_TIMEOUT_MS }, app)
   server.maxConnections = MAX_HTTP_CONNECTIONS
   server.maxRequestsPerSocket = MAX_REQUESTS_PER_CONNECTION
@@ -95,6 +99,7 @@ export async function listenHttp (app: express.Express, host: string, port: numb
     server.once('error', reject)
     server.listen(port, host, () => { server.off('error', reject); resolve() })
   })
+  server.on('error', err => { log.error({ err }, 'the HTTP server could not accept a connection; it goes on listening') })
   return { server, port: (server.address() as AddressInfo).port }
 }
 

@@ -5,8 +5,9 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
-import type { Libp2p } from '@libp2p/interface'
-import type { Socket } from 'node:net'
+import { failAccept } from './accept-error.fixture.js'
+import type { Libp2p, Listener } from '@libp2p/interface'
+import type { Server, Socket } from 'node:net'
 
 const wsNode = async (listen: string[], init: Parameters<typeof webSockets>[0] = {}): Promise<Libp2p> => await createLibp2p({
   addresses: { listen },
@@ -99,5 +100,25 @@ describe('the WebSocket patches (patches/README.md, "@libp2p+websockets")', () =
     // 1009: message too big. Unpatched, ws took messages up to 100 MiB.
     const [event] = await closed
     expect(event.code).toBe(1009)
+  })
+
+  it('survives an accept that failed after listen, reports it, and serves on', async () => {
+    const listener = await createLibp2p({
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0/ws'] },
+      transports: [webSockets()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      services: { transports: (components: { transportManager: { getListeners: () => Listener[] } }) => components.transportManager }
+    })
+    const dialer = await wsNode([])
+    nodes.push(listener, dialer)
+    const [wsListener] = listener.services.transports.getListeners()
+    const reported: unknown[] = []
+    wsListener!.addEventListener('error', (event) => { reported.push(event.detail) })
+    // Unpatched, nothing listened for the server's 'error' once it listened: vitest reports the
+    // thrown EMFILE, as an anchor would have exited on it.
+    failAccept((wsListener as unknown as { server: Server }).server)
+    expect(reported).toEqual([expect.objectContaining({ code: 'EMFILE' })])
+    await expect(dialer.dial(listener.getMultiaddrs()[0]!)).resolves.toBeDefined()
   })
 })

@@ -76,9 +76,12 @@ export async function serveWebApp (config: WebAppConfig, options: { host: string
     res.end(req.method === 'HEAD' ? undefined : body)
   })
   await new Promise<void>((resolve, reject) => {
-    server.once('error', err => { reject(new WebAppError(`cannot serve the web app on ${options.host}:${options.port}: ${err.message}`, { cause: err })) })
-    server.listen(options.port, options.host, resolve)
+    const failed = (err: Error): void => { reject(new WebAppError(`cannot serve the web app on ${options.host}:${options.port}: ${err.message}`, { cause: err })) }
+    server.once('error', failed)
+    server.listen(options.port, options.host, () => { server.off('error', failed); resolve() })
   })
+  // A failed accept (EMFILE, ENOMEM) is emitted on the server: reported, and the page stays served.
+  server.on('error', err => { process.stderr.write(`meganet web: could not accept a connection (${err.message}); still serving\n`) })
   const { port } = server.address() as AddressInfo
   const host = options.host.includes(':') ? `[${options.host}]` : options.host
   return {
