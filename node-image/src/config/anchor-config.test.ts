@@ -1,15 +1,13 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { describe, expect, it, onTestFinished } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { DEFAULT_MAX_RESERVATIONS_PER_IP, DEFAULT_TCP_PORT } from './anchor-defaults.js'
 import { loadAnchorConfig } from './anchor-config.js'
 import { ConfigError } from './errors.js'
+import { tempDir } from '../temp-dir.fixture.js'
 
 async function configFile (text: string, name = 'anchor.yaml'): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'meganet-config-'))
-  onTestFinished(async () => { await rm(dir, { recursive: true, force: true }) })
-  const file = join(dir, name)
+  const file = join(await tempDir('config'), name)
   await writeFile(file, text)
   return file
 }

@@ -1,15 +1,11 @@
-import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { describe, expect, it, onTestFinished } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { IdentityError, loadOrCreateIdentity } from './identity.js'
+import { tempDir } from '../temp-dir.fixture.js'
 
-async function freshDir (): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'meganet-id-'))
-  onTestFinished(async () => { await rm(dir, { recursive: true, force: true }) })
-  return dir
-}
+const freshDir = async (): Promise<string> => await tempDir('id')
 
 describe('loadOrCreateIdentity', () => {
   it('creates a 0600 Ed25519 key once and loads the same identity after', async () => {

@@ -1,21 +1,16 @@
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { describe, expect, it, onTestFinished } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { cidOf } from '../blocks/cid.js'
+import { tempDir } from '../temp-dir.fixture.js'
 import { MAX_LEASES_PER_BLOCK } from '@meganet/contracts'
 import { Blockstore, CorruptBlockError, LeaseLimitError, StoreFullError, isPinned, mergeLeases } from './blockstore.js'
 
 const OWNER = '12D3KooWDRsvLPCedceFv8xok38fvkNDZDtsfWjhiqGpPkr1GvGk'
 
-/** A directory of its own for the test that calls it, removed when that test ends. */
-async function freshDir (): Promise<string> {
-  const dir = await mkdtemp(join(tmpdir(), 'meganet-blockstore-'))
-  onTestFinished(async () => { await rm(dir, { recursive: true, force: true }) })
-  return dir
-}
+const freshDir = async (): Promise<string> => await tempDir('blockstore')
 
 describe('Blockstore', () => {
   it('stores, reads back, survives a reopen and keeps leases', async () => {
