@@ -62,8 +62,9 @@ export class LyingDhtNode {
     const forged = new PeerRecord({ peerId: peerIdFromString(forgeFor), multiaddrs: [multiaddr(`${liarAddress}/p2p-circuit`)], seqNumber: BigInt(Date.now() + 60_000) })
     const envelope = (await RecordEnvelope.seal(forged, key)).marshal()
     const recordKey = peerRecordKey(forgeFor)
-    store.put(new Key(`/dht/record/${bytesToString(recordKey, 'base32')}`, false), new Libp2pRecord(recordKey, envelope, new Date()).serialize())
-    store.forged = `/dht/record/${bytesToString(recordKey, 'base32')}`
+    const datastoreKey = `/dht/record/${bytesToString(recordKey, 'base32')}`
+    store.put(new Key(datastoreKey, false), new Libp2pRecord(recordKey, envelope, new Date()).serialize())
+    store.forged = datastoreKey
     return new LyingDhtNode(node, store, { key: recordKey, envelope })
   }
 
