@@ -23,6 +23,9 @@ const REPAIR_TIMEOUT_MS = 600_000
 const FILL_BLOCK = 16 * 1024 * 1024
 /** The chart's default anchor memory limit, which sizes the anchor's heap. */
 const ANCHOR_MEMORY_BYTES = 1024 ** 3
+/** Issue 17's goals for a 256 MiB file on this fleet. */
+const GOAL_PUT_BYTES_PER_SECOND = 100e6
+const GOAL_GET_BYTES_PER_SECOND = 200e6
 
 interface StorageStatus { storage: { blocks: number, storedBytes: number } }
 
@@ -141,9 +144,9 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
 
     return {
       name: 'storage',
-      summary: `${(bytes / 2 ** 20).toFixed(0)} MiB file, ${ANCHORS} anchors R=${REPLICATION} W=2: put ${(putRate / 1e6).toFixed(1)} MB/s ` +
-        `(${(putRate / disk.write * 100).toFixed(1)}% of disk write+fsync ${(disk.write / 1e6).toFixed(0)} MB/s), get ${(getRate / 1e6).toFixed(1)} MB/s ` +
-        `(${(getRate / disk.read * 100).toFixed(1)}% of disk read ${(disk.read / 1e6).toFixed(0)} MB/s); R restored ${repairSeconds.toFixed(1)} s after SIGKILL of an anchor ` +
+      summary: `${(bytes / 2 ** 20).toFixed(0)} MiB file, ${ANCHORS} anchors R=${REPLICATION} W=2: put ${(putRate / 1e6).toFixed(1)} MB/s (goal ≥ ${GOAL_PUT_BYTES_PER_SECOND / 1e6}; ` +
+        `${(putRate / disk.write * 100).toFixed(1)}% of disk write+fsync ${(disk.write / 1e6).toFixed(0)} MB/s), get ${(getRate / 1e6).toFixed(1)} MB/s (goal ≥ ${GOAL_GET_BYTES_PER_SECOND / 1e6}; ` +
+        `${(getRate / disk.read * 100).toFixed(1)}% of disk read ${(disk.read / 1e6).toFixed(0)} MB/s); R restored ${repairSeconds.toFixed(1)} s after SIGKILL of an anchor ` +
         `holding ${(status.storage.storedBytes / 2 ** 20).toFixed(1)} MiB of ${((bytes + extraBytes) / 2 ** 20).toFixed(0)} MiB put`,
       metrics: {
         fileBytes: bytes,
@@ -163,7 +166,8 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
         lostAnchorBlocks: status.storage.blocks,
         repairSeconds,
         repairAnchorsCpuCoresBusy: repairAnchorCpu
-      }
+      },
+      ...(context.smoke ? {} : { goalMet: putRate >= GOAL_PUT_BYTES_PER_SECOND && getRate >= GOAL_GET_BYTES_PER_SECOND })
     }
   } finally {
     await peer?.stop().catch(() => {})
