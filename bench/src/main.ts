@@ -1,8 +1,12 @@
 #!/usr/bin/env node
 import { join } from 'node:path'
+import { tuneGarbageCollection } from '@meganet/node/testing'
 import { Command } from 'commander'
 import { recordResult } from './bench-report.js'
 import { BENCHMARKS } from './benchmarks.js'
+
+// The peers this process plays (storage's, the relay's endpoints) run as the CLI's peer does.
+tuneGarbageCollection()
 
 /** `npm run bench:anchors -- [names...]`: the anchor benchmarks, side by side with their comparators. */
 const program = new Command('bench:anchors')
