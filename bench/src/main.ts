@@ -5,7 +5,7 @@ import { Command } from 'commander'
 import { recordResult } from './bench-report.js'
 import { BENCHMARKS } from './benchmarks.js'
 
-// The peers this process plays (storage's, the relay's endpoints) run as the CLI's peer does.
+// Storage's peer runs as the CLI's does in a put or get; the relay's endpoints, in the same process, then run alike.
 tuneGarbageCollection()
 
 /** `npm run bench:anchors -- [names...]`: the anchor benchmarks, side by side with their comparators. */

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander'
 import { ANCHOR_OPTIONS, envName, flagName } from '../config/anchor-options.js'
 import { createLogger } from '../logging/logger.js'
+import { tuneGarbageCollection } from '../runtime/gc-tuning.js'
 import { runUntilSignal } from './signals.js'
 
 export function anchorCommand (): Command {
@@ -26,6 +27,8 @@ export function anchorCommand (): Command {
     const { loadAnchorConfig } = await import('../config/anchor-config.js')
     const config = loadAnchorConfig({ flags, env: process.env, ...(file != null && file !== '' ? { file } : {}) })
     const log = createLogger(config.log.level, { component: 'anchor' })
+    // Storage moves bulk bytes; an anchor without it gains nothing and pays in a reconnect storm.
+    if (config.roles.includes('storage')) tuneGarbageCollection()
     const [{ Anchor }, { waitForAnnounceFile, watchAnnounceFile }] = await Promise.all([import('../anchor/anchor.js'), import('../anchor/announce-file.js')])
     // Addresses the operator works out for this pod (NodePort, HostPort, LoadBalancer exposure).
     const announceFile = config.announceFile != null ? { path: config.announceFile, log, ...(process.env.NODE_NAME != null ? { nodeName: process.env.NODE_NAME } : {}) } : undefined

@@ -1,16 +1,12 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from 'commander'
 import { isConfigError } from '../config/errors.js'
-import { tuneGarbageCollection } from '../runtime/gc-tuning.js'
 import { VERSION } from '../version.js'
 import { userMessage } from '../peer/user-message.js'
 import { anchorCommand } from './anchor-command.js'
 import { devnetCommand } from './devnet-command.js'
 import { peerCommand } from './peer-command.js'
 import { webCommand } from './web-command.js'
-
-// Every subcommand moves bytes (an anchor, a peer's put and get, a devnet's anchors are their own processes).
-tuneGarbageCollection()
 
 const program = new Command('meganet')
   .description('MegaNet: anchors, peers and local devnets')
