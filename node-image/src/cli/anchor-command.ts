@@ -27,7 +27,7 @@ export function anchorCommand (): Command {
     const { loadAnchorConfig } = await import('../config/anchor-config.js')
     const config = loadAnchorConfig({ flags, env: process.env, ...(file != null && file !== '' ? { file } : {}) })
     const log = createLogger(config.log.level, { component: 'anchor' })
-    // Storage moves bulk bytes; an anchor without it gains nothing and pays in a reconnect storm.
+    // Storage moves bulk bytes; without it nothing measured gained (joins, relaying, a storm).
     if (config.roles.includes('storage')) tuneGarbageCollection()
     const [{ Anchor }, { waitForAnnounceFile, watchAnnounceFile }] = await Promise.all([import('../anchor/anchor.js'), import('../anchor/announce-file.js')])
     // Addresses the operator works out for this pod (NodePort, HostPort, LoadBalancer exposure).

@@ -10,8 +10,8 @@ import { setFlagsFromString } from 'node:v8'
  * external memory counted in the heap's global limit instead, they go with the young
  * generation: 1 GiB of 64 KiB buffers took 12-13 mark-compacts before and none after
  * (`gc-tuning.test.ts`); a 128 MiB put or get through four anchors used ~0.7x the anchors' CPU
- * per MB. It is not free: an anchor taking back 10,000 peers after a restart spent ~10% more
- * CPU per peer with it (docs/BENCHMARKS.md), so anchors without storage go without.
+ * per MB. Anchors without storage go without it: their joins, relaying and reconnect storms
+ * did not gain (docs/BENCHMARKS.md), and freed buffers wait longer with it (~20 MiB of RSS).
  * Set at start, before the process has moved any bytes. The test fails if a newer Node drops
  * the flag (V8 then only prints "unrecognized flag").
  */
