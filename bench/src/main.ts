@@ -1,12 +1,8 @@
 #!/usr/bin/env node
 import { join } from 'node:path'
-import { tuneGarbageCollection } from '@meganet/node/testing'
 import { Command } from 'commander'
 import { recordResult } from './bench-report.js'
 import { BENCHMARKS } from './benchmarks.js'
-
-// Storage's peer runs as the CLI's does in a put or get; the relay's endpoints, in the same process, then run alike.
-tuneGarbageCollection()
 
 /** `npm run bench:anchors -- [names...]`: the anchor benchmarks, side by side with their comparators. */
 const program = new Command('bench:anchors')

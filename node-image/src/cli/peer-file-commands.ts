@@ -6,7 +6,6 @@ import {
   putFile, TransferOptionError
 } from '../files/index.js'
 import { formatBytes } from '../config/units.js'
-import { tuneGarbageCollection } from '../runtime/gc-tuning.js'
 import { checkedArgument } from './checked-argument.js'
 import type { BlockTransport, TransferProgress } from '../files/index.js'
 
@@ -95,8 +94,6 @@ async function withSession<Flags, T> (
   join: JoinForFiles<Flags>, flags: Flags, label: string,
   transfer: (session: FileSession, signal: AbortSignal, onProgress: (progress: TransferProgress) => void) => Promise<T>
 ): Promise<T> {
-  // A transfer moves bulk bytes: set before the session's first byte.
-  tuneGarbageCollection()
   const session = await join(flags)
   const progress = createProgressReporter({ label, stream: process.stderr })
   try {
