@@ -2,14 +2,14 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { replicaCounts } from '@meganet/node/testing'
+import { PEER_SCAVENGER, replicaCounts, startBufferScavenger } from '@meganet/node/testing'
 import { getFile, putFile } from '@meganet/node/files'
 import { MeganetPeer } from '@meganet/node/peer'
 import { BenchFleet } from './bench-fleet.js'
 import { podHeapEnv } from './pod-heap.js'
 import { cpuSeconds, cpuSecondsOf } from './process-usage.js'
 import type { BenchContext, BenchResult } from './bench-types.js'
-import type { AnchorChild } from '@meganet/node/testing'
+import type { AnchorChild, BufferScavenger } from '@meganet/node/testing'
 import type { BlockTransport } from '@meganet/node/files'
 import type { CID } from 'multiformats/cid'
 
@@ -70,6 +70,7 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
   }, podHeapEnv(ANCHOR_MEMORY_BYTES))
   const dir = await mkdtemp(join(tmpdir(), 'meganet-bench-storage-'))
   let peer: MeganetPeer | undefined
+  let scavenger: BufferScavenger | undefined
   try {
     const source = join(dir, 'source.bin')
     await randomFile(source, bytes)
@@ -79,6 +80,8 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
 
     peer = await MeganetPeer.create({ anchors: fleet.anchors.map(a => a.tcpAddress), allowPrivateAddresses: true })
     await peer.start()
+    // The peer puts and gets as `meganet peer put/get` does, which scavenges its buffers.
+    scavenger = startBufferScavenger(PEER_SCAVENGER)
     const blocks = peer.blocks()
     const cids: CID[] = []
     const recording: BlockTransport = {
@@ -170,6 +173,7 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
       ...(context.smoke ? {} : { goalMet: putRate >= GOAL_PUT_BYTES_PER_SECOND && getRate >= GOAL_GET_BYTES_PER_SECOND })
     }
   } finally {
+    scavenger?.stop()
     await peer?.stop().catch(() => {})
     await fleet.stop()
     await rm(dir, { recursive: true, force: true })

@@ -1,6 +1,7 @@
 import { Command, Option } from 'commander'
 import { ANCHOR_OPTIONS, envName, flagName } from '../config/anchor-options.js'
 import { createLogger } from '../logging/logger.js'
+import { ANCHOR_SCAVENGER, startBufferScavenger } from '../runtime/buffer-scavenger.js'
 import { runUntilSignal } from './signals.js'
 
 export function anchorCommand (): Command {
@@ -26,6 +27,7 @@ export function anchorCommand (): Command {
     const { loadAnchorConfig } = await import('../config/anchor-config.js')
     const config = loadAnchorConfig({ flags, env: process.env, ...(file != null && file !== '' ? { file } : {}) })
     const log = createLogger(config.log.level, { component: 'anchor' })
+    startBufferScavenger(ANCHOR_SCAVENGER)
     const [{ Anchor }, { waitForAnnounceFile, watchAnnounceFile }] = await Promise.all([import('../anchor/anchor.js'), import('../anchor/announce-file.js')])
     // Addresses the operator works out for this pod (NodePort, HostPort, LoadBalancer exposure).
     const announceFile = config.announceFile != null ? { path: config.announceFile, log, ...(process.env.NODE_NAME != null ? { nodeName: process.env.NODE_NAME } : {}) } : undefined

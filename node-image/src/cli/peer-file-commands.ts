@@ -6,6 +6,7 @@ import {
   putFile, TransferOptionError
 } from '../files/index.js'
 import { formatBytes } from '../config/units.js'
+import { PEER_SCAVENGER, startBufferScavenger } from '../runtime/buffer-scavenger.js'
 import { checkedArgument } from './checked-argument.js'
 import type { BlockTransport, TransferProgress } from '../files/index.js'
 
@@ -95,6 +96,8 @@ async function withSession<Flags, T> (
   transfer: (session: FileSession, signal: AbortSignal, onProgress: (progress: TransferProgress) => void) => Promise<T>
 ): Promise<T> {
   const session = await join(flags)
+  // A put or get is bulk bytes through this process: free their buffers as an anchor does.
+  const scavenger = startBufferScavenger(PEER_SCAVENGER)
   const progress = createProgressReporter({ label, stream: process.stderr })
   try {
     const result = await interruptible(async signal => await transfer(session, signal, p => progress.update(p)))
@@ -105,6 +108,7 @@ async function withSession<Flags, T> (
     throw err
   } finally {
     await session.stop()
+    scavenger.stop()
   }
 }
 
