@@ -15,10 +15,11 @@ export interface BufferScavengerInit {
 
 /**
  * Chosen by side-by-side runs of the relay and storage benchmarks. An anchor's buffers die
- * within a few MiB of traffic; 8 MiB gave the relay 0.56-0.59x go-libp2p's bytes per CPU
+ * within a few MiB of traffic; 8 MiB gave the relay 0.50-0.59x go-libp2p's bytes per CPU
  * second, against 0.47 at 16 MiB and 0.27 without. A peer's put or get keeps several chunks
  * in flight, and a scavenge while they are alive moves them to the old generation (which only a
- * mark-compact frees): 32 MiB left it with about none, 8 MiB with more than without.
+ * mark-compact frees): per 128 MiB put the peer ran 1-3 mark-compacts at 32 MiB, 14-21 at
+ * 8 MiB and ~34 without.
  */
 export const ANCHOR_SCAVENGER: BufferScavengerInit = { growthBytes: 8 * 2 ** 20, busyIntervalMs: 10, idleIntervalMs: 100 }
 export const PEER_SCAVENGER: BufferScavengerInit = { growthBytes: 32 * 2 ** 20, busyIntervalMs: 10, idleIntervalMs: 100 }
