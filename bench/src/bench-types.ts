@@ -2,6 +2,8 @@ export interface BenchContext {
   /** A short run that only proves the benchmark still works (the test command runs it). */
   readonly smoke: boolean
   progress: (message: string) => void
+  /** Runs `run` as a named phase (a put, a transfer): with `--profile`, the summary has a section for each. */
+  phase: <T>(label: string, run: () => Promise<T>) => Promise<T>
 }
 
 export interface BenchResult {

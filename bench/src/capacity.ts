@@ -50,12 +50,14 @@ interface Ramp {
 }
 
 /** Peers join one anchor in steps until `peers` are offered or a step blows up. */
-async function ramp (plan: typeof FULL, idleWindowMs: number, nodeOptions: string, label: string, progress: (message: string) => void): Promise<Ramp> {
+async function ramp (plan: typeof FULL, idleWindowMs: number, nodeOptions: string, label: string, context: Pick<BenchContext, 'progress' | 'phase'>): Promise<Ramp> {
+  const { progress } = context
   const dataDir = await mkdtemp(join(tmpdir(), 'meganet-capacity-'))
   progress(`${label}: starting the anchor (NODE_OPTIONS="${nodeOptions}")`)
   const anchor = await AnchorChild.spawn({
     dataDir,
-    env: { NODE_OPTIONS: nodeOptions },
+    // After the benchmark's own NODE_OPTIONS, so that a --cpu-prof (bench --profile) reaches the anchor too.
+    env: { NODE_OPTIONS: [process.env.NODE_OPTIONS, nodeOptions].filter(Boolean).join(' ') },
     flags: { roles: 'bootstrap,relay', 'relay-max-reservations': String(plan.peers), 'connections-max': String(plan.peers * 2), 'shutdown-grace': '1s' }
   })
   const workers: ReservationWorker[] = []
@@ -73,7 +75,7 @@ async function ramp (plan: typeof FULL, idleWindowMs: number, nodeOptions: strin
       const before = await sampleAnchor(anchor)
       const generatorBefore = await cpuSecondsOf(workers.map(w => w.child))
       const started = performance.now()
-      const answers = await joinAcross(workers, count, offered)
+      const answers = await context.phase(`${label}: joins ${offered + 1}-${offered + count}`, async () => await joinAcross(workers, count, offered))
       const seconds = (performance.now() - started) / 1000
       const generatorCores = (await cpuSecondsOf(workers.map(w => w.child)) - generatorBefore) / seconds
       offered += count
@@ -133,9 +135,9 @@ function lastStep (result: Ramp): Step {
 export async function capacity (context: BenchContext): Promise<BenchResult> {
   const plan = context.smoke ? SMOKE : FULL
   const idleWindowMs = context.smoke ? IDLE_WINDOW_MS.smoke : IDLE_WINDOW_MS.full
-  const sized = await ramp(plan, idleWindowMs, anchorNodeOptions(GOAL_RSS_BYTES), 'sized heap', context.progress)
+  const sized = await ramp(plan, idleWindowMs, anchorNodeOptions(GOAL_RSS_BYTES), 'sized heap', context)
   const last = lastStep(sized)
-  const stock = await ramp({ ...plan, peers: last.offered }, 0, '', 'stock heap', context.progress)
+  const stock = await ramp({ ...plan, peers: last.offered }, 0, '', 'stock heap', context)
   const stockLast = lastStep(stock)
   const held = last.held
   const rssPerPeer = (last.sample.rssBytes - sized.baseline.rssBytes) / held

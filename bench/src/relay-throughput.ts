@@ -139,7 +139,7 @@ export async function relayThroughput (context: BenchContext): Promise<BenchResu
         const cpuBefore = await cpuSeconds(path.pid)
         const endpointsBefore = await cpuSeconds(process.pid)
         const wallBefore = performance.now()
-        path.rates.push(await libp2pTransfer(sender, receivers[i] as PeerLibp2p, path.circuit, bytes))
+        path.rates.push(await context.phase(`${path.name} run ${run + 1}`, async () => await libp2pTransfer(sender, receivers[i] as PeerLibp2p, path.circuit, bytes)))
         path.cpu += await cpuSeconds(path.pid) - cpuBefore
         path.endpointsCpu += await cpuSeconds(process.pid) - endpointsBefore
         path.wall += (performance.now() - wallBefore) / 1000
@@ -152,7 +152,7 @@ export async function relayThroughput (context: BenchContext): Promise<BenchResu
       proxyPath.wall += (performance.now() - wallBefore) / 1000
       context.progress(`run ${run + 1}/${runs}: direct libp2p`)
       const endpointsBefore = await cpuSeconds(process.pid)
-      directRates.push(await libp2pTransfer(sender, direct, directAddress, bytes))
+      directRates.push(await context.phase(`direct libp2p run ${run + 1}`, async () => await libp2pTransfer(sender, direct, directAddress, bytes)))
       directEndpointsCpu += await cpuSeconds(process.pid) - endpointsBefore
     }
     // /proc counts CPU in 10 ms ticks: a short smoke run may round to none.

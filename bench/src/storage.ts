@@ -94,7 +94,7 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
     let cpu0 = await cpuSecondsOf(fleet.anchors.map(a => a.child))
     let self0 = await cpuSeconds(process.pid)
     let t0 = performance.now()
-    const put = await putFile(source, recording)
+    const put = await context.phase('put', async () => await putFile(source, recording))
     const putSeconds = (performance.now() - t0) / 1000
     const putAnchorCpu = (await cpuSecondsOf(fleet.anchors.map(a => a.child)) - cpu0) / putSeconds
     const putPeerCpu = (await cpuSeconds(process.pid) - self0) / putSeconds
@@ -103,7 +103,7 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
     cpu0 = await cpuSecondsOf(fleet.anchors.map(a => a.child))
     self0 = await cpuSeconds(process.pid)
     t0 = performance.now()
-    await getFile(put.link, blocks, join(dir, 'got.bin'))
+    await context.phase('get', async () => await getFile(put.link, blocks, join(dir, 'got.bin')))
     const getSeconds = (performance.now() - t0) / 1000
     const getAnchorCpu = (await cpuSecondsOf(fleet.anchors.map(a => a.child)) - cpu0) / getSeconds
     const getPeerCpu = (await cpuSeconds(process.pid) - self0) / getSeconds

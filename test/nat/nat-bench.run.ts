@@ -1,5 +1,6 @@
 import { fileURLToPath } from 'node:url'
 import { describe, expect, it } from 'vitest'
+import { unprofiledPhase } from '../../bench/src/bench-profiler.js'
 import { recordResult } from '../../bench/src/bench-report.js'
 import { natLabUnavailable } from './nat-lab.js'
 import { natTraversal } from './nat-bench.js'
@@ -17,7 +18,7 @@ describe('NAT traversal benchmark', () => {
     const smoke = process.env.MEGANET_BENCH_SMOKE === '1'
     // Recorded after every kind, so a run cut short still leaves what it measured.
     const record = async (partial: Awaited<ReturnType<typeof natTraversal>>): Promise<void> => { if (!smoke) await recordResult(partial, JSON_PATH, REPORT_PATH) }
-    const result = await natTraversal({ smoke, progress: message => { process.stderr.write(`  nat-traversal: ${message}\n`) } }, record)
+    const result = await natTraversal({ smoke, progress: message => { process.stderr.write(`  nat-traversal: ${message}\n`) }, phase: unprofiledPhase }, record)
     process.stdout.write(`${result.name}: ${result.summary}\n`)
     expect(result.name).toBe('nat-traversal')
   })
