@@ -22,8 +22,8 @@ export class BenchProfiler {
 
   static async start (root: string, bench: string): Promise<BenchProfiler> {
     const dir = resolve(root, bench)
-    // NODE_OPTIONS is split on whitespace, and has no quoting for a path with spaces.
-    if (/\s/.test(dir)) throw new Error(`--profile: the folder ${dir} has whitespace in its path, which NODE_OPTIONS cannot carry; choose another`)
+    // NODE_OPTIONS is split on whitespace, and reads double quotes and backslashes as its own quoting.
+    if (/[\s"\\]/.test(dir)) throw new Error(`--profile: the folder ${dir} has whitespace, a double quote or a backslash in its path, which NODE_OPTIONS cannot carry as they are; choose another`)
     await mkdir(dir, { recursive: true })
     const nodeOptions = process.env.NODE_OPTIONS
     process.env.NODE_OPTIONS = [nodeOptions, `--cpu-prof --cpu-prof-dir=${dir}`].filter(Boolean).join(' ')
