@@ -98,22 +98,24 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
     let connectedUnreserved = 0
     // Cores used since the last progress line: says whether the anchor or the simulated peers are the limit.
     let last = { at: Date.now(), anchor: cpu0, generator: generatorCpu0 }
-    for (;;) {
-      const answers = await Promise.all(workers.map(async worker => await ask(worker, { rejoined: { since: killedAt } })))
-      rejoinedMs = answers.flatMap(a => a.rejoinedMs)
-      connectedUnreserved = answers.reduce((sum, a) => sum + a.connectedUnreserved, 0)
-      if (rejoinedMs.length >= before.reservations || Date.now() - killedAt > plan.deadlineMs) break
-      const sample = await sampleAnchor(anchor).catch(() => undefined)
-      const now = { at: Date.now(), anchor: sample?.cpuSeconds ?? last.anchor, generator: await cpuSecondsOf(workers.map(w => w.child)) }
-      const seconds = Math.max(0.001, (now.at - last.at) / 1000)
-      context.progress(`${((Date.now() - killedAt) / 1000).toFixed(0)} s after the kill: ${rejoinedMs.length} of ${before.reservations} peers reserved again, ` +
-        `${connectedUnreserved} connected without a reservation, ${answers.reduce((sum, a) => sum + a.disconnected, 0)} not connected; ` +
-        `closed for an unanswered ping: ${answers.reduce((sum, a) => sum + a.closedUnanswered, 0) - peersClosedBefore} by peers, ${sample?.closedUnanswered ?? '?'} by the anchor; ` +
-        `longest stall of a simulated peer's event loop ${(Math.max(...answers.map(a => a.loopDelayMaxMs)) / 1000).toFixed(1)} s; ` +
-        `cores: anchor ${((now.anchor - last.anchor) / seconds).toFixed(2)}, simulated peers ${((now.generator - last.generator) / seconds).toFixed(2)}`)
-      last = now
-      await new Promise(resolve => setTimeout(resolve, POLL_MS))
-    }
+    await context.phase('storm: from the restart until every peer is back', async () => {
+      for (;;) {
+        const answers = await Promise.all(workers.map(async worker => await ask(worker, { rejoined: { since: killedAt } })))
+        rejoinedMs = answers.flatMap(a => a.rejoinedMs)
+        connectedUnreserved = answers.reduce((sum, a) => sum + a.connectedUnreserved, 0)
+        if (rejoinedMs.length >= before.reservations || Date.now() - killedAt > plan.deadlineMs) break
+        const sample = await sampleAnchor(anchor).catch(() => undefined)
+        const now = { at: Date.now(), anchor: sample?.cpuSeconds ?? last.anchor, generator: await cpuSecondsOf(workers.map(w => w.child)) }
+        const seconds = Math.max(0.001, (now.at - last.at) / 1000)
+        context.progress(`${((Date.now() - killedAt) / 1000).toFixed(0)} s after the kill: ${rejoinedMs.length} of ${before.reservations} peers reserved again, ` +
+          `${connectedUnreserved} connected without a reservation, ${answers.reduce((sum, a) => sum + a.disconnected, 0)} not connected; ` +
+          `closed for an unanswered ping: ${answers.reduce((sum, a) => sum + a.closedUnanswered, 0) - peersClosedBefore} by peers, ${sample?.closedUnanswered ?? '?'} by the anchor; ` +
+          `longest stall of a simulated peer's event loop ${(Math.max(...answers.map(a => a.loopDelayMaxMs)) / 1000).toFixed(1)} s; ` +
+          `cores: anchor ${((now.anchor - last.anchor) / seconds).toFixed(2)}, simulated peers ${((now.generator - last.generator) / seconds).toFixed(2)}`)
+        last = now
+        await new Promise(resolve => setTimeout(resolve, POLL_MS))
+      }
+    })
     const stormSeconds = (Math.max(...rejoinedMs, 1)) / 1000
     const anchorCpu = await cpuSeconds(pid) - cpu0
     const generatorCores = (await cpuSecondsOf(workers.map(w => w.child)) - generatorCpu0) / ((Date.now() - killedAt) / 1000)
