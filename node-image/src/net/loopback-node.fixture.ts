@@ -4,12 +4,13 @@ import { tcp } from '@libp2p/tcp'
 import { createLibp2p } from 'libp2p'
 import { afterEach } from 'vitest'
 import type { Libp2p, ServiceMap } from '@libp2p/interface'
-import type { ServiceFactoryMap } from 'libp2p'
+import type { ConnectionManagerInit, ServiceFactoryMap } from 'libp2p'
 
 /** A started libp2p node for the patch tests: TCP on 127.0.0.1, Noise, yamux, and the given services. */
-export async function loopbackNode<T extends ServiceMap = ServiceMap> (services?: ServiceFactoryMap<T>, options: { maxConnections?: number } = {}): Promise<Libp2p<T>> {
+export async function loopbackNode<T extends ServiceMap = ServiceMap> (services?: ServiceFactoryMap<T>, options: { maxConnections?: number, connectionManager?: ConnectionManagerInit } = {}): Promise<Libp2p<T>> {
+  const connectionManager = { ...options.connectionManager, ...(options.maxConnections != null ? { maxConnections: options.maxConnections } : {}) }
   return await createLibp2p<T>({
-    ...(options.maxConnections != null ? { connectionManager: { maxConnections: options.maxConnections } } : {}),
+    ...(Object.keys(connectionManager).length > 0 ? { connectionManager } : {}),
     addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
     transports: [tcp()],
     connectionEncrypters: [noise()],
