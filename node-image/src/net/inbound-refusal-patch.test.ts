@@ -1,5 +1,10 @@
+import { once } from 'node:events'
 import { connect } from 'node:net'
-import { describe, expect, it, vi } from 'vitest'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { webSockets } from '@libp2p/websockets'
+import { createLibp2p } from 'libp2p'
+import { afterEach, describe, expect, it, vi } from 'vitest'
 import { loopbackNodes } from './loopback-node.fixture.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { Socket } from 'node:net'
@@ -60,5 +65,57 @@ describe('the TCP listener refuses dials past the pending-handshake slots before
     expect(allowed.outcome).toBe('open')
     expect(upgrades).toHaveBeenCalledTimes(2)
     for (const socket of [holder, allowed.socket]) socket.destroy()
+  })
+})
+
+const UPGRADE_REQUEST = 'GET / HTTP/1.1\r\nHost: anchor\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+  'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n'
+
+/** A socket to `port` that upgrades to WebSocket and then says nothing; the first bytes it got, or how it ended. */
+async function webSocketDial (port: number, localAddress: string): Promise<{ answer: string, socket: ReturnType<typeof connect> }> {
+  const socket = connect({ host: '127.0.0.1', port, localAddress })
+  socket.on('error', () => {})
+  const answer = await new Promise<string>(resolve => {
+    socket.once('connect', () => socket.write(UPGRADE_REQUEST))
+    socket.once('data', (data: Buffer) => { resolve(data.toString()) })
+    socket.once('error', (err: NodeJS.ErrnoException) => { resolve(err.code ?? 'error') })
+    socket.once('close', () => { resolve('closed') })
+  })
+  return { answer, socket }
+}
+
+describe('the WebSocket listener refuses sockets past the pending-handshake slots before their upgrade (patches/README.md)', () => {
+  const nodes: Libp2p[] = []
+  afterEach(async () => { await Promise.all(nodes.splice(0).map(async n => { await n.stop() })) })
+
+  it('resets them before any HTTP, and admits again once a slot frees', async () => {
+    const listener = await createLibp2p({
+      addresses: { listen: ['/ip4/127.0.0.1/tcp/0/ws'] },
+      transports: [webSockets()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      connectionManager: { maxIncomingPendingConnections: 2, inboundConnectionThreshold: 1000 }
+    })
+    nodes.push(listener)
+    const port = Number(listener.getMultiaddrs()[0]!.getComponents().find(c => c.name === 'tcp')?.value)
+    const upgrades = vi.spyOn(upgrader(listener), 'upgradeInbound')
+    // A WebSocket connection takes its slot once upgraded, and keeps it while it stays silent.
+    const holders = [await webSocketDial(port, '127.0.0.2'), await webSocketDial(port, '127.0.0.3')]
+    expect(holders.map(h => h.answer.slice(0, 12))).toEqual(['HTTP/1.1 101', 'HTTP/1.1 101'])
+    await expect.poll(() => upgrades.mock.calls.length).toBe(2)
+
+    const refused = await Promise.all(Array.from({ length: 3 }, async (_, i) => await webSocketDial(port, `127.0.0.${10 + i}`)))
+    // Unpatched, each got its 101 Switching Protocols, then upgradeInbound refused it.
+    expect(refused.map(r => r.answer)).toEqual(['ECONNRESET', 'ECONNRESET', 'ECONNRESET'])
+    expect(upgrades).toHaveBeenCalledTimes(2)
+
+    holders[0]!.socket.destroy()
+    await expect.poll(async () => {
+      const next = await webSocketDial(port, '127.0.0.20')
+      next.socket.destroy()
+      return next.answer.slice(0, 12)
+    }, { timeout: 10_000, interval: 100 }).toBe('HTTP/1.1 101')
+    for (const holder of holders) holder.socket.destroy()
+    await once(holders[1]!.socket, 'close')
   })
 })
