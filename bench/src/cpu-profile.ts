@@ -47,7 +47,7 @@ export function asCpuProfile (value: unknown, source: string): CpuProfile {
   if (p.samples.length !== p.timeDeltas.length) throw new ProfileFormatError(source, `${p.samples.length} samples but ${p.timeDeltas.length} time deltas`)
   for (const node of p.nodes as unknown[]) {
     const { id, callFrame } = (node ?? {}) as { id?: unknown, callFrame?: Partial<Record<keyof CallFrame, unknown>> }
-    if (typeof id !== 'number' || typeof callFrame?.functionName !== 'string' || typeof callFrame.url !== 'string') throw new ProfileFormatError(source, 'a node without id or call frame')
+    if (typeof id !== 'number' || typeof callFrame?.functionName !== 'string' || typeof callFrame.url !== 'string' || typeof callFrame.lineNumber !== 'number') throw new ProfileFormatError(source, 'a node without id or call frame')
   }
   return p as CpuProfile
 }

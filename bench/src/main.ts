@@ -4,6 +4,7 @@ import { Command } from 'commander'
 import { BenchProfiler, unprofiledPhase } from './bench-profiler.js'
 import { recordResult } from './bench-report.js'
 import { BENCHMARKS } from './benchmarks.js'
+import type { BenchResult } from './bench-types.js'
 
 /** `npm run bench:anchors -- [names...]`: the anchor benchmarks, side by side with their comparators. */
 const program = new Command('bench:anchors')
@@ -24,7 +25,7 @@ const program = new Command('bench:anchors')
       process.stderr.write(`${bench.name}: ${bench.description}\n`)
       const profiler = options.profile == null ? undefined : await BenchProfiler.start(options.profile, bench.name)
       const progress = (message: string): void => { process.stderr.write(`  ${bench.name}: ${message}\n`) }
-      let result
+      let result: BenchResult
       try {
         result = await bench.run({ smoke: options.smoke === true, progress, phase: profiler == null ? unprofiledPhase : async (label, run) => await profiler.phase(label, run) })
       } finally {
