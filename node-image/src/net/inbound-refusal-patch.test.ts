@@ -1,10 +1,6 @@
 import { once } from 'node:events'
 import { connect } from 'node:net'
-import { noise } from '@chainsafe/libp2p-noise'
-import { yamux } from '@chainsafe/libp2p-yamux'
-import { webSockets } from '@libp2p/websockets'
-import { createLibp2p } from 'libp2p'
-import { afterEach, describe, expect, it, vi } from 'vitest'
+import { describe, expect, it, vi } from 'vitest'
 import { loopbackNodes } from './loopback-node.fixture.js'
 import type { Libp2p } from '@libp2p/interface'
 import type { Socket } from 'node:net'
@@ -85,18 +81,10 @@ async function webSocketDial (port: number, localAddress: string): Promise<{ ans
 }
 
 describe('the WebSocket listener refuses sockets past the pending-handshake slots before their upgrade (patches/README.md)', () => {
-  const nodes: Libp2p[] = []
-  afterEach(async () => { await Promise.all(nodes.splice(0).map(async n => { await n.stop() })) })
+  const node = loopbackNodes()
 
   it('resets them before any HTTP, and admits again once a slot frees', async () => {
-    const listener = await createLibp2p({
-      addresses: { listen: ['/ip4/127.0.0.1/tcp/0/ws'] },
-      transports: [webSockets()],
-      connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
-      connectionManager: { maxIncomingPendingConnections: 2, inboundConnectionThreshold: 1000 }
-    })
-    nodes.push(listener)
+    const listener = await node(undefined, { transport: 'ws', connectionManager: { maxIncomingPendingConnections: 2, inboundConnectionThreshold: 1000 } })
     const port = Number(listener.getMultiaddrs()[0]!.getComponents().find(c => c.name === 'tcp')?.value)
     const upgrades = vi.spyOn(upgrader(listener), 'upgradeInbound')
     // A WebSocket connection takes its slot once upgraded, and keeps it while it stays silent.

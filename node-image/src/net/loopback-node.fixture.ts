@@ -1,18 +1,27 @@
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { tcp } from '@libp2p/tcp'
+import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
 import { afterEach } from 'vitest'
 import type { Libp2p, ServiceMap } from '@libp2p/interface'
 import type { ConnectionManagerInit, ServiceFactoryMap } from 'libp2p'
 
-/** A started libp2p node for the patch tests: TCP on 127.0.0.1, Noise, yamux, and the given services. */
-export async function loopbackNode<T extends ServiceMap = ServiceMap> (services?: ServiceFactoryMap<T>, options: { maxConnections?: number, connectionManager?: ConnectionManagerInit } = {}): Promise<Libp2p<T>> {
+export interface LoopbackNodeOptions {
+  readonly maxConnections?: number
+  readonly connectionManager?: ConnectionManagerInit
+  /** Listen over plain TCP (the default) or WebSocket. */
+  readonly transport?: 'tcp' | 'ws'
+}
+
+/** A started libp2p node for the patch tests: TCP (or WebSocket) on 127.0.0.1, Noise, yamux, and the given services. */
+export async function loopbackNode<T extends ServiceMap = ServiceMap> (services?: ServiceFactoryMap<T>, options: LoopbackNodeOptions = {}): Promise<Libp2p<T>> {
   const connectionManager = { ...options.connectionManager, ...(options.maxConnections != null ? { maxConnections: options.maxConnections } : {}) }
+  const ws = options.transport === 'ws'
   return await createLibp2p<T>({
     ...(Object.keys(connectionManager).length > 0 ? { connectionManager } : {}),
-    addresses: { listen: ['/ip4/127.0.0.1/tcp/0'] },
-    transports: [tcp()],
+    addresses: { listen: [ws ? '/ip4/127.0.0.1/tcp/0/ws' : '/ip4/127.0.0.1/tcp/0'] },
+    transports: [ws ? webSockets() : tcp()],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux()],
     ...(services != null ? { services } : {})
