@@ -9,9 +9,12 @@ import type { Socket } from 'node:net'
 interface Upgrader { upgradeInbound: (...args: unknown[]) => Promise<unknown> }
 const upgrader = (target: Libp2p): Upgrader => (target as unknown as { components: { upgrader: Upgrader } }).components.upgrader
 
+/** The TCP port of the node's first listen address. */
+const tcpPort = (target: Libp2p): number => Number(target.getMultiaddrs()[0]!.getComponents().find(c => c.name === 'tcp')?.value)
+
 /** A raw TCP connection from `localAddress` that says nothing: it holds a pending slot until the upgrade times out. */
 async function silentSocket (target: Libp2p, localAddress: string): Promise<Socket> {
-  const port = Number(target.getMultiaddrs()[0]!.getComponents().find(c => c.name === 'tcp')?.value)
+  const port = tcpPort(target)
   const socket = connect({ host: '127.0.0.1', port, localAddress })
   socket.on('error', () => {})
   await new Promise<void>((resolve, reject) => { socket.once('connect', resolve).once('error', reject) })
@@ -20,7 +23,7 @@ async function silentSocket (target: Libp2p, localAddress: string): Promise<Sock
 
 /** How a dial from `localAddress` ends: `reset` when the listener sent an RST (before or after connect), `open` if still open after 2 s. */
 async function dialOutcome (target: Libp2p, localAddress: string): Promise<{ outcome: 'reset' | 'closed' | 'open', socket: Socket }> {
-  const port = Number(target.getMultiaddrs()[0]!.getComponents().find(c => c.name === 'tcp')?.value)
+  const port = tcpPort(target)
   const socket = connect({ host: '127.0.0.1', port, localAddress })
   const outcome = await new Promise<'reset' | 'closed' | 'open'>(resolve => {
     const timer = setTimeout(() => { resolve('open') }, 2_000)
@@ -85,7 +88,7 @@ describe('the WebSocket listener refuses sockets past the pending-handshake slot
 
   it('resets them before any HTTP, and admits again once a slot frees', async () => {
     const listener = await node(undefined, { transport: 'ws', connectionManager: { maxIncomingPendingConnections: 2, inboundConnectionThreshold: 1000 } })
-    const port = Number(listener.getMultiaddrs()[0]!.getComponents().find(c => c.name === 'tcp')?.value)
+    const port = tcpPort(listener)
     const upgrades = vi.spyOn(upgrader(listener), 'upgradeInbound')
     // A WebSocket connection takes its slot once upgraded, and keeps it while it stays silent.
     const holders = [await webSocketDial(port, '127.0.0.2'), await webSocketDial(port, '127.0.0.3')]
