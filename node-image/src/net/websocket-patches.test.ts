@@ -1,13 +1,16 @@
 import { once } from 'node:events'
 import { connect } from 'node:net'
+import { connect as tlsConnect } from 'node:tls'
 import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { webSockets } from '@libp2p/websockets'
 import { createLibp2p } from 'libp2p'
 import { afterEach, describe, expect, it } from 'vitest'
+import { createCertificate } from '../transports/webrtc-direct-certificates.js'
 import { failAccept } from './accept-error.fixture.js'
 import type { Libp2p, Listener } from '@libp2p/interface'
 import type { Server, Socket } from 'node:net'
+import type { TLSSocket } from 'node:tls'
 
 const wsNode = async (listen: string[], init: Parameters<typeof webSockets>[0] = {}): Promise<Libp2p> => await createLibp2p({
   addresses: { listen },
@@ -88,6 +91,32 @@ describe('the WebSocket patches (patches/README.md, "@libp2p+websockets")', () =
     await new Promise(resolve => setTimeout(resolve, 800))
     expect(client.readyState).toBe(WebSocket.OPEN)
     client.close()
+  })
+
+  it('keeps the upgrade deadline over TLS: a silent TLS socket is destroyed, one that upgraded in time stays', async () => {
+    const { certificatePem, privateKeyPem } = await createCertificate(0, Date.now(), 60 * 60 * 1000)
+    const listener = await wsNode(['/ip4/127.0.0.1/tcp/0/tls/ws'], { upgradeTimeout: 500, https: { cert: certificatePem, key: privateKeyPem } })
+    nodes.push(listener)
+    const open = async (): Promise<TLSSocket> => {
+      const socket = tlsConnect({ port: Number(wsPort(listener)), host: '127.0.0.1', rejectUnauthorized: false })
+      socket.on('error', () => {})
+      await once(socket, 'secureConnect')
+      return socket
+    }
+    const closed = (socket: TLSSocket): Promise<void> => new Promise(resolve => socket.once('close', () => resolve()))
+    const silent = await open()
+    const upgraded = await open()
+    upgraded.write('GET / HTTP/1.1\r\nHost: anchor\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n')
+    const [answer] = await once(upgraded, 'data') as [Buffer]
+    expect(answer.toString('latin1')).toMatch(/^HTTP\/1\.1 101 /)
+    let upgradedClosed = false
+    upgraded.once('close', () => { upgradedClosed = true })
+    await closed(silent)
+    // Past the deadline: the deadline of the raw socket under the upgraded TLS socket was cleared.
+    await new Promise(resolve => setTimeout(resolve, 800))
+    expect(upgradedClosed).toBe(false)
+    upgraded.destroy()
   })
 
   it('closes an inbound WebSocket that sends a message larger than maxPayload, before buffering it', async () => {
