@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { anchorNodeOptions } from '@meganet/contracts'
 import { AnchorChild } from '@meganet/node/testing'
-import { joinAcross, mib, sampleAnchor, startWorker } from './reservation-workers.js'
+import { joinAcross, mib, sampleAnchor, startWorker, stopWorkers } from './reservation-workers.js'
 import { cpuSecondsOf, residentBytes } from './process-usage.js'
 import { quantile } from './stats.js'
 import type { BenchContext, BenchResult } from './bench-types.js'
@@ -113,7 +113,7 @@ async function ramp (plan: typeof FULL, idleWindowMs: number, nodeOptions: strin
     for (const worker of workers) if (worker.child.pid != null) generatorRssBytes += await residentBytes(worker.child.pid)
     return { baseline, steps, latencies, failures, retried, blewUp, generatorRssBytes, workers: workers.length, ...(idleCpuMsPerPeerMinute != null ? { idleCpuMsPerPeerMinute } : {}) }
   } finally {
-    for (const worker of workers) worker.child.kill('SIGKILL')
+    await stopWorkers(workers)
     await anchor.stop()
     await rm(dataDir, { recursive: true, force: true })
   }

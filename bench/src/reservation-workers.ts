@@ -34,6 +34,25 @@ export function startWorker (init: ReservationWorkerInit): ReservationWorker {
   return { child, answers: createInterface({ input: child.stdout as NodeJS.ReadableStream }) }
 }
 
+/** How long a worker may take to exit once its stdin closes (a profiled one writes its profile first). */
+const WORKER_EXIT_MS = 30_000
+
+/**
+ * Ends the workers the way they expect, by closing their stdin, so each exits on its own and
+ * one started with `--cpu-prof` (the benchmark's `--profile`) writes its profile; one still
+ * running after {@link WORKER_EXIT_MS} is killed.
+ */
+export async function stopWorkers (workers: readonly ReservationWorker[]): Promise<void> {
+  await Promise.all(workers.map(async ({ child }) => {
+    if (child.exitCode != null || child.signalCode != null) return
+    const exited = new Promise<void>(resolve => child.once('exit', () => { resolve() }))
+    child.stdin?.end()
+    const timer = setTimeout(() => { child.kill('SIGKILL') }, WORKER_EXIT_MS)
+    await exited
+    clearTimeout(timer)
+  }))
+}
+
 export async function ask (worker: ReservationWorker, command: JoinCommand): Promise<JoinAnswer>
 export async function ask (worker: ReservationWorker, command: RejoinedCommand): Promise<RejoinedAnswer>
 export async function ask (worker: ReservationWorker, command: JoinCommand | RejoinedCommand): Promise<JoinAnswer | RejoinedAnswer> {
