@@ -99,4 +99,34 @@ describe('the handshake key patches (patches/README.md, "Per-join costs")', () =
     }
     expect(imports).toHaveBeenCalledTimes(2)
   })
+
+  it('Noise and Ed25519: a remote key is imported with error stacks off, and the limit is restored, also when the import throws', async () => {
+    // Node's import throws and catches two errors to learn that its argument is neither a
+    // KeyObject nor a CryptoKey: with Error.stackTraceLimit at 0 they build no stack trace.
+    const original = crypto.createPublicKey
+    const limits: number[] = []
+    let fail = false
+    vi.spyOn(crypto, 'createPublicKey').mockImplementation((key: Parameters<typeof crypto.createPublicKey>[0]) => {
+      limits.push(Error.stackTraceLimit)
+      if (fail) throw new Error('not a key')
+      return original(key)
+    })
+    const before = Error.stackTraceLimit
+    const local = defaultCrypto.generateX25519KeyPair()
+    const remote = pureJsCrypto.generateX25519KeyPair()
+    const shared = bytes(pureJsCrypto.generateX25519SharedKey(remote.privateKey, local.publicKey))
+    expect(bytes(defaultCrypto.generateX25519SharedKey(local.privateKey, remote.publicKey))).toEqual(shared)
+    const signer = await generateKeyPair('Ed25519')
+    const message = crypto.randomBytes(100)
+    expect(await signer.publicKey.verify(message, await signer.sign(message))).toBe(true)
+    expect(limits).toEqual([0, 0])
+    expect(Error.stackTraceLimit).toBe(before)
+
+    fail = true
+    expect(() => defaultCrypto.generateX25519SharedKey(local.privateKey, pureJsCrypto.generateX25519KeyPair().publicKey)).toThrow('not a key')
+    const other = await generateKeyPair('Ed25519')
+    await expect(async () => await other.publicKey.verify(message, await other.sign(message))).rejects.toThrow('not a key')
+    expect(limits).toEqual([0, 0, 0, 0])
+    expect(Error.stackTraceLimit).toBe(before)
+  })
 })
