@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { AnchorChild } from '@meganet/node/testing'
 import { cpuSeconds, cpuSecondsOf, residentBytes } from './process-usage.js'
-import { ask, joinAcross, mib, sampleAnchor, startWorker, stopWorkers } from './reservation-workers.js'
+import { ask, inboundDials, joinAcross, mib, sampleAnchor, startWorker, stopWorkers } from './reservation-workers.js'
 import { podHeapEnv } from './pod-heap.js'
 import { quantile } from './stats.js'
 import type { BenchContext, BenchResult } from './bench-types.js'
@@ -133,11 +133,14 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
     const anchorCpu = await cpuSeconds(pid) - cpu0
     const generatorCores = (await cpuSecondsOf(workers.map(w => w.child)) - generatorCpu0) / ((Date.now() - killedAt) / 1000)
     const after = await sampleAnchor(anchor)
+    // The restarted anchor's counters start at the restart: what each rejoin cost it in dials.
+    const inbound = await inboundDials(anchor)
     const peersClosed = await peersClosedUnanswered(workers) - peersClosedBefore
     const peakRss = Math.max(await peak.stop(), after.rssBytes)
     const notRejoined = before.reservations - rejoinedMs.length
     const setupFailed = Object.values(setupFailures).reduce((a, b) => a + b, 0)
     const p99 = quantile(rejoinedMs, 0.99)
+    const perRejoin = (count: number): number => rejoinedMs.length > 0 ? count / rejoinedMs.length : 0
     const metrics: Record<string, number> = {
       peersOffered: plan.peers,
       reservationsBeforeKill: before.reservations,
@@ -157,6 +160,10 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
       anchorCpuSecondsInStorm: anchorCpu,
       anchorCpuMsPerRejoin: rejoinedMs.length > 0 ? anchorCpu * 1000 / rejoinedMs.length : 0,
       anchorCoresInStorm: anchorCpu / stormSeconds,
+      inboundDialsPerRejoin: perRejoin(inbound.dials),
+      inboundRefusedPerRejoin: perRejoin(inbound.refused),
+      inboundFailedHandshakesPerRejoin: perRejoin(inbound.failedHandshakes),
+      inboundUpgradedPerRejoin: perRejoin(inbound.upgraded),
       generatorCoresInStorm: generatorCores
     }
     if (setupFailed > 0) metrics.setupJoinsFailed = setupFailed
@@ -166,7 +173,9 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
       summary: `an anchor holding ${before.reservations} reservations was killed and restarted (${(restartMs / 1000).toFixed(1)} s to serve again): ` +
         `${rejoinedMs.length} peers reserved again, ${notRejoined} not within ${plan.deadlineMs / 1000} s; from the kill p50 ${(quantile(rejoinedMs, 0.5) / 1000).toFixed(1)} s / ` +
         `p99 ${(p99 / 1000).toFixed(1)} s / max ${((metrics.rejoinMaxMs ?? 0) / 1000).toFixed(1)} s (goal p99 ≤ ${GOAL_P99_MS / 1000} s); ` +
-        `anchor peak RSS ${mib(peakRss).toFixed(0)} MiB (budget 1024), ${metrics.anchorCpuMsPerRejoin?.toFixed(1)} ms of anchor CPU per rejoin` +
+        `anchor peak RSS ${mib(peakRss).toFixed(0)} MiB (budget 1024), ${metrics.anchorCpuMsPerRejoin?.toFixed(1)} ms of anchor CPU per rejoin; ` +
+        `per rejoin ${perRejoin(inbound.dials).toFixed(1)} inbound dials: ${perRejoin(inbound.refused).toFixed(1)} refused for full handshake slots, ` +
+        `${perRejoin(inbound.failedHandshakes).toFixed(2)} failed handshakes, ${perRejoin(inbound.upgraded).toFixed(2)} connections` +
         (setupFailed > 0 ? `; ${setupFailed} peers failed to join before the kill: ${JSON.stringify(setupFailures)}` : ''),
       metrics,
       ...(goalMet == null ? {} : { goalMet })

@@ -102,4 +102,33 @@ export async function sampleAnchor (anchor: AnchorChild): Promise<AnchorSample> 
   }
 }
 
+/** Inbound dials an anchor has seen since it started, from libp2p's upgrader counters. */
+export interface InboundDials {
+  /** Every inbound dial, refused at accept or upgraded. */
+  readonly dials: number
+  /** Refused because every handshake slot was taken (at accept, or when the upgrade began). */
+  readonly refused: number
+  /** Started a handshake that failed: timed out, aborted, reset by the peer. */
+  readonly failedHandshakes: number
+  /** Became connections. */
+  readonly upgraded: number
+}
+
+/** The value of each series of a counter group (`name{key="label"} value`), by label. */
+function counterGroup (metrics: string, name: string): Map<string, number> {
+  const values = new Map<string, number>()
+  for (const match of metrics.matchAll(new RegExp(`^${name}\\{[^=]+="([^"]*)"\\} (\\S+)$`, 'gm'))) {
+    values.set(match[1]!, Number(match[2]))
+  }
+  return values
+}
+
+export async function inboundDials (anchor: AnchorChild): Promise<InboundDials> {
+  const metrics = await (await fetch(anchor.url('/metrics'))).text()
+  const dials = counterGroup(metrics, 'libp2p_connection_manager_dials_total').get('inbound') ?? 0
+  const failed = counterGroup(metrics, 'libp2p_connection_manager_dial_errors_total').get('inbound') ?? 0
+  const refused = counterGroup(metrics, 'libp2p_connection_manager_dials_inbound_errors_total').get('ConnectionDeniedError') ?? 0
+  return { dials, refused, failedHandshakes: failed - refused, upgraded: dials - failed }
+}
+
 export const mib = (bytes: number): number => bytes / 1024 ** 2
