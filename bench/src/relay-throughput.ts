@@ -9,6 +9,7 @@ import { AnchorChild, createPeerLibp2p } from '@meganet/node/testing'
 import { findGoRelay, startGoRelay } from './go-relay.js'
 import { podHeapEnv } from './pod-heap.js'
 import { cpuSeconds, residentBytes } from './process-usage.js'
+import { sealMBPerCpuSecond } from './seal-probe.js'
 import { quantile } from './stats.js'
 import { BENCH_PROTOCOL, receiveBytes, sendBytes } from './stream-transfer.js'
 import { startTcpProxy } from './tcp-proxy.js'
@@ -132,6 +133,7 @@ export async function relayThroughput (context: BenchContext): Promise<BenchResu
     const proxyPath = { rates: [] as number[], cpu: 0, wall: 0 }
     const directRates: number[] = []
     let directEndpointsCpu = 0
+    const sealBefore = sealMBPerCpuSecond()
     const proxyPid = proxy.child.pid ?? 0
     for (let run = 0; run < runs; run++) {
       for (const [i, path] of paths.entries()) {
@@ -155,6 +157,7 @@ export async function relayThroughput (context: BenchContext): Promise<BenchResu
       directRates.push(await context.phase(`direct libp2p run ${run + 1}`, async () => await libp2pTransfer(sender, direct, directAddress, bytes)))
       directEndpointsCpu += await cpuSeconds(process.pid) - endpointsBefore
     }
+    const sealAfter = sealMBPerCpuSecond()
     // /proc counts CPU in 10 ms ticks: a short smoke run may round to none.
     const tick = 0.01
     // What forwarding one byte costs, apart from how fast the endpoints can go: a libp2p relay
@@ -178,6 +181,8 @@ export async function relayThroughput (context: BenchContext): Promise<BenchResu
       directLibp2pBytesPerSecond: directRate,
       proxyBytesPerCpuSecond: proxyPerCpu,
       proxyCpuCoresBusy: Math.max(proxyPath.cpu, tick) / proxyPath.wall,
+      sealProbeBeforeMBPerCpuSecond: sealBefore,
+      sealProbeAfterMBPerCpuSecond: sealAfter,
       proxyRssBytesAfter: proxyPid !== 0 ? await residentBytes(proxyPid) : 0,
       directEndpointsCpuMsPerMB: msPerMB(directEndpointsCpu)
     }

@@ -7,6 +7,7 @@ import { getFile, putFile } from '@meganet/node/files'
 import { MeganetPeer } from '@meganet/node/peer'
 import { BenchFleet } from './bench-fleet.js'
 import { podHeapEnv } from './pod-heap.js'
+import { sealMBPerCpuSecond } from './seal-probe.js'
 import { cpuSeconds, cpuSecondsOf } from './process-usage.js'
 import type { BenchContext, BenchResult } from './bench-types.js'
 import type { AnchorChild, BufferScavenger } from '@meganet/node/testing'
@@ -77,6 +78,7 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
     const data = await readFile(source)
     context.progress('local disk write+fsync and read')
     const disk = await diskRates(join(dir, 'disk-copy.bin'), data)
+    const sealBefore = sealMBPerCpuSecond()
 
     peer = await MeganetPeer.create({ anchors: fleet.anchors.map(a => a.tcpAddress), allowPrivateAddresses: true })
     await peer.start()
@@ -144,6 +146,7 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
     }
     const repairSeconds = (performance.now() - t0) / 1000
     const repairAnchorCpu = (await cpuSecondsOf(survivors.map(a => a.child)) - cpu0) / repairSeconds
+    const sealAfter = sealMBPerCpuSecond()
 
     return {
       name: 'storage',
@@ -168,7 +171,9 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
         lostAnchorBytes: status.storage.storedBytes,
         lostAnchorBlocks: status.storage.blocks,
         repairSeconds,
-        repairAnchorsCpuCoresBusy: repairAnchorCpu
+        repairAnchorsCpuCoresBusy: repairAnchorCpu,
+        sealProbeBeforeMBPerCpuSecond: sealBefore,
+        sealProbeAfterMBPerCpuSecond: sealAfter
       },
       ...(context.smoke ? {} : { goalMet: putRate >= GOAL_PUT_BYTES_PER_SECOND && getRate >= GOAL_GET_BYTES_PER_SECOND })
     }
