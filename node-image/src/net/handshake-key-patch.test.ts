@@ -3,6 +3,8 @@ import { defaultCrypto, pureJsCrypto } from '@chainsafe/libp2p-noise/crypto'
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import { Uint8ArrayList } from 'uint8arraylist'
 import { afterEach, describe, expect, it, vi } from 'vitest'
+import { loopbackNodes } from './loopback-node.fixture.js'
+import type { Libp2p, PrivateKey } from '@libp2p/interface'
 
 const bytes = (value: Uint8Array | Uint8ArrayList): Uint8Array => Uint8Array.from(value.subarray())
 
@@ -128,5 +130,24 @@ describe('the handshake key patches (patches/README.md, "Per-join costs")', () =
     await expect(async () => await other.publicKey.verify(message, await other.sign(message))).rejects.toThrow('not a key')
     expect(limits).toEqual([0, 0, 0, 0])
     expect(Error.stackTraceLimit).toBe(before)
+  })
+})
+
+describe('the Noise payload signature patch (patches/README.md, "Key imports without error stacks")', () => {
+  const node = loopbackNodes()
+  afterEach(() => { vi.restoreAllMocks() })
+
+  it('signs its static key once for all the handshakes it answers and starts, and each verifies', async () => {
+    const listener = await node()
+    const privateKey = (listener as unknown as { components: { privateKey: PrivateKey } }).components.privateKey
+    const signs = vi.spyOn(privateKey, 'sign')
+    const noiseSignatures = (): number => signs.mock.calls
+      .filter(([message]) => Buffer.from(message.subarray()).toString('latin1').startsWith('noise-libp2p-static-key:')).length
+    const dial = async (from: Libp2p, to: Libp2p): Promise<void> => { await from.dial(to.getMultiaddrs()[0]!) }
+    for (let n = 0; n < 3; n++) await dial(await node(), listener)
+    await dial(listener, await node())
+    // Unpatched: four, one per handshake. The other side checked each against the listener's key.
+    expect(noiseSignatures()).toBe(1)
+    expect(listener.getConnections()).toHaveLength(4)
   })
 })
