@@ -105,12 +105,14 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
     let last = { at: Date.now(), anchor: cpu0, generator: generatorCpu0 }
     // Each ask starts a worker's stall maximum afresh: the longest since the last progress line.
     let stallMaxMs = 0
+    let stormStallMaxMs = 0
     await context.phase('storm: from the restart until every peer is back', async () => {
       for (;;) {
         const answers = await Promise.all(workers.map(async worker => await ask(worker, { rejoined: { since: killedAt } })))
         rejoinedMs = answers.flatMap(a => a.rejoinedMs)
         connectedUnreserved = answers.reduce((sum, a) => sum + a.connectedUnreserved, 0)
         stallMaxMs = Math.max(stallMaxMs, ...answers.map(a => a.loopDelayMaxMs))
+        stormStallMaxMs = Math.max(stormStallMaxMs, stallMaxMs)
         if (rejoinedMs.length >= before.reservations || Date.now() - killedAt > plan.deadlineMs) break
         if (Date.now() - last.at < ANCHOR_SAMPLE_MS) {
           await new Promise(resolve => setTimeout(resolve, POLL_MS))
@@ -140,7 +142,6 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
     const notRejoined = before.reservations - rejoinedMs.length
     const setupFailed = Object.values(setupFailures).reduce((a, b) => a + b, 0)
     const p99 = quantile(rejoinedMs, 0.99)
-    const perRejoin = (count: number): number => rejoinedMs.length > 0 ? count / rejoinedMs.length : 0
     const metrics: Record<string, number> = {
       peersOffered: plan.peers,
       reservationsBeforeKill: before.reservations,
@@ -160,10 +161,12 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
       anchorCpuSecondsInStorm: anchorCpu,
       anchorCpuMsPerRejoin: rejoinedMs.length > 0 ? anchorCpu * 1000 / rejoinedMs.length : 0,
       anchorCoresInStorm: anchorCpu / stormSeconds,
-      inboundDialsPerRejoin: perRejoin(inbound.dials),
-      inboundRefusedPerRejoin: perRejoin(inbound.refused),
-      inboundFailedHandshakesPerRejoin: perRejoin(inbound.failedHandshakes),
-      inboundUpgradedPerRejoin: perRejoin(inbound.upgraded),
+      generatorLoopStallMaxMs: stormStallMaxMs,
+      inboundDials: inbound.dials,
+      inboundDenied: inbound.denied,
+      inboundIntercepted: inbound.intercepted,
+      inboundFailedHandshakes: inbound.failedHandshakes,
+      inboundUpgraded: inbound.upgraded,
       generatorCoresInStorm: generatorCores
     }
     if (setupFailed > 0) metrics.setupJoinsFailed = setupFailed
@@ -174,8 +177,8 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
         `${rejoinedMs.length} peers reserved again, ${notRejoined} not within ${plan.deadlineMs / 1000} s; from the kill p50 ${(quantile(rejoinedMs, 0.5) / 1000).toFixed(1)} s / ` +
         `p99 ${(p99 / 1000).toFixed(1)} s / max ${((metrics.rejoinMaxMs ?? 0) / 1000).toFixed(1)} s (goal p99 ≤ ${GOAL_P99_MS / 1000} s); ` +
         `anchor peak RSS ${mib(peakRss).toFixed(0)} MiB (budget 1024), ${metrics.anchorCpuMsPerRejoin?.toFixed(1)} ms of anchor CPU per rejoin; ` +
-        `per rejoin ${perRejoin(inbound.dials).toFixed(1)} inbound dials: ${perRejoin(inbound.refused).toFixed(1)} refused for full handshake slots, ` +
-        `${perRejoin(inbound.failedHandshakes).toFixed(2)} failed handshakes, ${perRejoin(inbound.upgraded).toFixed(2)} connections` +
+        `${inbound.dials} inbound dials since the restart: ${inbound.denied} refused by the connection manager (full handshake slots or a limit), ` +
+        `${inbound.intercepted} by the gater, ${inbound.failedHandshakes} failed handshakes, ${inbound.upgraded} connections` +
         (setupFailed > 0 ? `; ${setupFailed} peers failed to join before the kill: ${JSON.stringify(setupFailures)}` : ''),
       metrics,
       ...(goalMet == null ? {} : { goalMet })

@@ -86,7 +86,7 @@ const hasCircuitAddress = (node: Libp2p): boolean => node.getMultiaddrs().some(a
 /** A simulated peer, and when (ms since the epoch) it last lost and last regained a circuit address. */
 interface Peer {
   readonly node: Libp2p
-  /** Whether it holds a circuit address now, as the events below last said. */
+  /** Whether it holds a circuit address now: in rejoin mode as the events below last said; a joinOne peer holds one from the start. */
   reserved: boolean
   lostAt?: number
   gainedAt?: number

@@ -46,6 +46,8 @@ export async function stopWorkers (workers: readonly ReservationWorker[]): Promi
   await Promise.all(workers.map(async ({ child }) => {
     if (child.exitCode != null || child.signalCode != null) return
     const exited = new Promise<void>(resolve => child.once('exit', () => { resolve() }))
+    // A worker that has just died makes the end an EPIPE: its exit is what is waited for.
+    child.stdin?.on('error', () => {})
     child.stdin?.end()
     const timer = setTimeout(() => { child.kill('SIGKILL') }, WORKER_EXIT_MS)
     await exited
@@ -106,9 +108,14 @@ export async function sampleAnchor (anchor: AnchorChild): Promise<AnchorSample> 
 export interface InboundDials {
   /** Every inbound dial, refused at accept or upgraded. */
   readonly dials: number
-  /** Refused because every handshake slot was taken (at accept, or when the upgrade began). */
-  readonly refused: number
-  /** Started a handshake that failed: timed out, aborted, reset by the peer. */
+  /**
+   * Refused by the connection manager (`ConnectionDeniedError`): every handshake slot taken (at
+   * accept, or when the upgrade began), or a per-host, per-network, rate or connection limit.
+   */
+  readonly denied: number
+  /** Refused by the anchor's gater (`ConnectionInterceptedError`), e.g. while it starts. */
+  readonly intercepted: number
+  /** Any other failure: a handshake begun that timed out, was aborted or reset. */
   readonly failedHandshakes: number
   /** Became connections. */
   readonly upgraded: number
@@ -124,11 +131,15 @@ function counterGroup (metrics: string, name: string): Map<string, number> {
 }
 
 export async function inboundDials (anchor: AnchorChild): Promise<InboundDials> {
-  const metrics = await (await fetch(anchor.url('/metrics'))).text()
+  const response = await fetch(anchor.url('/metrics'))
+  if (!response.ok) throw new Error(`the anchor's /metrics answered ${response.status}`)
+  const metrics = await response.text()
   const dials = counterGroup(metrics, 'libp2p_connection_manager_dials_total').get('inbound') ?? 0
   const failed = counterGroup(metrics, 'libp2p_connection_manager_dial_errors_total').get('inbound') ?? 0
-  const refused = counterGroup(metrics, 'libp2p_connection_manager_dials_inbound_errors_total').get('ConnectionDeniedError') ?? 0
-  return { dials, refused, failedHandshakes: failed - refused, upgraded: dials - failed }
+  const causes = counterGroup(metrics, 'libp2p_connection_manager_dials_inbound_errors_total')
+  const denied = causes.get('ConnectionDeniedError') ?? 0
+  const intercepted = causes.get('ConnectionInterceptedError') ?? 0
+  return { dials, denied, intercepted, failedHandshakes: failed - denied - intercepted, upgraded: dials - failed }
 }
 
 export const mib = (bytes: number): number => bytes / 1024 ** 2

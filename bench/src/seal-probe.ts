@@ -8,8 +8,9 @@ const WARM_UP_CPU_MICROS = 50_000
 /**
  * How fast this process seals Noise-sized messages with ChaCha20-Poly1305 now, in MB per CPU
  * second: the cipher every relayed and stored byte goes through, twice per hop. On the shared
- * VMs these benchmarks run on it has moved 4-6× within minutes with nothing else changed
- * (OpenSSL's AVX-512 IFMA Poly1305, docs/BENCHMARKS.md), so a result is read next to it.
+ * VMs these benchmarks run on it has moved 4-6× within minutes with nothing else changed (the
+ * slow stretch coincided with a slow AVX-512 IFMA Poly1305 in OpenSSL, docs/BENCHMARKS.md), so
+ * a result is read next to it.
  */
 export function sealMBPerCpuSecond (): number {
   // A throwaway key: nothing sealed here is kept or sent, so the fixed nonce is harmless.

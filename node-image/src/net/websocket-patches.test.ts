@@ -119,6 +119,35 @@ describe('the WebSocket patches (patches/README.md, "@libp2p+websockets")', () =
     upgraded.destroy()
   })
 
+  it('keeps each connection\'s deadline when one source address and port reaches two of its addresses', async () => {
+    // A listener on 0.0.0.0 is reached at 127.0.0.1 and 127.0.0.2 from the same source address and
+    // port: keyed by the source alone, the first one's upgrade cleared the second one's deadline.
+    const listener = await wsNode(['/ip4/0.0.0.0/tcp/0/ws'], { upgradeTimeout: 500 })
+    nodes.push(listener)
+    const source = { localAddress: '127.0.0.5', localPort: 20_000 + Math.floor(Math.random() * 20_000) }
+    const open = async (host: string): Promise<Socket> => {
+      const socket = connect({ host, port: Number(wsPort(listener)), ...source })
+      socket.on('error', () => {})
+      await once(socket, 'connect')
+      return socket
+    }
+    const upgraded = await open('127.0.0.1')
+    const silent = await open('127.0.0.2')
+    const silentClosed = new Promise<void>(resolve => silent.once('close', () => resolve()))
+    let upgradedClosed = false
+    upgraded.once('close', () => { upgradedClosed = true })
+    upgraded.write('GET / HTTP/1.1\r\nHost: anchor\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n')
+    const [answer] = await once(upgraded, 'data') as [Buffer]
+    expect(answer.toString('latin1')).toMatch(/^HTTP\/1\.1 101 /)
+    const silentClosedInTime = await Promise.race([silentClosed.then(() => true), new Promise<boolean>(resolve => setTimeout(() => resolve(false), 3_000))])
+    expect(silentClosedInTime).toBe(true)
+    await new Promise(resolve => setTimeout(resolve, 800))
+    expect(upgradedClosed).toBe(false)
+    upgraded.destroy()
+    silent.destroy()
+  })
+
   it('closes an inbound WebSocket that sends a message larger than maxPayload, before buffering it', async () => {
     const listener = await wsNode(['/ip4/127.0.0.1/tcp/0/ws'], { maxPayload: 64 * 1024 })
     nodes.push(listener)
