@@ -101,6 +101,11 @@ describe('the handshake key patches (patches/README.md, "Per-join costs")', () =
     }
     expect(imports).toHaveBeenCalledTimes(2)
   })
+})
+
+describe('the third round of handshake patches (patches/README.md, "Key imports without error stacks, one payload signature")', () => {
+  const node = loopbackNodes()
+  afterEach(() => { vi.restoreAllMocks() })
 
   it('Noise and Ed25519: a remote key is imported with error stacks off, and the limit is restored, also when the import throws', async () => {
     // Node's import throws and catches two errors to learn that its argument is neither a
@@ -131,11 +136,6 @@ describe('the handshake key patches (patches/README.md, "Per-join costs")', () =
     expect(limits).toEqual([0, 0, 0, 0])
     expect(Error.stackTraceLimit).toBe(before)
   })
-})
-
-describe('the Noise payload signature patch (patches/README.md, "Key imports without error stacks")', () => {
-  const node = loopbackNodes()
-  afterEach(() => { vi.restoreAllMocks() })
 
   it('signs its static key once for all the handshakes it answers and starts, and each verifies', async () => {
     const listener = await node()
