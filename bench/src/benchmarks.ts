@@ -13,7 +13,8 @@ import type { Benchmark } from './bench-types.js'
 /** Every benchmark `npm run bench:anchors` knows, by name. */
 export const BENCHMARKS: readonly Benchmark[] = [
   { name: 'capacity', description: 'peers holding relay reservations on one anchor, ramped in steps: anchor RSS per peer, join latency p50/p99', run: capacity },
-  { name: 'reconnect-storm', description: 'an anchor holding 10,000 reservations is killed and restarted: time until every peer reserved again, anchor peak RSS', run: reconnectStorm },
+  { name: 'reconnect-storm', description: 'an anchor holding 10,000 reservations of go-libp2p peers (the peer library\'s redial policy) is killed and restarted: time until every peer reserved again, anchor peak RSS', run: reconnectStorm('go') },
+  { name: 'reconnect-storm-js', description: 'the same storm with js-libp2p peers running the peer library\'s AnchorMesh (six processes, on the same cores as the anchor)', run: reconnectStorm('js') },
   { name: 'dht-lookup', description: 'peer lookup latency through the fleet peer directory vs a DHT walk, N peers on five anchors', run: dhtLookup },
   { name: 'relay-throughput', description: 'bytes/s through one anchor relay vs a plain TCP proxy and a direct libp2p connection', run: relayThroughput },
   { name: 'peer-idle', description: 'CPU of an idle Node peer and an idle browser peer (web app in Chromium), anchors up and after all anchors were killed', run: peerIdle },

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { AnchorChild } from '@meganet/node/testing'
 import { cpuSeconds, cpuSecondsOf, residentBytes } from './process-usage.js'
+import { findGoRelay } from './go-relay.js'
 import { ask, inboundDials, joinAcross, mib, sampleAnchor, startWorker, stopWorkers } from './reservation-workers.js'
 import { podHeapEnv } from './pod-heap.js'
 import { quantile } from './stats.js'
@@ -11,8 +12,17 @@ import type { ReservationWorker } from './reservation-workers.js'
 
 const GOAL_P99_MS = 60_000
 const GOAL_RSS_BYTES = 1024 ** 3
-const FULL = { peers: 10_000, step: 1_000, workers: 6, deadlineMs: 300_000 }
-const SMOKE = { peers: 10, step: 10, workers: 1, deadlineMs: 60_000 }
+const FULL = { peers: 10_000, step: 1_000, deadlineMs: 300_000 }
+const SMOKE = { peers: 10, step: 10, deadlineMs: 60_000 }
+/**
+ * Who the simulated peers are. `go`: go-libp2p peers with the peer library's redial policy (the
+ * go-relay tool's `peers`), one process, whose CPU per rejoin is a fraction of the anchor's, so
+ * the storm measures the anchor as it would meet a crowd of devices. `js`: js-libp2p peers with
+ * the library's own AnchorMesh and keepalive, six processes; on a 2-core machine they take more
+ * CPU per rejoin than the anchor and are what the storm then measures.
+ */
+export type StormPeers = 'go' | 'js'
+const WORKERS: Record<StormPeers, { full: number, smoke: number }> = { go: { full: 1, smoke: 1 }, js: { full: 6, smoke: 1 } }
 /** As in the capacity benchmark: under the anchor's per-IP cap, a household or a small NAT. */
 const PEERS_PER_ADDRESS = 4
 const POLL_MS = 1_000
@@ -56,8 +66,15 @@ async function peersClosedUnanswered (workers: readonly ReservationWorker[]): Pr
  * 250 ms) against its 1 GiB budget; the anchor runs with the heap flags a 1 GiB pod gets. The
  * worker processes run niced, so the anchor has a core as it would in the world.
  */
-export async function reconnectStorm (context: BenchContext): Promise<BenchResult> {
-  const plan = context.smoke ? SMOKE : FULL
+export function reconnectStorm (peers: StormPeers): (context: BenchContext) => Promise<BenchResult> {
+  return async context => await storm(peers, context)
+}
+
+async function storm (peerKind: StormPeers, context: BenchContext): Promise<BenchResult> {
+  const plan = { ...(context.smoke ? SMOKE : FULL), workers: WORKERS[peerKind][context.smoke ? 'smoke' : 'full'] }
+  const goBinary = peerKind === 'go' ? findGoRelay() : undefined
+  if (peerKind === 'go' && goBinary == null) throw new Error('the storm with go-libp2p peers needs the go-relay tool: set MEGANET_GO_RELAY (npm run bench:anchors builds it with test/tools/install-go-relay.sh)')
+  const name = peerKind === 'go' ? 'reconnect-storm' : 'reconnect-storm-js'
   const dataDir = await mkdtemp(join(tmpdir(), 'meganet-storm-'))
   const flags = {
     roles: 'bootstrap,relay',
@@ -70,7 +87,7 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
   let anchor = await AnchorChild.spawn({ dataDir, env, flags })
   const workers: ReservationWorker[] = []
   try {
-    for (let w = 0; w < plan.workers; w++) workers.push(startWorker({ relay: anchor.tcpAddress, peersPerAddress: PEERS_PER_ADDRESS, rejoin: true, niceness: WORKER_NICENESS }))
+    for (let w = 0; w < plan.workers; w++) workers.push(startWorker({ relay: anchor.tcpAddress, peersPerAddress: PEERS_PER_ADDRESS, rejoin: true, niceness: WORKER_NICENESS, ...(goBinary == null ? {} : { goBinary }) }))
     let offered = 0
     const setupFailures: Record<string, number> = {}
     while (offered < plan.peers) {
@@ -172,8 +189,8 @@ export async function reconnectStorm (context: BenchContext): Promise<BenchResul
     if (setupFailed > 0) metrics.setupJoinsFailed = setupFailed
     const goalMet = context.smoke ? undefined : notRejoined === 0 && setupFailed === 0 && p99 <= GOAL_P99_MS && peakRss < GOAL_RSS_BYTES
     return {
-      name: 'reconnect-storm',
-      summary: `an anchor holding ${before.reservations} reservations was killed and restarted (${(restartMs / 1000).toFixed(1)} s to serve again): ` +
+      name,
+      summary: `an anchor holding ${before.reservations} reservations (${peerKind === 'go' ? 'go-libp2p' : 'js-libp2p'} peers in ${plan.workers} processes) was killed and restarted (${(restartMs / 1000).toFixed(1)} s to serve again): ` +
         `${rejoinedMs.length} peers reserved again, ${notRejoined} not within ${plan.deadlineMs / 1000} s; from the kill p50 ${(quantile(rejoinedMs, 0.5) / 1000).toFixed(1)} s / ` +
         `p99 ${(p99 / 1000).toFixed(1)} s / max ${((metrics.rejoinMaxMs ?? 0) / 1000).toFixed(1)} s (goal p99 ≤ ${GOAL_P99_MS / 1000} s); ` +
         `anchor peak RSS ${mib(peakRss).toFixed(0)} MiB (budget 1024), ${metrics.anchorCpuMsPerRejoin?.toFixed(1)} ms of anchor CPU per rejoin; ` +

@@ -25,11 +25,19 @@ export interface ReservationWorkerInit {
    * 2-core machine six busy workers would otherwise hold the anchor to 2/7 of the CPU.
    */
   readonly niceness?: number
+  /**
+   * The go-relay binary (test/tools/go-relay): the peers are go-libp2p ones (its `peers`
+   * subcommand, rejoin mode only), with the library's redial policy, at a fraction of the CPU.
+   */
+  readonly goBinary?: string
 }
 
 export function startWorker (init: ReservationWorkerInit): ReservationWorker {
-  const args = [WORKER_PATH, init.relay, String(init.peersPerAddress), ...(init.rejoin === true ? ['rejoin'] : [])]
-  const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'inherit'] })
+  if (init.goBinary != null && init.rejoin !== true) throw new Error('go-libp2p peers only rejoin: set rejoin')
+  const [command, args] = init.goBinary != null
+    ? [init.goBinary, ['peers', '--relay', init.relay, '--per-address', String(init.peersPerAddress)]]
+    : [process.execPath, [WORKER_PATH, init.relay, String(init.peersPerAddress), ...(init.rejoin === true ? ['rejoin'] : [])]]
+  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] })
   if (init.niceness != null && child.pid != null) setPriority(child.pid, init.niceness)
   return { child, answers: createInterface({ input: child.stdout as NodeJS.ReadableStream }) }
 }

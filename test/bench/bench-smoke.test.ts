@@ -22,6 +22,8 @@ describe('benchmarks in smoke mode', () => {
         if (!NOISY_DIFFERENCES.has(key)) expect(value, key).toBeGreaterThanOrEqual(0)
       }
       expect(Object.values(result.metrics).some(v => v > 0)).toBe(true)
+      // A storm whose peers never came back is a broken load generator, not a slow anchor.
+      if ('notRejoinedPeers' in result.metrics) expect(result.metrics, 'every storm peer reserved again').toMatchObject({ notRejoinedPeers: 0 })
     }, 240_000) // the abuse benchmark starts a fleet and five kinds of attacker, even when small
   }
 })

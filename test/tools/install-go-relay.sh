@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds, once, test/tools/go-relay (a go-libp2p circuit-relay-v2 relay, the comparator of the
-# relay throughput benchmark; its `reserve` and `hold` subcommands are go-libp2p relay clients,
-# see main.go) from the Go module proxy into the cache:
+# relay throughput benchmark; its `reserve`, `hold` and `peers` subcommands are go-libp2p relay
+# clients, `peers` the reconnect-storm benchmark's load generator, see main.go) from the Go module proxy into the cache:
 #   ${MEGANET_CACHE:-$HOME/.cache/meganet}/bin/go-relay-<go-libp2p version>-<source hash>/go-relay
 # The hash covers the .go files, go.mod and go.sum, so an edit rebuilds and an unchanged tree is
 # skipped. Module and build caches are the shared ones under $MEGANET_CACHE/go (as in

@@ -13,11 +13,13 @@
 //
 // then runs until SIGINT or SIGTERM and exits 0. Logs (if any) go to stderr.
 //
-// Two subcommands make it a go-libp2p relay *client* instead:
+// Three subcommands make it go-libp2p relay *clients* instead:
 //
 //	go-relay reserve --relay MULTIADDR           one reservation, and the limits go-libp2p read from it (reserve.go)
 //	go-relay hold --relay MULTIADDR[,MULTIADDR]  a NATed peer that keeps its reservations and advertises their
 //	                                             circuit addresses in its signed peer record (hold.go)
+//	go-relay peers --relay MULTIADDR             many peers that keep a reservation each with the peer library's
+//	                                             redial policy: the reconnect-storm benchmark's load (peers.go)
 //
 // Flags:
 //
@@ -67,7 +69,7 @@ type startup struct {
 }
 
 func main() {
-	subcommands := map[string]func([]string) error{"reserve": reserve, "hold": hold}
+	subcommands := map[string]func([]string) error{"reserve": reserve, "hold": hold, "peers": peers}
 	if len(os.Args) > 1 && subcommands[os.Args[1]] != nil {
 		if err := subcommands[os.Args[1]](os.Args[2:]); err != nil {
 			fmt.Fprintln(os.Stderr, "go-relay:", err)
