@@ -190,7 +190,7 @@ async function storm (peerKind: StormPeers, context: BenchContext): Promise<Benc
     const goalMet = context.smoke ? undefined : notRejoined === 0 && setupFailed === 0 && p99 <= GOAL_P99_MS && peakRss < GOAL_RSS_BYTES
     return {
       name,
-      summary: `an anchor holding ${before.reservations} reservations (${peerKind === 'go' ? 'go-libp2p' : 'js-libp2p'} peers in ${plan.workers} processes) was killed and restarted (${(restartMs / 1000).toFixed(1)} s to serve again): ` +
+      summary: `an anchor holding ${before.reservations} reservations (${peerKind === 'go' ? 'go-libp2p' : 'js-libp2p'} peers in ${plan.workers} process${plan.workers === 1 ? '' : 'es'}) was killed and restarted (${(restartMs / 1000).toFixed(1)} s to serve again): ` +
         `${rejoinedMs.length} peers reserved again, ${notRejoined} not within ${plan.deadlineMs / 1000} s; from the kill p50 ${(quantile(rejoinedMs, 0.5) / 1000).toFixed(1)} s / ` +
         `p99 ${(p99 / 1000).toFixed(1)} s / max ${((metrics.rejoinMaxMs ?? 0) / 1000).toFixed(1)} s (goal p99 ≤ ${GOAL_P99_MS / 1000} s); ` +
         `anchor peak RSS ${mib(peakRss).toFixed(0)} MiB (budget 1024), ${metrics.anchorCpuMsPerRejoin?.toFixed(1)} ms of anchor CPU per rejoin; ` +

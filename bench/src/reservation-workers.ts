@@ -1,5 +1,4 @@
 import { spawn } from 'node:child_process'
-import { setPriority } from 'node:os'
 import { createInterface } from 'node:readline'
 import { fileURLToPath } from 'node:url'
 import { cpuSeconds, residentBytes } from './process-usage.js'
@@ -10,6 +9,8 @@ import type { Interface } from 'node:readline'
 
 /** The built worker (src/ and dist/ both sit one level below the package root). */
 const WORKER_PATH = fileURLToPath(new URL('../dist/reservation-worker.js', import.meta.url))
+
+const GO_PEERS_GOGC = '400'
 
 /** A `reservation-worker` process: its simulated peers hold reservations on one anchor. */
 export interface ReservationWorker { readonly child: ChildProcess, readonly answers: Interface }
@@ -37,8 +38,16 @@ export function startWorker (init: ReservationWorkerInit): ReservationWorker {
   const [command, args] = init.goBinary != null
     ? [init.goBinary, ['peers', '--relay', init.relay, '--per-address', String(init.peersPerAddress)]]
     : [process.execPath, [WORKER_PATH, init.relay, String(init.peersPerAddress), ...(init.rejoin === true ? ['rejoin'] : [])]]
-  const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'inherit'] })
-  if (init.niceness != null && child.pid != null) setPriority(child.pid, init.niceness)
+  // Through nice(1), which every thread inherits: setPriority(pid) would renice only the thread
+  // whose id is the pid, not a Go runtime's other threads nor Node's garbage collector's.
+  // The go peers trade memory (about 0.5 GB per 1,000 here) for CPU: at Go's default GOGC of 100
+  // their collector stalled them for seconds at the start of a storm, while the anchor waited on
+  // their handshakes with half a core idle.
+  const env = init.goBinary != null ? { ...process.env, GOGC: process.env.GOGC ?? GO_PEERS_GOGC } : process.env
+  const options = { stdio: ['pipe', 'pipe', 'inherit'] as Array<'pipe' | 'inherit'>, env }
+  const child = init.niceness == null
+    ? spawn(command, args, options)
+    : spawn('nice', ['-n', String(init.niceness), command, ...args], options)
   return { child, answers: createInterface({ input: child.stdout as NodeJS.ReadableStream }) }
 }
 

@@ -32,7 +32,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"math"
 	mathrand "math/rand/v2"
 	"net"
 	"os"
@@ -64,22 +63,25 @@ import (
 // doubling to 30 s; one the anchor turned away (reset, or closed mid-handshake) from 4 s,
 // doubling to 15 s; each wait is jittered above a floor of half the first backoff.
 const (
-	initialBackoff     = 500 * time.Millisecond
-	maxBackoff         = 30 * time.Second
-	turnedAwayBackoff  = 4 * time.Second
-	turnedAwayMaximum  = 15 * time.Second
-	peerDialTimeout    = 10 * time.Second
-	reserveTimeout     = 5 * time.Second // the js client's reservationCompletionTimeout
-	reserveRetryFloor  = time.Second
-	reserveRetryLate   = 5 * time.Second  // after an answer that came too late
-	reserveRetryRefuse = 30 * time.Second // after a refusal
-	pingEvery          = 30 * time.Second // PEER_LIVENESS
-	pingTimeout        = 10 * time.Second
-	joinConcurrency    = 8
-	joinTimeout        = 30 * time.Second
-	joinAttempts       = 2
-	joinRetryAfter     = time.Second
-	stallTick          = 20 * time.Millisecond
+	initialBackoff      = 500 * time.Millisecond
+	maxBackoff          = 30 * time.Second
+	turnedAwayBackoff   = 4 * time.Second
+	turnedAwayMaximum   = 15 * time.Second
+	peerDialTimeout     = 10 * time.Second
+	addressDialTimeout  = 6 * time.Second // js-libp2p's per-address dial timeout
+	reserveTimeout      = 5 * time.Second // the js client's reservationCompletionTimeout
+	reserveRetryFloor   = time.Second
+	reserveRetryLate    = 5 * time.Second  // after an answer that came too late
+	reserveRetryRefused = 30 * time.Second // after a refusal
+	reserveRetryMaximum = 60 * time.Second
+	announceAfter       = 2 * time.Second
+	pingEvery           = 30 * time.Second // PEER_LIVENESS
+	pingTimeout         = 10 * time.Second
+	joinConcurrency     = 8
+	joinTimeout         = 30 * time.Second
+	joinAttempts        = 2
+	joinRetryAfter      = time.Second
+	stallTick           = 20 * time.Millisecond
 )
 
 type joinCommand struct {
@@ -138,6 +140,8 @@ func peers(args []string) error {
 	if err != nil {
 		return fmt.Errorf("peers: --relay must end in /p2p/<peerId>: %w", err)
 	}
+	// The js client waits 5 s for the answer to a reservation request (go-libp2p's default: 1 min).
+	client.ReserveTimeout = reserveTimeout
 	stalls := startStallMonitor()
 	var all []*simPeer
 	in := bufio.NewScanner(os.Stdin)
@@ -249,6 +253,10 @@ type simPeer struct {
 	circuit []ma.Multiaddr
 	// stop ends keep (the process exits with the peers running: stdin closed).
 	stop context.CancelFunc
+	// drops counts closed connections to the anchor (read off the event bus at once, so the bus
+	// never waits on this peer); dropSignal wakes whoever waits for one.
+	drops      atomic.Int64
+	dropSignal chan struct{}
 
 	mu       sync.Mutex
 	reserved bool
@@ -277,6 +285,8 @@ func startPeer(relay peer.AddrInfo, source net.IP) (*simPeer, error) {
 		libp2p.Muxer(yamux.ID, &muxer),
 		libp2p.ResourceManager(&network.NullResourceManager{}),
 		libp2p.ConnectionManager(&connmgr.NullConnMgr{}),
+		// js-libp2p gives one address 6 s (go-libp2p's default for a local one is 5 s).
+		libp2p.SwarmOpts(swarm.WithDialTimeoutLocal(addressDialTimeout)),
 		libp2p.DisableMetrics(),
 	)
 	if err != nil {
@@ -292,7 +302,18 @@ func startPeer(relay peer.AddrInfo, source net.IP) (*simPeer, error) {
 		h.Close()
 		return nil, err
 	}
-	p := &simPeer{h: h, relay: relay, emitter: emitter}
+	p := &simPeer{h: h, relay: relay, emitter: emitter, dropSignal: make(chan struct{}, 1)}
+	go func() {
+		for e := range events.Out() {
+			if c, ok := e.(event.EvtPeerConnectednessChanged); ok && c.Connectedness != network.Connected {
+				p.drops.Add(1)
+				select {
+				case p.dropSignal <- struct{}{}:
+				default:
+				}
+			}
+		}
+	}()
 	circuit := ma.StringCast("/p2p/" + relay.ID.String() + "/p2p-circuit")
 	for _, a := range relay.Addrs {
 		p.circuit = append(p.circuit, a.Encapsulate(circuit))
@@ -300,7 +321,7 @@ func startPeer(relay peer.AddrInfo, source net.IP) (*simPeer, error) {
 	ctx, stop := context.WithCancel(context.Background())
 	p.stop = stop
 	first := make(chan struct{})
-	go p.keep(ctx, events, first)
+	go p.keep(ctx, first)
 	select {
 	case <-first:
 		return p, nil
@@ -319,10 +340,12 @@ func startPeer(relay peer.AddrInfo, source net.IP) (*simPeer, error) {
 }
 
 // keep connects to the anchor, reserves, and does both again whenever the connection drops.
-func (p *simPeer) keep(ctx context.Context, events event.Subscription, first chan struct{}) {
+func (p *simPeer) keep(ctx context.Context, first chan struct{}) {
 	backoff, busy := initialBackoff, turnedAwayBackoff
 	var delay time.Duration
 	for pause(ctx, delay) {
+		// Drops counted from here on are this connection's (or the dial's own).
+		drops := p.drops.Load()
 		if err := p.connect(ctx); err != nil {
 			p.failed(err)
 			if turnedAway(err) {
@@ -335,7 +358,7 @@ func (p *simPeer) keep(ctx context.Context, events event.Subscription, first cha
 			continue
 		}
 		backoff, busy = initialBackoff, turnedAwayBackoff
-		p.holdReservation(ctx, events, first)
+		p.holdReservation(ctx, drops, first)
 		first = nil
 		delay = jittered(backoff, initialBackoff)
 	}
@@ -351,43 +374,54 @@ func (p *simPeer) connect(ctx context.Context) error {
 	return p.h.Connect(ctx, p.relay)
 }
 
-// holdReservation reserves on the open connection (again after a failure, with the js client's
-// jittered retry) and keeps the reservation, renewed and pinged, until the connection drops.
-func (p *simPeer) holdReservation(ctx context.Context, events event.Subscription, first chan struct{}) {
-	// Events of earlier connections: the loop below checks this one is open itself.
-	for drained := false; !drained; {
-		select {
-		case <-events.Out():
-		default:
-			drained = true
-		}
-	}
-	refusals := 0
-	for p.connected() {
-		rctx, cancel := context.WithTimeout(ctx, reserveTimeout)
-		rsvp, err := client.Reserve(rctx, p.h, p.relay)
-		cancel()
+// open: the connection made after `drops` drops is still the one open.
+func (p *simPeer) open(drops int64) bool {
+	return p.drops.Load() == drops && p.h.Network().Connectedness(p.relay.ID) == network.Connected
+}
+
+// holdReservation reserves on the open connection (again after a failure, as the js client's
+// retry patch does) and keeps the reservation, renewed and pinged, until the connection drops.
+func (p *simPeer) holdReservation(ctx context.Context, drops int64, first chan struct{}) {
+	var retryDelay time.Duration
+	for p.open(drops) {
+		rsvp, err := client.Reserve(ctx, p.h, p.relay)
 		if err != nil {
 			p.failed(err)
-			wait := reserveRetryLate
-			if !errors.Is(err, context.DeadlineExceeded) {
-				wait = min(reserveRetryRefuse*time.Duration(math.Pow(2, float64(refusals))), 2*reserveRetryRefuse)
-				refusals++
+			// The js client: up to 5 s after an answer that came too late (or any other failure),
+			// up to 30 s after a refusal, doubling to 60 s, jittered above 1 s.
+			switch {
+			case retryDelay > 0:
+				retryDelay = min(retryDelay*2, reserveRetryMaximum)
+			case refused(err):
+				retryDelay = reserveRetryRefused
+			default:
+				retryDelay = reserveRetryLate
 			}
-			if !p.waitWhileConnected(ctx, events, jittered(wait, 2*reserveRetryFloor)) {
+			wait := reserveRetryFloor + time.Duration(mathrand.Float64()*float64(retryDelay-reserveRetryFloor))
+			if !p.waitWhileOpen(ctx, drops, wait) {
 				return
 			}
 			continue
 		}
+		retryDelay = 0
 		p.setReserved(true)
 		if first != nil {
 			close(first)
 			first = nil
 		}
+		// A js peer announces its circuit address once its address manager (1 s) and identify
+		// push (1 s) have debounced it; the anchor asks it to identify meanwhile.
+		announce := time.AfterFunc(announceAfter, func() {
+			if p.open(drops) {
+				p.announce(true)
+			}
+		})
 		renewIn := max(time.Until(rsvp.Expiration)-2*time.Minute, reserveRetryLate)
-		dropped := p.keepAlive(ctx, events, renewIn)
+		dropped := p.keepAlive(ctx, drops, renewIn)
+		announce.Stop()
 		if dropped {
 			p.setReserved(false)
+			p.announce(false)
 			return
 		}
 	}
@@ -395,28 +429,29 @@ func (p *simPeer) holdReservation(ctx context.Context, events event.Subscription
 
 // keepAlive pings the anchor every pingEvery until renewIn has passed (false) or the connection
 // dropped (true); an unanswered ping closes the connection, as the library's ConnectionLiveness.
-func (p *simPeer) keepAlive(ctx context.Context, events event.Subscription, renewIn time.Duration) bool {
+func (p *simPeer) keepAlive(ctx context.Context, drops int64, renewIn time.Duration) bool {
 	renew := time.NewTimer(renewIn)
 	defer renew.Stop()
 	tick := time.NewTicker(jittered(pingEvery, pingEvery)) // the first within 15-30 s: a crowd that joined together pings apart
 	defer tick.Stop()
 	for {
+		if !p.open(drops) {
+			return true
+		}
 		select {
 		case <-ctx.Done():
 			return true
 		case <-renew.C:
 			return false
-		case e := <-events.Out():
-			if dropped(e) {
-				return true
-			}
+		case <-p.dropSignal:
 		case <-tick.C:
 			tick.Reset(pingEvery)
 			// Never a dial: a ping that redialled a dropped anchor would hide the drop.
 			pctx, cancel := context.WithTimeout(network.WithNoDial(ctx, "keepalive"), pingTimeout)
-			result := <-ping.Ping(pctx, p.h, p.relay.ID)
+			// The channel closes without a result when the time is up.
+			result, answered := <-ping.Ping(pctx, p.h, p.relay.ID)
 			cancel()
-			if result.Error != nil && p.connected() && ctx.Err() == nil {
+			if (!answered || result.Error != nil) && p.open(drops) && ctx.Err() == nil {
 				closedUnanswered.Add(1)
 				_ = p.h.Network().ClosePeer(p.relay.ID)
 			}
@@ -424,33 +459,20 @@ func (p *simPeer) keepAlive(ctx context.Context, events event.Subscription, rene
 	}
 }
 
-// waitWhileConnected waits d; false when the connection dropped (or ctx ended) first.
-func (p *simPeer) waitWhileConnected(ctx context.Context, events event.Subscription, d time.Duration) bool {
+// waitWhileOpen waits d; false when the connection dropped (or ctx ended) first.
+func (p *simPeer) waitWhileOpen(ctx context.Context, drops int64, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
-	for {
+	for p.open(drops) {
 		select {
 		case <-ctx.Done():
 			return false
 		case <-t.C:
-			return p.connected()
-		case e := <-events.Out():
-			if dropped(e) {
-				return false
-			}
+			return p.open(drops)
+		case <-p.dropSignal:
 		}
 	}
-}
-
-// dropped: the connection to the anchor closed, even if another has opened since (only the
-// one the reservation was made on carries it).
-func dropped(e any) bool {
-	c, ok := e.(event.EvtPeerConnectednessChanged)
-	return ok && c.Connectedness != network.Connected
-}
-
-func (p *simPeer) connected() bool {
-	return p.h.Network().Connectedness(p.relay.ID) == network.Connected
+	return false
 }
 
 func (p *simPeer) failed(err error) {
@@ -459,20 +481,24 @@ func (p *simPeer) failed(err error) {
 	p.mu.Unlock()
 }
 
-// setReserved records the change and announces the circuit address (or its loss) as autorelay does.
+// setReserved records when the peer lost or regained its reservation.
 func (p *simPeer) setReserved(reserved bool) {
 	p.mu.Lock()
-	changed := p.reserved != reserved
-	p.reserved = reserved
-	if changed && reserved {
-		p.gainedAt = time.Now()
-	} else if changed {
-		p.lostAt = time.Now()
-	}
-	p.mu.Unlock()
-	if !changed {
+	defer p.mu.Unlock()
+	if p.reserved == reserved {
 		return
 	}
+	p.reserved = reserved
+	if reserved {
+		p.gainedAt = time.Now()
+	} else {
+		p.lostAt = time.Now()
+	}
+}
+
+// announce puts the circuit address in (or takes it out of) the host's addresses as autorelay
+// does: identify pushes the new signed record to the anchor.
+func (p *simPeer) announce(reserved bool) {
 	addrs := []ma.Multiaddr{}
 	if reserved {
 		addrs = p.circuit
@@ -480,14 +506,21 @@ func (p *simPeer) setReserved(reserved bool) {
 	_ = p.emitter.Emit(event.EvtAutoRelayAddrsUpdated{RelayAddrs: addrs})
 }
 
+// refused: the anchor answered the reservation with a status other than OK (the js client's
+// "reservation failed with status"), not a failure to get an answer.
+func refused(err error) bool {
+	var re client.ReservationError
+	return errors.As(err, &re) && re.Reason == "reservation failed"
+}
+
 // turnedAway: the anchor is up but shedding dials (AnchorMesh's turnedAway): a reset, or the
 // connection closed before the handshake finished. A refused connection (it is down) is not.
 func turnedAway(err error) bool {
-	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return true
 	}
 	text := err.Error()
-	return strings.Contains(text, "connection reset") || strings.Contains(text, "EOF")
+	return strings.Contains(text, "connection reset") || strings.Contains(text, "broken pipe") || strings.Contains(text, "EOF")
 }
 
 // jittered is AnchorMesh's jitter: anywhere from half the first backoff up to the whole backoff.
