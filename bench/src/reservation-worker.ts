@@ -1,5 +1,5 @@
 /**
- * A child process of the `capacity` and `reconnect-storm` benchmarks that holds many relay
+ * A child process of the `capacity` and `reconnect-storm-js` benchmarks that holds many relay
  * reservations on one anchor. Each simulated peer is the smallest libp2p node that can hold a
  * reservation (TCP, Noise, Yamux, the relay transport, identify and ping: no DHT, no autonat),
  * keeps its connection alive as the peer library does (a yamux ping every 30 s), and dials

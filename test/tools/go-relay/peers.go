@@ -3,9 +3,10 @@ package main
 // `go-relay peers --relay MULTIADDR --per-address N`: many go-libp2p peers in one process, each
 // holding a circuit-relay-v2 reservation on one anchor and taking it again whenever the
 // connection drops, with the redial policy of the peer library's AnchorMesh
-// (node-image/src/net/anchor-mesh.ts). It is the reconnect-storm benchmark's load generator with
-// `--generator go`: a js-libp2p peer costs the generator more CPU per rejoin than the anchor
-// spends on it, so on a 2-core machine js peers measure themselves; these measure the anchor.
+// (node-image/src/net/anchor-mesh.ts). It is the load of the reconnect-storm benchmark
+// (reconnect-storm-js keeps js peers): a js-libp2p peer costs the generator more CPU per rejoin
+// than the anchor spends on it, so on a 2-core machine js peers measure themselves; these measure
+// the anchor.
 //
 // Each peer dials from its own loopback source address (N peers per address, one address per
 // /24, as bench/src/reservation-worker.ts), so the anchor's per-host and per-network limits see
