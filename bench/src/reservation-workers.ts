@@ -77,9 +77,13 @@ export async function ask (worker: ReservationWorker, command: RejoinedCommand):
 export async function ask (worker: ReservationWorker, command: JoinCommand | RejoinedCommand): Promise<JoinAnswer | RejoinedAnswer> {
   const answer = new Promise<JoinAnswer | RejoinedAnswer>((resolve, reject) => {
     const onExit = (code: number | null): void => reject(new Error(`reservation worker exited with ${code}`))
+    // A worker that could not start (nice or the go binary missing) says why here, not as a crash.
+    const onError = (err: Error): void => reject(new Error(`reservation worker could not run: ${err.message}`))
     worker.child.once('exit', onExit)
+    worker.child.once('error', onError)
     worker.answers.once('line', line => {
       worker.child.off('exit', onExit)
+      worker.child.off('error', onError)
       resolve(JSON.parse(line) as JoinAnswer | RejoinedAnswer)
     })
   })

@@ -254,16 +254,17 @@ type simPeer struct {
 	circuit []ma.Multiaddr
 	// stop ends keep (the process exits with the peers running: stdin closed).
 	stop context.CancelFunc
-	// drops counts closed connections to the anchor (read off the event bus at once, so the bus
-	// never waits on this peer); dropSignal wakes whoever waits for one.
-	drops      atomic.Int64
+	// dropSignal wakes whoever waits on a connection when one to the anchor closes (the event bus
+	// is read at once, so it never waits on this peer).
 	dropSignal chan struct{}
 
 	mu       sync.Mutex
 	reserved bool
-	lostAt   time.Time
-	gainedAt time.Time
-	lastErr  error
+	// generation counts lost reservations (see announce).
+	generation uint64
+	lostAt     time.Time
+	gainedAt   time.Time
+	lastErr    error
 }
 
 // startPeer starts a peer and waits until it holds its first reservation (joinTimeout at most);
@@ -307,7 +308,6 @@ func startPeer(relay peer.AddrInfo, source net.IP) (*simPeer, error) {
 	go func() {
 		for e := range events.Out() {
 			if c, ok := e.(event.EvtPeerConnectednessChanged); ok && c.Connectedness != network.Connected {
-				p.drops.Add(1)
 				select {
 				case p.dropSignal <- struct{}{}:
 				default:
@@ -345,9 +345,8 @@ func (p *simPeer) keep(ctx context.Context, first chan struct{}) {
 	backoff, busy := initialBackoff, turnedAwayBackoff
 	var delay time.Duration
 	for pause(ctx, delay) {
-		// Drops counted from here on are this connection's (or the dial's own).
-		drops := p.drops.Load()
-		if err := p.connect(ctx); err != nil {
+		conn, err := p.connect(ctx)
+		if err != nil {
 			p.failed(err)
 			if turnedAway(err) {
 				delay = jittered(busy, turnedAwayBackoff)
@@ -359,33 +358,39 @@ func (p *simPeer) keep(ctx context.Context, first chan struct{}) {
 			continue
 		}
 		backoff, busy = initialBackoff, turnedAwayBackoff
-		p.holdReservation(ctx, drops, first)
+		p.holdReservation(ctx, conn, first)
 		first = nil
 		delay = jittered(backoff, initialBackoff)
 	}
 }
 
-func (p *simPeer) connect(ctx context.Context) error {
+// connect dials the anchor; the connection the reservation will ride on.
+func (p *simPeer) connect(ctx context.Context) (network.Conn, error) {
 	// The policy above is the only backoff: the swarm's own would fail the next dial at once.
 	if s, ok := p.h.Network().(*swarm.Swarm); ok {
 		s.Backoff().Clear(p.relay.ID)
 	}
 	ctx, cancel := context.WithTimeout(ctx, peerDialTimeout)
 	defer cancel()
-	return p.h.Connect(ctx, p.relay)
-}
-
-// open: the connection made after `drops` drops is still the one open.
-func (p *simPeer) open(drops int64) bool {
-	return p.drops.Load() == drops && p.h.Network().Connectedness(p.relay.ID) == network.Connected
+	if err := p.h.Connect(ctx, p.relay); err != nil {
+		return nil, err
+	}
+	for _, c := range p.h.Network().ConnsToPeer(p.relay.ID) {
+		if !c.IsClosed() {
+			return c, nil
+		}
+	}
+	return nil, errors.New("the connection closed as it opened: EOF")
 }
 
 // holdReservation reserves on the open connection (again after a failure, as the js client's
 // retry patch does) and keeps the reservation, renewed and pinged, until the connection drops.
-func (p *simPeer) holdReservation(ctx context.Context, drops int64, first chan struct{}) {
+func (p *simPeer) holdReservation(ctx context.Context, conn network.Conn, first chan struct{}) {
 	var retryDelay time.Duration
-	for p.open(drops) {
-		rsvp, err := client.Reserve(ctx, p.h, p.relay)
+	// The js client reserves on the connection it has and never dials for it.
+	reserveCtx := network.WithNoDial(ctx, "reserve")
+	for !conn.IsClosed() {
+		rsvp, err := client.Reserve(reserveCtx, p.h, p.relay)
 		if err != nil {
 			p.failed(err)
 			// The js client: up to 5 s after an answer that came too late (or any other failure),
@@ -399,30 +404,25 @@ func (p *simPeer) holdReservation(ctx context.Context, drops int64, first chan s
 				retryDelay = reserveRetryLate
 			}
 			wait := reserveRetryFloor + time.Duration(mathrand.Float64()*float64(retryDelay-reserveRetryFloor))
-			if !p.waitWhileOpen(ctx, drops, wait) {
+			if !p.waitWhileOpen(ctx, conn, wait) {
 				return
 			}
 			continue
 		}
 		retryDelay = 0
-		p.setReserved(true)
+		generation := p.setReserved(true)
 		if first != nil {
 			close(first)
 			first = nil
 		}
 		// A js peer announces its circuit address once its address manager (1 s) and identify
 		// push (1 s) have debounced it; the anchor asks it to identify meanwhile.
-		announce := time.AfterFunc(announceAfter, func() {
-			if p.open(drops) {
-				p.announce(true)
-			}
-		})
+		announce := time.AfterFunc(announceAfter, func() { p.announce(generation) })
 		renewIn := max(time.Until(rsvp.Expiration)-2*time.Minute, reserveRetryLate)
-		dropped := p.keepAlive(ctx, drops, renewIn)
+		dropped := p.keepAlive(ctx, conn, renewIn)
 		announce.Stop()
 		if dropped {
 			p.setReserved(false)
-			p.announce(false)
 			return
 		}
 	}
@@ -430,13 +430,13 @@ func (p *simPeer) holdReservation(ctx context.Context, drops int64, first chan s
 
 // keepAlive pings the anchor every pingEvery until renewIn has passed (false) or the connection
 // dropped (true); an unanswered ping closes the connection, as the library's ConnectionLiveness.
-func (p *simPeer) keepAlive(ctx context.Context, drops int64, renewIn time.Duration) bool {
+func (p *simPeer) keepAlive(ctx context.Context, conn network.Conn, renewIn time.Duration) bool {
 	renew := time.NewTimer(renewIn)
 	defer renew.Stop()
 	tick := time.NewTicker(jittered(pingEvery, pingEvery)) // the first within 15-30 s: a crowd that joined together pings apart
 	defer tick.Stop()
 	for {
-		if !p.open(drops) {
+		if conn.IsClosed() {
 			return true
 		}
 		select {
@@ -452,24 +452,24 @@ func (p *simPeer) keepAlive(ctx context.Context, drops int64, renewIn time.Durat
 			// The channel closes without a result when the time is up.
 			result, answered := <-ping.Ping(pctx, p.h, p.relay.ID)
 			cancel()
-			if (!answered || result.Error != nil) && p.open(drops) && ctx.Err() == nil {
+			if (!answered || result.Error != nil) && !conn.IsClosed() && ctx.Err() == nil {
 				closedUnanswered.Add(1)
-				_ = p.h.Network().ClosePeer(p.relay.ID)
+				_ = conn.Close()
 			}
 		}
 	}
 }
 
 // waitWhileOpen waits d; false when the connection dropped (or ctx ended) first.
-func (p *simPeer) waitWhileOpen(ctx context.Context, drops int64, d time.Duration) bool {
+func (p *simPeer) waitWhileOpen(ctx context.Context, conn network.Conn, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
-	for p.open(drops) {
+	for !conn.IsClosed() {
 		select {
 		case <-ctx.Done():
 			return false
 		case <-t.C:
-			return p.open(drops)
+			return !conn.IsClosed()
 		case <-p.dropSignal:
 		}
 	}
@@ -482,29 +482,39 @@ func (p *simPeer) failed(err error) {
 	p.mu.Unlock()
 }
 
-// setReserved records when the peer lost or regained its reservation.
-func (p *simPeer) setReserved(reserved bool) {
+// setReserved records when the peer lost or regained its reservation; losing it also takes the
+// circuit address out of the host's addresses. It returns the reservation's generation, which
+// a later announce must still match.
+func (p *simPeer) setReserved(reserved bool) uint64 {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.reserved == reserved {
-		return
+		return p.generation
 	}
 	p.reserved = reserved
 	if reserved {
 		p.gainedAt = time.Now()
 	} else {
 		p.lostAt = time.Now()
+		p.generation++
+		p.emit(nil)
+	}
+	return p.generation
+}
+
+// announce puts the circuit address in the host's addresses as autorelay does (identify pushes
+// the new signed record to the anchor), unless the reservation of that generation is gone.
+func (p *simPeer) announce(generation uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.reserved && p.generation == generation {
+		p.emit(p.circuit)
 	}
 }
 
-// announce puts the circuit address in (or takes it out of) the host's addresses as autorelay
-// does: identify pushes the new signed record to the anchor.
-func (p *simPeer) announce(reserved bool) {
-	addrs := []ma.Multiaddr{}
-	if reserved {
-		addrs = p.circuit
-	}
-	_ = p.emitter.Emit(event.EvtAutoRelayAddrsUpdated{RelayAddrs: addrs})
+// emit, with p.mu held: the order of the events is the order of the changes.
+func (p *simPeer) emit(addrs []ma.Multiaddr) {
+	_ = p.emitter.Emit(event.EvtAutoRelayAddrsUpdated{RelayAddrs: append([]ma.Multiaddr{}, addrs...)})
 }
 
 // refused: the anchor answered the reservation with a status other than OK (the js client's
@@ -517,11 +527,11 @@ func refused(err error) bool {
 // turnedAway: the anchor is up but shedding dials (AnchorMesh's turnedAway): a reset, or the
 // connection closed before the handshake finished. A refused connection (it is down) is not.
 func turnedAway(err error) bool {
-	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+	if errors.Is(err, syscall.ECONNRESET) || errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return true
 	}
 	text := err.Error()
-	return strings.Contains(text, "connection reset") || strings.Contains(text, "broken pipe") || strings.Contains(text, "EOF")
+	return strings.Contains(text, "connection reset") || strings.Contains(text, "EOF")
 }
 
 // jittered is AnchorMesh's jitter: anywhere from half the first backoff up to the whole backoff.
