@@ -18,14 +18,10 @@ export interface PublisherNode {
 }
 
 /**
- * Just after a reservation the peer has not yet taken its circuit address: a js-libp2p peer signs
- * a record with it once its address manager's 1 s debounce has passed, and pushes it (identify
- * push) a second later. It is asked to identify once in between, unless its record names one by
- * then, so that it is findable about a second after it joins. Asking sooner as well (at 0.1 and
- * 0.4 s) only got the old record back, and cost a restarted anchor a quarter of its CPU per
- * rejoin (docs/BENCHMARKS.md, reconnect storm).
+ * Just after a reservation the peer has not yet taken its circuit address (and then pushes it
+ * after a debounce): it is asked to identify at these delays until its record names one.
  */
-const ASK_AFTER_RESERVATION_MS = [1_200] as const
+const ASK_AFTER_RESERVATION_MS = [100, 400, 1_200] as const
 /** One peer's record is put at most this often (each identify push may carry a new one). */
 const MIN_PUT_INTERVAL_MS = 10_000
 /** Otherwise a peer is asked at most this often (a record half-way to stale). */
