@@ -26,6 +26,28 @@ const ASK_AFTER_RESERVATION_MS = [100, 400, 1_200] as const
 const MIN_PUT_INTERVAL_MS = 10_000
 /** Otherwise a peer is asked at most this often (a record half-way to stale). */
 const ASK_AGAIN_AFTER_MS = 60_000
+/**
+ * A put no other anchor took (a fleet of one, or a DHT not yet warm after a restart) is tried
+ * again after this, doubling up to half the refresh interval; not at each identify, which in a
+ * fleet of one would put every record again at every push.
+ */
+const FAILED_PUT_RETRY_MS = 60_000
+/** How often the refresh loop looks for records due (at most; a quarter of the refresh interval if shorter). */
+const REFRESH_TICK_MS = 30_000
+
+/** What was last put for one reserved peer. */
+interface Published {
+  readonly peer: PeerId
+  /** The record's sequence number; undefined forces the next put. */
+  readonly seq?: bigint
+  /** Its addresses, in order: a newer record naming the same ones waits for the refresh. */
+  readonly addresses?: string
+  readonly at: number
+  /** Puts in a row that no other anchor took. */
+  readonly failures: number
+}
+
+const addressesOf = (record: VerifiedPeerRecord): string => record.multiaddrs.map(a => a.toString()).sort().join(' ')
 
 export interface RecordPublisherInit {
   /** Re-publish each reserved peer's record this often (anchors that restarted lost theirs). */
@@ -48,14 +70,13 @@ export interface RecordPublisherComponents {
  * Puts the signed records of the peers reserved on this anchor into the DHT directory, so any
  * operator's anchors and peers can find them without NATS. The record is the peer's own (it
  * signs one in every identify; go-libp2p peers too), so this anchor only carries it: it is
- * published once it names a circuit address through this anchor, again when the peer signs a
- * newer one, and every `refreshMs` while the reservation lasts.
+ * published once it names a circuit address through this anchor, again when the peer signs one
+ * naming other addresses, and every `refreshMs` while the reservation lasts (the latest then).
  */
 export class RecordPublisher {
   private readonly init: RecordPublisherInit
   private readonly components: RecordPublisherComponents
-  /** What was last put for each reserved peer; `seq` undefined forces the next put. */
-  private readonly published = new Map<string, { peer: PeerId, seq?: bigint, at: number }>()
+  private readonly published = new Map<string, Published>()
   private readonly queue = new Map<string, PeerId>()
   /** Puts held back by {@link MIN_PUT_INTERVAL_MS}, by peer. */
   private readonly later = new Map<string, ReturnType<typeof setTimeout>>()
@@ -73,7 +94,7 @@ export class RecordPublisher {
 
   start (): void {
     this.components.node.addEventListener('peer:identify', this.onIdentify)
-    this.timer = setInterval(() => { this.refresh() }, Math.max(1_000, Math.round(this.init.refreshMs / 4)))
+    this.timer = setInterval(() => { this.refresh() }, Math.max(1_000, Math.min(REFRESH_TICK_MS, Math.round(this.init.refreshMs / 4))))
     this.timer.unref?.()
   }
 
@@ -89,6 +110,8 @@ export class RecordPublisher {
   /** A peer reserved here: publish its record, and ask it for one that names this anchor until it does. */
   reserved (peer: PeerId): void {
     this.schedule(peer)
+    // A renewal: its record is in hand already.
+    if (this.published.get(peer.toString())?.seq != null) return
     for (const delay of ASK_AFTER_RESERVATION_MS) {
       const timer = setTimeout(() => { void this.askIfUnpublished(peer) }, delay)
       timer.unref?.()
@@ -116,14 +139,19 @@ export class RecordPublisher {
     this.queue.delete(peer.toString())
   }
 
-  /** Records put `refreshMs` ago or more are put again, whether or not they changed. */
+  /** Records put `refreshMs` ago or more are put again, whether or not they changed; failed puts after their backoff. */
   private refresh (): void {
     const now = Date.now()
     for (const [id, entry] of this.published) {
-      if (now - entry.at < this.init.refreshMs) continue
-      this.published.set(id, { peer: entry.peer, at: entry.at })
+      if (entry.seq == null || now - entry.at < this.dueAfter(entry)) continue
+      this.published.set(id, { peer: entry.peer, at: entry.at, failures: entry.failures })
       this.schedule(entry.peer)
     }
+  }
+
+  private dueAfter (entry: Published): number {
+    if (entry.failures === 0) return this.init.refreshMs
+    return Math.min(FAILED_PUT_RETRY_MS * 2 ** (entry.failures - 1), this.init.refreshMs / 2)
   }
 
   private pump (): void {
@@ -146,6 +174,10 @@ export class RecordPublisher {
     if (record != null && Date.now() - record.signedAt > MAX_PEER_RECORD_AGE_MS / 2 && this.mayAsk(id)) record = await this.reidentify(peer) ?? record
     const last = this.published.get(id)
     if (record == null || (last?.seq != null && last.seq >= record.seq)) return
+    // Signed anew over the same addresses (the library pushes one ~2 s after the answer to our ask):
+    // nothing new for a lookup, and the refresh puts the latest.
+    const addresses = addressesOf(record)
+    if (last?.seq != null && last.addresses === addresses) return
     // A peer that signs new records all the time gets one put per interval: the latest, once it is up.
     if (last?.seq != null && Date.now() - last.at < MIN_PUT_INTERVAL_MS) {
       if (!this.later.has(id)) {
@@ -167,8 +199,8 @@ export class RecordPublisher {
       this.components.log.debug({ peer: id, err: (err as Error).message }, 'could not publish the peer record')
     }
     if (!this.components.isReserved(peer)) return
-    // A put that reached no other anchor (stored here only) is tried again at the next refresh.
-    this.published.set(id, { peer, ...(stored > 0 ? { seq: record.seq } : {}), at: stored > 0 ? Date.now() : Date.now() - this.init.refreshMs / 2 })
+    // A put that reached no other anchor (stored here only) is tried again after its backoff (see refresh).
+    this.published.set(id, { peer, seq: record.seq, addresses, at: Date.now(), failures: stored > 0 ? 0 : (last?.failures ?? 0) + 1 })
     this.components.onPublished(stored > 0 ? 'stored' : 'failed')
   }
 
