@@ -12,8 +12,9 @@ package main
 // /24, as bench/src/reservation-worker.ts), so the anchor's per-host and per-network limits see
 // hosts on many networks. Like a library peer it speaks TCP, /noise and /yamux/1.0.0 only, runs
 // identify and ping, pings its anchor every 30 s (yamux's own keepalive off, as the library's
-// ConnectionLiveness) and closes a connection whose ping goes unanswered for 10 s, and announces
-// its circuit address once reserved (identify push, as hold.go).
+// ConnectionLiveness) and closes a connection whose ping goes unanswered for 10 s. Its signed
+// record names its circuit address as soon as it holds a reservation, and it pushes a record
+// again 2 s later, as a library peer does (see holdReservation).
 //
 // It speaks the JSON-line protocol of reservation-worker.ts in rejoin mode on stdin and stdout:
 //
@@ -50,6 +51,7 @@ import (
 	"github.com/libp2p/go-libp2p/core/host"
 	"github.com/libp2p/go-libp2p/core/network"
 	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/protocol"
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/net/swarm"
@@ -75,7 +77,7 @@ const (
 	reserveRetryLate    = 5 * time.Second  // after an answer that came too late
 	reserveRetryRefused = 30 * time.Second // after a refusal
 	reserveRetryMaximum = 60 * time.Second
-	announceAfter       = 2 * time.Second
+	resignAfter         = 2 * time.Second
 	pingEvery           = 30 * time.Second // PEER_LIVENESS
 	pingTimeout         = 10 * time.Second
 	joinConcurrency     = 8
@@ -265,6 +267,8 @@ type simPeer struct {
 	lostAt     time.Time
 	gainedAt   time.Time
 	lastErr    error
+	// resigned: whether resignProtocol is handled now.
+	resigned bool
 }
 
 // startPeer starts a peer and waits until it holds its first reservation (joinTimeout at most);
@@ -410,17 +414,26 @@ func (p *simPeer) holdReservation(ctx context.Context, conn network.Conn, first 
 			continue
 		}
 		retryDelay = 0
-		generation := p.setReserved(true)
+		generation, gained := p.setReserved(true)
 		if first != nil {
 			close(first)
 			first = nil
 		}
-		// A js peer announces its circuit address once its address manager (1 s) and identify
-		// push (1 s) have debounced it; the anchor asks it to identify meanwhile.
-		announce := time.AfterFunc(announceAfter, func() { p.announce(generation) })
-		renewIn := max(time.Until(rsvp.Expiration)-2*time.Minute, reserveRetryLate)
+		// A library peer's identify answer names its circuit address as soon as it holds the
+		// reservation (the anchor asks at 0.1 s and puts that record); about 2 s later, once its
+		// address manager (1 s) and identify push (1 s) have debounced the change, it pushes a
+		// record signed anew over the same addresses. go-libp2p pushes on a change only: the
+		// address at once, and a protocol toggled at 2 s for the second push.
+		var resign *time.Timer
+		if gained {
+			p.announce(generation)
+			resign = time.AfterFunc(resignAfter, func() { p.resign(generation) })
+		}
+		renewIn := max(time.Until(rsvp.Expiration)-renewBefore, reserveRetryLate)
 		dropped := p.keepAlive(ctx, conn, renewIn)
-		announce.Stop()
+		if resign != nil {
+			resign.Stop()
+		}
 		if dropped {
 			p.setReserved(false)
 			return
@@ -484,12 +497,12 @@ func (p *simPeer) failed(err error) {
 
 // setReserved records when the peer lost or regained its reservation; losing it also takes the
 // circuit address out of the host's addresses. It returns the reservation's generation, which
-// a later announce must still match.
-func (p *simPeer) setReserved(reserved bool) uint64 {
+// a later announce must still match, and whether this changed it (not a renewal).
+func (p *simPeer) setReserved(reserved bool) (uint64, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.reserved == reserved {
-		return p.generation
+		return p.generation, false
 	}
 	p.reserved = reserved
 	if reserved {
@@ -499,7 +512,7 @@ func (p *simPeer) setReserved(reserved bool) uint64 {
 		p.generation++
 		p.emit(nil)
 	}
-	return p.generation
+	return p.generation, true
 }
 
 // announce puts the circuit address in the host's addresses as autorelay does (identify pushes
@@ -510,6 +523,25 @@ func (p *simPeer) announce(generation uint64) {
 	if p.reserved && p.generation == generation {
 		p.emit(p.circuit)
 	}
+}
+
+// resignProtocol is toggled to make go-libp2p's identify push again (see holdReservation); the
+// anchor handles that push as the library's: verify the record, find no new address, no put.
+const resignProtocol = protocol.ID("/meganet/storm-sim/resign/1.0.0")
+
+// resign pushes the peer's record to the anchor again, unless the reservation of that generation is gone.
+func (p *simPeer) resign(generation uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.reserved || p.generation != generation {
+		return
+	}
+	if p.resigned {
+		p.h.RemoveStreamHandler(resignProtocol)
+	} else {
+		p.h.SetStreamHandler(resignProtocol, func(s network.Stream) { _ = s.Reset() })
+	}
+	p.resigned = !p.resigned
 }
 
 // emit, with p.mu held: the order of the events is the order of the changes.

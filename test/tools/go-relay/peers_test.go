@@ -10,12 +10,19 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/libp2p/go-libp2p"
+	"github.com/libp2p/go-libp2p/core/event"
+	"github.com/libp2p/go-libp2p/core/peer"
+	"github.com/libp2p/go-libp2p/core/peerstore"
+	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/client"
 	pbv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/pb"
+	ma "github.com/multiformats/go-multiaddr"
 )
 
 func TestTurnedAwayIsAResetOrAnEndMidHandshakeNotARefusal(t *testing.T) {
@@ -76,4 +83,72 @@ func TestOnlyAnAnswerOtherThanOKIsARefusedReservation(t *testing.T) {
 	if refused(io.EOF) {
 		t.Error("a closed stream is a refusal")
 	}
+}
+
+// As a library peer, the record names the circuit address as soon as the reservation is held, and
+// a second push 2 s later re-sends it (resign toggles a protocol); neither outlives its reservation.
+func TestTheRecordNamesTheCircuitAtOnceAndIsPushedAgainForItsReservationOnly(t *testing.T) {
+	// As startPeer: a private host takes its relay addresses as its own.
+	h, err := libp2p.New(libp2p.NoListenAddrs, libp2p.EnableRelay(), libp2p.ForceReachabilityPrivate(), libp2p.DisableMetrics())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	emitter, err := h.EventBus().Emitter(new(event.EvtAutoRelayAddrsUpdated), eventbus.Stateful)
+	if err != nil {
+		t.Fatal(err)
+	}
+	anchor := "12D3KooWJWoaqZhDaoEFshF7Rh1bpY9ohihFhzcW6d69Lr2NASuq"
+	circuit := ma.StringCast("/ip4/127.0.0.1/tcp/4001/p2p/" + anchor + "/p2p-circuit")
+	p := &simPeer{h: h, emitter: emitter, circuit: []ma.Multiaddr{circuit}}
+	recordNames := func(want bool) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		for {
+			named := false
+			if cab, ok := peerstore.GetCertifiedAddrBook(h.Peerstore()); ok {
+				if env := cab.GetPeerRecord(h.ID()); env != nil {
+					if rec, err := env.Record(); err == nil {
+						for _, a := range rec.(*peer.PeerRecord).Addrs {
+							named = named || a.Equal(circuit)
+						}
+					}
+				}
+			}
+			if named == want {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the signed record names the circuit address: %v, want %v", named, want)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	handles := func() bool { return slices.Contains(h.Mux().Protocols(), resignProtocol) }
+
+	generation, gained := p.setReserved(true)
+	if !gained {
+		t.Fatal("a first reservation is not a gain")
+	}
+	if _, again := p.setReserved(true); again {
+		t.Fatal("a renewal counts as a gain")
+	}
+	p.announce(generation)
+	recordNames(true)
+	p.resign(generation)
+	if !handles() {
+		t.Fatal("resign did not change the protocols (no push)")
+	}
+	p.resign(generation)
+	if handles() {
+		t.Fatal("a second resign did not change the protocols back")
+	}
+	p.setReserved(false)
+	recordNames(false)
+	p.announce(generation)
+	p.resign(generation)
+	if handles() {
+		t.Fatal("a resign outlived its reservation")
+	}
+	recordNames(false)
 }
