@@ -1,9 +1,10 @@
-import { identify } from '@libp2p/identify'
+import { identify, identifyPush } from '@libp2p/identify'
+import { RecordEnvelope } from '@libp2p/peer-record'
 import { multiaddr } from '@multiformats/multiaddr'
 import { afterEach, describe, expect, it } from 'vitest'
 import { loopbackNode } from './loopback-node.fixture.js'
-import type { Identify } from '@libp2p/identify'
-import type { Connection, Libp2p } from '@libp2p/interface'
+import type { Identify, IdentifyPush } from '@libp2p/identify'
+import type { Connection, IdentifyResult, Libp2p } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 
 type Node = Libp2p<{ identify: Identify }>
@@ -41,5 +42,31 @@ describe('the identify signed-record patch (patches/README.md)', () => {
     const changed = (await dialer.services.identify.identify(connection)).signedPeerRecord
     expect(changed?.seq).toBeGreaterThan(first as bigint)
     expect(changed?.addresses).toHaveLength(2)
+  })
+
+  it('pushes the record it answered with, and its receiver does not check that signature again', async () => {
+    const services = { identify: identify({ runOnConnectionOpen: false }), identifyPush: identifyPush({ debounce: 10 }) }
+    const [anchor, peer] = [await loopbackNode<{ identify: Identify, identifyPush: IdentifyPush }>(services), await loopbackNode<{ identify: Identify, identifyPush: IdentifyPush }>(services)]
+    nodes.push(anchor, peer)
+    const connection = await anchor.dial(peer.getMultiaddrs()[0] as Multiaddr)
+    const answered = await anchor.services.identify.identify(connection)
+    // As a joining peer does: it learns that the anchor takes pushes.
+    await peer.services.identify.identify(peer.getConnections(anchor.peerId)[0] as Connection)
+    const stored = (await anchor.peerStore.get(peer.peerId)).peerRecordEnvelope
+    const certify = RecordEnvelope.openAndCertify
+    let certified = 0
+    RecordEnvelope.openAndCertify = async (...args) => { certified++; return await certify.apply(RecordEnvelope, args) }
+    try {
+      // A new protocol changes the peer's identify, not its addresses: it pushes.
+      const pushed = new Promise<IdentifyResult>(resolve => { anchor.addEventListener('peer:identify', event => { resolve(event.detail) }, { once: true }) })
+      await peer.handle('/meganet/test/1.0.0', () => {})
+      const result = await pushed
+      // Unpatched, the push carried a record signed anew (a newer sequence number), checked on arrival.
+      expect(result.signedPeerRecord?.seq).toBe(answered.signedPeerRecord?.seq)
+      expect((await anchor.peerStore.get(peer.peerId)).peerRecordEnvelope).toEqual(stored)
+      expect(certified).toBe(0)
+    } finally {
+      RecordEnvelope.openAndCertify = certify
+    }
   })
 })
