@@ -143,7 +143,7 @@ export class RecordPublisher {
   private refresh (): void {
     const now = Date.now()
     for (const [id, entry] of this.published) {
-      if (entry.seq == null || now - entry.at < this.dueAfter(entry)) continue
+      if (now - entry.at < this.dueAfter(entry)) continue
       this.published.set(id, { peer: entry.peer, at: entry.at, failures: entry.failures })
       this.schedule(entry.peer)
     }
