@@ -38,6 +38,27 @@ describe('ConnectionLiveness', () => {
     liveness.stop()
   })
 
+  it('lists the connections once per round, and pings one that came mid-round in the next', async () => {
+    const connections = Array.from({ length: 8 }, (_, i) => connection(i))
+    const pinged: string[] = []
+    let listed = 0
+    const liveness = new ConnectionLiveness({
+      getConnections: () => { listed++; return [...connections] },
+      services: { ping: { ping: async (peer) => { pinged.push(peer.toString()); return await Promise.resolve(1) } } }
+    }, { intervalMs: 1_000, timeoutMs: 500, log })
+    liveness.start()
+    await vi.advanceTimersByTimeAsync(500)
+    connections.push(connection(8))
+    await vi.advanceTimersByTimeAsync(500)
+    // One round of four ticks: one list, not four; the newcomer is not in it.
+    expect(listed).toBe(1)
+    expect(pinged).not.toContain('peer-8')
+    await vi.advanceTimersByTimeAsync(1_000)
+    expect(listed).toBe(2)
+    expect(pinged).toContain('peer-8')
+    liveness.stop()
+  })
+
   it('closes a connection that does not answer, not one whose peer lacks the ping protocol', async () => {
     const [silent, noPing] = [connection(1), connection(2)]
     let unanswered = 0

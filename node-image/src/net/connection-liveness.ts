@@ -71,6 +71,12 @@ export class ConnectionLiveness {
   private readonly log: Logger
   private readonly onUnanswered: () => void
   private timer?: ReturnType<typeof setInterval>
+  /**
+   * The connections of the current round, listed once per round rather than every tick (at
+   * 10,000 connections, four lists a second were 1% of an anchor's time in a reconnect storm).
+   * Weakly held: a connection closed mid-round is not kept in memory until the round ends.
+   */
+  private round: Array<WeakRef<Connection>> = []
   private cursor = 0
   /** Connections the current round still owes a ping, as a fraction carried between ticks. */
   private owed = 0
@@ -97,15 +103,17 @@ export class ConnectionLiveness {
   }
 
   private tick (): void {
-    const connections = this.node.getConnections()
-    if (connections.length === 0) return
-    this.owed += connections.length * this.tickMs / this.intervalMs
+    if (this.cursor >= this.round.length) {
+      this.round = this.node.getConnections().map(connection => new WeakRef(connection))
+      this.cursor = 0
+      if (this.round.length === 0) return
+    }
+    this.owed += this.round.length * this.tickMs / this.intervalMs
     const batch = Math.floor(this.owed)
     this.owed -= batch
-    for (let i = 0; i < batch; i++) {
-      this.cursor = (this.cursor + 1) % connections.length
-      const connection = connections[this.cursor]
-      if (connection != null && connection.status === 'open') void this.check(connection)
+    for (const end = Math.min(this.round.length, this.cursor + batch); this.cursor < end; this.cursor++) {
+      const connection = this.round[this.cursor]?.deref()
+      if (connection?.status === 'open') void this.check(connection)
     }
   }
 
