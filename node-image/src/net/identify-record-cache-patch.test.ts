@@ -1,6 +1,7 @@
 import { identify, identifyPush } from '@libp2p/identify'
 import { RecordEnvelope } from '@libp2p/peer-record'
 import { multiaddr } from '@multiformats/multiaddr'
+import * as varint from 'uint8-varint'
 import { afterEach, describe, expect, it } from 'vitest'
 import { loopbackNode } from './loopback-node.fixture.js'
 import type { Identify, IdentifyPush } from '@libp2p/identify'
@@ -68,5 +69,27 @@ describe('the identify signed-record patch (patches/README.md)', () => {
     } finally {
       RecordEnvelope.openAndCertify = certify
     }
+  })
+
+  it('still certifies any other envelope: a broken signature pushed over a certified record is refused', async () => {
+    const services = { identify: identify({ runOnConnectionOpen: false }), identifyPush: identifyPush() }
+    const [anchor, peer] = [await loopbackNode<{ identify: Identify, identifyPush: IdentifyPush }>(services), await loopbackNode<{ identify: Identify, identifyPush: IdentifyPush }>(services)]
+    nodes.push(anchor, peer)
+    await anchor.services.identify.identify(await anchor.dial(peer.getMultiaddrs()[0] as Multiaddr))
+    const stored = (await anchor.peerStore.get(peer.peerId)).peerRecordEnvelope as Uint8Array
+    // The envelope's last field is its signature.
+    const tampered = stored.slice()
+    tampered[tampered.length - 1] = (tampered.at(-1) as number) ^ 1
+    let identified = 0
+    anchor.addEventListener('peer:identify', () => { identified++ })
+    // An identify push by hand: the Identify message's field 8 (signedPeerRecord), length-prefixed.
+    const message = Uint8Array.from([0x42, ...varint.encode(tampered.length), ...tampered])
+    const stream = await peer.dialProtocol(anchor.peerId, '/ipfs/id/push/1.0.0')
+    stream.send(Uint8Array.from([...varint.encode(message.length), ...message]))
+    await stream.close()
+    // Certifying takes a millisecond or so; an envelope taken unchecked would be stored by now.
+    await new Promise(resolve => setTimeout(resolve, 500))
+    expect(identified).toBe(0)
+    expect((await anchor.peerStore.get(peer.peerId)).peerRecordEnvelope).toEqual(stored)
   })
 })
