@@ -20,23 +20,39 @@ interface FakePeer {
 }
 
 /** The anchor's libp2p node as the publisher sees it, counting identify asks and DHT puts. */
-function fakeNode (anchor: PeerId, peer: FakePeer, init: { storedBy: number }): PublisherNode & { asks: number, puts: Uint8Array[], push: (envelope: Uint8Array) => void } {
+interface FakeNodeInit {
+  readonly storedBy: number
+  /** Each put waits for this before it answers. */
+  readonly gate?: () => Promise<void>
+}
+
+function fakeNode (anchor: PeerId, peer: FakePeer, init: FakeNodeInit): PublisherNode & { asks: number, gets: number, puts: Uint8Array[], putsAtOnce: number, push: (envelope: Uint8Array) => void } {
   const listeners = new Set<(event: CustomEvent<IdentifyResult>) => void>()
+  let running = 0
   const identified = (): void => {
     for (const listener of listeners) listener(new CustomEvent('peer:identify', { detail: { peerId: peer.id } as unknown as IdentifyResult }))
   }
   const node = {
     peerId: anchor,
     asks: 0,
+    gets: 0,
     puts: [] as Uint8Array[],
-    peerStore: { get: async () => await Promise.resolve({ peerRecordEnvelope: peer.envelope }) } as unknown as PublisherNode['peerStore'],
+    /** The most puts that ran at the same time. */
+    putsAtOnce: 0,
+    peerStore: { get: async () => { node.gets++; return await Promise.resolve({ peerRecordEnvelope: peer.envelope }) } } as unknown as PublisherNode['peerStore'],
     getConnections: () => [{}],
     services: {
       dht: {
         async * put (_key: Uint8Array, value: Uint8Array) {
           node.puts.push(value)
-          await Promise.resolve()
-          for (let i = 0; i < init.storedBy; i++) yield { name: 'PEER_RESPONSE', messageName: 'PUT_VALUE' }
+          running++
+          node.putsAtOnce = Math.max(node.putsAtOnce, running)
+          try {
+            await (init.gate?.() ?? Promise.resolve())
+            for (let i = 0; i < init.storedBy; i++) yield { name: 'PEER_RESPONSE', messageName: 'PUT_VALUE' }
+          } finally {
+            running--
+          }
         }
       },
       identify: {
@@ -62,13 +78,13 @@ async function record (peer: FakePeer, addresses: string[]): Promise<Uint8Array>
   return (await RecordEnvelope.seal(signed, peer.key)).marshal()
 }
 
-async function setup (storedBy: number): Promise<{ publisher: RecordPublisher, node: ReturnType<typeof fakeNode>, peer: FakePeer, circuit: string }> {
+async function setup (storedBy: number, gate?: () => Promise<void>): Promise<{ publisher: RecordPublisher, node: ReturnType<typeof fakeNode>, peer: FakePeer, circuit: string }> {
   const anchorKey = await generateKeyPair('Ed25519')
   const anchor = peerIdFromPrivateKey(anchorKey)
   const key = await generateKeyPair('Ed25519')
   const peer: FakePeer = { key, id: peerIdFromPrivateKey(key) }
   const circuit = `/ip4/192.0.2.1/tcp/4001/p2p/${anchor.toString()}/p2p-circuit`
-  const node = fakeNode(anchor, peer, { storedBy })
+  const node = fakeNode(anchor, peer, { storedBy, ...(gate != null ? { gate } : {}) })
   const publisher = new RecordPublisher({ refreshMs: REFRESH_MS, concurrency: 4, timeoutMs: 30_000 },
     { node, isReserved: () => true, onPublished: () => {}, log: createLogger('silent') })
   publisher.start()
@@ -130,6 +146,44 @@ describe('RecordPublisher', () => {
     expect(node.puts.length).toBe(2)
     await vi.advanceTimersByTimeAsync(30_000)
     expect(node.puts.length).toBe(3)
+    publisher.stop()
+  })
+
+  it('never runs two puts of one peer at once: a record that comes during a put goes after it', async () => {
+    let open = (): void => {}
+    const { publisher, node, peer, circuit } = await setup(1, async () => { await new Promise<void>(resolve => { open = resolve }) })
+    peer.envelope = await record(peer, [circuit])
+    publisher.reserved(peer.id)
+    await vi.advanceTimersByTimeAsync(10)
+    const moved = await record(peer, [circuit, '/ip4/198.51.100.7/tcp/4001'])
+    node.push(moved)
+    await vi.advanceTimersByTimeAsync(2_000)
+    expect(node.puts.length).toBe(1)
+    open()
+    // The newer record waits out the 10 s between puts of one peer, then goes.
+    await vi.advanceTimersByTimeAsync(10_000)
+    open()
+    await vi.advanceTimersByTimeAsync(10)
+    expect({ puts: node.puts.length, last: node.puts.at(-1), putsAtOnce: node.putsAtOnce }).toEqual({ puts: 2, last: moved, putsAtOnce: 1 })
+    publisher.stop()
+  })
+
+  it('sets no ask timers for a renewal, and backs off a refresh that finds no record naming this anchor', async () => {
+    const { publisher, node, peer, circuit } = await setup(1)
+    peer.envelope = await record(peer, [circuit])
+    publisher.reserved(peer.id)
+    await vi.advanceTimersByTimeAsync(2_000)
+    const timers = vi.getTimerCount()
+    publisher.reserved(peer.id)
+    expect(vi.getTimerCount()).toBe(timers)
+    // The peer's record no longer names this anchor when the refresh comes due.
+    node.push(await record(peer, ['/ip4/198.51.100.7/tcp/4001']))
+    await vi.advanceTimersByTimeAsync(REFRESH_MS)
+    const gets = node.gets
+    // Every 30 s tick would read it 10 times in 5 minutes; backing off from 1 min, 3 at most.
+    await vi.advanceTimersByTimeAsync(5 * 60_000)
+    expect(node.gets - gets).toBeLessThanOrEqual(3)
+    expect(node.puts.length).toBe(1)
     publisher.stop()
   })
 })

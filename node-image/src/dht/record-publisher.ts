@@ -78,6 +78,9 @@ export class RecordPublisher {
   private readonly components: RecordPublisherComponents
   private readonly published = new Map<string, Published>()
   private readonly queue = new Map<string, PeerId>()
+  /** Peers with a put running, and those of them due another once it is done (never two puts of one peer at once). */
+  private readonly publishing = new Set<string>()
+  private readonly again = new Set<string>()
   /** Puts held back by {@link MIN_PUT_INTERVAL_MS}, by peer. */
   private readonly later = new Map<string, ReturnType<typeof setTimeout>>()
   /** When each peer was last asked to renew its record: its answer schedules a publish, which must not ask again at once. */
@@ -137,6 +140,7 @@ export class RecordPublisher {
     this.published.delete(peer.toString())
     this.asked.delete(peer.toString())
     this.queue.delete(peer.toString())
+    this.again.delete(peer.toString())
   }
 
   /** Records put `refreshMs` ago or more are put again, whether or not they changed; failed puts after their backoff. */
@@ -158,9 +162,13 @@ export class RecordPublisher {
     while (this.running < this.init.concurrency && this.queue.size > 0) {
       const [id, peer] = this.queue.entries().next().value as [string, PeerId]
       this.queue.delete(id)
+      if (this.publishing.has(id)) { this.again.add(id); continue }
+      this.publishing.add(id)
       this.running++
       void this.publish(peer).finally(() => {
         this.running--
+        this.publishing.delete(id)
+        if (this.again.delete(id)) this.schedule(peer)
         this.pump()
       })
     }
@@ -173,9 +181,14 @@ export class RecordPublisher {
     // A record half-way to stale is renewed: js-libp2p peers sign a fresh one when asked to identify.
     if (record != null && Date.now() - record.signedAt > MAX_PEER_RECORD_AGE_MS / 2 && this.mayAsk(id)) record = await this.reidentify(peer) ?? record
     const last = this.published.get(id)
-    if (record == null || (last?.seq != null && last.seq >= record.seq)) return
-    // Signed anew over the same addresses (the library pushes one ~2 s after the answer to our ask):
-    // nothing new for a lookup, and the refresh puts the latest.
+    if (record == null) {
+      // A forced refresh that found no record naming this anchor: tried again after a backoff, not at every tick.
+      if (last != null && last.seq == null) this.published.set(id, { ...last, at: Date.now(), failures: last.failures + 1 })
+      return
+    }
+    if (last?.seq != null && last.seq >= record.seq) return
+    // Signed anew over the same addresses (a peer whose signed record outlived its cache, a client
+    // that signs one per message): nothing new for a lookup, and the refresh puts the latest.
     const addresses = addressesOf(record)
     if (last?.seq != null && last.addresses === addresses) return
     // A peer that signs new records all the time gets one put per interval: the latest, once it is up.
