@@ -13,7 +13,7 @@ package main
 // hosts on many networks. Like a library peer it speaks TCP, /noise and /yamux/1.0.0 only, runs
 // identify and ping, pings its anchor every 30 s (yamux's own keepalive off, as the library's
 // ConnectionLiveness) and closes a connection whose ping goes unanswered for 10 s. Its signed
-// record names its circuit address as soon as it holds a reservation, and it pushes a record
+// record names its circuit address as soon as it holds a reservation, and it pushes its record
 // again 2 s later, as a library peer does (see holdReservation).
 //
 // It speaks the JSON-line protocol of reservation-worker.ts in rejoin mode on stdin and stdout:
@@ -77,7 +77,7 @@ const (
 	reserveRetryLate    = 5 * time.Second  // after an answer that came too late
 	reserveRetryRefused = 30 * time.Second // after a refusal
 	reserveRetryMaximum = 60 * time.Second
-	resignAfter         = 2 * time.Second
+	repushAfter         = 2 * time.Second
 	pingEvery           = 30 * time.Second // PEER_LIVENESS
 	pingTimeout         = 10 * time.Second
 	joinConcurrency     = 8
@@ -267,8 +267,8 @@ type simPeer struct {
 	lostAt     time.Time
 	gainedAt   time.Time
 	lastErr    error
-	// resigned: whether resignProtocol is handled now.
-	resigned bool
+	// repushed: whether repushProtocol is handled now.
+	repushed bool
 }
 
 // startPeer starts a peer and waits until it holds its first reservation (joinTimeout at most);
@@ -420,19 +420,21 @@ func (p *simPeer) holdReservation(ctx context.Context, conn network.Conn, first 
 			first = nil
 		}
 		// A library peer's identify answer names its circuit address as soon as it holds the
-		// reservation (the anchor asks at 0.1 s and puts that record); about 2 s later, once its
-		// address manager (1 s) and identify push (1 s) have debounced the change, it pushes a
-		// record signed anew over the same addresses. go-libp2p pushes on a change only: the
-		// address at once, and a protocol toggled at 2 s for the second push.
-		var resign *time.Timer
+		// reservation: the anchor asks it at 0.1 s (a stream the anchor opens) and puts that
+		// record. About 2 s later, once its address manager (1 s) and identify push (1 s) have
+		// debounced the change, it pushes the same record again. go-libp2p pushes on a change
+		// only: the new address at once (so here the record reaches the anchor in a push, a stream
+		// the peer opens, and the anchor finds no need to ask), and a protocol toggled at 2 s for
+		// the second push.
+		var repush *time.Timer
 		if gained {
 			p.announce(generation)
-			resign = time.AfterFunc(resignAfter, func() { p.resign(generation) })
+			repush = time.AfterFunc(repushAfter, func() { p.repush(generation) })
 		}
 		renewIn := max(time.Until(rsvp.Expiration)-renewBefore, reserveRetryLate)
 		dropped := p.keepAlive(ctx, conn, renewIn)
-		if resign != nil {
-			resign.Stop()
+		if repush != nil {
+			repush.Stop()
 		}
 		if dropped {
 			p.setReserved(false)
@@ -525,23 +527,24 @@ func (p *simPeer) announce(generation uint64) {
 	}
 }
 
-// resignProtocol is toggled to make go-libp2p's identify push again (see holdReservation); the
-// anchor handles that push as the library's: verify the record, find no new address, no put.
-const resignProtocol = protocol.ID("/meganet/storm-sim/resign/1.0.0")
+// repushProtocol is toggled to make go-libp2p's identify push again (see holdReservation); the
+// push carries the record the anchor has, as the library's second push does, and the anchor
+// handles both alike (the same envelope is not checked again; nothing new to put).
+const repushProtocol = protocol.ID("/meganet/storm-sim/repush/1.0.0")
 
-// resign pushes the peer's record to the anchor again, unless the reservation of that generation is gone.
-func (p *simPeer) resign(generation uint64) {
+// repush pushes the peer's record to the anchor again, unless the reservation of that generation is gone.
+func (p *simPeer) repush(generation uint64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.reserved || p.generation != generation {
 		return
 	}
-	if p.resigned {
-		p.h.RemoveStreamHandler(resignProtocol)
+	if p.repushed {
+		p.h.RemoveStreamHandler(repushProtocol)
 	} else {
-		p.h.SetStreamHandler(resignProtocol, func(s network.Stream) { _ = s.Reset() })
+		p.h.SetStreamHandler(repushProtocol, func(s network.Stream) { _ = s.Reset() })
 	}
-	p.resigned = !p.resigned
+	p.repushed = !p.repushed
 }
 
 // emit, with p.mu held: the order of the events is the order of the changes.

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -20,8 +21,12 @@ import (
 	"github.com/libp2p/go-libp2p/core/peer"
 	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
+	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/client"
 	pbv2 "github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/pb"
+	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
+	"github.com/libp2p/go-libp2p/p2p/security/noise"
+	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -86,7 +91,7 @@ func TestOnlyAnAnswerOtherThanOKIsARefusedReservation(t *testing.T) {
 }
 
 // As a library peer, the record names the circuit address as soon as the reservation is held, and
-// a second push 2 s later re-sends it (resign toggles a protocol); neither outlives its reservation.
+// a second push 2 s later re-sends it (repush toggles a protocol); neither outlives its reservation.
 func TestTheRecordNamesTheCircuitAtOnceAndIsPushedAgainForItsReservationOnly(t *testing.T) {
 	// As startPeer: a private host takes its relay addresses as its own.
 	h, err := libp2p.New(libp2p.NoListenAddrs, libp2p.EnableRelay(), libp2p.ForceReachabilityPrivate(), libp2p.DisableMetrics())
@@ -124,7 +129,7 @@ func TestTheRecordNamesTheCircuitAtOnceAndIsPushedAgainForItsReservationOnly(t *
 			time.Sleep(10 * time.Millisecond)
 		}
 	}
-	handles := func() bool { return slices.Contains(h.Mux().Protocols(), resignProtocol) }
+	handles := func() bool { return slices.Contains(h.Mux().Protocols(), repushProtocol) }
 
 	generation, gained := p.setReserved(true)
 	if !gained {
@@ -135,20 +140,95 @@ func TestTheRecordNamesTheCircuitAtOnceAndIsPushedAgainForItsReservationOnly(t *
 	}
 	p.announce(generation)
 	recordNames(true)
-	p.resign(generation)
+	p.repush(generation)
 	if !handles() {
-		t.Fatal("resign did not change the protocols (no push)")
+		t.Fatal("repush did not change the protocols (no push)")
 	}
-	p.resign(generation)
+	p.repush(generation)
 	if handles() {
-		t.Fatal("a second resign did not change the protocols back")
+		t.Fatal("a second repush did not change the protocols back")
 	}
 	p.setReserved(false)
 	recordNames(false)
 	p.announce(generation)
-	p.resign(generation)
+	p.repush(generation)
 	if handles() {
-		t.Fatal("a resign outlived its reservation")
+		t.Fatal("a repush outlived its reservation")
 	}
 	recordNames(false)
+}
+
+// Against a go-libp2p relay: the peer's record names its circuit address well before the 2 s a
+// push after the debounce would take, and the second push reaches the relay about 2 s later.
+func TestAPeerHoldingAReservationAnnouncesAtOnceAndPushesAgainAt2s(t *testing.T) {
+	h, err := libp2p.New(
+		libp2p.ListenAddrStrings("/ip4/127.0.0.1/tcp/0"),
+		libp2p.Transport(tcp.NewTCPTransport),
+		libp2p.Security(noise.ID, noise.New),
+		libp2p.Muxer(yamux.ID, yamux.DefaultTransport),
+		libp2p.DisableRelay(),
+		libp2p.DisableMetrics(),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	r, err := relay.New(h, relay.WithReservationAddressFilter(func(ma.Multiaddr) bool { return true }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	// What the relay's identify took in from the peer (answers and pushes alike), and when.
+	events, err := h.EventBus().Subscribe(new(event.EvtPeerIdentificationCompleted))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer events.Close()
+	p, err := startPeer(peer.AddrInfo{ID: h.ID(), Addrs: h.Addrs()}, net.IPv4(127, 0, 0, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.stop()
+	defer p.h.Close()
+	reserved := time.Now()
+	namesCircuit := func(e event.EvtPeerIdentificationCompleted) bool {
+		if e.SignedPeerRecord == nil {
+			return false
+		}
+		rec, err := e.SignedPeerRecord.Record()
+		if err != nil {
+			return false
+		}
+		for _, a := range rec.(*peer.PeerRecord).Addrs {
+			if strings.Contains(a.String(), "/p2p-circuit") {
+				return true
+			}
+		}
+		return false
+	}
+	var named, pushedAgain time.Duration
+	deadline := time.After(repushAfter + 2*time.Second)
+	for pushedAgain == 0 {
+		select {
+		case <-deadline:
+			t.Fatalf("by %s: record naming the circuit after %s, second push after %s (0: none)", repushAfter+2*time.Second, named, pushedAgain)
+		case e := <-events.Out():
+			c := e.(event.EvtPeerIdentificationCompleted)
+			if c.Peer != p.h.ID() {
+				continue
+			}
+			if named == 0 && namesCircuit(c) {
+				named = time.Since(reserved)
+			}
+			if slices.Contains(c.Protocols, repushProtocol) {
+				pushedAgain = time.Since(reserved)
+			}
+		}
+	}
+	if named == 0 || named > time.Second {
+		t.Errorf("the relay had a record naming the circuit address after %s (0: never), not at once", named)
+	}
+	if pushedAgain < repushAfter-100*time.Millisecond {
+		t.Errorf("pushed again after %s, before the %s due", pushedAgain, repushAfter)
+	}
 }
