@@ -11,8 +11,8 @@ package main
 // Each peer dials from its own loopback source address (N peers per address, one address per
 // /24, as bench/src/reservation-worker.ts), so the anchor's per-host and per-network limits see
 // hosts on many networks. Like a library peer it speaks TCP, /noise and /yamux/1.0.0 only, runs
-// identify and ping, pings its anchor every 30 s (yamux's own keepalive off, as the library's
-// ConnectionLiveness) and closes a connection whose ping goes unanswered for 10 s. Its signed
+// identify and ping, pings its anchor every 30 s with a yamux ping frame (yamux's own keepalive
+// off, as the library's ConnectionLiveness) and closes a connection whose ping goes unanswered for 10 s. Its signed
 // record names its circuit address as soon as it holds a reservation, and it pushes its record
 // again 2 s later, as a library peer does (see holdReservation).
 //
@@ -59,6 +59,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/protocol/ping"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	goyamux "github.com/libp2p/go-yamux/v5"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -462,17 +463,38 @@ func (p *simPeer) keepAlive(ctx context.Context, conn network.Conn, renewIn time
 		case <-p.dropSignal:
 		case <-tick.C:
 			tick.Reset(pingEvery)
-			// Never a dial: a ping that redialled a dropped anchor would hide the drop.
-			pctx, cancel := context.WithTimeout(network.WithNoDial(ctx, "keepalive"), pingTimeout)
-			// The channel closes without a result when the time is up.
-			result, answered := <-ping.Ping(pctx, p.h, p.relay.ID)
-			cancel()
-			if (!answered || result.Error != nil) && !conn.IsClosed() && ctx.Err() == nil {
+			if !p.ping(ctx, conn) && !conn.IsClosed() && ctx.Err() == nil {
 				closedUnanswered.Add(1)
 				_ = conn.Close()
 			}
 		}
 	}
+}
+
+// ping: whether the anchor answered within pingTimeout. As the library's ConnectionLiveness, with
+// the muxer's own ping (a yamux frame each way, no stream), and the ping protocol only where the
+// connection has no yamux session.
+func (p *simPeer) ping(ctx context.Context, conn network.Conn) bool {
+	var session *goyamux.Session
+	if conn.As(&session) {
+		answer := make(chan error, 1)
+		// Session.Ping gives up by itself after its write timeout, or when the session closes.
+		go func() { _, err := session.Ping(); answer <- err }()
+		select {
+		case err := <-answer:
+			return err == nil
+		case <-time.After(pingTimeout):
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+	// Never a dial: a ping that redialled a dropped anchor would hide the drop.
+	pctx, cancel := context.WithTimeout(network.WithNoDial(ctx, "keepalive"), pingTimeout)
+	defer cancel()
+	// The channel closes without a result when the time is up.
+	result, answered := <-ping.Ping(pctx, p.h, p.relay.ID)
+	return answered && result.Error == nil
 }
 
 // waitWhileOpen waits d; false when the connection dropped (or ctx ended) first.

@@ -5,6 +5,7 @@ package main
 // Run by test/interop/go-peers-policy.test.ts.
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,7 @@ import (
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/relay"
 	"github.com/libp2p/go-libp2p/p2p/security/noise"
 	"github.com/libp2p/go-libp2p/p2p/transport/tcp"
+	goyamux "github.com/libp2p/go-yamux/v5"
 	ma "github.com/multiformats/go-multiaddr"
 )
 
@@ -230,5 +232,17 @@ func TestAPeerHoldingAReservationAnnouncesAtOnceAndPushesAgainAt2s(t *testing.T)
 	}
 	if pushedAgain < repushAfter-100*time.Millisecond {
 		t.Errorf("pushed again after %s, before the %s due", pushedAgain, repushAfter)
+	}
+	// The keepalive is a yamux ping frame, as the library's, not a ping stream.
+	conns := p.h.Network().ConnsToPeer(h.ID())
+	if len(conns) == 0 {
+		t.Fatal("no connection to the relay")
+	}
+	var session *goyamux.Session
+	if !conns[0].As(&session) {
+		t.Fatal("the connection has no yamux session to ping through")
+	}
+	if !p.ping(context.Background(), conns[0]) {
+		t.Error("the relay did not answer a yamux ping")
 	}
 }
