@@ -40,7 +40,7 @@ interface Published {
   readonly peer: PeerId
   /** The record's sequence number; undefined forces the next put. */
   readonly seq?: bigint
-  /** Its addresses, in order: a newer record naming the same ones waits for the refresh. */
+  /** Its addresses, sorted: a newer record naming the same ones waits for the refresh. */
   readonly addresses?: string
   readonly at: number
   /** Puts in a row that no other anchor took. */

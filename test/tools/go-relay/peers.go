@@ -12,9 +12,9 @@ package main
 // /24, as bench/src/reservation-worker.ts), so the anchor's per-host and per-network limits see
 // hosts on many networks. Like a library peer it speaks TCP, /noise and /yamux/1.0.0 only, runs
 // identify and ping, pings its anchor every 30 s with a yamux ping frame (yamux's own keepalive
-// off, as the library's ConnectionLiveness) and closes a connection whose ping goes unanswered for 10 s. Its signed
-// record names its circuit address as soon as it holds a reservation, and it pushes its record
-// again 2 s later, as a library peer does (see holdReservation).
+// off, as the library's ConnectionLiveness) and closes a connection whose ping goes unanswered
+// for 10 s. Its signed record names its circuit address as soon as it holds a reservation, and
+// it pushes its record again 2 s later, as a library peer does (see holdReservation).
 //
 // It speaks the JSON-line protocol of reservation-worker.ts in rejoin mode on stdin and stdout:
 //
