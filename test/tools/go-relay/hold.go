@@ -194,7 +194,7 @@ func keepReservation(ctx context.Context, h host.Host, relay peer.AddrInfo, held
 		if err != nil {
 			held.set(relay.ID, nil)
 			logf("relay %s: %v; again in %s", relay.ID, err, retryAfter)
-			sleep(ctx, retryAfter)
+			pause(ctx, retryAfter)
 			continue
 		}
 		logf("relay %s: reservation until %s", relay.ID, rsvp.Expiration.Format(time.RFC3339))
@@ -288,15 +288,6 @@ func ownRecord(h host.Host) *peer.PeerRecord {
 func isCircuit(a ma.Multiaddr) bool {
 	_, err := a.ValueForProtocol(ma.P_CIRCUIT)
 	return err == nil
-}
-
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
 }
 
 func logf(format string, args ...any) {

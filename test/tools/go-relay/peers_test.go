@@ -12,7 +12,6 @@ import (
 	"net"
 	"os"
 	"slices"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -20,7 +19,6 @@ import (
 	"github.com/libp2p/go-libp2p"
 	"github.com/libp2p/go-libp2p/core/event"
 	"github.com/libp2p/go-libp2p/core/peer"
-	"github.com/libp2p/go-libp2p/core/peerstore"
 	"github.com/libp2p/go-libp2p/p2p/host/eventbus"
 	"github.com/libp2p/go-libp2p/p2p/muxer/yamux"
 	"github.com/libp2p/go-libp2p/p2p/protocol/circuitv2/client"
@@ -113,14 +111,8 @@ func TestTheRecordNamesTheCircuitAtOnceAndIsPushedAgainForItsReservationOnly(t *
 		deadline := time.Now().Add(5 * time.Second)
 		for {
 			named := false
-			if cab, ok := peerstore.GetCertifiedAddrBook(h.Peerstore()); ok {
-				if env := cab.GetPeerRecord(h.ID()); env != nil {
-					if rec, err := env.Record(); err == nil {
-						for _, a := range rec.(*peer.PeerRecord).Addrs {
-							named = named || a.Equal(circuit)
-						}
-					}
-				}
+			if rec := ownRecord(h); rec != nil {
+				named = slices.ContainsFunc(rec.Addrs, circuit.Equal)
 			}
 			if named == want {
 				return
@@ -201,12 +193,8 @@ func TestAPeerHoldingAReservationAnnouncesAtOnceAndPushesAgainAt2s(t *testing.T)
 		if err != nil {
 			return false
 		}
-		for _, a := range rec.(*peer.PeerRecord).Addrs {
-			if strings.Contains(a.String(), "/p2p-circuit") {
-				return true
-			}
-		}
-		return false
+		pr, _ := rec.(*peer.PeerRecord)
+		return pr != nil && slices.ContainsFunc(pr.Addrs, isCircuit)
 	}
 	var named, pushedAgain time.Duration
 	deadline := time.After(repushAfter + 2*time.Second)
