@@ -137,9 +137,9 @@ export async function relayThroughput (context: BenchContext): Promise<BenchResu
     const proxyPath = { rates: [] as number[], cpu: 0, wall: 0 }
     const directRates: number[] = []
     let directEndpointsCpu = 0
-    // Untimed transfers first, through every path alike: the first transfer after a start pays
-    // for compiling and sizing the heap (2-3× a warm one's CPU in our relay), which a running
-    // anchor paid long ago. The first one's cost is still reported.
+    // Untimed transfers first, through every path alike: our relay's first transfer after its
+    // start cost 2-3× a warm one's CPU (with mark-compacts later ones do not run), which an
+    // anchor that has been running does not pay. The first one's cost is still reported.
     const firstTransferPerCpu = new Map<string, number>()
     for (let warmUp = 0; warmUp < warmUps; warmUp++) {
       for (const [i, path] of paths.entries()) {

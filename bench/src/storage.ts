@@ -18,9 +18,9 @@ const ANCHORS = 4
 const REPLICATION = 3
 const FULL_BYTES = 256 * 1024 * 1024
 /**
- * An untimed put and get before the timed ones: the first transfer after the anchors' start pays
- * for compiling and sizing their heaps, which running anchors paid long ago (docs/BENCHMARKS.md,
- * storage, 2026-12-07 late). Its rates are still reported.
+ * An untimed put and get before the timed ones, as the relay benchmark warms up, so both measure
+ * anchors that have been running; here the first transfer's rates (still reported) were within
+ * the spread of the timed ones (docs/BENCHMARKS.md, storage, 2026-12-07 late).
  */
 const WARM_UP_BYTES = 256 * 1024 * 1024
 /** A last file put before the kill, so the fleet holds the issue's 1 GiB when an anchor is lost. */
@@ -59,7 +59,6 @@ async function diskRates (path: string, data: Buffer): Promise<{ write: number, 
   return { write, read }
 }
 
-/** For each block, how many of the running anchors hold it (the store protocol's `has`). */
 /**
  * Storage: put/get MB/s of a file through one peer into a fleet of four anchors (R=3, W=2),
  * after an untimed put and get of another file, against writing and reading the same bytes on
