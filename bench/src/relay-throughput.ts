@@ -106,7 +106,7 @@ async function tcpTransfer (port: number, bytes: number, server: { next: () => P
 export async function relayThroughput (context: BenchContext): Promise<BenchResult> {
   const bytes = context.smoke ? SMOKE_BYTES : FULL_BYTES
   const runs = context.smoke ? 1 : 3
-  const warmUps = context.smoke ? 0 : WARM_UP_TRANSFERS
+  const warmUps = context.smoke ? 1 : WARM_UP_TRANSFERS
   const dir = await mkdtemp(join(tmpdir(), 'meganet-bench-'))
   const anchor = await AnchorChild.spawn({
     dataDir: dir,
@@ -137,17 +137,18 @@ export async function relayThroughput (context: BenchContext): Promise<BenchResu
     const proxyPath = { rates: [] as number[], cpu: 0, wall: 0 }
     const directRates: number[] = []
     let directEndpointsCpu = 0
-    // Untimed transfers first, through every path alike: our relay's first transfer after its
-    // start cost 2-3× a warm one's CPU (with mark-compacts later ones do not run), which an
-    // anchor that has been running does not pay. The first one's cost is still reported.
+    // Untimed transfers first, through every path alike (the relays, the proxy, direct): our
+    // relay's first transfer after its start cost about 3× a warm one's CPU, which an anchor that
+    // has been running does not pay. What the first one cost is still reported.
     const firstTransferPerCpu = new Map<string, number>()
     for (let warmUp = 0; warmUp < warmUps; warmUp++) {
+      context.progress(`warm-up ${warmUp + 1}/${warmUps}`)
       for (const [i, path] of paths.entries()) {
-        context.progress(`warm-up ${warmUp + 1}/${warmUps}: ${path.name}`)
         const cpuBefore = await cpuSeconds(path.pid)
         await libp2pTransfer(sender, receivers[i] as PeerLibp2p, path.circuit, bytes)
         if (warmUp === 0) firstTransferPerCpu.set(path.name, bytes / Math.max(await cpuSeconds(path.pid) - cpuBefore, 0.01))
       }
+      await tcpTransfer(proxy.port, bytes, server)
       await libp2pTransfer(sender, direct, directAddress, bytes)
     }
     const sealBefore = sealMBPerCpuSecond()
@@ -221,6 +222,8 @@ export async function relayThroughput (context: BenchContext): Promise<BenchResu
         const suffix = `${path.name.slice(0, 1).toUpperCase()}${path.name.slice(1)}Ratio`
         metrics[`relayTo${suffix}`] = relay / rate
         metrics[`relayPerCpuTo${suffix}`] = relayPerCpu / perCpuSecond(path.cpu)
+        const ourFirst = firstTransferPerCpu.get(ours.name)
+        if (ourFirst != null && first != null) metrics[`relayFirstPerCpuTo${suffix}`] = ourFirst / first
       }
     }
     const endpointsCostRatio = msPerMB(ours.endpointsCpu) / msPerMB(directEndpointsCpu)
@@ -235,7 +238,9 @@ export async function relayThroughput (context: BenchContext): Promise<BenchResu
       name: 'relay-throughput',
       summary: `relay ${mb(relay)} MB/s = ${(relayedToDirect * 100).toFixed(1)}% of direct libp2p (${mb(directRate)} MB/s; goal ≥ 60%) and ${(relay / tcpProxy * 100).toFixed(1)}% of a plain TCP proxy (${mb(tcpProxy)} MB/s). ` +
         `Per CPU second the relay forwards ${mb(relayPerCpu)} MB` + (goPerCpuRatio == null ? '' : `, ${goPerCpuRatio.toFixed(2)}x go-libp2p's relay with a 64 KiB buffer (goal ≥ 1.0)`) +
-        (metrics.relayFirstTransferBytesPerCpuSecond == null ? '' : ` (the first transfer after its start: ${mb(metrics.relayFirstTransferBytesPerCpuSecond)} MB)`) + `, and the proxy ${mb(proxyPerCpu)} MB; ` +
+        `, and the proxy ${mb(proxyPerCpu)} MB; ` +
+        (metrics.relayFirstTransferBytesPerCpuSecond == null ? '' : `the first transfer after the relay's start, untimed: ${mb(metrics.relayFirstTransferBytesPerCpuSecond)} MB per CPU second` +
+          (metrics.relayFirstPerCpuToGoRelayBuffer64kRatio == null ? '' : ` (${metrics.relayFirstPerCpuToGoRelayBuffer64kRatio.toFixed(2)}x go-libp2p's first)`) + '; ') +
         `the endpoints spent ${msPerMB(ours.endpointsCpu).toFixed(1)} ms of CPU per MB relayed and ${msPerMB(directEndpointsCpu).toFixed(1)} direct (${endpointsCostRatio.toFixed(2)}x); ` +
         (goText === '' ? 'go-libp2p relay not run' : `go-libp2p: ${goText}`),
       metrics,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto'
-import { mkdtemp, open, readFile, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PEER_SCAVENGER, replicaCounts, startBufferScavenger } from '@meganet/node/testing'
@@ -13,14 +13,15 @@ import type { BenchContext, BenchResult } from './bench-types.js'
 import type { AnchorChild, BufferScavenger } from '@meganet/node/testing'
 import type { BlockTransport } from '@meganet/node/files'
 import type { CID } from 'multiformats/cid'
+import type { ChildProcess } from 'node:child_process'
 
 const ANCHORS = 4
 const REPLICATION = 3
 const FULL_BYTES = 256 * 1024 * 1024
 /**
- * An untimed put and get before the timed ones, as the relay benchmark warms up, so both measure
- * anchors that have been running; here the first transfer's rates (still reported) were within
- * the spread of the timed ones (docs/BENCHMARKS.md, storage, 2026-12-07 late).
+ * An untimed put and get of another file before the timed ones, as the relay benchmark warms up,
+ * so that both measure anchors that have been running (docs/BENCHMARKS.md, storage, 2026-12-07
+ * late). What the first put and get cost is still reported.
  */
 const WARM_UP_BYTES = 256 * 1024 * 1024
 /** A last file put before the kill, so the fleet holds the issue's 1 GiB when an anchor is lost. */
@@ -59,6 +60,54 @@ async function diskRates (path: string, data: Buffer): Promise<{ write: number, 
   return { write, read }
 }
 
+interface TransferInit {
+  /** Labels the put and get phases (`--profile`) and names the scratch files. */
+  readonly label: string
+  readonly put: BlockTransport
+  readonly get: BlockTransport
+  readonly anchors: readonly ChildProcess[]
+  readonly dir: string
+  readonly phase: BenchContext['phase']
+}
+
+interface Transfer {
+  readonly link: string
+  readonly putBytesPerSecond: number
+  readonly getBytesPerSecond: number
+  /** CPU seconds per wall second while putting and getting (1 = one core busy). */
+  readonly putAnchorsCores: number
+  readonly putPeerCores: number
+  readonly getAnchorsCores: number
+  readonly getPeerCores: number
+}
+
+/** Puts `file`, gets it back and checks the bytes: each one's rate, and the CPU the anchors and this process (the peer) used. */
+async function putAndGet (file: string, init: TransferInit): Promise<Transfer> {
+  const bytes = (await stat(file)).size
+  const measure = async <T>(phase: string, run: () => Promise<T>): Promise<{ value: T, rate: number, anchorsCores: number, peerCores: number }> => {
+    const anchors0 = await cpuSecondsOf(init.anchors)
+    const peer0 = await cpuSeconds(process.pid)
+    const started = performance.now()
+    const value = await init.phase(phase, run)
+    const seconds = (performance.now() - started) / 1000
+    return { value, rate: bytes / seconds, anchorsCores: (await cpuSecondsOf(init.anchors) - anchors0) / seconds, peerCores: (await cpuSeconds(process.pid) - peer0) / seconds }
+  }
+  const put = await measure(`${init.label} put`, async () => await putFile(file, init.put))
+  const got = join(init.dir, `${init.label}-got.bin`)
+  const get = await measure(`${init.label} get`, async () => await getFile(put.value.link, init.get, got))
+  if (!(await readFile(got)).equals(await readFile(file))) throw new Error(`getFile returned different bytes for the ${init.label} file`)
+  await rm(got)
+  return {
+    link: put.value.link,
+    putBytesPerSecond: put.rate,
+    getBytesPerSecond: get.rate,
+    putAnchorsCores: put.anchorsCores,
+    putPeerCores: put.peerCores,
+    getAnchorsCores: get.anchorsCores,
+    getPeerCores: get.peerCores
+  }
+}
+
 /**
  * Storage: put/get MB/s of a file through one peer into a fleet of four anchors (R=3, W=2),
  * after an untimed put and get of another file, against writing and reading the same bytes on
@@ -81,6 +130,9 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
   try {
     const source = join(dir, 'source.bin')
     await randomFile(source, bytes)
+    const warmUpBytes = context.smoke ? SMOKE_BYTES : WARM_UP_BYTES
+    const warmUpFile = join(dir, 'warm-up.bin')
+    await randomFile(warmUpFile, warmUpBytes)
     const data = await readFile(source)
     context.progress('local disk write+fsync and read')
     const disk = await diskRates(join(dir, 'disk-copy.bin'), data)
@@ -98,42 +150,26 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
       get: blocks.get
     }
 
-    const warmUpBytes = context.smoke ? 0 : WARM_UP_BYTES
-    let warmUp: { put: number, get: number } | undefined
-    if (warmUpBytes > 0) {
-      context.progress(`warm-up: putFile and getFile of ${warmUpBytes} other bytes`)
-      const warmUpFile = join(dir, 'warm-up.bin')
-      await randomFile(warmUpFile, warmUpBytes)
-      let started = performance.now()
-      const warmUpPut = await putFile(warmUpFile, recording)
-      const put = warmUpBytes / ((performance.now() - started) / 1000)
-      started = performance.now()
-      await getFile(warmUpPut.link, blocks, join(dir, 'warm-up-got.bin'))
-      warmUp = { put, get: warmUpBytes / ((performance.now() - started) / 1000) }
-      await rm(warmUpFile)
-      await rm(join(dir, 'warm-up-got.bin'))
+    const replicated = async (): Promise<boolean> => (await replicaCounts((peer as MeganetPeer).node, fleet.anchors.filter(a => a.running).map(a => a.peerId), cids)).every(n => n >= REPLICATION)
+    const untilReplicated = async (timeoutMessage: string, pollMs: number): Promise<void> => {
+      const deadline = Date.now() + REPAIR_TIMEOUT_MS
+      while (!(await replicated())) {
+        if (Date.now() > deadline) throw new Error(timeoutMessage)
+        await new Promise(resolve => setTimeout(resolve, pollMs))
+      }
     }
+    const transferInit = { put: recording, get: blocks, anchors: fleet.anchors.map(a => a.child), dir, phase: context.phase }
 
-    context.progress(`putFile ${bytes} bytes`)
-    let cpu0 = await cpuSecondsOf(fleet.anchors.map(a => a.child))
-    let self0 = await cpuSeconds(process.pid)
-    let t0 = performance.now()
-    const put = await context.phase('put', async () => await putFile(source, recording))
-    const putSeconds = (performance.now() - t0) / 1000
-    const putAnchorCpu = (await cpuSecondsOf(fleet.anchors.map(a => a.child)) - cpu0) / putSeconds
-    const putPeerCpu = (await cpuSeconds(process.pid) - self0) / putSeconds
+    context.progress(`warm-up: putFile and getFile of ${warmUpBytes} other bytes`)
+    const warmUp = await putAndGet(warmUpFile, { ...transferInit, label: 'warm-up' })
+    await rm(warmUpFile)
+    // The put answers at W=2: the third replicas land before the timed put starts, not during it.
+    await untilReplicated('the warm-up file\'s blocks never reached R', 250)
 
-    context.progress('getFile')
-    cpu0 = await cpuSecondsOf(fleet.anchors.map(a => a.child))
-    self0 = await cpuSeconds(process.pid)
-    t0 = performance.now()
-    await context.phase('get', async () => await getFile(put.link, blocks, join(dir, 'got.bin')))
-    const getSeconds = (performance.now() - t0) / 1000
-    const getAnchorCpu = (await cpuSecondsOf(fleet.anchors.map(a => a.child)) - cpu0) / getSeconds
-    const getPeerCpu = (await cpuSeconds(process.pid) - self0) / getSeconds
-    if (!(await readFile(join(dir, 'got.bin'))).equals(data)) throw new Error('getFile returned different bytes')
-    const putRate = bytes / putSeconds
-    const getRate = bytes / getSeconds
+    context.progress(`putFile and getFile of ${bytes} bytes`)
+    const timed = await putAndGet(source, { ...transferInit, label: 'timed' })
+    const putRate = timed.putBytesPerSecond
+    const getRate = timed.getBytesPerSecond
 
     const extraBytes = context.smoke ? 0 : FULL_EXTRA_BYTES
     if (extraBytes > 0) {
@@ -144,12 +180,7 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
       await rm(extra)
     }
     context.progress(`waiting for all ${cids.length} blocks on R=${REPLICATION} anchors`)
-    const replicated = async (): Promise<boolean> => (await replicaCounts((peer as MeganetPeer).node, fleet.anchors.filter(a => a.running).map(a => a.peerId), cids)).every(n => n >= REPLICATION)
-    let deadline = Date.now() + REPAIR_TIMEOUT_MS
-    while (!(await replicated())) {
-      if (Date.now() > deadline) throw new Error('blocks never reached R before the kill')
-      await new Promise(resolve => setTimeout(resolve, 500))
-    }
+    await untilReplicated('blocks never reached R before the kill', 500)
 
     // The victim is the anchor holding the most bytes, so that it always held some.
     const statuses = await Promise.all(fleet.anchors.map(async a => await (await fetch(a.url('/status'))).json() as StorageStatus))
@@ -158,14 +189,10 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
     const status = statuses[most] as StorageStatus
     context.progress(`SIGKILL of an anchor holding ${status.storage.blocks} blocks (${status.storage.storedBytes} bytes)`)
     const survivors = fleet.anchors.filter(a => a !== victim)
-    cpu0 = await cpuSecondsOf(survivors.map(a => a.child))
-    t0 = performance.now()
+    const cpu0 = await cpuSecondsOf(survivors.map(a => a.child))
+    const t0 = performance.now()
     await victim.stop('SIGKILL')
-    deadline = Date.now() + REPAIR_TIMEOUT_MS
-    while (!(await replicated())) {
-      if (Date.now() > deadline) throw new Error(`R=${REPLICATION} not restored within ${REPAIR_TIMEOUT_MS} ms`)
-      await new Promise(resolve => setTimeout(resolve, 250))
-    }
+    await untilReplicated(`R=${REPLICATION} not restored within ${REPAIR_TIMEOUT_MS} ms`, 250)
     const repairSeconds = (performance.now() - t0) / 1000
     const repairAnchorCpu = (await cpuSecondsOf(survivors.map(a => a.child)) - cpu0) / repairSeconds
     const sealAfter = sealMBPerCpuSecond()
@@ -176,11 +203,14 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
         `${(putRate / disk.write * 100).toFixed(1)}% of disk write+fsync ${(disk.write / 1e6).toFixed(0)} MB/s), get ${(getRate / 1e6).toFixed(1)} MB/s (goal ≥ ${GOAL_GET_BYTES_PER_SECOND / 1e6}; ` +
         `${(getRate / disk.read * 100).toFixed(1)}% of disk read ${(disk.read / 1e6).toFixed(0)} MB/s); R restored ${repairSeconds.toFixed(1)} s after SIGKILL of an anchor ` +
         `holding ${(status.storage.storedBytes / 2 ** 20).toFixed(1)} MiB of ${((warmUpBytes + bytes + extraBytes) / 2 ** 20).toFixed(0)} MiB put` +
-        (warmUp == null ? '' : `; the first put and get after the anchors' start (untimed warm-up): ${(warmUp.put / 1e6).toFixed(1)} and ${(warmUp.get / 1e6).toFixed(1)} MB/s`),
+        `; the first put and get after the anchors' start (the untimed warm-up): ${(warmUp.putBytesPerSecond / 1e6).toFixed(1)} and ${(warmUp.getBytesPerSecond / 1e6).toFixed(1)} MB/s`,
       metrics: {
         fileBytes: bytes,
         bytesPutBeforeKill: warmUpBytes + bytes + extraBytes,
-        ...(warmUp == null ? {} : { firstPutBytesPerSecond: warmUp.put, firstGetBytesPerSecond: warmUp.get }),
+        firstPutBytesPerSecond: warmUp.putBytesPerSecond,
+        firstGetBytesPerSecond: warmUp.getBytesPerSecond,
+        firstPutAnchorsCpuCoresBusy: warmUp.putAnchorsCores,
+        firstGetAnchorsCpuCoresBusy: warmUp.getAnchorsCores,
         blocks: cids.length,
         putBytesPerSecond: putRate,
         getBytesPerSecond: getRate,
@@ -188,10 +218,10 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
         diskReadBytesPerSecond: disk.read,
         putToDiskWriteRatio: putRate / disk.write,
         getToDiskReadRatio: getRate / disk.read,
-        putAnchorsCpuCoresBusy: putAnchorCpu,
-        putPeerProcessCpuCoresBusy: putPeerCpu,
-        getAnchorsCpuCoresBusy: getAnchorCpu,
-        getPeerProcessCpuCoresBusy: getPeerCpu,
+        putAnchorsCpuCoresBusy: timed.putAnchorsCores,
+        putPeerProcessCpuCoresBusy: timed.putPeerCores,
+        getAnchorsCpuCoresBusy: timed.getAnchorsCores,
+        getPeerProcessCpuCoresBusy: timed.getPeerCores,
         lostAnchorBytes: status.storage.storedBytes,
         lostAnchorBlocks: status.storage.blocks,
         repairSeconds,
