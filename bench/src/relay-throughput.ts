@@ -138,8 +138,8 @@ export async function relayThroughput (context: BenchContext): Promise<BenchResu
     const directRates: number[] = []
     let directEndpointsCpu = 0
     // Untimed transfers first, through every path alike (the relays, the proxy, direct): our
-    // relay's first transfer after its start cost about 3× a warm one's CPU, which an anchor that
-    // has been running does not pay. What the first one cost is still reported.
+    // relay's first transfer after its start cost about 3× the fast later ones' CPU, a price later
+    // transfers pay only sometimes (docs/BENCHMARKS.md). What the first one cost is still reported.
     const firstTransferPerCpu = new Map<string, number>()
     for (let warmUp = 0; warmUp < warmUps; warmUp++) {
       context.progress(`warm-up ${warmUp + 1}/${warmUps}`)

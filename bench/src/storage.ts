@@ -68,6 +68,8 @@ interface TransferInit {
   readonly anchors: readonly ChildProcess[]
   readonly dir: string
   readonly phase: BenchContext['phase']
+  /** Resolves once every block put so far is on R anchors: a put answers at W=2, and the third replicas must not land during the get. */
+  readonly replicated: () => Promise<void>
 }
 
 interface Transfer {
@@ -81,7 +83,7 @@ interface Transfer {
   readonly getPeerCores: number
 }
 
-/** Puts `file`, gets it back and checks the bytes: each one's rate, and the CPU the anchors and this process (the peer) used. */
+/** Puts `file`, waits for its blocks to be on R anchors, gets it back and checks the bytes: the put's and the get's rates, and the CPU the anchors and this process (the peer) used. */
 async function putAndGet (file: string, init: TransferInit): Promise<Transfer> {
   const bytes = (await stat(file)).size
   const measure = async <T>(phase: string, run: () => Promise<T>): Promise<{ value: T, rate: number, anchorsCores: number, peerCores: number }> => {
@@ -93,6 +95,7 @@ async function putAndGet (file: string, init: TransferInit): Promise<Transfer> {
     return { value, rate: bytes / seconds, anchorsCores: (await cpuSecondsOf(init.anchors) - anchors0) / seconds, peerCores: (await cpuSeconds(process.pid) - peer0) / seconds }
   }
   const put = await measure(`${init.label} put`, async () => await putFile(file, init.put))
+  await init.replicated()
   const got = join(init.dir, `${init.label}-got.bin`)
   const get = await measure(`${init.label} get`, async () => await getFile(put.value.link, init.get, got))
   if (!(await readFile(got)).equals(await readFile(file))) throw new Error(`getFile returned different bytes for the ${init.label} file`)
@@ -158,13 +161,18 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
         await new Promise(resolve => setTimeout(resolve, pollMs))
       }
     }
-    const transferInit = { put: recording, get: blocks, anchors: fleet.anchors.map(a => a.child), dir, phase: context.phase }
+    const transferInit = {
+      put: recording,
+      get: blocks,
+      anchors: fleet.anchors.map(a => a.child),
+      dir,
+      phase: context.phase,
+      replicated: async () => { await untilReplicated('blocks never reached R after a put', 250) }
+    }
 
     context.progress(`warm-up: putFile and getFile of ${warmUpBytes} other bytes`)
     const warmUp = await putAndGet(warmUpFile, { ...transferInit, label: 'warm-up' })
     await rm(warmUpFile)
-    // The put answers at W=2: the third replicas land before the timed put starts, not during it.
-    await untilReplicated('the warm-up file\'s blocks never reached R', 250)
 
     context.progress(`putFile and getFile of ${bytes} bytes`)
     const timed = await putAndGet(source, { ...transferInit, label: 'timed' })
