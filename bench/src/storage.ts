@@ -73,7 +73,6 @@ interface TransferInit {
 }
 
 interface Transfer {
-  readonly link: string
   readonly putBytesPerSecond: number
   readonly getBytesPerSecond: number
   /** CPU seconds per wall second while putting and getting (1 = one core busy). */
@@ -101,7 +100,6 @@ async function putAndGet (file: string, init: TransferInit): Promise<Transfer> {
   if (!(await readFile(got)).equals(await readFile(file))) throw new Error(`getFile returned different bytes for the ${init.label} file`)
   await rm(got)
   return {
-    link: put.value.link,
     putBytesPerSecond: put.rate,
     getBytesPerSecond: get.rate,
     putAnchorsCores: put.anchorsCores,
