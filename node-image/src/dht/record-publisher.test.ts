@@ -91,6 +91,14 @@ async function setup (storedBy: number, gate?: () => Promise<void>): Promise<{ p
   return { publisher, node, peer, circuit }
 }
 
+/** {@link setup}, with a peer that reserved and whose record already names the circuit. */
+async function setupReserved (storedBy: number, gate?: () => Promise<void>): ReturnType<typeof setup> {
+  const fixture = await setup(storedBy, gate)
+  fixture.peer.envelope = await record(fixture.peer, [fixture.circuit])
+  fixture.publisher.reserved(fixture.peer.id)
+  return fixture
+}
+
 describe('RecordPublisher', () => {
   beforeEach(() => { vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'Date'] }) })
   afterEach(() => { vi.useRealTimers() })
@@ -116,9 +124,7 @@ describe('RecordPublisher', () => {
   })
 
   it('refreshes the latest record every refreshMs, whether or not it changed', async () => {
-    const { publisher, node, peer, circuit } = await setup(1)
-    peer.envelope = await record(peer, [circuit])
-    publisher.reserved(peer.id)
+    const { publisher, node, peer, circuit } = await setupReserved(1)
     await vi.advanceTimersByTimeAsync(2_000)
     const latest = await record(peer, [circuit])
     node.push(latest)
@@ -130,9 +136,7 @@ describe('RecordPublisher', () => {
   })
 
   it('tries a put no other anchor took again after a doubling backoff, not at each identify', async () => {
-    const { publisher, node, peer, circuit } = await setup(0)
-    peer.envelope = await record(peer, [circuit])
-    publisher.reserved(peer.id)
+    const { publisher, node, peer, circuit } = await setupReserved(0)
     await vi.advanceTimersByTimeAsync(1_500)
     for (let i = 0; i < 3; i++) {
       node.push(await record(peer, [circuit]))
@@ -151,9 +155,7 @@ describe('RecordPublisher', () => {
 
   it('never runs two puts of one peer at once: a record that comes during a put goes after it', async () => {
     let open = (): void => {}
-    const { publisher, node, peer, circuit } = await setup(1, async () => { await new Promise<void>(resolve => { open = resolve }) })
-    peer.envelope = await record(peer, [circuit])
-    publisher.reserved(peer.id)
+    const { publisher, node, peer, circuit } = await setupReserved(1, async () => { await new Promise<void>(resolve => { open = resolve }) })
     await vi.advanceTimersByTimeAsync(10)
     const moved = await record(peer, [circuit, '/ip4/198.51.100.7/tcp/4001'])
     node.push(moved)
@@ -169,9 +171,7 @@ describe('RecordPublisher', () => {
   })
 
   it('sets no ask timers for a renewal, and backs off a refresh that finds no record naming this anchor', async () => {
-    const { publisher, node, peer, circuit } = await setup(1)
-    peer.envelope = await record(peer, [circuit])
-    publisher.reserved(peer.id)
+    const { publisher, node, peer } = await setupReserved(1)
     await vi.advanceTimersByTimeAsync(2_000)
     const timers = vi.getTimerCount()
     publisher.reserved(peer.id)
