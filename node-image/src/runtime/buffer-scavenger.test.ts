@@ -1,8 +1,5 @@
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import { describe, expect, it } from 'vitest'
-
-const run = promisify(execFile)
+import { runGcChild } from './gc-child.fixture.js'
 
 /**
  * Allocates 2 GiB of 64 KiB buffers in a fresh process, a few alive at a time and the event
@@ -11,11 +8,7 @@ const run = promisify(execFile)
  * scavenges and the peak of V8's external memory.
  */
 const ALLOCATE = `
-const { PerformanceObserver, constants } = require('node:perf_hooks')
 const { getHeapStatistics } = require('node:v8')
-let majors = 0
-let counting = false
-new PerformanceObserver(list => { for (const e of list.getEntries()) if (counting && e.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors++ }).observe({ entryTypes: ['gc'] })
 const main = async () => {
   const scavenger = process.argv[1] === 'scavenged' ? await import(process.argv[2]).then(m => m.startBufferScavenger(m.ANCHOR_SCAVENGER)) : undefined
   const alive = []
@@ -38,8 +31,7 @@ void main()
 interface Run { majors: number, scavenges: number, peak: number }
 
 async function allocate (mode: 'stock' | 'scavenged'): Promise<Run> {
-  const { stdout } = await run(process.execPath, ['-e', ALLOCATE, mode, new URL('./buffer-scavenger.ts', import.meta.url).href])
-  return JSON.parse(stdout) as Run
+  return await runGcChild<Run>({ script: ALLOCATE, args: [mode, new URL('./buffer-scavenger.ts', import.meta.url).href] })
 }
 
 describe('startBufferScavenger', () => {

@@ -1,10 +1,7 @@
-import { execFile } from 'node:child_process'
-import { promisify } from 'node:util'
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
 import { describe, expect, it, vi } from 'vitest'
-
-const run = promisify(execFile)
+import { runGcChild } from './gc-child.fixture.js'
 
 /**
  * An anchor's heap in a fresh process: 40 MiB of live objects, 16 MiB semi-spaces, the anchor's
@@ -14,10 +11,6 @@ const run = promisify(execFile)
  * GiB of buffers (the first warms the process up), and whether the policy was doubling at the end.
  */
 const ALLOCATE = `
-const { PerformanceObserver, constants } = require('node:perf_hooks')
-let majors = 0
-let counting = false
-new PerformanceObserver(list => { for (const e of list.getEntries()) if (counting && e.detail.kind === constants.NODE_PERFORMANCE_GC_MAJOR) majors++ }).observe({ entryTypes: ['gc'] })
 const main = async () => {
   const [mode, scavengerUrl, growthUrl] = process.argv.slice(1)
   const growth = mode === 'anchor' ? await import(growthUrl).then(m => m.startHeapGrowth(m.ANCHOR_HEAP_GROWTH)) : undefined
@@ -44,9 +37,11 @@ void main()
 interface Run { majors: number, doubling: boolean }
 
 async function allocate (mode: 'stock' | 'anchor'): Promise<Run> {
-  const { stdout } = await run(process.execPath, ['--max-semi-space-size=16', '-e', ALLOCATE, mode,
-    new URL('./buffer-scavenger.ts', import.meta.url).href, new URL('./heap-growth.ts', import.meta.url).href])
-  return JSON.parse(stdout) as Run
+  return await runGcChild<Run>({
+    script: ALLOCATE,
+    args: [mode, new URL('./buffer-scavenger.ts', import.meta.url).href, new URL('./heap-growth.ts', import.meta.url).href],
+    nodeFlags: ['--max-semi-space-size=16']
+  })
 }
 
 function oldGenerationBytes (): number {
