@@ -22,7 +22,8 @@ export default defineConfig({
     hookTimeout: 60_000,
     teardownTimeout: 30_000,
     projects: [
-      // Unit tests start no process and share no state: one worker per core, not one per file,
+      // Unit tests share no state and start no long-lived process (a few run a short child, e.g.
+      // to watch V8's collector from its start): one worker per core, not one per file,
       // takes the unit layer from ~50 s (loading libp2p ~70 times) to ~15 s.
       { extends: true, test: { name: 'unit', include: ['*/src/**/*.test.ts'], isolate: false } },
       {

@@ -1,14 +1,17 @@
-import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8'
+import { setFlagsFromString } from 'node:v8'
 import { runInNewContext } from 'node:vm'
+import { ANCHOR_HEAP } from '@meganet/contracts'
 import { describe, expect, it, vi } from 'vitest'
 import { runGcChild } from './gc-child.fixture.js'
+import { oldGenerationBytes, startHeapGrowth } from './heap-growth.js'
 
 /**
- * An anchor's heap in a fresh process: 40 MiB of live objects, 16 MiB semi-spaces, the anchor's
+ * An anchor's heap in a fresh process: 40 MiB of live objects, the anchor's semi-spaces and
  * buffer scavenger, and 64 KiB buffers allocated with the event loop turning, most short-lived
  * and every sixteenth kept a while (as a relay's buffers are when a scavenge finds them in
  * flight), so that they die in the old generation. Prints the mark-compacts V8 ran in the second
- * GiB of buffers (the first warms the process up), and whether the policy was doubling at the end.
+ * GiB of buffers (the first warms the process up), and whether the policy was doubling at the end
+ * (and the live objects' count, which keeps them reachable to the end).
  */
 const ALLOCATE = `
 const main = async () => {
@@ -40,12 +43,8 @@ async function allocate (mode: 'stock' | 'anchor'): Promise<Run> {
   return await runGcChild<Run>({
     script: ALLOCATE,
     args: [mode, new URL('./buffer-scavenger.ts', import.meta.url).href, new URL('./heap-growth.ts', import.meta.url).href],
-    nodeFlags: ['--max-semi-space-size=16']
+    nodeFlags: [`--max-semi-space-size=${ANCHOR_HEAP.semiSpaceMiB}`]
   })
-}
-
-function oldGenerationBytes (): number {
-  return getHeapSpaceStatistics().filter(space => !space.space_name.startsWith('new_')).reduce((sum, space) => sum + space.space_used_size, 0)
 }
 
 describe('startHeapGrowth', () => {
@@ -57,12 +56,12 @@ describe('startHeapGrowth', () => {
     expect(anchor.majors).toBeLessThanOrEqual(stock.majors / 3)
   })
 
-  it('follows the old generation across the threshold, read after each mark-compact', async () => {
-    const { startHeapGrowth } = await import('./heap-growth.js')
+  it('follows the old generation across the threshold, read after each mark-compact, and gives V8 its factor back when stopped', async () => {
     setFlagsFromString('--expose-gc')
     const gc = runInNewContext('gc') as () => void
     gc()
-    const growth = startHeapGrowth({ smallHeapBytes: oldGenerationBytes() + 32 * 2 ** 20 })
+    const flags: string[] = []
+    const growth = startHeapGrowth({ smallHeapBytes: oldGenerationBytes() + 32 * 2 ** 20, setFlags: flag => { flags.push(flag) } })
     try {
       expect(growth.doubling).toBe(true)
       // 64 MiB of live arrays, in the old generation after a mark-compact.
@@ -76,5 +75,6 @@ describe('startHeapGrowth', () => {
       growth.stop()
     }
     expect(growth.doubling).toBe(false)
+    expect(flags).toEqual(['--heap-growing-percent=100', '--heap-growing-percent=0', '--heap-growing-percent=100', '--heap-growing-percent=0'])
   })
 })
