@@ -11,10 +11,10 @@ export interface HeapGrowthInit {
 /**
  * 64 MiB: an anchor relaying for a few peers holds about 40 MiB, and each reservation adds
  * about 28 KiB (the capacity benchmark), so an anchor holding more than roughly 900 (an
- * estimate) keeps V8's factor. In side-by-side runs of the relay benchmark, doubling cut mark-compacts per run from
- * 18-40 to 4-10 and raised the first transfer after the anchor's start from 62-82 to 103-123 MB
- * per CPU second. Large heaps are left to V8 because nothing showed doubling pays there, and it
- * lets more garbage stay.
+ * estimate) keeps V8's factor. In side-by-side runs of the relay benchmark, doubling cut
+ * mark-compacts per run from 18-40 to 4-10 and raised the first transfer after the anchor's
+ * start from 62-82 to 103-123 MB per CPU second. Large heaps are left to V8 because nothing
+ * showed doubling pays there, and it lets more garbage stay.
  */
 export const ANCHOR_HEAP_GROWTH: HeapGrowthInit = { smallHeapBytes: 64 * 2 ** 20 }
 
