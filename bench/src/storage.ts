@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PEER_SCAVENGER, replicaCounts, startBufferScavenger } from '@meganet/node/testing'
+import { PEER_HEAP_GROWTH, PEER_SCAVENGER, replicaCounts, startBufferScavenger, startHeapGrowth } from '@meganet/node/testing'
 import { getFile, putFile } from '@meganet/node/files'
 import { MeganetPeer } from '@meganet/node/peer'
 import { BenchFleet } from './bench-fleet.js'
@@ -10,7 +10,7 @@ import { podHeapEnv } from './pod-heap.js'
 import { sealMBPerCpuSecond } from './seal-probe.js'
 import { cpuSeconds, cpuSecondsOf } from './process-usage.js'
 import type { BenchContext, BenchResult } from './bench-types.js'
-import type { AnchorChild, BufferScavenger } from '@meganet/node/testing'
+import type { AnchorChild, BufferScavenger, HeapGrowth } from '@meganet/node/testing'
 import type { BlockTransport } from '@meganet/node/files'
 import type { CID } from 'multiformats/cid'
 import type { ChildProcess } from 'node:child_process'
@@ -128,6 +128,7 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
   const dir = await mkdtemp(join(tmpdir(), 'meganet-bench-storage-'))
   let peer: MeganetPeer | undefined
   let scavenger: BufferScavenger | undefined
+  let heapGrowth: HeapGrowth | undefined
   try {
     const source = join(dir, 'source.bin')
     await randomFile(source, bytes)
@@ -141,7 +142,9 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
 
     peer = await MeganetPeer.create({ anchors: fleet.anchors.map(a => a.tcpAddress), allowPrivateAddresses: true })
     await peer.start()
-    // The peer puts and gets as `meganet peer put/get` does, which scavenges its buffers.
+    // The peer puts and gets as `meganet peer put/get` does, which scavenges its buffers and
+    // raises its small heap's growing factor.
+    heapGrowth = startHeapGrowth(PEER_HEAP_GROWTH)
     scavenger = startBufferScavenger(PEER_SCAVENGER)
     const blocks = peer.blocks()
     const cids: CID[] = []
@@ -239,6 +242,7 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
     }
   } finally {
     scavenger?.stop()
+    heapGrowth?.stop()
     await peer?.stop().catch(() => {})
     await fleet.stop()
     await rm(dir, { recursive: true, force: true })

@@ -7,6 +7,7 @@ import {
 } from '../files/index.js'
 import { formatBytes } from '../config/units.js'
 import { PEER_SCAVENGER, startBufferScavenger } from '../runtime/buffer-scavenger.js'
+import { PEER_HEAP_GROWTH, startHeapGrowth } from '../runtime/heap-growth.js'
 import { checkedArgument } from './checked-argument.js'
 import type { BlockTransport, TransferProgress } from '../files/index.js'
 
@@ -96,7 +97,9 @@ async function withSession<Flags, T> (
   transfer: (session: FileSession, signal: AbortSignal, onProgress: (progress: TransferProgress) => void) => Promise<T>
 ): Promise<T> {
   const session = await join(flags)
-  // A put or get is bulk bytes through this process: free their buffers as an anchor does.
+  // A put or get is bulk bytes through this process: free their buffers as an anchor does, and
+  // leave the small heap room for them between scavenges.
+  const heapGrowth = startHeapGrowth(PEER_HEAP_GROWTH)
   const scavenger = startBufferScavenger(PEER_SCAVENGER)
   const progress = createProgressReporter({ label, stream: process.stderr })
   try {
@@ -109,6 +112,7 @@ async function withSession<Flags, T> (
   } finally {
     await session.stop()
     scavenger.stop()
+    heapGrowth.stop()
   }
 }
 
