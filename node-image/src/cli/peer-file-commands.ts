@@ -110,9 +110,10 @@ async function withSession<Flags, T> (
     progress.cancel()
     throw err
   } finally {
-    await session.stop()
+    // Before the session's stop, which may reject.
     scavenger.stop()
     heapGrowth.stop()
+    await session.stop()
   }
 }
 
