@@ -10,8 +10,8 @@ import { oldGenerationBytes, PEER_HEAP_GROWTH, startHeapGrowth } from './heap-gr
  * buffer scavenger, and 64 KiB buffers allocated with the event loop turning, most short-lived
  * and every sixteenth kept a while (as a relay's buffers are when a scavenge finds them in
  * flight), so that they die in the old generation. Prints the mark-compacts V8 ran in the second
- * GiB of buffers (the first warms the process up), and whether the policy had raised the factor at the end
- * (and the live objects' count, which keeps them reachable to the end).
+ * GiB of buffers (the first warms the process up), whether the policy had raised the factor at
+ * the end, and the live objects' count (which keeps them reachable to the end).
  */
 const ALLOCATE = `
 const main = async () => {
