@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { PEER_HEAP_GROWTH, PEER_SCAVENGER, replicaCounts, startBufferScavenger, startHeapGrowth } from '@meganet/node/testing'
+import { replicaCounts, startTransferGc } from '@meganet/node/testing'
 import { getFile, putFile } from '@meganet/node/files'
 import { MeganetPeer } from '@meganet/node/peer'
 import { BenchFleet } from './bench-fleet.js'
@@ -10,7 +10,7 @@ import { podHeapEnv } from './pod-heap.js'
 import { sealMBPerCpuSecond } from './seal-probe.js'
 import { cpuSeconds, cpuSecondsOf } from './process-usage.js'
 import type { BenchContext, BenchResult } from './bench-types.js'
-import type { AnchorChild, BufferScavenger, HeapGrowth } from '@meganet/node/testing'
+import type { AnchorChild, TransferGc } from '@meganet/node/testing'
 import type { BlockTransport } from '@meganet/node/files'
 import type { CID } from 'multiformats/cid'
 import type { ChildProcess } from 'node:child_process'
@@ -127,8 +127,7 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
   }, podHeapEnv(ANCHOR_MEMORY_BYTES))
   const dir = await mkdtemp(join(tmpdir(), 'meganet-bench-storage-'))
   let peer: MeganetPeer | undefined
-  let scavenger: BufferScavenger | undefined
-  let heapGrowth: HeapGrowth | undefined
+  let gc: TransferGc | undefined
   try {
     const source = join(dir, 'source.bin')
     await randomFile(source, bytes)
@@ -142,10 +141,8 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
 
     peer = await MeganetPeer.create({ anchors: fleet.anchors.map(a => a.tcpAddress), allowPrivateAddresses: true })
     await peer.start()
-    // The peer puts and gets as `meganet peer put/get` does, which scavenges its buffers and
-    // raises its small heap's growing factor.
-    heapGrowth = startHeapGrowth(PEER_HEAP_GROWTH)
-    scavenger = startBufferScavenger(PEER_SCAVENGER)
+    // The peer puts and gets as `meganet peer put/get` does.
+    gc = startTransferGc('peer')
     const blocks = peer.blocks()
     const cids: CID[] = []
     const recording: BlockTransport = {
@@ -241,8 +238,7 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
       ...(context.smoke ? {} : { goalMet: putRate >= GOAL_PUT_BYTES_PER_SECOND && getRate >= GOAL_GET_BYTES_PER_SECOND })
     }
   } finally {
-    scavenger?.stop()
-    heapGrowth?.stop()
+    gc?.stop()
     await peer?.stop().catch(() => {})
     await fleet.stop()
     await rm(dir, { recursive: true, force: true })

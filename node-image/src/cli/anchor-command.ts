@@ -1,8 +1,7 @@
 import { Command, Option } from 'commander'
 import { ANCHOR_OPTIONS, envName, flagName } from '../config/anchor-options.js'
 import { createLogger } from '../logging/logger.js'
-import { ANCHOR_SCAVENGER, startBufferScavenger } from '../runtime/buffer-scavenger.js'
-import { ANCHOR_HEAP_GROWTH, startHeapGrowth } from '../runtime/heap-growth.js'
+import { startTransferGc } from '../runtime/transfer-gc.js'
 import { runUntilSignal } from './signals.js'
 
 export function anchorCommand (): Command {
@@ -28,8 +27,7 @@ export function anchorCommand (): Command {
     const { loadAnchorConfig } = await import('../config/anchor-config.js')
     const config = loadAnchorConfig({ flags, env: process.env, ...(file != null && file !== '' ? { file } : {}) })
     const log = createLogger(config.log.level, { component: 'anchor' })
-    startHeapGrowth(ANCHOR_HEAP_GROWTH)
-    startBufferScavenger(ANCHOR_SCAVENGER)
+    startTransferGc('anchor')
     const [{ Anchor }, { waitForAnnounceFile, watchAnnounceFile }] = await Promise.all([import('../anchor/anchor.js'), import('../anchor/announce-file.js')])
     // Addresses the operator works out for this pod (NodePort, HostPort, LoadBalancer exposure).
     const announceFile = config.announceFile != null ? { path: config.announceFile, log, ...(process.env.NODE_NAME != null ? { nodeName: process.env.NODE_NAME } : {}) } : undefined

@@ -6,8 +6,7 @@ import {
   putFile, TransferOptionError
 } from '../files/index.js'
 import { formatBytes } from '../config/units.js'
-import { PEER_SCAVENGER, startBufferScavenger } from '../runtime/buffer-scavenger.js'
-import { PEER_HEAP_GROWTH, startHeapGrowth } from '../runtime/heap-growth.js'
+import { startTransferGc } from '../runtime/transfer-gc.js'
 import { checkedArgument } from './checked-argument.js'
 import type { BlockTransport, TransferProgress } from '../files/index.js'
 
@@ -97,10 +96,8 @@ async function withSession<Flags, T> (
   transfer: (session: FileSession, signal: AbortSignal, onProgress: (progress: TransferProgress) => void) => Promise<T>
 ): Promise<T> {
   const session = await join(flags)
-  // A put or get is bulk bytes through this process: free their buffers as an anchor does, and
-  // leave the small heap room for them between scavenges.
-  const heapGrowth = startHeapGrowth(PEER_HEAP_GROWTH)
-  const scavenger = startBufferScavenger(PEER_SCAVENGER)
+  // A put or get is bulk bytes through this process.
+  const gc = startTransferGc('peer')
   const progress = createProgressReporter({ label, stream: process.stderr })
   try {
     const result = await interruptible(async signal => await transfer(session, signal, p => progress.update(p)))
@@ -111,8 +108,7 @@ async function withSession<Flags, T> (
     throw err
   } finally {
     // Before the session's stop, which may reject.
-    scavenger.stop()
-    heapGrowth.stop()
+    gc.stop()
     await session.stop()
   }
 }

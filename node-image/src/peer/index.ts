@@ -16,8 +16,6 @@ export { verifyBootstrapList, BootstrapListError } from '../bootstrap/signed-lis
 export { storageBootstrapCache } from './known-fleets.js'
 export type { BootstrapCache } from './known-fleets.js'
 export { fileBootstrapCache } from './file-bootstrap-cache.js'
-// Node only, opt-in: `meganet peer put/get` runs both around a transfer (README, "The peer library").
-export { startBufferScavenger, PEER_SCAVENGER } from '../runtime/buffer-scavenger.js'
-export type { BufferScavenger, BufferScavengerInit } from '../runtime/buffer-scavenger.js'
-export { startHeapGrowth, PEER_HEAP_GROWTH } from '../runtime/heap-growth.js'
-export type { HeapGrowth, HeapGrowthInit } from '../runtime/heap-growth.js'
+// Node only, opt-in: `meganet peer put/get` runs it around a transfer (README, "The peer library").
+export { startTransferGc, TransferGcError } from '../runtime/transfer-gc.js'
+export type { TransferGc, TransferGcRole } from '../runtime/transfer-gc.js'

@@ -68,8 +68,8 @@ function isMarkCompact (entry: PerformanceEntry): boolean {
  * for small heaps only. The old generation is read when Node reports the mark-compact, shortly
  * after it, and the flag counts from the next one: a heap that grows fast past the threshold
  * gets one more raised limit, which V8 still caps halfway to `--max-old-space-size`. A
- * `--heap-growing-percent` on Node's command line wins: then this does nothing. One per process:
- * the flag is the process's.
+ * `--heap-growing-percent` on Node's command line wins: then this does nothing. One per process,
+ * because the flag is the process's: start it through `startTransferGc`, which shares it.
  *
  * It does not end every run of back-to-back marking: in one relay transfer of the benchmark,
  * five mark-compacts began with 54-57 MiB of headroom, while the buffer scavenger ran a fifth
