@@ -127,7 +127,7 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
   }, podHeapEnv(ANCHOR_MEMORY_BYTES))
   const dir = await mkdtemp(join(tmpdir(), 'meganet-bench-storage-'))
   let peer: MeganetPeer | undefined
-  let gc: TransferGc | undefined
+  let transferGc: TransferGc | undefined
   try {
     const source = join(dir, 'source.bin')
     await randomFile(source, bytes)
@@ -142,7 +142,7 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
     peer = await MeganetPeer.create({ anchors: fleet.anchors.map(a => a.tcpAddress), allowPrivateAddresses: true })
     await peer.start()
     // The peer puts and gets as `meganet peer put/get` does.
-    gc = startTransferGc('peer')
+    transferGc = startTransferGc('peer')
     const blocks = peer.blocks()
     const cids: CID[] = []
     const recording: BlockTransport = {
@@ -238,7 +238,7 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
       ...(context.smoke ? {} : { goalMet: putRate >= GOAL_PUT_BYTES_PER_SECOND && getRate >= GOAL_GET_BYTES_PER_SECOND })
     }
   } finally {
-    gc?.stop()
+    transferGc?.stop()
     await peer?.stop().catch(() => {})
     await fleet.stop()
     await rm(dir, { recursive: true, force: true })

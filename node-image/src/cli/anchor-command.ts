@@ -27,6 +27,7 @@ export function anchorCommand (): Command {
     const { loadAnchorConfig } = await import('../config/anchor-config.js')
     const config = loadAnchorConfig({ flags, env: process.env, ...(file != null && file !== '' ? { file } : {}) })
     const log = createLogger(config.log.level, { component: 'anchor' })
+    // For the process's life: an anchor moves bulk bytes until it exits.
     startTransferGc('anchor')
     const [{ Anchor }, { waitForAnnounceFile, watchAnnounceFile }] = await Promise.all([import('../anchor/anchor.js'), import('../anchor/announce-file.js')])
     // Addresses the operator works out for this pod (NodePort, HostPort, LoadBalancer exposure).

@@ -95,21 +95,26 @@ async function withSession<Flags, T> (
   join: JoinForFiles<Flags>, flags: Flags, label: string,
   transfer: (session: FileSession, signal: AbortSignal, onProgress: (progress: TransferProgress) => void) => Promise<T>
 ): Promise<T> {
-  const session = await join(flags)
-  // A put or get is bulk bytes through this process.
-  const gc = startTransferGc('peer')
-  const progress = createProgressReporter({ label, stream: process.stderr })
+  // A put or get is bulk bytes through this process: free their buffers with scavenges, and
+  // leave the small heap room for them in between. Started before joining: if it throws, no
+  // session is left behind.
+  const transferGc = startTransferGc('peer')
+  let session: FileSession | undefined
   try {
-    const result = await interruptible(async signal => await transfer(session, signal, p => progress.update(p)))
-    progress.finish()
-    return result
-  } catch (err) {
-    progress.cancel()
-    throw err
+    const joined = session = await join(flags)
+    const progress = createProgressReporter({ label, stream: process.stderr })
+    try {
+      const result = await interruptible(async signal => await transfer(joined, signal, p => progress.update(p)))
+      progress.finish()
+      return result
+    } catch (err) {
+      progress.cancel()
+      throw err
+    }
   } finally {
     // Before the session's stop, which may reject.
-    gc.stop()
-    await session.stop()
+    transferGc.stop()
+    await session?.stop()
   }
 }
 
