@@ -151,7 +151,7 @@ export async function relayThroughput (context: BenchContext): Promise<BenchResu
       await tcpTransfer(proxy.port, bytes, server)
       await libp2pTransfer(sender, direct, directAddress, bytes)
     }
-    const sealBefore = sealMBPerCpuSecond()
+    const sealBefore = await sealMBPerCpuSecond()
     const proxyPid = proxy.child.pid ?? 0
     for (let run = 0; run < runs; run++) {
       for (const [i, path] of paths.entries()) {
@@ -177,7 +177,7 @@ export async function relayThroughput (context: BenchContext): Promise<BenchResu
       directRates.push(await context.phase(`direct libp2p run ${run + 1}`, async () => await libp2pTransfer(sender, direct, directAddress, bytes)))
       directEndpointsCpu += await cpuSeconds(process.pid) - endpointsBefore
     }
-    const sealAfter = sealMBPerCpuSecond()
+    const sealAfter = await sealMBPerCpuSecond()
     // /proc counts CPU in 10 ms ticks: a short smoke run may round to none.
     const tick = 0.01
     // What forwarding one byte costs, apart from how fast the endpoints can go: a libp2p relay

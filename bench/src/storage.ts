@@ -137,7 +137,7 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
     const data = await readFile(source)
     context.progress('local disk write+fsync and read')
     const disk = await diskRates(join(dir, 'disk-copy.bin'), data)
-    const sealBefore = sealMBPerCpuSecond()
+    const sealBefore = await sealMBPerCpuSecond()
 
     peer = await MeganetPeer.create({ anchors: fleet.anchors.map(a => a.tcpAddress), allowPrivateAddresses: true })
     await peer.start()
@@ -201,7 +201,7 @@ export async function storage (context: BenchContext): Promise<BenchResult> {
     await untilReplicated(`R=${REPLICATION} not restored within ${REPAIR_TIMEOUT_MS} ms`, 250)
     const repairSeconds = (performance.now() - t0) / 1000
     const repairAnchorCpu = (await cpuSecondsOf(survivors.map(a => a.child)) - cpu0) / repairSeconds
-    const sealAfter = sealMBPerCpuSecond()
+    const sealAfter = await sealMBPerCpuSecond()
 
     return {
       name: 'storage',
