@@ -86,11 +86,12 @@ export function startHeapGrowth (init: HeapGrowthInit): HeapGrowth {
     setFlags(`--heap-growing-percent=${small ? init.growingPercent : 0}`)
     raised = small
   }
-  decide()
+  // Observing first: if that threw, no flag would be left raised with nothing to lower it.
   const observer = new PerformanceObserver(list => {
     if (list.getEntries().some(isMarkCompact)) decide()
   })
   observer.observe({ entryTypes: ['gc'] })
+  decide()
   return {
     get raised () { return raised === true },
     stop: () => {
